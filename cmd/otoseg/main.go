@@ -1,0 +1,48 @@
+// Command otoseg segments the inner ear (cochlea, vestibule, semicircular
+// canals) from temporal-bone CT with a 3-D U-Net, and runs the validation
+// study around it: phantoms, training, evaluation, expert review.
+//
+// Each subcommand lives in its own file as newXxxCmd, which builds a
+// *cobra.Command whose RunE parses flags into an options struct and calls a
+// run function; tests call the run functions directly.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "otoseg",
+		Short: "segment the inner ear from temporal-bone CT and validate the segmentation",
+		Long: `otoseg segments the bony labyrinth of the inner ear (cochlea, vestibule,
+semicircular canals) from temporal-bone or head CT with a 3-D U-Net that runs
+on an ordinary CPU, and runs the validation study around it.
+
+Images are read and written as NIfTI (.nii, .nii.gz), NRRD (.nrrd, .seg.nrrd),
+MetaImage (.mha, .mhd) and DICOM (a folder of series or a .zip).
+
+Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		// one line per subcommand; each newXxxCmd lives in xxx.go
+		newVersionCmd(),
+	)
+	return root
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "otoseg:", err)
+		os.Exit(1)
+	}
+}
