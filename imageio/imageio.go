@@ -1,0 +1,134 @@
+// Package imageio reads and writes 3-D medical images in the formats otoseg
+// supports, choosing the format from the file name: NIfTI (.nii, .nii.gz,
+// .hdr/.img), NRRD (.nrrd, .nhdr, .seg.nrrd), MetaImage (.mha, .mhd) and
+// DICOM (a directory of series, or a .zip of one).
+//
+// Every reader fills volume.Volume's LPS geometry and DType; every writer
+// keeps them, and writes atomically (a temporary file renamed into place) so
+// a failed write never leaves a partial image behind. Errors name the file.
+package imageio
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/otoseg/otoseg/imageio/nifti"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// Format is a file format imageio knows.
+type Format int
+
+// Formats, as chosen by FormatOf.
+const (
+	Unknown Format = iota
+	NIfTI
+	NRRD
+	MetaImage
+	DICOM
+)
+
+func (f Format) String() string {
+	switch f {
+	case NIfTI:
+		return "NIfTI"
+	case NRRD:
+		return "NRRD"
+	case MetaImage:
+		return "MetaImage"
+	case DICOM:
+		return "DICOM"
+	}
+	return "unknown"
+}
+
+// Options choose what ReadWith returns when a file holds more than one
+// 3-D volume.
+type Options struct {
+	// Series is the DICOM SeriesInstanceUID to read from a directory or
+	// .zip holding several series; empty reads the only one.
+	Series string
+	// PickVolume selects Volume, a 0-based index, from a 4-D file (a time
+	// series). Without it, reading a 4-D file is an error that says how
+	// many volumes it holds.
+	PickVolume bool
+	Volume     int
+}
+
+// FormatOf returns the format of path from its extension (case-insensitive);
+// a directory is DICOM.
+func FormatOf(path string) Format {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return DICOM
+	}
+	p := strings.ToLower(path)
+	for _, e := range []struct {
+		suffix string
+		f      Format
+	}{
+		{".nii", NIfTI}, {".nii.gz", NIfTI}, {".hdr", NIfTI}, {".hdr.gz", NIfTI},
+		{".nrrd", NRRD}, {".nhdr", NRRD},
+		{".mha", MetaImage}, {".mhd", MetaImage},
+		{".zip", DICOM}, {".dcm", DICOM},
+	} {
+		if strings.HasSuffix(p, e.suffix) {
+			return e.f
+		}
+	}
+	return Unknown
+}
+
+// Extensions lists the file name endings Write accepts.
+const Extensions = ".nii, .nii.gz, .nrrd, .seg.nrrd, .nhdr, .mha, .mhd"
+
+// Read reads the 3-D image at path.
+func Read(path string) (*volume.Volume, error) {
+	return ReadWith(path, Options{})
+}
+
+// ReadWith reads the image at path with options.
+func ReadWith(path string, opt Options) (*volume.Volume, error) {
+	var (
+		v   *volume.Volume
+		err error
+	)
+	switch FormatOf(path) {
+	case NIfTI:
+		v, err = nifti.Read(path, nifti.Options{PickVolume: opt.PickVolume, Volume: opt.Volume})
+	case NRRD:
+		v, err = readNRRD(path, opt)
+	case MetaImage:
+		v, err = readMetaImage(path, opt)
+	case DICOM:
+		v, err = readDICOM(path, opt)
+	default:
+		return nil, fmt.Errorf("%s: unknown image format (want a directory, .zip, or a file ending in .nii, .nii.gz, .hdr, .nrrd, .nhdr, .mha or .mhd)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// Write writes v to path in the format its extension names, atomically.
+func Write(path string, v *volume.Volume) error {
+	if v == nil {
+		return fmt.Errorf("%s: nil volume", path)
+	}
+	switch FormatOf(path) {
+	case NIfTI:
+		if strings.HasSuffix(strings.ToLower(path), ".hdr") || strings.HasSuffix(strings.ToLower(path), ".hdr.gz") {
+			return fmt.Errorf("%s: writing .hdr/.img pairs is not supported; use .nii or .nii.gz", path)
+		}
+		return nifti.Write(path, v)
+	case NRRD:
+		return writeNRRD(path, v)
+	case MetaImage:
+		return writeMetaImage(path, v)
+	}
+	return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", path, Extensions)
+}
