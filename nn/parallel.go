@@ -1,0 +1,79 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+)
+
+// workers is the number of goroutines a layer with the given Threads setting
+// uses: the setting when positive, else runtime.GOMAXPROCS (so GOMAXPROCS and
+// the layer field both cap the engine's parallelism).
+func workers(threads int) int {
+	if threads > 0 {
+		return threads
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// parallelFor runs fn(w, lo, hi) over [0, n) split into contiguous chunks,
+// one per worker w (w < the worker count), and waits. With one worker or
+// n <= 1 it runs inline, so small layers pay no goroutine cost.
+func parallelFor(threads, n int, fn func(w, lo, hi int)) {
+	nw := workers(threads)
+	if nw > n {
+		nw = n
+	}
+	if nw <= 1 {
+		if n > 0 {
+			fn(0, 0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(nw - 1)
+	for w := 1; w < nw; w++ {
+		lo, hi := w*n/nw, (w+1)*n/nw
+		go func() {
+			defer wg.Done()
+			fn(w, lo, hi)
+		}()
+	}
+	fn(0, 0, n/nw)
+	wg.Wait()
+}
+
+// parallelTasks runs fn(w, i) for i in [0, n) on up to workers(threads)
+// goroutines that take tasks in order from a shared counter, which balances
+// tasks of uneven cost. w identifies the goroutine (for per-worker scratch).
+func parallelTasks(threads, n int, fn func(w, i int)) {
+	nw := workers(threads)
+	if nw > n {
+		nw = n
+	}
+	if nw <= 1 {
+		for i := 0; i < n; i++ {
+			fn(0, i)
+		}
+		return
+	}
+	var mu sync.Mutex
+	next := 0
+	take := func() int {
+		mu.Lock()
+		i := next
+		next++
+		mu.Unlock()
+		return i
+	}
+	var wg sync.WaitGroup
+	wg.Add(nw)
+	for w := 0; w < nw; w++ {
+		go func() {
+			defer wg.Done()
+			for i := take(); i < n; i = take() {
+				fn(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
