@@ -1,0 +1,257 @@
+package stats
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"reflect"
+	"testing"
+)
+
+// fixture mirrors testdata/scipy.json, written by testdata/make_fixtures.py.
+type fixture struct {
+	Describe struct {
+		X                                    []float64
+		Mean, SD, Median, Q1, Q3, P95, P2_5 float64
+	}
+	Mannwhitneyu map[string]struct {
+		X, Y  []float64
+		U1, P float64
+	}
+	Wilcoxon map[string]struct {
+		X, Y   []float64
+		T, P   float64
+		Method string
+	}
+	Kappa struct {
+		A, B, C                           []int
+		UnweightedAB, LinearAB, QuadraticAB float64
+		FleissABC                         float64
+	}
+}
+
+func (f *fixture) UnmarshalJSON(b []byte) error {
+	type plain fixture
+	var raw struct {
+		plain
+		Describe map[string]json.RawMessage `json:"describe"`
+		Kappa    map[string]json.RawMessage `json:"kappa"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*f = fixture(raw.plain)
+	get := func(m map[string]json.RawMessage, k string, dst any) error {
+		v, ok := m[k]
+		if !ok {
+			return errors.New("fixture lacks " + k)
+		}
+		return json.Unmarshal(v, dst)
+	}
+	d, k := &f.Describe, &f.Kappa
+	for key, dst := range map[string]any{"x": &d.X, "mean": &d.Mean, "sd": &d.SD, "median": &d.Median, "q1": &d.Q1, "q3": &d.Q3, "p95": &d.P95, "p2_5": &d.P2_5} {
+		if err := get(raw.Describe, key, dst); err != nil {
+			return err
+		}
+	}
+	for key, dst := range map[string]any{"a": &k.A, "b": &k.B, "c": &k.C, "unweighted_ab": &k.UnweightedAB, "linear_ab": &k.LinearAB, "quadratic_ab": &k.QuadraticAB, "fleiss_abc": &k.FleissABC} {
+		if err := get(raw.Kappa, key, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadFixture(t *testing.T, b []byte) fixture {
+	t.Helper()
+	var f fixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("parse fixture: %v", err)
+	}
+	if len(f.Mannwhitneyu) == 0 || len(f.Wilcoxon) == 0 || len(f.Describe.X) == 0 {
+		t.Fatal("fixture is incomplete")
+	}
+	return f
+}
+
+func near(a, b, tol float64) bool {
+	return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b))
+}
+
+func checkFixture(t *testing.T, f fixture) {
+	d := f.Describe
+	s, err := Describe(d.X, Bootstrap{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"mean", s.Mean, d.Mean}, {"sd", s.SD, d.SD}, {"median", s.Median, d.Median},
+		{"q1", s.Q1, d.Q1}, {"q3", s.Q3, d.Q3},
+	} {
+		if !near(c.got, c.want, 1e-12) {
+			t.Errorf("describe %s = %.15g, numpy %.15g", c.name, c.got, c.want)
+		}
+	}
+	sorted := append([]float64(nil), d.X...)
+	sortFloats(sorted)
+	if got := Percentile(sorted, 95); !near(got, d.P95, 1e-12) {
+		t.Errorf("p95 = %.15g, numpy %.15g", got, d.P95)
+	}
+	if got := Percentile(sorted, 2.5); !near(got, d.P2_5, 1e-12) {
+		t.Errorf("p2.5 = %.15g, numpy %.15g", got, d.P2_5)
+	}
+	for name, c := range f.Mannwhitneyu {
+		r, err := MannWhitneyU(c.X, c.Y)
+		if err != nil {
+			t.Errorf("mwu %s: %v", name, err)
+			continue
+		}
+		if !near(r.Statistic, c.U1, 1e-12) || !near(r.PValue, c.P, 1e-9) {
+			t.Errorf("mwu %s: U=%g p=%.12g (%s), scipy U=%g p=%.12g", name, r.Statistic, r.PValue, r.Method, c.U1, c.P)
+		}
+	}
+	for name, c := range f.Wilcoxon {
+		r, err := Wilcoxon(c.X, c.Y)
+		if err != nil {
+			t.Errorf("wilcoxon %s: %v", name, err)
+			continue
+		}
+		wantMethod := map[string]string{"exact": "exact", "approx": "normal approximation"}[c.Method]
+		if r.Method != wantMethod || !near(r.Statistic, c.T, 1e-12) || !near(r.PValue, c.P, 1e-9) {
+			t.Errorf("wilcoxon %s: T=%g p=%.12g (%s), scipy T=%g p=%.12g (%s)", name, r.Statistic, r.PValue, r.Method, c.T, c.P, c.Method)
+		}
+	}
+	k := f.Kappa
+	cats := []int{1, 2, 3, 4}
+	for _, c := range []struct {
+		w    Weighting
+		want float64
+	}{{Unweighted, k.UnweightedAB}, {Linear, k.LinearAB}, {Quadratic, k.QuadraticAB}} {
+		got, err := CohenKappa(k.A, k.B, cats, c.w)
+		if err != nil || !near(got, c.want, 1e-12) {
+			t.Errorf("cohen kappa %s = %.15g (%v), numpy %.15g", c.w, got, err, c.want)
+		}
+	}
+	counts := make([][]int, len(k.A))
+	for i := range counts {
+		counts[i] = make([]int, 4)
+		for _, r := range []int{k.A[i], k.B[i], k.C[i]} {
+			counts[i][r-1]++
+		}
+	}
+	if got, err := FleissKappa(counts); err != nil || !near(got, k.FleissABC, 1e-12) {
+		t.Errorf("fleiss kappa = %.15g (%v), numpy %.15g", got, err, k.FleissABC)
+	}
+}
+
+func sortFloats(x []float64) {
+	for i := 1; i < len(x); i++ {
+		for j := i; j > 0 && x[j] < x[j-1]; j-- {
+			x[j], x[j-1] = x[j-1], x[j]
+		}
+	}
+}
+
+// TestAgainstCommittedScipy checks the committed scipy/numpy values.
+func TestAgainstCommittedScipy(t *testing.T) {
+	b, err := os.ReadFile("testdata/scipy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFixture(t, loadFixture(t, b))
+}
+
+// TestAgainstLiveScipy reruns the fixture script with the system scipy; it
+// fails (does not skip) when /usr/bin/python3 or scipy is missing, and it
+// fails when the committed JSON is stale.
+func TestAgainstLiveScipy(t *testing.T) {
+	out, err := exec.Command("/usr/bin/python3", "testdata/make_fixtures.py").Output()
+	if err != nil {
+		t.Fatalf("run testdata/make_fixtures.py (needs /usr/bin/python3 with numpy and scipy): %v", err)
+	}
+	live := loadFixture(t, out)
+	checkFixture(t, live)
+	b, err := os.ReadFile("testdata/scipy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if committed := loadFixture(t, b); !reflect.DeepEqual(committed, live) {
+		t.Error("testdata/scipy.json is stale: regenerate it with make_fixtures.py")
+	}
+}
+
+func TestBootstrapDeterministicAndSensible(t *testing.T) {
+	x := []float64{0.91, 0.85, 0.88, 0.79, 0.93, 0.83, 0.86, 0.90, 0.72, 0.87}
+	lo1, hi1 := BootstrapMeanCI(x, Bootstrap{Seed: 7})
+	lo2, hi2 := BootstrapMeanCI(x, Bootstrap{Seed: 7})
+	if lo1 != lo2 || hi1 != hi2 {
+		t.Fatalf("same seed gave [%g,%g] and [%g,%g]", lo1, hi1, lo2, hi2)
+	}
+	m := Mean(x)
+	if !(lo1 < m && m < hi1) {
+		t.Fatalf("CI [%g,%g] does not contain the mean %g", lo1, hi1, m)
+	}
+	// The percentile bootstrap of the mean is close to mean ± 1.96 SE.
+	se := SD(x) / math.Sqrt(float64(len(x)))
+	if math.Abs((hi1-lo1)-2*1.96*se) > 0.35*2*1.96*se {
+		t.Fatalf("CI width %g far from normal-theory %g", hi1-lo1, 2*1.96*se)
+	}
+	lo3, hi3 := BootstrapMeanCI(x, Bootstrap{Seed: 8})
+	if lo3 == lo1 && hi3 == hi1 {
+		t.Fatal("different seeds gave the same interval")
+	}
+	if lo, hi := BootstrapMeanCI([]float64{3}, Bootstrap{}); lo != 3 || hi != 3 {
+		t.Fatalf("one value: [%g,%g]", lo, hi)
+	}
+}
+
+func TestDescribeEdges(t *testing.T) {
+	s, err := Describe(nil, Bootstrap{})
+	if err != nil || s != (Summary{}) {
+		t.Fatalf("empty: %+v %v", s, err)
+	}
+	if _, err := Describe([]float64{1, math.NaN()}, Bootstrap{}); err == nil {
+		t.Fatal("NaN accepted")
+	}
+	s, _ = Describe([]float64{2}, Bootstrap{})
+	if s.N != 1 || s.Mean != 2 || s.SD != 0 || s.CILow != 2 || s.Q3 != 2 {
+		t.Fatalf("one value: %+v", s)
+	}
+}
+
+func TestRankTies(t *testing.T) {
+	got := Rank([]float64{3, 1, 3, 2, 3})
+	want := []float64{4, 1, 4, 2, 4}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Rank = %v, want %v", got, want)
+	}
+}
+
+func TestTestErrors(t *testing.T) {
+	if _, err := MannWhitneyU(nil, []float64{1}); !errors.Is(err, ErrEmpty) {
+		t.Errorf("mwu empty: %v", err)
+	}
+	if _, err := Wilcoxon([]float64{1, 2}, []float64{1, 2}); !errors.Is(err, ErrEmpty) {
+		t.Errorf("wilcoxon all zero: %v", err)
+	}
+	if _, err := Wilcoxon([]float64{1}, []float64{1, 2}); err == nil {
+		t.Error("wilcoxon unpaired accepted")
+	}
+	if _, err := CohenKappa([]int{1, 1}, []int{1, 1}, []int{1, 2, 3, 4}, Linear); !errors.Is(err, ErrUndefined) {
+		t.Errorf("kappa constant: %v", err)
+	}
+	if _, err := CohenKappa([]int{1, 5}, []int{1, 1}, []int{1, 2, 3, 4}, Linear); err == nil {
+		t.Error("kappa out of range accepted")
+	}
+	if _, err := FleissKappa([][]int{{2, 0}, {1, 2}}); err == nil {
+		t.Error("fleiss unequal raters accepted")
+	}
+	if k, err := CohenKappa([]int{1, 2, 3, 4}, []int{1, 2, 3, 4}, []int{1, 2, 3, 4}, Quadratic); err != nil || k != 1 {
+		t.Errorf("perfect agreement kappa = %g, %v", k, err)
+	}
+}
