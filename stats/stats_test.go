@@ -13,7 +13,7 @@ import (
 // fixture mirrors testdata/scipy.json, written by testdata/make_fixtures.py.
 type fixture struct {
 	Describe struct {
-		X                                    []float64
+		X                                   []float64
 		Mean, SD, Median, Q1, Q3, P95, P2_5 float64
 	}
 	Mannwhitneyu map[string]struct {
@@ -26,9 +26,9 @@ type fixture struct {
 		Method string
 	}
 	Kappa struct {
-		A, B, C                           []int
+		A, B, C                             []int
 		UnweightedAB, LinearAB, QuadraticAB float64
-		FleissABC                         float64
+		FleissABC                           float64
 	}
 }
 
