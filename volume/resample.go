@@ -1,0 +1,625 @@
+package volume
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Interp selects how Resample and ResampleTo compute a value between voxel
+// centres.
+type Interp int
+
+const (
+	// Nearest takes the closest voxel (scipy order=0: index floor(x+0.5)).
+	Nearest Interp = iota
+	// Linear is trilinear interpolation (scipy order=1).
+	Linear
+	// BSpline is cubic B-spline interpolation with the interpolating
+	// prefilter (scipy order=3, prefilter=True, mode='mirror').
+	BSpline
+)
+
+var interpNames = [...]string{"nearest", "linear", "bspline"}
+
+func (i Interp) String() string {
+	if i >= 0 && int(i) < len(interpNames) {
+		return interpNames[i]
+	}
+	return fmt.Sprintf("Interp(%d)", int(i))
+}
+
+// ParseInterp returns the Interp named s ("nearest", "linear", "bspline").
+func ParseInterp(s string) (Interp, error) {
+	for i, n := range interpNames {
+		if n == s {
+			return Interp(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown interpolation %q (want nearest, linear or bspline)", s)
+}
+
+// ResampledGeometry is the grid Resample produces for spacing: the same
+// origin (first voxel centre) and direction, and per axis
+// dims = max(1, round(dims*oldSpacing/spacing)), so the physical extent
+// dims*spacing is kept as closely as whole voxels allow (nnU-Net's rule).
+// The new voxel centres are at origin + direction*spacing*index; the last
+// may lie past the old last centre and then takes the edge value.
+func ResampledGeometry(g Geometry, spacing [3]float64) (Geometry, error) {
+	out := g
+	for a := 0; a < 3; a++ {
+		if !(spacing[a] > 0) || math.IsInf(spacing[a], 0) {
+			return out, fmt.Errorf("volume: resample: spacing %v must be positive and finite", spacing)
+		}
+		n := math.Round(float64(g.Dims[a]) * g.Spacing[a] / spacing[a])
+		if n < 1 {
+			n = 1
+		}
+		if n > MaxVoxels {
+			return out, fmt.Errorf("volume: resample: %d voxels on axis %d", int64(n), a)
+		}
+		out.Dims[a] = int(n)
+		out.Spacing[a] = spacing[a]
+	}
+	if err := out.Validate(); err != nil {
+		return out, fmt.Errorf("volume: resample to spacing %v: %w", spacing, err)
+	}
+	return out, nil
+}
+
+// Resample returns v on a grid of the given spacing (see ResampledGeometry).
+// Sample positions are clamped to the input's voxel-centre extent on each
+// axis, which for Linear and Nearest is scipy's mode='nearest'; BSpline
+// coefficients use mirror boundaries (scipy mode='mirror') and are then
+// sampled at the clamped positions. The result keeps v.DType. Use
+// ResampleLabels for label maps.
+func Resample(v *Volume, spacing [3]float64, interp Interp) (*Volume, error) {
+	tg, err := ResampledGeometry(v.Geometry, spacing)
+	if err != nil {
+		return nil, err
+	}
+	return resample(v, tg, interp, false, 0)
+}
+
+// ResampleTo returns v sampled on any target grid, which may be rotated,
+// shifted or differently spaced (world-space resampling, as used to paste a
+// segmentation back into the original image or to cut an ROI). Target voxels
+// within half a voxel of the input's edge take the edge value; those further
+// outside are 0. See ResampleToFill for another outside value.
+func ResampleTo(v *Volume, target Geometry, interp Interp) (*Volume, error) {
+	return ResampleToFill(v, target, interp, 0)
+}
+
+// ResampleToFill is ResampleTo with the value given to target voxels that
+// lie more than half a voxel outside the input (e.g. -1024 for CT).
+func ResampleToFill(v *Volume, target Geometry, interp Interp, fill float32) (*Volume, error) {
+	if err := target.Validate(); err != nil {
+		return nil, fmt.Errorf("volume: resample target: %w", err)
+	}
+	return resample(v, target, interp, true, fill)
+}
+
+func resample(v *Volume, tg Geometry, interp Interp, useFill bool, fill float32) (*Volume, error) {
+	if err := v.Check(); err != nil {
+		return nil, fmt.Errorf("volume: resample input: %w", err)
+	}
+	var k int
+	switch interp {
+	case Nearest:
+		k = 1
+	case Linear:
+		k = 2
+	case BSpline:
+		k = 4
+	default:
+		return nil, fmt.Errorf("volume: resample: unknown interpolation %v", interp)
+	}
+	src := v.Data
+	if interp == BSpline {
+		src = bsplineCoefficients(v)
+	}
+	out := New(tg, v.DType)
+	m := newMapping(v.Geometry, tg)
+	s := sampler{src: src, dims: v.Dims, k: k, interp: interp, useFill: useFill, fill: fill}
+	if m.diagonal(tg.Dims) {
+		s.separable(m, out)
+	} else {
+		s.general(m, out)
+	}
+	return out, nil
+}
+
+// mapping takes target voxel indices to continuous input indices:
+// src = b + M*tgt.
+type mapping struct {
+	b [3]float64
+	m [3][3]float64
+}
+
+func newMapping(src, tgt Geometry) mapping {
+	var mp mapping
+	mp.b = src.ContinuousIndex(tgt.Origin)
+	for c := 0; c < 3; c++ {
+		var e [3]float64
+		e[c] = 1
+		p := src.ContinuousIndex(tgt.World(e[0], e[1], e[2]))
+		for r := 0; r < 3; r++ {
+			mp.m[r][c] = p[r] - mp.b[r]
+		}
+	}
+	return mp
+}
+
+// diagonal reports whether each input axis depends on one target axis only
+// (same axes, possibly rescaled or shifted) to within 1e-6 voxel over the
+// target grid, so interpolation separates into per-axis passes.
+func (mp mapping) diagonal(dims [3]int) bool {
+	for r := 0; r < 3; r++ {
+		for c := 0; c < 3; c++ {
+			if r != c && math.Abs(mp.m[r][c])*float64(dims[c]) > 1e-6 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+type sampler struct {
+	src     []float32
+	dims    [3]int
+	k       int // taps per axis: 1 nearest, 2 linear, 4 B-spline
+	interp  Interp
+	useFill bool
+	fill    float32
+}
+
+// taps computes the k input indices and weights for continuous index x on an
+// axis of n voxels; ok is false when x is outside and a fill value applies.
+func (s *sampler) taps(x float64, n int, idx []int32, w []float32) bool {
+	if s.useFill && (x < -0.5-1e-6 || x > float64(n)-0.5+1e-6) {
+		return false
+	}
+	if x < 0 {
+		x = 0
+	}
+	if x > float64(n-1) {
+		x = float64(n - 1)
+	}
+	switch s.k {
+	case 1:
+		idx[0], w[0] = int32(math.Floor(x+0.5)), 1
+		if int(idx[0]) > n-1 {
+			idx[0] = int32(n - 1)
+		}
+	case 2:
+		i0 := int(math.Floor(x))
+		if i0 > n-2 {
+			i0 = n - 2
+		}
+		if i0 < 0 { // n == 1
+			idx[0], idx[1], w[0], w[1] = 0, 0, 1, 0
+			return true
+		}
+		t := x - float64(i0)
+		idx[0], idx[1] = int32(i0), int32(i0+1)
+		w[0], w[1] = float32(1-t), float32(t)
+	case 4:
+		f := math.Floor(x)
+		t := x - f
+		i0 := int(f) - 1
+		t2, t3 := t*t, t*t*t
+		wt := [4]float64{
+			(1 - t) * (1 - t) * (1 - t) / 6,
+			(3*t3 - 6*t2 + 4) / 6,
+			(-3*t3 + 3*t2 + 3*t + 1) / 6,
+			t3 / 6,
+		}
+		for q := 0; q < 4; q++ {
+			idx[q] = int32(mirror(i0+q, n))
+			w[q] = float32(wt[q])
+		}
+	}
+	return true
+}
+
+// mirror maps index i into [0, n) by whole-sample symmetric reflection
+// (scipy mode='mirror': ... c b | a b c d | c b ...).
+func mirror(i, n int) int {
+	if n == 1 {
+		return 0
+	}
+	p := 2 * (n - 1)
+	i %= p
+	if i < 0 {
+		i += p
+	}
+	if i >= n {
+		i = p - i
+	}
+	return i
+}
+
+// axisTaps holds k taps for each target index on one axis.
+type axisTaps struct {
+	idx []int32
+	w   []float32
+	ok  []bool
+}
+
+func (s *sampler) axisTable(scale, offset float64, count, n int) axisTaps {
+	t := axisTaps{idx: make([]int32, count*s.k), w: make([]float32, count*s.k), ok: make([]bool, count)}
+	for o := 0; o < count; o++ {
+		t.ok[o] = s.taps(offset+scale*float64(o), n, t.idx[o*s.k:(o+1)*s.k], t.w[o*s.k:(o+1)*s.k])
+	}
+	return t
+}
+
+// parallelSlices runs f for each target slice k on all cores, each worker
+// with its own scratch from newScratch.
+func parallelSlices[T any](nz int, newScratch func() T, f func(k int, scratch T)) {
+	workers := min(runtime.GOMAXPROCS(0), nz)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := newScratch()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= nz {
+					return
+				}
+				f(k, sc)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// separable resamples axis by axis for each target slice: the k input slices
+// are blended into one plane (only the rows and columns the target uses),
+// the plane's rows into one row, and the row's samples into target voxels.
+// Scratch per worker is one partial plane and one row, never a volume.
+func (s *sampler) separable(mp mapping, out *Volume) {
+	nx, ny, nz := s.dims[0], s.dims[1], s.dims[2]
+	mx, my, mz := out.Dims[0], out.Dims[1], out.Dims[2]
+	k := s.k
+	tx := s.axisTable(mp.m[0][0], mp.b[0], mx, nx)
+	ty := s.axisTable(mp.m[1][1], mp.b[1], my, ny)
+	tz := s.axisTable(mp.m[2][2], mp.b[2], mz, nz)
+	// Columns and rows of the input that any target voxel reads.
+	xlo, xhi := nx, 0
+	for o := 0; o < mx; o++ {
+		if tx.ok[o] {
+			for q := 0; q < k; q++ {
+				xlo, xhi = min(xlo, int(tx.idx[o*k+q])), max(xhi, int(tx.idx[o*k+q])+1)
+			}
+		}
+	}
+	rowPos := make([]int32, ny)
+	for i := range rowPos {
+		rowPos[i] = -1
+	}
+	var rows []int
+	for o := 0; o < my; o++ {
+		if ty.ok[o] {
+			for q := 0; q < k; q++ {
+				r := ty.idx[o*k+q]
+				if rowPos[r] < 0 {
+					rowPos[r] = int32(len(rows))
+					rows = append(rows, int(r))
+				}
+			}
+		}
+	}
+	if xlo >= xhi || len(rows) == 0 {
+		for i := range out.Data {
+			out.Data[i] = s.fill
+		}
+		return
+	}
+	span := xhi - xlo
+	// Shift x taps to the span.
+	for i := range tx.idx {
+		tx.idx[i] -= int32(xlo)
+	}
+	type scratch struct{ plane, row []float32 }
+	parallelSlices(mz, func() *scratch {
+		return &scratch{plane: make([]float32, len(rows)*span), row: make([]float32, span)}
+	}, func(z int, sc *scratch) {
+		dst := out.Data[z*mx*my : (z+1)*mx*my]
+		if !tz.ok[z] {
+			for i := range dst {
+				dst[i] = s.fill
+			}
+			return
+		}
+		zi, zw := tz.idx[z*k:(z+1)*k], tz.w[z*k:(z+1)*k]
+		for p, r := range rows {
+			pl := sc.plane[p*span : (p+1)*span]
+			blendRows(pl, s.src, zi, zw, nx*ny, r*nx+xlo)
+		}
+		for j := 0; j < my; j++ {
+			drow := dst[j*mx : (j+1)*mx]
+			if !ty.ok[j] {
+				for i := range drow {
+					drow[i] = s.fill
+				}
+				continue
+			}
+			yi, yw := ty.idx[j*k:(j+1)*k], ty.w[j*k:(j+1)*k]
+			row := sc.row
+			switch k {
+			case 1:
+				row = sc.plane[int(rowPos[yi[0]])*span : int(rowPos[yi[0]]+1)*span]
+			case 2:
+				a := sc.plane[int(rowPos[yi[0]])*span : int(rowPos[yi[0]]+1)*span]
+				b := sc.plane[int(rowPos[yi[1]])*span : int(rowPos[yi[1]]+1)*span]
+				w0, w1 := yw[0], yw[1]
+				a, b = a[:len(row)], b[:len(row)]
+				for i := range row {
+					row[i] = w0*a[i] + w1*b[i]
+				}
+			default:
+				for i := range row {
+					row[i] = 0
+				}
+				for q := 0; q < k; q++ {
+					a := sc.plane[int(rowPos[yi[q]])*span : int(rowPos[yi[q]]+1)*span]
+					wq := yw[q]
+					for i := range row {
+						row[i] += wq * a[i]
+					}
+				}
+			}
+			switch k {
+			case 1:
+				for i := range drow {
+					if tx.ok[i] {
+						drow[i] = row[tx.idx[i]]
+					} else {
+						drow[i] = s.fill
+					}
+				}
+			case 2:
+				for i := range drow {
+					if tx.ok[i] {
+						drow[i] = tx.w[2*i]*row[tx.idx[2*i]] + tx.w[2*i+1]*row[tx.idx[2*i+1]]
+					} else {
+						drow[i] = s.fill
+					}
+				}
+			default:
+				for i := range drow {
+					if !tx.ok[i] {
+						drow[i] = s.fill
+						continue
+					}
+					var acc float32
+					for q := 0; q < k; q++ {
+						acc += tx.w[k*i+q] * row[tx.idx[k*i+q]]
+					}
+					drow[i] = acc
+				}
+			}
+		}
+	})
+}
+
+// blendRows sets dst to sum_q w[q]*src[off + idx[q]*slice : +len(dst)].
+func blendRows(dst, src []float32, idx []int32, w []float32, slice, off int) {
+	n := len(dst)
+	switch len(idx) {
+	case 1:
+		copy(dst, src[off+int(idx[0])*slice:][:n])
+	case 2:
+		a := src[off+int(idx[0])*slice:][:n]
+		b := src[off+int(idx[1])*slice:][:n]
+		w0, w1 := w[0], w[1]
+		if w1 == 0 {
+			copy(dst, a)
+			return
+		}
+		for i := range dst {
+			dst[i] = w0*a[i] + w1*b[i]
+		}
+	default:
+		a := src[off+int(idx[0])*slice:][:n]
+		w0 := w[0]
+		for i := range dst {
+			dst[i] = w0 * a[i]
+		}
+		for q := 1; q < len(idx); q++ {
+			a := src[off+int(idx[q])*slice:][:n]
+			wq := w[q]
+			for i := range dst {
+				dst[i] += wq * a[i]
+			}
+		}
+	}
+}
+
+// general samples each target voxel on its own, for grids rotated against
+// the input. Coordinates advance incrementally along each target row.
+func (s *sampler) general(mp mapping, out *Volume) {
+	nx, ny := s.dims[0], s.dims[1]
+	mx, my, mz := out.Dims[0], out.Dims[1], out.Dims[2]
+	k := s.k
+	type scratch struct {
+		idx [3][4]int32
+		w   [3][4]float32
+	}
+	parallelSlices(mz, func() *scratch { return &scratch{} }, func(z int, sc *scratch) {
+		for j := 0; j < my; j++ {
+			drow := out.Data[(z*my+j)*mx : (z*my+j+1)*mx]
+			for i := range drow {
+				var p [3]float64
+				for r := 0; r < 3; r++ {
+					p[r] = mp.b[r] + mp.m[r][0]*float64(i) + mp.m[r][1]*float64(j) + mp.m[r][2]*float64(z)
+				}
+				if !s.taps(p[0], s.dims[0], sc.idx[0][:k], sc.w[0][:k]) ||
+					!s.taps(p[1], s.dims[1], sc.idx[1][:k], sc.w[1][:k]) ||
+					!s.taps(p[2], s.dims[2], sc.idx[2][:k], sc.w[2][:k]) {
+					drow[i] = s.fill
+					continue
+				}
+				var acc float32
+				for c := 0; c < k; c++ {
+					zoff := int(sc.idx[2][c]) * nx * ny
+					for b := 0; b < k; b++ {
+						off := zoff + int(sc.idx[1][b])*nx
+						wzy := sc.w[2][c] * sc.w[1][b]
+						for a := 0; a < k; a++ {
+							acc += wzy * sc.w[0][a] * s.src[off+int(sc.idx[0][a])]
+						}
+					}
+				}
+				drow[i] = acc
+			}
+		}
+	})
+}
+
+// bsplineCoefficients returns the cubic B-spline coefficients of v (one
+// float32 copy of the volume), computed by the recursive filter of Unser
+// (1993) along x, y and z with mirror boundary conditions, exactly as
+// scipy.ndimage.spline_filter(order=3, mode='mirror').
+func bsplineCoefficients(v *Volume) []float32 {
+	c := make([]float32, len(v.Data))
+	copy(c, v.Data)
+	nx, ny, nz := v.Dims[0], v.Dims[1], v.Dims[2]
+	// x: contiguous lines, one float64 line buffer per worker.
+	if nx > 1 {
+		parallelSlices(nz, func() []float64 { return make([]float64, nx) }, func(k int, line []float64) {
+			for j := 0; j < ny; j++ {
+				row := c[(k*ny+j)*nx : (k*ny+j+1)*nx]
+				for i, x := range row {
+					line[i] = float64(x)
+				}
+				splineFilter1D(line)
+				for i, x := range line {
+					row[i] = float32(x)
+				}
+			}
+		})
+	}
+	// y and z: filter whole rows at once (vectorised over x), which walks
+	// memory in order instead of striding down columns.
+	type colBuf struct{ acc []float64 }
+	newBuf := func() *colBuf { return &colBuf{} }
+	if ny > 1 {
+		parallelSlices(nz, newBuf, func(k int, b *colBuf) {
+			filterStrided(c[k*nx*ny:(k+1)*nx*ny], nx, ny, nx, &b.acc)
+		})
+	}
+	if nz > 1 {
+		// Split the x*y plane into chunks of rows so the work parallelises.
+		const chunk = 8
+		nChunks := (ny + chunk - 1) / chunk
+		parallelSlices(nChunks, newBuf, func(q int, b *colBuf) {
+			j0, j1 := q*chunk, min(ny, (q+1)*chunk)
+			filterStridedBlock(c, nx*ny, nz, j0*nx, (j1-j0)*nx, &b.acc)
+		})
+	}
+	return c
+}
+
+const splinePole = -0.2679491924311227 // sqrt(3) - 2
+
+// splineFilter1D turns samples into cubic B-spline coefficients in place
+// (mirror boundaries; scipy ni_splines.c _init_causal_mirror and
+// _init_anticausal_mirror).
+func splineFilter1D(c []float64) {
+	n := len(c)
+	if n < 2 {
+		return
+	}
+	z := splinePole
+	gain := (1 - z) * (1 - 1/z)
+	for i := range c {
+		c[i] *= gain
+	}
+	zn1 := math.Pow(z, float64(n-1))
+	c0 := c[0] + zn1*c[n-1]
+	zi := z
+	for i := 1; i < n-1; i++ {
+		c0 += zi * (c[i] + zn1*c[n-1-i])
+		zi *= z
+		if math.Abs(zi) < 1e-18 && math.Abs(zn1) < 1e-18 {
+			break
+		}
+	}
+	c[0] = c0 / (1 - zn1*zn1)
+	for i := 1; i < n; i++ {
+		c[i] += z * c[i-1]
+	}
+	c[n-1] = (z*c[n-2] + c[n-1]) * z / (z*z - 1)
+	for i := n - 2; i >= 0; i-- {
+		c[i] = z * (c[i+1] - c[i])
+	}
+}
+
+// filterStrided runs splineFilter1D down the columns of a rows x width block
+// (row r at data[r*stride:]), vectorised across the width.
+func filterStrided(data []float32, width, rows, stride int, acc *[]float64) {
+	filterStridedBlock(data, stride, rows, 0, width, acc)
+}
+
+// filterStridedBlock filters, for each of the width elements starting at
+// offset off, the line data[off+e + r*stride], r = 0..n-1, with the same
+// arithmetic as splineFilter1D but one whole row of lines at a time.
+func filterStridedBlock(data []float32, stride, n, off, width int, acc *[]float64) {
+	if cap(*acc) < width {
+		*acc = make([]float64, width)
+	}
+	a := (*acc)[:width]
+	z := splinePole
+	gain := float32((1 - z) * (1 - 1/z))
+	row := func(r int) []float32 { return data[off+r*stride : off+r*stride+width] }
+	for r := 0; r < n; r++ {
+		rw := row(r)
+		for e := range rw {
+			rw[e] *= gain
+		}
+	}
+	zn1 := math.Pow(z, float64(n-1))
+	last := row(n - 1)
+	first := row(0)
+	for e := range a {
+		a[e] = float64(first[e]) + zn1*float64(last[e])
+	}
+	zi := z
+	for r := 1; r < n-1; r++ {
+		rw, mirrorRow := row(r), row(n-1-r)
+		for e := range a {
+			a[e] += zi * (float64(rw[e]) + zn1*float64(mirrorRow[e]))
+		}
+		zi *= z
+		if math.Abs(zi) < 1e-18 && math.Abs(zn1) < 1e-18 {
+			break
+		}
+	}
+	for e := range a {
+		first[e] = float32(a[e] / (1 - zn1*zn1))
+	}
+	fz := float32(z)
+	for r := 1; r < n; r++ {
+		rw, prev := row(r), row(r-1)
+		for e := range rw {
+			rw[e] += fz * prev[e]
+		}
+	}
+	prev := row(n - 2)
+	for e := range last {
+		last[e] = float32((z*float64(prev[e]) + float64(last[e])) * z / (z*z - 1))
+	}
+	for r := n - 2; r >= 0; r-- {
+		rw, nxt := row(r), row(r+1)
+		for e := range rw {
+			rw[e] = fz * (nxt[e] - rw[e])
+		}
+	}
+}
