@@ -1,0 +1,87 @@
+package plan
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+)
+
+func TestTargetSpacing(t *testing.T) {
+	tests := []struct {
+		name string
+		in   [][3]float64
+		want [3]float64
+	}{
+		{"median", [][3]float64{{0.3, 0.3, 0.6}, {0.4, 0.4, 1.0}, {0.5, 0.5, 0.5}}, [3]float64{0.4, 0.4, 0.6}},
+		// z is > 3x coarser than x,y: nnU-Net takes its 10th percentile.
+		{"anisotropic", [][3]float64{{0.2, 0.2, 1.0}, {0.2, 0.2, 0.9}, {0.2, 0.2, 0.4}}, [3]float64{0.2, 0.2, 0.5}},
+	}
+	for _, tt := range tests {
+		got, err := TargetSpacing(tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for a := 0; a < 3; a++ {
+			if math.Abs(got[a]-tt.want[a]) > 1e-9 {
+				t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+				break
+			}
+		}
+	}
+	if _, err := TargetSpacing(nil); err == nil {
+		t.Error("no error for an empty training set")
+	}
+}
+
+func TestPercentileMatchesNumpy(t *testing.T) {
+	// numpy.percentile([1,2,3,4,10], [0,10,50,99.5]) = 1, 1.4, 3, 9.88
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {10, 1.4}, {50, 3}, {99.5, 9.88}} {
+		if got := Percentile([]float64{10, 3, 1, 4, 2}, c.p); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
+
+func TestDeriveFitsBudgetAndRoundTrips(t *testing.T) {
+	fp := Fingerprint{Cases: 3, Ears: 6, Spacings: [][3]float64{{0.3, 0.3, 0.5}, {0.3, 0.3, 0.5}},
+		EarExtentMM: [3]float64{18, 16, 14}, FGP005: -50, FGP995: 900, FGMean: 200, FGStd: 250, FGSample: 1000}
+	r := DefaultRules()
+	p, err := Derive(fp, map[int]string{1: "cochlea"}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.PatchSize[0] * p.PatchSize[1] * p.PatchSize[2]; n > r.MaxPatchVoxels {
+		t.Errorf("patch %v has %d voxels > %d", p.PatchSize, n, r.MaxPatchVoxels)
+	}
+	for a := 0; a < 3; a++ {
+		if p.PatchSize[a]%r.Divisor != 0 {
+			t.Errorf("patch %v not divisible by %d", p.PatchSize, r.Divisor)
+		}
+	}
+	if p.ROISizeMM != [3]float64{26, 24, 22} {
+		t.Errorf("ROI %v", p.ROISizeMM)
+	}
+	path := filepath.Join(t.TempDir(), "plans.json")
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.PatchSize != p.PatchSize || q.Intensity != p.Intensity {
+		t.Errorf("round trip: %+v vs %+v", q, p)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	in := Intensity{ClipLow: 0, ClipHigh: 100, Mean: 50, Std: 25}
+	d := []float32{-1000, 50, 75, 3000}
+	in.Normalize(d)
+	want := []float32{-2, 0, 1, 2}
+	for i := range d {
+		if d[i] != want[i] {
+			t.Fatalf("got %v, want %v", d, want)
+		}
+	}
+}
