@@ -1,0 +1,47 @@
+package nn
+
+import "fmt"
+
+// Concat joins two tensors along the channel axis, torch.cat([a, b], 1):
+// the U-Net's skip connection. It has two inputs, so it is not a Layer.
+type Concat struct {
+	y      *Tensor
+	da, db *Tensor
+	ca, cb int
+}
+
+// Forward returns a tensor with a's channels followed by b's. a and b must
+// agree in batch size and spatial size. The output is owned by c.
+func (c *Concat) Forward(a, b *Tensor) *Tensor {
+	if a.Shape[0] != b.Shape[0] || a.Shape[2] != b.Shape[2] || a.Shape[3] != b.Shape[3] || a.Shape[4] != b.Shape[4] {
+		panic(fmt.Sprintf("nn.Concat: shapes %v and %v differ outside the channel axis", a.Shape, b.Shape))
+	}
+	c.ca, c.cb = a.Shape[1], b.Shape[1]
+	s := a.Shape
+	s[1] = c.ca + c.cb
+	c.y = Ensure(c.y, s)
+	na, nb := c.ca*a.Spatial(), c.cb*b.Spatial()
+	splitJobs(s[0], na+nb, func(n int) {
+		out := c.y.Data[n*(na+nb):]
+		copy(out[:na], a.Data[n*na:(n+1)*na])
+		copy(out[na:na+nb], b.Data[n*nb:(n+1)*nb])
+	})
+	return c.y
+}
+
+// Backward splits dy into the gradients for a and b (owned by c).
+func (c *Concat) Backward(dy *Tensor) (da, db *Tensor) {
+	if dy.Shape[1] != c.ca+c.cb {
+		panic(fmt.Sprintf("nn.Concat: gradient %v does not match %d+%d channels", dy.Shape, c.ca, c.cb))
+	}
+	sa, sb := dy.Shape, dy.Shape
+	sa[1], sb[1] = c.ca, c.cb
+	c.da, c.db = Ensure(c.da, sa), Ensure(c.db, sb)
+	na, nb := c.ca*dy.Spatial(), c.cb*dy.Spatial()
+	splitJobs(dy.Shape[0], na+nb, func(n int) {
+		in := dy.Data[n*(na+nb):]
+		copy(c.da.Data[n*na:(n+1)*na], in[:na])
+		copy(c.db.Data[n*nb:(n+1)*nb], in[na:na+nb])
+	})
+	return c.da, c.db
+}
