@@ -1,0 +1,115 @@
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func sphereSample(n int, r float64) *Sample {
+	s := &Sample{Dims: [3]int{n, n, n}, Spacing: [3]float64{1, 1, 1}, Image: make([]float32, n*n*n), Label: make([]uint8, n*n*n), Background: -1}
+	c := float64(n-1) / 2
+	for z := 0; z < n; z++ {
+		for y := 0; y < n; y++ {
+			for x := 0; x < n; x++ {
+				i := x + n*(y+n*z)
+				s.Image[i] = float32(x + 100*y + 10000*z)
+				if math.Hypot(math.Hypot(float64(x)-c, float64(y)-c), float64(z)-c) < r {
+					s.Label[i] = 1
+					s.Foreground = append(s.Foreground, int32(i))
+				}
+			}
+		}
+	}
+	return s
+}
+
+func TestCutWithoutAugmentationCopiesVoxels(t *testing.T) {
+	s := sphereSample(24, 6)
+	p := Patcher{Patch: [3]int{8, 8, 8}, ForegroundFraction: 1}
+	img, lab := make([]float32, 512), make([]uint8, 512)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 20; trial++ {
+		p.Cut(rng, s, img, lab)
+		// Without augmentation every patch voxel is an exact sample voxel whose
+		// value encodes its position: neighbours along x differ by exactly 1.
+		for i := 0; i < 7; i++ {
+			if img[i] >= 0 && img[i+1] >= 0 && img[i+1]-img[i] != 1 {
+				t.Fatalf("patch row not copied: %v", img[:8])
+			}
+		}
+		// The label must be the sample's label at the copied voxel.
+		for i, v := range img {
+			if v < 0 {
+				continue
+			}
+			x, y, z := int(v)%100, int(v)/100%100, int(v)/10000
+			if lab[i] != s.Label[x+24*(y+24*z)] {
+				t.Fatalf("label at %d does not follow the image", i)
+			}
+		}
+	}
+}
+
+func TestCutForegroundOversampling(t *testing.T) {
+	s := sphereSample(48, 3)
+	img, lab := make([]float32, 16*16*16), make([]uint8, 16*16*16)
+	count := func(frac float64) int {
+		p := Patcher{Patch: [3]int{16, 16, 16}, ForegroundFraction: frac}
+		rng := rand.New(rand.NewPCG(3, 4))
+		hits := 0
+		for trial := 0; trial < 200; trial++ {
+			p.Cut(rng, s, img, lab)
+			for _, l := range lab {
+				if l != 0 {
+					hits++
+					break
+				}
+			}
+		}
+		return hits
+	}
+	if all, none := count(1), count(0); all != 200 || none > 100 {
+		t.Errorf("patches with foreground: %d/200 when forced, %d/200 when random", all, none)
+	}
+}
+
+func TestRotationKeepsLabelVolume(t *testing.T) {
+	s := sphereSample(40, 8)
+	p := Patcher{Patch: [3]int{40, 40, 40}, ForegroundFraction: 0, Aug: Augment{PRotate: 1, MaxRotateDeg: 30, PMirror: 0.5}}
+	img, lab := make([]float32, 40*40*40), make([]uint8, 40*40*40)
+	// A centred sphere keeps its volume under rotation and mirroring.
+	s.Foreground = nil
+	rng := rand.New(rand.NewPCG(5, 6))
+	want := len(sphereSample(40, 8).Foreground)
+	for trial := 0; trial < 5; trial++ {
+		p.Cut(rng, s, img, lab)
+		got := 0
+		for _, l := range lab {
+			got += int(l)
+		}
+		if math.Abs(float64(got-want)) > 0.5*float64(want) {
+			t.Fatalf("label volume %d after rotation, want about %d", got, want)
+		}
+	}
+}
+
+func TestBlurPreservesMean(t *testing.T) {
+	dims := [3]int{15, 15, 15}
+	img := make([]float32, 15*15*15)
+	for i := range img {
+		img[i] = 3
+	}
+	img[7+15*(7+15*7)] = 100
+	blur(img, dims, 1)
+	var s float64
+	for _, v := range img {
+		s += float64(v)
+	}
+	if math.Abs(s-(3*float64(len(img)-1)+100)) > 1e-2 {
+		t.Errorf("sum after blur %v", s)
+	}
+	if img[7+15*(7+15*7)] >= 100 || img[7+15*(7+15*7)] <= 3 {
+		t.Errorf("peak not spread: %v", img[7+15*(7+15*7)])
+	}
+}
