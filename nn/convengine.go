@@ -1,27 +1,329 @@
 package nn
 
-// convEngine runs a Conv3d's passes and holds their scratch between calls.
-type convEngine struct{ kern *kernels }
+// convEngine runs a Conv3d's passes on the fast primitives and keeps their
+// scratch between calls: the prepared (padded, phase-split) input, which the
+// weight gradient reuses, the packed weights and the plans, which depend
+// only on the shape.
+type convEngine struct {
+	kern *kernels
+
+	g      convGeom
+	fwd    prepGeom // input -> prepared input
+	fwdP   dcPlan
+	xs     []float32 // prepared input, all samples
+	a, ab  []float32 // packed forward / backward weights
+	bias   []float32
+	zeros  []float32
+	tapIdx []int
+
+	// backward-data plans: stride 1 uses one plan on the padded dy; stride
+	// 2 uses one per output parity class.
+	bwd     prepGeom
+	bwdP    []dcPlan
+	bwdTaps [][]int // tap indices (into the k^3 kernel) per class
+	bwdDims [][3]int
+	dys     []float32
+	tmp     []float32
+}
+
+func (e *convEngine) kernels() *kernels {
+	if e.kern == nil {
+		e.kern = bestKernels()
+	}
+	return e.kern
+}
+
+// fast reports whether the primitives cover the geometry: odd kernels with
+// stride 1 and padding k/2, or kernel 3 stride 2 padding 1 (the U-Net's
+// layers). Anything else takes the reference loops.
+func (g *convGeom) fast() bool {
+	if g.P != g.K/2 || g.K%2 == 0 {
+		return false
+	}
+	return g.S == 1 || (g.S == 2 && g.K == 3)
+}
+
+// setup (re)builds the plans when the geometry changes.
+func (e *convEngine) setup(g *convGeom) {
+	if e.g == *g && e.fwdP.taps != nil {
+		return
+	}
+	e.g = *g
+	T := g.K * g.K * g.K
+	e.tapIdx = growSlice(e.tapIdx, T)
+	for t := range e.tapIdx {
+		e.tapIdx[t] = t
+	}
+	if g.K == 1 {
+		e.fwdP = dcPlan{cs: g.inSpatial(), taps: []int64{0}, segs: flatSegs(e.fwdP.segs, g.inSpatial())}
+	} else {
+		e.fwd = newPrepGeom(g.K, g.S, g.P, g.ID, g.IH, g.IW, g.OD, g.OH, g.OW)
+		e.fwdP = dcPlan{cs: e.fwd.chanLen(), taps: e.fwd.taps(nil), segs: e.fwd.segs(e.fwdP.segs)}
+	}
+	e.bwdP, e.bwdTaps, e.bwdDims = nil, nil, nil
+	switch {
+	case g.K == 1:
+		e.bwdP = []dcPlan{{cs: g.outSpatial(), taps: []int64{0}, segs: flatSegs(nil, g.outSpatial())}}
+	case g.S == 1:
+		// dx = conv(pad(dy), flipped W^T): the same geometry with the roles
+		// of input and output exchanged.
+		e.bwd = newPrepGeom(g.K, 1, g.P, g.OD, g.OH, g.OW, g.ID, g.IH, g.IW)
+		e.bwdP = []dcPlan{{cs: e.bwd.chanLen(), taps: e.bwd.taps(nil), segs: e.bwd.segs(nil)}}
+		flip := make([]int, T)
+		for t := range flip {
+			flip[t] = T - 1 - t
+		}
+		e.bwdTaps = [][]int{flip}
+	default:
+		// Stride 2, kernel 3, padding 1: input index i = 2m + phi receives
+		// kernel tap 1 from output m when phi = 0, and taps 0 (output m+1)
+		// and 2 (output m) when phi = 1. dy is padded by one at the high
+		// end of each axis so output m+1 may run past it.
+		e.bwd = newPrepGeom(2, 1, 0, g.OD, g.OH, g.OW, g.OD, g.OH, g.OW)
+		rs, ph := e.bwd.wh, e.bwd.ph
+		type tap struct{ k, delta int }
+		axis := [2][]tap{{{1, 0}}, {{0, 1}, {2, 0}}}
+		in := [3]int{g.ID, g.IH, g.IW}
+		for cls := 0; cls < 8; cls++ {
+			phi := [3]int{cls >> 2, cls >> 1 & 1, cls & 1}
+			var m [3]int
+			for a := range m {
+				m[a] = (in[a] - phi[a] + 1) / 2
+			}
+			var taps []int64
+			var idx []int
+			for _, td := range axis[phi[0]] {
+				for _, th := range axis[phi[1]] {
+					for _, tw := range axis[phi[2]] {
+						taps = append(taps, 4*int64((td.delta*ph+th.delta)*rs+tw.delta))
+						idx = append(idx, (td.k*3+th.k)*3+tw.k)
+					}
+				}
+			}
+			segs := rowSegs(nil, m[0], m[1], m[2], func(d, h int) int { return (d*ph + h) * rs })
+			e.bwdP = append(e.bwdP, dcPlan{cs: e.bwd.chanLen(), taps: taps, segs: segs})
+			e.bwdTaps = append(e.bwdTaps, idx)
+			e.bwdDims = append(e.bwdDims, m)
+		}
+	}
+}
 
 func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, threads int) {
-	refConvForward(g, x, w, b, y, threads)
+	if !g.fast() {
+		refConvForward(g, x, w, b, y, threads)
+		return
+	}
+	k := e.kernels()
+	e.setup(g)
+	T := g.K * g.K * g.K
+	e.a = packA(e.a, w, g.Cout, g.Cin, g.Cin*T, T, e.tapIdx)
+	e.bias = padBias(e.bias, b, g.Cout, 1)
+	in, out := g.inSpatial(), g.outSpatial()
+	if g.K == 1 {
+		for n := 0; n < g.N; n++ {
+			dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, x[n*g.Cin*in:(n+1)*g.Cin*in], y[n*g.Cout*out:], out, e.bias, threads)
+		}
+		return
+	}
+	cl := g.Cin * e.fwd.chanLen()
+	e.xs = growSlice(e.xs, g.N*cl)
+	for n := 0; n < g.N; n++ {
+		xs := e.xs[n*cl : (n+1)*cl]
+		dcPrep(&e.fwd, xs, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
+		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, xs, y[n*g.Cout*out:], out, e.bias, threads)
+	}
+}
+
+// backwardWeight needs the prepared input of the last forward (still in
+// e.xs: Conv3d calls it before backwardData, which does not touch e.xs).
+func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, threads int) {
+	if !g.fast() {
+		refConvBackwardWeight(g, x, dy, dw, db, threads)
+		return
+	}
+	k := e.kernels()
+	e.setup(g)
+	in, out := g.inSpatial(), g.outSpatial()
+	for n := 0; n < g.N; n++ {
+		dyn := dy[n*g.Cout*out : (n+1)*g.Cout*out]
+		if db != nil {
+			sumRows(db, dyn, g.Cout, out, threads)
+		}
+		if g.K == 1 {
+			wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, threads)
+			continue
+		}
+		cl := g.Cin * e.fwd.chanLen()
+		wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, e.xs[n*cl:(n+1)*cl], dw, threads)
+	}
 }
 
 func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, threads int) {
-	refConvBackwardData(g, dy, w, dx, threads)
+	if !g.fast() {
+		refConvBackwardData(g, dy, w, dx, threads)
+		return
+	}
+	k := e.kernels()
+	e.setup(g)
+	T := g.K * g.K * g.K
+	in, out := g.inSpatial(), g.outSpatial()
+	e.zeros = padBias(e.zeros, nil, g.Cin, 1)
+	if g.K == 1 {
+		e.ab = packA(e.ab, w, g.Cin, g.Cout, 1, g.Cin, []int{0})
+		for n := 0; n < g.N; n++ {
+			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, dy[n*g.Cout*out:(n+1)*g.Cout*out], dx[n*g.Cin*in:], in, e.zeros, threads)
+		}
+		return
+	}
+	cl := g.Cout * e.bwd.chanLen()
+	e.dys = growSlice(e.dys, cl)
+	if g.S == 1 {
+		e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[0])
+		for n := 0; n < g.N; n++ {
+			dcPrep(&e.bwd, e.dys, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, e.dys, dx[n*g.Cin*in:], in, e.zeros, threads)
+		}
+		return
+	}
+	// Stride 2: one pass per parity class into e.tmp, then interleave.
+	e.tmp = growSlice(e.tmp, g.Cin*in)
+	for n := 0; n < g.N; n++ {
+		dcPrep(&e.bwd, e.dys, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+		off := 0
+		var offs [8]int
+		for cls := range e.bwdP {
+			m := e.bwdDims[cls]
+			offs[cls] = off
+			cnt := m[0] * m[1] * m[2]
+			if cnt == 0 {
+				continue
+			}
+			e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[cls])
+			dcRun(k, &e.bwdP[cls], e.ab, g.Cin, g.Cout, e.dys, e.tmp[off*g.Cin:], cnt, e.zeros, threads)
+			off += cnt
+		}
+		e.scatterParity(g, offs, dx[n*g.Cin*in:(n+1)*g.Cin*in], threads)
+	}
 }
 
-func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, threads int) {
-	refConvBackwardWeight(g, x, dy, dw, db, threads)
+// scatterParity moves the eight parity classes of the stride-2 input
+// gradient from e.tmp (class cls holds Cin x m0 x m1 x m2 starting at
+// offs[cls]*Cin) to their places in dx.
+func (e *convEngine) scatterParity(g *convGeom, offs [8]int, dx []float32, threads int) {
+	in := g.inSpatial()
+	parallelFor(threads, g.Cin*g.ID, func(_, lo, hi int) {
+		for cz := lo; cz < hi; cz++ {
+			c, z := cz/g.ID, cz%g.ID
+			pd, md := z&1, z>>1
+			for y := 0; y < g.IH; y++ {
+				ph, mh := y&1, y>>1
+				row := dx[c*in+(z*g.IH+y)*g.IW : c*in+(z*g.IH+y+1)*g.IW]
+				for pw := 0; pw < 2; pw++ {
+					cls := pd<<2 | ph<<1 | pw
+					m := e.bwdDims[cls]
+					if m[2] == 0 {
+						continue
+					}
+					cnt := m[0] * m[1] * m[2]
+					src := e.tmp[offs[cls]*g.Cin+c*cnt+(md*m[1]+mh)*m[2]:]
+					for j := 0; j < m[2]; j++ {
+						row[2*j+pw] = src[j]
+					}
+				}
+			}
+		}
+	})
 }
 
-// upEngine runs a ConvTranspose3d's passes and holds their scratch.
-type upEngine struct{ kern *kernels }
+// upEngine runs a ConvTranspose3d's passes and keeps their scratch. The
+// eight kernel positions (a,b,c) become eight extra output rows: the product
+// tmp[co*8+p] = W[:,co,p]^T x is one 1x1 convolution, and y is tmp with
+// the parities interleaved.
+type upEngine struct {
+	kern     *kernels
+	n        int
+	plan     dcPlan
+	a, ab    []float32
+	bias     []float32
+	zeros    []float32
+	tmp, dyt []float32
+}
+
+func (e *upEngine) kernels() *kernels {
+	if e.kern == nil {
+		e.kern = bestKernels()
+	}
+	return e.kern
+}
+
+func (e *upEngine) setup(in int) {
+	if e.n == in && e.plan.taps != nil {
+		return
+	}
+	e.n = in
+	e.plan = dcPlan{cs: in, taps: []int64{0}, segs: flatSegs(e.plan.segs, in)}
+}
 
 func (e *upEngine) forward(x *Tensor, w, b []float32, y *Tensor, threads int) {
-	refUpForward(x, w, b, y, threads)
+	k := e.kernels()
+	N, Cin, Cout := x.Shape[0], x.Shape[1], y.Shape[1]
+	in := x.Spatial()
+	e.setup(in)
+	e.a = packA(e.a, w, 8*Cout, Cin, 1, 8*Cout, []int{0})
+	e.bias = padBias(e.bias, b, 8*Cout, 8)
+	e.tmp = growSlice(e.tmp, 8*Cout*in)
+	for n := 0; n < N; n++ {
+		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], e.tmp, in, e.bias, threads)
+		upShuffle(x.Shape, Cout, e.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
+	}
 }
 
 func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, threads int) {
-	refUpBackward(x, dy, w, dw, db, dx, threads)
+	k := e.kernels()
+	N, Cin, Cout := x.Shape[0], x.Shape[1], dy.Shape[1]
+	in := x.Spatial()
+	e.setup(in)
+	e.ab = packA(e.ab, w, Cin, 8*Cout, 8*Cout, 1, []int{0})
+	e.zeros = padBias(e.zeros, nil, Cin, 1)
+	e.dyt = growSlice(e.dyt, 8*Cout*in)
+	for n := 0; n < N; n++ {
+		dyn := dy.Data[n*Cout*8*in : (n+1)*Cout*8*in]
+		sumRows(db, dyn, Cout, 8*in, threads)
+		upShuffle(x.Shape, Cout, e.dyt, dyn, true, threads)
+		xn := x.Data[n*Cin*in : (n+1)*Cin*in]
+		wgRun(k, &e.plan, Cin, 8*Cout, xn, in, e.dyt, dw, threads)
+		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, e.dyt, dx.Data[n*Cin*in:], in, e.zeros, threads)
+	}
+}
+
+// upShuffle moves between the parity-major layout t[co*8+p][d][h][w] and
+// the output layout y[co][2d+a][2h+b][2w+c] (p = a*4+b*2+c): t to y, or y
+// to t when toT.
+func upShuffle(s [5]int, cout int, t, y []float32, toT bool, threads int) {
+	D, H, W := s[2], s[3], s[4]
+	in := D * H * W
+	parallelFor(threads, cout*D, func(_, lo, hi int) {
+		for cd := lo; cd < hi; cd++ {
+			co, d := cd/D, cd%D
+			for a := 0; a < 2; a++ {
+				for h := 0; h < H; h++ {
+					for bb := 0; bb < 2; bb++ {
+						p := a*4 + bb*2
+						t0 := t[(co*8+p)*in+(d*H+h)*W:][:W]
+						t1 := t[(co*8+p+1)*in+(d*H+h)*W:][:W]
+						yr := y[co*8*in+((2*d+a)*2*H+2*h+bb)*2*W:][:2*W]
+						if toT {
+							for i := range t0 {
+								t0[i], t1[i] = yr[2*i], yr[2*i+1]
+							}
+						} else {
+							for i := range t0 {
+								yr[2*i], yr[2*i+1] = t0[i], t1[i]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 }

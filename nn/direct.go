@@ -1,0 +1,318 @@
+package nn
+
+import "unsafe"
+
+// The engine expresses every convolution pass as one of two primitives over
+// a source tensor laid out so that the 16 output positions of a segment read
+// 16 consecutive floats for every kernel tap:
+//
+//   - dcRun: dst[r, seg] = bias[r] + sum_{c,t} A[r,c,t] * src[c, seg + tap[t]]
+//     (forward, backward-data and the transposed convolution), and
+//   - wgRun: out[r, c*T+t] += sum_seg dy[r, seg] * src[c, seg + tap[t]]
+//     (weight gradients).
+//
+// Stride 2 is handled by splitting the padded source into its even and odd
+// columns (dcPrep), which makes the taps of a strided output row consecutive
+// again; the transposed convolution 2x2x2 stride 2 becomes one 1x1 product
+// with 8*out rows followed by an interleave.
+
+// dcPlan is the geometry of one dcRun/wgRun: source channel stride cs (in
+// elements), the taps (byte offsets) and the segments.
+type dcPlan struct {
+	cs   int
+	taps []int64
+	segs []dcSeg
+}
+
+// grow returns s resized to n, reusing its storage when it is big enough.
+func growSlice[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
+func laneMask(n int) int64 { return int64(1)<<min(n, lanes) - 1 }
+
+// rowSegs appends the segments of an output grid od x oh x ow whose source
+// row (od, oh) starts at element srcRow(od, oh) and destination row at
+// (od*oh + oh)*ow.
+func rowSegs(segs []dcSeg, od, oh, ow int, srcRow func(d, h int) int) []dcSeg {
+	segs = segs[:0]
+	for d := 0; d < od; d++ {
+		for h := 0; h < oh; h++ {
+			s, o := srcRow(d, h), (d*oh+h)*ow
+			for w := 0; w < ow; w += lanes {
+				segs = append(segs, dcSeg{src: 4 * int64(s+w), dst: 4 * int64(o+w), mask: laneMask(ow - w)})
+			}
+		}
+	}
+	return segs
+}
+
+// flatSegs appends the segments covering n consecutive positions.
+func flatSegs(segs []dcSeg, n int) []dcSeg {
+	segs = segs[:0]
+	for i := 0; i < n; i += lanes {
+		segs = append(segs, dcSeg{src: 4 * int64(i), dst: 4 * int64(i), mask: laneMask(n - i)})
+	}
+	return segs
+}
+
+// prepGeom is the layout dcPrep produces for a kernel k, stride s, padding
+// p and an output grid od x oh x ow: per channel pd x ph rows of s phases of
+// wh floats. Source column s*j+phase-p of row (z-p, y-p) sits at
+// ((z*ph + y)*s + phase)*wh + j.
+type prepGeom struct {
+	k, s, p    int
+	id, ih, iw int
+	od, oh, ow int
+	pd, ph, wh int
+}
+
+func newPrepGeom(k, s, p, id, ih, iw, od, oh, ow int) prepGeom {
+	return prepGeom{k: k, s: s, p: p, id: id, ih: ih, iw: iw, od: od, oh: oh, ow: ow,
+		pd: s*(od-1) + k, ph: s*(oh-1) + k, wh: ow + (k-1)/s}
+}
+
+func (g *prepGeom) chanLen() int { return g.pd * g.ph * g.s * g.wh }
+
+// taps returns the byte offsets of the k^3 taps (kd, kh, kw) in order.
+func (g *prepGeom) taps(dst []int64) []int64 {
+	dst = dst[:0]
+	rs := g.s * g.wh
+	for kd := 0; kd < g.k; kd++ {
+		for kh := 0; kh < g.k; kh++ {
+			for kw := 0; kw < g.k; kw++ {
+				dst = append(dst, 4*int64((kd*g.ph+kh)*rs+(kw%g.s)*g.wh+kw/g.s))
+			}
+		}
+	}
+	return dst
+}
+
+// segs returns the segments of the output grid.
+func (g *prepGeom) segs(dst []dcSeg) []dcSeg {
+	rs := g.s * g.wh
+	return rowSegs(dst, g.od, g.oh, g.ow, func(d, h int) int { return (g.s*d*g.ph + g.s*h) * rs })
+}
+
+// dcPrep writes the padded, phase-split copy of the c channels of x (each
+// id x ih x iw) into dst (c * chanLen floats).
+func dcPrep(g *prepGeom, dst, x []float32, c, threads int) {
+	in, cl := g.id*g.ih*g.iw, g.chanLen()
+	parallelFor(threads, c*g.pd, func(_, lo, hi int) {
+		for cz := lo; cz < hi; cz++ {
+			ch, z := cz/g.pd, cz%g.pd
+			plane := dst[ch*cl+z*g.ph*g.s*g.wh : ch*cl+(z+1)*g.ph*g.s*g.wh]
+			iz := z - g.p
+			if iz < 0 || iz >= g.id {
+				clear(plane)
+				continue
+			}
+			xc := x[ch*in+iz*g.ih*g.iw : ch*in+(iz+1)*g.ih*g.iw]
+			for y := 0; y < g.ph; y++ {
+				row := plane[y*g.s*g.wh : (y+1)*g.s*g.wh]
+				iy := y - g.p
+				if iy < 0 || iy >= g.ih {
+					clear(row)
+					continue
+				}
+				xr := xc[iy*g.iw : (iy+1)*g.iw]
+				if g.s == 1 {
+					lo := min(g.p, g.wh)
+					clear(row[:lo])
+					n := copy(row[lo:], xr)
+					clear(row[lo+n:])
+					continue
+				}
+				for ph := 0; ph < g.s; ph++ {
+					r := row[ph*g.wh : (ph+1)*g.wh]
+					for j := range r {
+						ix := g.s*j + ph - g.p
+						if ix >= 0 && ix < g.iw {
+							r[j] = xr[ix]
+						} else {
+							r[j] = 0
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// packA lays out the weights W[r*rs + c*cs + tapIdx[t]] for rows r < nrows,
+// channels c < nchan as blocks of 8 rows: A[rb][c][t][8], zero-padding the
+// last block.
+func packA(dst, w []float32, nrows, nchan, rs, cs int, tapIdx []int) []float32 {
+	nb, T := (nrows+dcRows-1)/dcRows, len(tapIdx)
+	dst = growSlice(dst, nb*nchan*T*dcRows)
+	i := 0
+	for rb := 0; rb < nb; rb++ {
+		for c := 0; c < nchan; c++ {
+			for _, ti := range tapIdx {
+				for m := 0; m < dcRows; m++ {
+					r := rb*dcRows + m
+					if r < nrows {
+						dst[i] = w[r*rs+c*cs+ti]
+					} else {
+						dst[i] = 0
+					}
+					i++
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// padBias returns the bias padded to whole blocks of 8 rows (zero when b is
+// nil); rowsPer > 1 repeats each value for that many consecutive rows.
+func padBias(dst, b []float32, nrows, rowsPer int) []float32 {
+	dst = growSlice(dst, (nrows+dcRows-1)/dcRows*dcRows)
+	clear(dst)
+	if b != nil {
+		for r := 0; r < nrows; r++ {
+			dst[r] = b[r/rowsPer]
+		}
+	}
+	return dst
+}
+
+// dcRun computes dst[r*ldc + seg.dst] for all rows r < nrows and segments
+// of the plan from the packed weights a (packA with len(taps) taps), nchan
+// source channels and bias (padBias). Workers take contiguous runs of
+// segment triples; each triple is finished for all row blocks before the
+// next, so its source rows stay in cache while the weights stream by.
+func dcRun(k *kernels, p *dcPlan, a []float32, nrows, nchan int, src, dst []float32, ldc int, bias []float32, threads int) {
+	if len(p.segs) == 0 || nrows == 0 {
+		return
+	}
+	T := len(p.taps)
+	nb := (nrows + dcRows - 1) / dcRows
+	ng := (len(p.segs) + dcSegs - 1) / dcSegs
+	sp, dp := unsafe.Pointer(unsafe.SliceData(src)), unsafe.Pointer(unsafe.SliceData(dst))
+	parallelFor(threads, ng, func(_, lo, hi int) {
+		args := dcArgs{
+			taps: unsafe.Pointer(&p.taps[0]), ntaps: int64(T), nchan: int64(nchan),
+			cs: 4 * int64(p.cs), ldc: 4 * int64(ldc),
+		}
+		for g := lo; g < hi; g++ {
+			segs := p.segs[g*dcSegs : min(len(p.segs), (g+1)*dcSegs)]
+			for v := 0; v < dcSegs; v++ {
+				s := segs[0]
+				args.mask[v] = 0
+				if v < len(segs) {
+					s = segs[v]
+					args.mask[v] = s.mask
+				}
+				args.src[v] = unsafe.Add(sp, s.src)
+			}
+			for rb := 0; rb < nb; rb++ {
+				args.a = unsafe.Pointer(&a[rb*nchan*T*dcRows])
+				args.bias = unsafe.Pointer(&bias[rb*dcRows])
+				args.nrows = int64(min(dcRows, nrows-rb*dcRows))
+				for v := 0; v < dcSegs; v++ {
+					s := segs[0]
+					if v < len(segs) {
+						s = segs[v]
+					}
+					args.dst[v] = unsafe.Add(dp, s.dst+4*int64(rb*dcRows*ldc))
+				}
+				k.dc(&args)
+			}
+		}
+	})
+}
+
+// wgChunk is the number of segments one weight-gradient kernel call sums
+// before reducing its lanes: long enough to hide the reduction, short enough
+// that the chunk's source rows stay in L2 across the column tiles.
+const wgChunk = 96
+
+// wgRun adds out[r*(nchan*T) + c*T + t] += sum over segments of
+// dy[r*ldy + seg.dst] * src[c*cs + seg.src + tap[t]] for r < nrows.
+// The output tiles are split between workers, so no two write the same
+// element and no partial sums need merging.
+func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out []float32, threads int) {
+	if len(p.segs) == 0 || nrows == 0 {
+		return
+	}
+	T := len(p.taps)
+	ncols := nchan * T
+	nrb, ncb := (nrows+wgRows-1)/wgRows, (ncols+wgCols-1)/wgCols
+	dp, sp := unsafe.Pointer(unsafe.SliceData(dy)), unsafe.Pointer(unsafe.SliceData(src))
+	parallelFor(threads, nrb*ncb, func(_, lo, hi int) {
+		var rows [wgRows]int64
+		var cols [wgCols]int64
+		var tile [wgRows * wgCols]float32
+		args := wgArgs{dy: dp, rows: &rows, src: sp, cols: &cols, out: &tile}
+		for s0 := 0; s0 < len(p.segs); s0 += wgChunk {
+			segs := p.segs[s0:min(len(p.segs), s0+wgChunk)]
+			args.segs = unsafe.Pointer(&segs[0])
+			args.nseg = int64(len(segs))
+			for ti := lo; ti < hi; ti++ {
+				rb, cb := ti/ncb, ti%ncb
+				for m := range rows {
+					r := rb*wgRows + m
+					if r >= nrows {
+						r = rb * wgRows
+					}
+					rows[m] = 4 * int64(r*ldy)
+				}
+				for j := range cols {
+					q := cb*wgCols + j
+					if q >= ncols {
+						q = cb * wgCols
+					}
+					cols[j] = 4*int64(q/T*p.cs) + p.taps[q%T]
+				}
+				clear(tile[:])
+				k.wg(&args)
+				for m := 0; m < wgRows; m++ {
+					r := rb*wgRows + m
+					if r >= nrows {
+						break
+					}
+					o := out[r*ncols:]
+					for j := 0; j < wgCols; j++ {
+						q := cb*wgCols + j
+						if q >= ncols {
+							break
+						}
+						o[q] += tile[m*wgCols+j]
+					}
+				}
+			}
+		}
+	})
+}
+
+// sumRows adds the sum of each of the nrows rows of x (length n each) to
+// db[r], in float64 so long rows lose nothing.
+func sumRows(db, x []float32, nrows, n, threads int) {
+	parallelFor(threads, nrows, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x[r*n : (r+1)*n]
+			var s0, s1, s2, s3 float32
+			var s float64
+			i := 0
+			for ; i+4 <= len(row); i += 4 {
+				s0 += row[i]
+				s1 += row[i+1]
+				s2 += row[i+2]
+				s3 += row[i+3]
+				if i&1023 == 0 {
+					s += float64(s0) + float64(s1) + float64(s2) + float64(s3)
+					s0, s1, s2, s3 = 0, 0, 0, 0
+				}
+			}
+			for ; i < len(row); i++ {
+				s0 += row[i]
+			}
+			s += float64(s0) + float64(s1) + float64(s2) + float64(s3)
+			db[r] += float32(s)
+		}
+	})
+}
