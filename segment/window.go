@@ -1,0 +1,229 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/otoseg/otoseg/nn"
+)
+
+// Net maps a normalised image patch of shape (1, 1, D, H, W) to class
+// logits of shape (1, C, D, H, W). The returned tensor may be reused by the
+// next call.
+type Net interface {
+	Logits(x *nn.Tensor) (*nn.Tensor, error)
+}
+
+// Window is nnU-Net's sliding-window predictor: overlapping patches (step
+// 0.5 of the patch), each prediction weighted by a Gaussian importance map
+// (sigma = patch/8) so that patch borders count less, optional mirroring
+// test-time augmentation, softmax averaged over everything.
+type Window struct {
+	Patch  [3]int // x y z voxels
+	Step   float64
+	Mirror bool // 8 mirrored passes in 3-D
+
+	gauss []float32
+	in    *nn.Tensor
+}
+
+// Probabilities returns per-class probabilities (C planes of nx*ny*nz, x
+// fastest) for a normalised image with the given dims. The image must be at
+// least one patch in every axis.
+func (w *Window) Probabilities(ctx context.Context, net Net, img []float32, dims [3]int, classes int) ([]float32, error) {
+	for a := 0; a < 3; a++ {
+		if dims[a] < w.Patch[a] {
+			return nil, fmt.Errorf("sliding window: image %v smaller than patch %v", dims, w.Patch)
+		}
+	}
+	if w.gauss == nil {
+		w.gauss = gaussianMap(w.Patch)
+	}
+	step := w.Step
+	if step <= 0 || step > 1 {
+		step = 0.5
+	}
+	var starts [3][]int
+	for a := 0; a < 3; a++ {
+		starts[a] = windowStarts(dims[a], w.Patch[a], step)
+	}
+	n := dims[0] * dims[1] * dims[2]
+	prob := make([]float32, classes*n)
+	weight := make([]float32, n)
+	px, py, pz := w.Patch[0], w.Patch[1], w.Patch[2]
+	ps := px * py * pz
+	w.in = nn.Ensure(w.in, [5]int{1, 1, pz, py, px})
+	acc := make([]float32, classes*ps)
+	mirrors := [][3]bool{{false, false, false}}
+	if w.Mirror {
+		mirrors = mirrors[:0]
+		for m := 0; m < 8; m++ {
+			mirrors = append(mirrors, [3]bool{m&1 != 0, m&2 != 0, m&4 != 0})
+		}
+	}
+	for _, z0 := range starts[2] {
+		for _, y0 := range starts[1] {
+			for _, x0 := range starts[0] {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				clear(acc)
+				for _, m := range mirrors {
+					copyPatch(w.in.Data, img, dims, [3]int{x0, y0, z0}, w.Patch, m)
+					out, err := net.Logits(w.in)
+					if err != nil {
+						return nil, err
+					}
+					if out.Shape != [5]int{1, classes, pz, py, px} {
+						return nil, fmt.Errorf("sliding window: network returned %v, want %d classes on %v", out.Shape, classes, w.Patch)
+					}
+					addSoftmax(acc, out.Data, classes, ps, w.Patch, m)
+				}
+				inv := 1 / float32(len(mirrors))
+				for z := 0; z < pz; z++ {
+					for y := 0; y < py; y++ {
+						row := x0 + dims[0]*((y0+y)+dims[1]*(z0+z))
+						pr := px * (y + py*z)
+						for x := 0; x < px; x++ {
+							g := w.gauss[pr+x]
+							weight[row+x] += g
+							for c := 0; c < classes; c++ {
+								prob[c*n+row+x] += g * inv * acc[c*ps+pr+x]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for i, wt := range weight {
+		if wt > 0 {
+			for c := 0; c < classes; c++ {
+				prob[c*n+i] /= wt
+			}
+		}
+	}
+	return prob, nil
+}
+
+// windowStarts spreads patches evenly so that neighbours overlap by at
+// least 1-step of a patch and the last one ends at the image border.
+func windowStarts(size, patch int, step float64) []int {
+	if size <= patch {
+		return []int{0}
+	}
+	target := step * float64(patch)
+	n := int(math.Ceil(float64(size-patch)/target)) + 1
+	out := make([]int, n)
+	span := float64(size - patch)
+	for i := range out {
+		out[i] = int(math.Round(float64(i) * span / float64(n-1)))
+	}
+	return out
+}
+
+// gaussianMap is the importance map: a Gaussian with sigma = patch/8 per
+// axis, scaled to a maximum of 1, with zeros replaced by the smallest
+// non-zero value so every voxel keeps some weight.
+func gaussianMap(p [3]int) []float32 {
+	var g [3][]float64
+	for a := 0; a < 3; a++ {
+		g[a] = make([]float64, p[a])
+		c := float64(p[a]-1) / 2
+		s := float64(p[a]) / 8
+		for i := range g[a] {
+			d := float64(i) - c
+			g[a][i] = math.Exp(-d * d / (2 * s * s))
+		}
+	}
+	m := make([]float32, p[0]*p[1]*p[2])
+	minNZ := float32(math.MaxFloat32)
+	for z := 0; z < p[2]; z++ {
+		for y := 0; y < p[1]; y++ {
+			for x := 0; x < p[0]; x++ {
+				v := float32(g[0][x] * g[1][y] * g[2][z])
+				m[x+p[0]*(y+p[1]*z)] = v
+				if v > 0 && v < minNZ {
+					minNZ = v
+				}
+			}
+		}
+	}
+	for i, v := range m {
+		if v == 0 {
+			m[i] = minNZ
+		}
+	}
+	return m
+}
+
+// copyPatch copies the patch at start out of img, mirrored along the axes
+// flagged in m.
+func copyPatch(dst, img []float32, dims, start, patch [3]int, m [3]bool) {
+	px, py, pz := patch[0], patch[1], patch[2]
+	for z := 0; z < pz; z++ {
+		sz := z
+		if m[2] {
+			sz = pz - 1 - z
+		}
+		for y := 0; y < py; y++ {
+			sy := y
+			if m[1] {
+				sy = py - 1 - y
+			}
+			src := img[start[0]+dims[0]*((start[1]+sy)+dims[1]*(start[2]+sz)):]
+			d := dst[px*(y+py*z):]
+			if m[0] {
+				for x := 0; x < px; x++ {
+					d[x] = src[px-1-x]
+				}
+			} else {
+				copy(d[:px], src[:px])
+			}
+		}
+	}
+}
+
+// addSoftmax adds softmax(logits) into acc, undoing the mirroring m.
+func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool) {
+	px, py, pz := patch[0], patch[1], patch[2]
+	var buf [16]float32
+	e := buf[:0]
+	if classes > len(buf) {
+		e = make([]float32, 0, classes)
+	}
+	e = e[:classes]
+	for z := 0; z < pz; z++ {
+		dz := z
+		if m[2] {
+			dz = pz - 1 - z
+		}
+		for y := 0; y < py; y++ {
+			dy := y
+			if m[1] {
+				dy = py - 1 - y
+			}
+			for x := 0; x < px; x++ {
+				dx := x
+				if m[0] {
+					dx = px - 1 - x
+				}
+				src := x + px*(y+py*z)
+				dst := dx + px*(dy+py*dz)
+				mx := logits[src]
+				for c := 1; c < classes; c++ {
+					mx = max(mx, logits[c*ps+src])
+				}
+				var sum float32
+				for c := 0; c < classes; c++ {
+					e[c] = float32(math.Exp(float64(logits[c*ps+src] - mx)))
+					sum += e[c]
+				}
+				for c := 0; c < classes; c++ {
+					acc[c*ps+dst] += e[c] / sum
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package segment
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/otoseg/otoseg/nn"
+)
+
+// thresholdNet predicts class 1 where the input exceeds 0, with logits that
+// depend only on the voxel itself, so any correct tiling reproduces it.
+type thresholdNet struct{ out *nn.Tensor }
+
+func (t *thresholdNet) Logits(x *nn.Tensor) (*nn.Tensor, error) {
+	s := x.Shape
+	t.out = nn.Ensure(t.out, [5]int{1, 2, s[2], s[3], s[4]})
+	n := x.Spatial()
+	for i, v := range x.Data {
+		t.out.Data[i] = 0
+		t.out.Data[n+i] = 4 * v
+	}
+	return t.out, nil
+}
+
+func TestWindowStarts(t *testing.T) {
+	tests := []struct {
+		size, patch int
+		want        []int
+	}{
+		{64, 64, []int{0}},
+		{80, 64, []int{0, 16}},
+		{100, 40, []int{0, 20, 40, 60}},
+	}
+	for _, tt := range tests {
+		got := windowStarts(tt.size, tt.patch, 0.5)
+		if len(got) != len(tt.want) {
+			t.Errorf("windowStarts(%d,%d) = %v, want %v", tt.size, tt.patch, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("windowStarts(%d,%d) = %v, want %v", tt.size, tt.patch, got, tt.want)
+			}
+		}
+	}
+}
+
+func TestWindowReproducesVoxelwiseNet(t *testing.T) {
+	dims := [3]int{21, 17, 13}
+	img := make([]float32, dims[0]*dims[1]*dims[2])
+	for i := range img {
+		img[i] = float32(math.Sin(float64(i) * 0.37))
+	}
+	for _, mirror := range []bool{false, true} {
+		w := Window{Patch: [3]int{8, 8, 8}, Mirror: mirror}
+		prob, err := w.Probabilities(context.Background(), &thresholdNet{}, img, dims, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(img)
+		for i, v := range img {
+			want := 1 / (1 + math.Exp(-4*float64(v)))
+			if math.Abs(float64(prob[n+i])-want) > 1e-5 || math.Abs(float64(prob[i]+prob[n+i])-1) > 1e-5 {
+				t.Fatalf("mirror=%v voxel %d: p1=%v want %v", mirror, i, prob[n+i], want)
+			}
+		}
+	}
+}
+
+func TestWindowRejectsSmallImage(t *testing.T) {
+	w := Window{Patch: [3]int{8, 8, 8}}
+	if _, err := w.Probabilities(context.Background(), &thresholdNet{}, make([]float32, 7*8*8), [3]int{7, 8, 8}, 2); err == nil {
+		t.Error("no error for an image smaller than the patch")
+	}
+}
