@@ -75,9 +75,9 @@ type dcSeg struct {
 // fastest the CPU supports (bestKernels); tests force each in turn through
 // convEngine.kern / upEngine.kern.
 type kernels struct {
-	name  string
-	dc    func(*dcArgs)
-	wg    func(*wgArgs)
+	name string
+	dc   func(*dcArgs)
+	wg   func(*wgArgs)
 }
 
 var goKernels = &kernels{name: "go", dc: dcGo, wg: wgGo}

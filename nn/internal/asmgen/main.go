@@ -18,7 +18,7 @@ import (
 var b bytes.Buffer
 
 func p(format string, a ...any) { fmt.Fprintf(&b, "\t"+format+"\n", a...) }
-func label(l string)             { fmt.Fprintf(&b, "%s:\n", l) }
+func label(l string)            { fmt.Fprintf(&b, "%s:\n", l) }
 
 // dcArgs field offsets.
 const (
