@@ -3,6 +3,8 @@ package roi
 import (
 	"math"
 	"testing"
+
+	"github.com/otoseg/otoseg/volume"
 )
 
 func TestGridIsCentredAndMirrored(t *testing.T) {
@@ -40,5 +42,40 @@ func TestDimsFor(t *testing.T) {
 		if got := DimsFor(tt.size, tt.sp, tt.m); got != tt.want {
 			t.Errorf("DimsFor(%v,%v,%d) = %v, want %v", tt.size, tt.sp, tt.m, got, tt.want)
 		}
+	}
+}
+
+func TestFindEars(t *testing.T) {
+	g := volume.NewGeometry([3]int{200, 20, 20}, [3]float64{1, 1, 1})
+	g.Origin = [3]float64{-100, 0, 0}
+	both := volume.New(g, volume.Uint8)
+	// Right ear around x = -48, left ear around x = +47.
+	for _, x := range []int{50, 51, 52, 53, 145, 149} {
+		both.Set(x, 5, 5, 1)
+	}
+	ears := FindEars(both)
+	if len(ears) != 2 {
+		t.Fatalf("found %d ears, want 2", len(ears))
+	}
+	for _, e := range ears {
+		want := Right
+		if e.Centre[0] > 0 {
+			want = Left
+		}
+		if e.Side != want {
+			t.Errorf("ear at x=%v reported %v", e.Centre[0], e.Side)
+		}
+	}
+	if ears[0].ExtentMM[0] != 4 || ears[0].Voxels != 4 {
+		t.Errorf("right ear %+v, want extent 4 mm and 4 voxels", ears[0])
+	}
+	one := volume.New(g, volume.Uint8)
+	one.Set(150, 5, 5, 2)
+	one.Set(130, 5, 5, 3) // 20 mm away: same ear
+	if e := FindEars(one); len(e) != 1 || e[0].Side != Left {
+		t.Errorf("single ear: %+v", e)
+	}
+	if e := FindEars(volume.New(g, volume.Uint8)); e != nil {
+		t.Errorf("empty label map gave ears %+v", e)
 	}
 }
