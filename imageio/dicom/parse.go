@@ -20,19 +20,19 @@ type slice struct {
 	ts   string // transfer syntax UID
 
 	seriesUID, description, modality string
-	seriesNumber, instance             int
+	seriesNumber, instance           int
 
-	rows, cols                          int
-	frames                              int
-	bitsAllocated, bitsStored, highBit  int
-	signed                              bool
-	samples                             int
-	photometric                         string
-	slope, intercept                    float64
-	ipp                                 [3]float64
-	iop                                 [6]float64
-	pixelSpacing                        [2]float64 // row spacing (between rows), column spacing
-	sliceThickness                      float64
+	rows, cols                            int
+	frames                                int
+	bitsAllocated, bitsStored, highBit    int
+	signed                                bool
+	samples                               int
+	photometric                           string
+	slope, intercept                      float64
+	ipp                                   [3]float64
+	iop                                   [6]float64
+	pixelSpacing                          [2]float64 // row spacing (between rows), column spacing
+	sliceThickness                        float64
 	hasIPP, hasIOP, hasSpacing, hasPixels bool
 	// unsupported is set for files whose transfer syntax is refused; their
 	// headers are still read so ListSeries can show them.
@@ -199,6 +199,9 @@ func (sl *slice) fill(ds *sdicom.Dataset) error {
 	}
 	if v, ok := floats(ds, tag.SliceThickness, 1); ok {
 		sl.sliceThickness = v[0]
+	}
+	if sl.unsupported != nil {
+		return nil
 	}
 	return sl.checkPixelFormat()
 }

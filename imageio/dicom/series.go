@@ -1,0 +1,391 @@
+package dicom
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/otoseg/otoseg/volume"
+)
+
+// Options selects what Read returns.
+type Options struct {
+	// Series is the SeriesInstanceUID to read. Empty picks the largest
+	// series (most voxels) when the input holds several.
+	Series string
+}
+
+// SeriesInfo describes one series found by ListSeries.
+type SeriesInfo struct {
+	UID            string `json:"uid"`
+	Number         int    `json:"number"`
+	Description    string `json:"description"`
+	Modality       string `json:"modality"`
+	Slices         int    `json:"slices"`
+	Dims           [3]int `json:"dims"` // columns, rows, slices
+	TransferSyntax string `json:"transfer_syntax"`
+	// Supported is false when the series' transfer syntax is refused.
+	Supported bool `json:"supported"`
+}
+
+func (s SeriesInfo) String() string {
+	desc := s.Description
+	if desc == "" {
+		desc = "no description"
+	}
+	return fmt.Sprintf("%s (#%d %s %q, %dx%dx%d)", s.UID, s.Number, s.Modality, desc, s.Dims[0], s.Dims[1], s.Dims[2])
+}
+
+// ListSeries lists the image series under path (a folder searched
+// recursively, a .zip, or one file), largest first: the one Read picks by
+// default comes first.
+func ListSeries(path string) ([]SeriesInfo, error) {
+	series, err := collect(path, defaultLimits)
+	if err != nil {
+		return nil, err
+	}
+	return series.infos(), nil
+}
+
+// Read reads one series under path as a volume with LPS geometry and values
+// rescaled by RescaleSlope/RescaleIntercept (Hounsfield units for CT).
+func Read(path string, opt Options) (*volume.Volume, error) {
+	return read(path, opt, defaultLimits)
+}
+
+func read(path string, opt Options, lim limits) (*volume.Volume, error) {
+	series, err := collect(path, lim)
+	if err != nil {
+		return nil, err
+	}
+	slices, err := series.choose(path, opt.Series)
+	if err != nil {
+		return nil, err
+	}
+	for _, sl := range slices {
+		if sl.unsupported != nil {
+			return nil, fmt.Errorf("%s: %w", sl.name, sl.unsupported)
+		}
+	}
+	g, err := assemble(slices)
+	if err != nil {
+		return nil, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
+	}
+	src, err := openSource(path, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer src.close()
+	v := volume.New(g, volume.Float32)
+	n := g.Dims[0] * g.Dims[1]
+	for k := range slices {
+		first := &slices[k]
+		data, err := src.read(first.name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", first.name, err)
+		}
+		sl, payload, err := parseSlice(first.name, data, withPixels)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", first.name, err)
+		}
+		if sl.seriesUID != first.seriesUID || sl.rows != first.rows || sl.cols != first.cols || sl.ts != first.ts || sl.ipp != first.ipp {
+			return nil, fmt.Errorf("%s: file changed while being read", first.name)
+		}
+		if err := decodePixels(&sl, payload, v.Data[k*n:(k+1)*n]); err != nil {
+			return nil, fmt.Errorf("%s: %w", first.name, err)
+		}
+	}
+	v.DType = pickDType(slices, v.Data)
+	return v, nil
+}
+
+// seriesSet holds the image files found, grouped by SeriesInstanceUID.
+type seriesSet map[string][]slice
+
+// collect reads every file's header under path.
+func collect(path string, lim limits) (seriesSet, error) {
+	src, err := openSource(path, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer src.close()
+	set := seriesSet{}
+	dicomFiles := 0
+	err = src.each(func(name string, data []byte) error {
+		dicomFiles++
+		sl, _, err := parseSlice(name, data, headerOnly)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if sl.hasPixels {
+			set[sl.seriesUID] = append(set[sl.seriesUID], sl)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(set) == 0 {
+		if dicomFiles == 0 {
+			return nil, fmt.Errorf("%s: no DICOM files found", path)
+		}
+		return nil, fmt.Errorf("%s: %d DICOM files but no image series among them", path, dicomFiles)
+	}
+	return set, nil
+}
+
+// infos lists the series, the default choice first.
+func (set seriesSet) infos() []SeriesInfo {
+	var out []SeriesInfo
+	for uid, sls := range set {
+		s := sls[0]
+		info := SeriesInfo{
+			UID: uid, Number: s.seriesNumber, Description: s.description, Modality: s.modality,
+			Slices: len(sls), Dims: [3]int{s.cols, s.rows, len(sls)}, Supported: true,
+		}
+		name := "unknown transfer syntax"
+		if ts, ok := lookupTS(s.ts); ok {
+			name = ts.name
+		}
+		info.TransferSyntax = fmt.Sprintf("%s (%s)", name, s.ts)
+		for _, sl := range sls {
+			if sl.unsupported != nil {
+				info.Supported = false
+			}
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		va := out[a].Dims[0] * out[a].Dims[1] * out[a].Dims[2]
+		vb := out[b].Dims[0] * out[b].Dims[1] * out[b].Dims[2]
+		if va != vb {
+			return va > vb
+		}
+		if out[a].Slices != out[b].Slices {
+			return out[a].Slices > out[b].Slices
+		}
+		return out[a].UID < out[b].UID
+	})
+	return out
+}
+
+// choose returns the slices of series uid, or of the largest series.
+func (set seriesSet) choose(path, uid string) ([]slice, error) {
+	infos := set.infos()
+	if uid == "" {
+		return set[infos[0].UID], nil
+	}
+	if sls, ok := set[uid]; ok {
+		return sls, nil
+	}
+	var list []string
+	for _, in := range infos {
+		list = append(list, in.String())
+	}
+	return nil, fmt.Errorf("%s: no series %q; series found: %s", path, uid, strings.Join(list, "; "))
+}
+
+// Geometry tolerances. Positions in DICOM are decimal strings that scanners
+// round (often to 0.01 mm or less precision), so spacing checks allow that
+// much jitter; anything larger is a real gap, tilt or mix-up.
+const (
+	// orientTol is the largest difference between two slices' direction
+	// cosines still taken as the same orientation (0.006 degrees).
+	orientTol = 1e-4
+	// posTolMM plus posTolRel times the distance is the largest in-plane
+	// drift of a slice position, or deviation from the mean slice step,
+	// still taken as rounding.
+	posTolMM  = 0.01
+	posTolRel = 1e-3
+	// stepTolRel is the relative deviation of one slice step from the
+	// median step still taken as rounding (1%, plus posTolMM).
+	stepTolRel = 0.01
+)
+
+// assemble checks that the slices form one regular grid and returns its
+// geometry, sorting slices along the normal in place.
+//
+// DICOM's ImageOrientationPatient holds the row cosine first: the LPS
+// direction of increasing column index (along a row), then the column
+// cosine: the direction of increasing row index. PixelSpacing holds the row
+// spacing (between rows, along the column cosine) first, then the column
+// spacing. So voxel axis i (columns) runs along the row cosine with
+// PixelSpacing[1], axis j (rows) along the column cosine with PixelSpacing[0],
+// and axis k along normal = row x column, with the slices sorted by their
+// position projected on it and the spacing measured from positions
+// (SliceThickness is not the spacing: overlapping reconstructions are common).
+func assemble(slices []slice) (volume.Geometry, error) {
+	var g volume.Geometry
+	ref := &slices[0]
+	for i := range slices {
+		s := &slices[i]
+		switch {
+		case !s.hasIPP:
+			return g, fmt.Errorf("%s: missing or malformed ImagePositionPatient (0020,0032)", s.name)
+		case !s.hasIOP:
+			return g, fmt.Errorf("%s: missing or malformed ImageOrientationPatient (0020,0037)", s.name)
+		case !s.hasSpacing:
+			return g, fmt.Errorf("%s: missing or malformed PixelSpacing (0028,0030)", s.name)
+		case s.rows != ref.rows || s.cols != ref.cols:
+			return g, fmt.Errorf("mixed image sizes: %s is %dx%d, %s is %dx%d", ref.name, ref.cols, ref.rows, s.name, s.cols, s.rows)
+		case math.Abs(s.pixelSpacing[0]-ref.pixelSpacing[0]) > 1e-4*ref.pixelSpacing[0] ||
+			math.Abs(s.pixelSpacing[1]-ref.pixelSpacing[1]) > 1e-4*ref.pixelSpacing[1]:
+			return g, fmt.Errorf("mixed pixel spacings: %s has %v, %s has %v", ref.name, ref.pixelSpacing, s.name, s.pixelSpacing)
+		}
+		for c := 0; c < 6; c++ {
+			if math.Abs(s.iop[c]-ref.iop[c]) > orientTol {
+				return g, fmt.Errorf("mixed orientations: %s has ImageOrientationPatient %v, %s has %v", ref.name, ref.iop, s.name, s.iop)
+			}
+		}
+	}
+	if !(ref.pixelSpacing[0] > 0) || !(ref.pixelSpacing[1] > 0) {
+		return g, fmt.Errorf("%s: PixelSpacing %v is not positive", ref.name, ref.pixelSpacing)
+	}
+	row, err := unit([3]float64{ref.iop[0], ref.iop[1], ref.iop[2]})
+	if err != nil {
+		return g, fmt.Errorf("%s: ImageOrientationPatient row cosine: %w", ref.name, err)
+	}
+	col, err := unit([3]float64{ref.iop[3], ref.iop[4], ref.iop[5]})
+	if err != nil {
+		return g, fmt.Errorf("%s: ImageOrientationPatient column cosine: %w", ref.name, err)
+	}
+	if d := dot(row, col); math.Abs(d) > 1e-3 {
+		return g, fmt.Errorf("%s: ImageOrientationPatient row and column cosines are not perpendicular (cos %.4g)", ref.name, d)
+	}
+	normal, err := unit(cross(row, col))
+	if err != nil {
+		return g, err
+	}
+	sort.SliceStable(slices, func(a, b int) bool {
+		return dot(slices[a].ipp, normal) < dot(slices[b].ipp, normal)
+	})
+	n := len(slices)
+	step := ref.sliceThickness
+	if n == 1 {
+		if !(step > 0) {
+			step = 1
+		}
+	} else {
+		d := make([]float64, n)
+		for i := range slices {
+			d[i] = dot(slices[i].ipp, normal)
+		}
+		gaps := make([]float64, n-1)
+		for i := range gaps {
+			gaps[i] = d[i+1] - d[i]
+			if gaps[i] <= posTolMM {
+				return g, fmt.Errorf("duplicate slice positions: %s and %s are both at %.4g mm along the slice normal", slices[i].name, slices[i+1].name, d[i])
+			}
+		}
+		med := median(gaps)
+		for i, gap := range gaps {
+			tol := stepTolRel*med + posTolMM
+			if math.Abs(gap-med) <= tol {
+				continue
+			}
+			ratio := gap / med
+			if ratio > 1.5 && math.Abs(ratio-math.Round(ratio))*med <= tol {
+				return g, fmt.Errorf("missing slice: %d slice(s) missing between %s and %s (gap %.4g mm, slice spacing %.4g mm)", int(math.Round(ratio))-1, slices[i].name, slices[i+1].name, gap, med)
+			}
+			return g, fmt.Errorf("uneven slice spacing: %.4g mm between %s and %s, %.4g mm elsewhere", gap, slices[i].name, slices[i+1].name, med)
+		}
+		step = (d[n-1] - d[0]) / float64(n-1)
+		// Gantry tilt (or a sheared stack): positions drift across the
+		// slice plane instead of moving along its normal.
+		for i := 1; i < n; i++ {
+			var delta [3]float64
+			for r := 0; r < 3; r++ {
+				delta[r] = slices[i].ipp[r] - slices[0].ipp[r]
+			}
+			along := dot(delta, normal)
+			var off float64
+			for r := 0; r < 3; r++ {
+				x := delta[r] - along*normal[r]
+				off += x * x
+			}
+			off = math.Sqrt(off)
+			if off > posTolMM+posTolRel*math.Abs(along) {
+				return g, fmt.Errorf("gantry tilt or sheared stack: %s lies %.4g mm across the slice plane from %s (%.3g degrees off the slice normal); resample it (e.g. dcm2niix's tilt correction) before reading",
+					slices[i].name, off, slices[0].name, math.Atan2(off, math.Abs(along))*180/math.Pi)
+			}
+		}
+	}
+	g.Dims = [3]int{ref.cols, ref.rows, n}
+	g.Spacing = [3]float64{ref.pixelSpacing[1], ref.pixelSpacing[0], step}
+	g.Origin = slices[0].ipp
+	for r := 0; r < 3; r++ {
+		g.Direction[r] = [3]float64{row[r], col[r], normal[r]}
+	}
+	total := int64(ref.cols) * int64(ref.rows) * int64(n)
+	if total > volume.MaxVoxels {
+		return g, fmt.Errorf("%dx%dx%d voxels exceed the %d allowed", ref.cols, ref.rows, n, volume.MaxVoxels)
+	}
+	return g, nil
+}
+
+func dot(a, b [3]float64) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+
+func cross(a, b [3]float64) [3]float64 {
+	return [3]float64{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
+}
+
+func unit(a [3]float64) ([3]float64, error) {
+	n := math.Sqrt(dot(a, a))
+	if math.Abs(n-1) > 1e-2 {
+		return a, fmt.Errorf("direction cosine %v has length %.4g, want 1", a, n)
+	}
+	return [3]float64{a[0] / n, a[1] / n, a[2] / n}, nil
+}
+
+func median(x []float64) float64 {
+	s := append([]float64(nil), x...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// pickDType records how the values can be stored without loss: the
+// smallest integer type holding them when every slice's rescale maps
+// integers to integers, float32 otherwise.
+func pickDType(slices []slice, data []float32) volume.DType {
+	integral := true
+	unsigned8 := true
+	for _, s := range slices {
+		if s.slope != math.Trunc(s.slope) || s.intercept != math.Trunc(s.intercept) {
+			integral = false
+		}
+		if s.bitsAllocated != 8 || s.signed {
+			unsigned8 = false
+		}
+	}
+	if !integral || len(data) == 0 {
+		return volume.Float32
+	}
+	lo, hi := float64(data[0]), float64(data[0])
+	for _, x := range data {
+		f := float64(x)
+		if f < lo {
+			lo = f
+		}
+		if f > hi {
+			hi = f
+		}
+	}
+	switch {
+	case unsigned8 && lo >= 0 && hi <= math.MaxUint8:
+		return volume.Uint8
+	case lo >= math.MinInt16 && hi <= math.MaxInt16:
+		return volume.Int16
+	case lo >= 0 && hi <= math.MaxUint16:
+		return volume.Uint16
+	case lo >= -(1<<24) && hi <= 1<<24:
+		return volume.Int32 // float32 holds these integers exactly
+	}
+	return volume.Float32
+}

@@ -1,0 +1,242 @@
+package dicom
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// limits bounds what a read may cost, whatever the headers claim. Tests
+// shrink them; Read and ListSeries use defaultLimits.
+type limits struct {
+	// fileBytes caps one DICOM file (one slice: 512x512x2 bytes is 0.5 MiB;
+	// 4096x4096x4 bytes is 64 MiB).
+	fileBytes int64
+	// files caps the number of files or zip entries looked at.
+	files int
+	// totalBytes caps all bytes read (decompressed, for a zip) in one pass.
+	totalBytes int64
+}
+
+var defaultLimits = limits{fileBytes: 256 << 20, files: 200000, totalBytes: 64 << 30}
+
+// source is where a series' files come from: a folder tree, a zip archive
+// or a single file. Files are visited once for headers, then read again
+// one at a time for pixels, so memory holds one file at a time.
+type source interface {
+	// each calls fn with every file that starts like a DICOM file (DICM
+	// magic at byte 128); others are skipped.
+	each(fn func(name string, data []byte) error) error
+	// read returns the file each named name.
+	read(name string) ([]byte, error)
+	close() error
+}
+
+// openSource picks the source for path: a directory (walked recursively,
+// symbolic links to folders not followed), a .zip, or one DICOM file.
+func openSource(path string, lim limits) (source, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.IsDir():
+		return &dirSource{root: path, lim: lim}, nil
+	case strings.HasSuffix(strings.ToLower(path), ".zip"):
+		zr, err := zip.OpenReader(path)
+		if err != nil {
+			return nil, fmt.Errorf("not a readable zip archive: %w", err)
+		}
+		if len(zr.File) > lim.files {
+			zr.Close()
+			return nil, fmt.Errorf("zip archive has %d entries, more than the %d allowed", len(zr.File), lim.files)
+		}
+		return newZipSource(path, zr, lim), nil
+	default:
+		return &dirSource{root: path, lim: lim, single: true}, nil
+	}
+}
+
+// readCapped reads r to the end, refusing more than max bytes.
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, fmt.Errorf("larger than the %d MiB allowed for one DICOM file", max>>20)
+	}
+	return buf.Bytes(), nil
+}
+
+// hasMagic reports whether b starts like a DICOM file.
+func hasMagic(b []byte) bool { return len(b) >= 132 && string(b[128:132]) == "DICM" }
+
+type dirSource struct {
+	root   string
+	lim    limits
+	single bool
+}
+
+func (s *dirSource) each(fn func(string, []byte) error) error {
+	var files int
+	var total int64
+	visit := func(path string) error {
+		files++
+		if files > s.lim.files {
+			return fmt.Errorf("%s: more than %d files", s.root, s.lim.files)
+		}
+		data, ok, err := s.readFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if !ok {
+			return nil
+		}
+		total += int64(len(data))
+		if total > s.lim.totalBytes {
+			return fmt.Errorf("%s: more than %d GiB of DICOM files", s.root, s.lim.totalBytes>>30)
+		}
+		return fn(path, data)
+	}
+	if s.single {
+		return visit(s.root)
+	}
+	return filepath.WalkDir(s.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return nil // folders, devices, pipes
+		}
+		return visit(path)
+	})
+}
+
+// readFile returns the file's bytes when it is DICOM (ok), reading only its
+// first 132 bytes otherwise.
+func (s *dirSource) readFile(path string) ([]byte, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, false, nil // a symbolic link to a folder or device
+	}
+	head := make([]byte, 132)
+	if _, err := io.ReadFull(f, head); err != nil || !hasMagic(head) {
+		if s.single {
+			return nil, false, errNotDICOM
+		}
+		return nil, false, nil
+	}
+	rest, err := readCapped(f, s.lim.fileBytes-132)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(head, rest...), true, nil
+}
+
+func (s *dirSource) read(name string) ([]byte, error) {
+	data, ok, err := s.readFile(name)
+	if err == nil && !ok {
+		err = errNotDICOM
+	}
+	return data, err
+}
+
+func (s *dirSource) close() error { return nil }
+
+// zipSource reads entries straight from the archive: nothing is extracted
+// to disk, so entry names ("../../x", absolute paths) are only labels.
+// Sizes are enforced on the bytes actually decompressed, not on what the
+// archive's directory claims, which defeats zip bombs.
+type zipSource struct {
+	path   string
+	zr     *zip.ReadCloser
+	lim    limits
+	labels []string       // per entry: "archive.zip:\"entry\"" (quoted: names are untrusted)
+	byName map[string]int // label -> entry index
+}
+
+func newZipSource(path string, zr *zip.ReadCloser, lim limits) *zipSource {
+	s := &zipSource{path: path, zr: zr, lim: lim, byName: make(map[string]int, len(zr.File))}
+	for i, f := range zr.File {
+		l := fmt.Sprintf("%s:%q", path, f.Name)
+		if _, dup := s.byName[l]; dup {
+			l = fmt.Sprintf("%s#%d", l, i)
+		}
+		s.labels = append(s.labels, l)
+		s.byName[l] = i
+	}
+	return s
+}
+
+func (s *zipSource) each(fn func(string, []byte) error) error {
+	var total int64
+	for i, f := range s.zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		data, ok, err := s.readEntry(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.labels[i], err)
+		}
+		total += int64(len(data))
+		if total > s.lim.totalBytes {
+			return fmt.Errorf("%s: more than %d GiB decompressed", s.path, s.lim.totalBytes>>30)
+		}
+		if ok {
+			if err := fn(s.labels[i], data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *zipSource) readEntry(f *zip.File) ([]byte, bool, error) {
+	if f.UncompressedSize64 > uint64(s.lim.fileBytes) {
+		return nil, false, fmt.Errorf("entry of %d bytes is larger than the %d MiB allowed for one DICOM file", f.UncompressedSize64, s.lim.fileBytes>>20)
+	}
+	r, err := f.Open()
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.Close()
+	head := make([]byte, 132)
+	if _, err := io.ReadFull(r, head); err != nil || !hasMagic(head) {
+		return nil, false, nil
+	}
+	rest, err := readCapped(r, s.lim.fileBytes-132)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(head, rest...), true, nil
+}
+
+func (s *zipSource) read(name string) ([]byte, error) {
+	i, found := s.byName[name]
+	if !found {
+		return nil, errors.New("entry vanished from the archive")
+	}
+	data, ok, err := s.readEntry(s.zr.File[i])
+	if err == nil && !ok {
+		err = errNotDICOM
+	}
+	return data, err
+}
+
+func (s *zipSource) close() error { return s.zr.Close() }
