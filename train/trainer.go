@@ -1,0 +1,271 @@
+// Package train fits a U-Net to labelled samples the way nnU-Net does:
+// random patches with a share forced onto the foreground, the nnU-Net
+// augmentations, Dice + cross-entropy with deep supervision, SGD with
+// Nesterov momentum (or AdamW) under a poly learning-rate schedule,
+// validation Dice after every epoch, and checkpoints to resume from.
+//
+// The package knows nothing about ears or files: callers turn scans into
+// Samples (see Prepare* in this package) and decide what to do with each
+// epoch's log.
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/otoseg/otoseg/nn"
+	"github.com/otoseg/otoseg/nn/optim"
+	"github.com/otoseg/otoseg/segment"
+	"github.com/otoseg/otoseg/unet"
+)
+
+// Options configure a training run.
+type Options struct {
+	Epochs        int
+	StepsPerEpoch int
+	Batch         int
+	// Optimizer is "sgd" (nnU-Net: lr 1e-2, momentum 0.99, Nesterov,
+	// weight decay 3e-5) or "adamw".
+	Optimizer   string
+	LR          float64
+	Momentum    float64
+	WeightDecay float64
+	Patcher     Patcher
+	Seed        uint64
+	// CheckpointDir, when set, receives checkpoint.safetensors and
+	// checkpoint-optim.safetensors after every epoch.
+	CheckpointDir string
+	// Resume continues from the checkpoint in CheckpointDir if there is one.
+	Resume bool
+	// OnStep is called after every step (for progress bars); may be nil.
+	OnStep func(epoch, step int, loss float64)
+}
+
+// DefaultOptions are nnU-Net's settings, scaled to a CPU budget.
+func DefaultOptions() Options {
+	return Options{
+		Epochs: 50, StepsPerEpoch: 50, Batch: 2,
+		Optimizer: "sgd", LR: 1e-2, Momentum: 0.99, WeightDecay: 3e-5,
+		Patcher: Patcher{ForegroundFraction: 0.33, Aug: NNUNetAugment()},
+		Seed:    1,
+	}
+}
+
+// EpochLog is one row of the training curve.
+type EpochLog struct {
+	Epoch     int     // 1-based
+	LR        float64 // at the start of the epoch
+	TrainLoss float64 // mean over the epoch's steps
+	// ValDice is the mean foreground Dice over validation samples (labels > 0
+	// as one structure); ValDiceClass is the mean Dice per class 1..C-1.
+	ValDice      float64
+	ValDiceClass []float64
+	Seconds      float64
+}
+
+// Run trains net on samples, validating on val after every epoch, and calls
+// onEpoch with each epoch's log (a non-nil error stops training).
+func Run(ctx context.Context, net *unet.UNet, samples, val []*Sample, o Options, onEpoch func(EpochLog) error) error {
+	if len(samples) == 0 {
+		return errors.New("train: no training samples")
+	}
+	if o.Batch < 1 || o.Epochs < 1 || o.StepsPerEpoch < 1 {
+		return fmt.Errorf("train: batch %d, epochs %d and steps %d must be positive", o.Batch, o.Epochs, o.StepsPerEpoch)
+	}
+	cfg := net.Config()
+	p := o.Patcher.Patch
+	for a := 0; a < 3; a++ {
+		if p[a]%cfg.Divisor() != 0 {
+			return fmt.Errorf("train: patch %v is not a multiple of the network's divisor %d", p, cfg.Divisor())
+		}
+	}
+	var opt interface {
+		optim.Optimizer
+		optim.Stateful
+	}
+	var err error
+	switch o.Optimizer {
+	case "sgd":
+		opt, err = optim.NewSGD(net.Params(), optim.SGDConfig{LR: o.LR, Momentum: o.Momentum, Nesterov: o.Momentum > 0, WeightDecay: o.WeightDecay})
+	case "adamw":
+		opt, err = optim.NewAdamW(net.Params(), optim.AdamConfig{LR: o.LR, WeightDecay: o.WeightDecay})
+	default:
+		err = fmt.Errorf("unknown optimizer %q, want sgd or adamw", o.Optimizer)
+	}
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	start := 0
+	if o.Resume && o.CheckpointDir != "" {
+		if start, err = loadCheckpoint(o.CheckpointDir, net, opt); err != nil {
+			return err
+		}
+	}
+	loss := nn.NewDeepSupervisionLoss(cfg.Outputs(), func() nn.Loss { return nn.NewDiceCELoss(true) })
+	ps := p[0] * p[1] * p[2]
+	x := nn.NewTensor(o.Batch, 1, p[2], p[1], p[0])
+	y := nn.NewLabels(o.Batch, p[2], p[1], p[0])
+	for epoch := start; epoch < o.Epochs; epoch++ {
+		// One generator per epoch, derived from the seed, so a resumed run
+		// draws the same patches as an uninterrupted one.
+		rng := rand.New(rand.NewPCG(o.Seed, uint64(epoch)))
+		t0 := time.Now()
+		lr := optim.PolyLR(o.LR, epoch, o.Epochs)
+		opt.SetLR(lr)
+		var sum float64
+		for step := 0; step < o.StepsPerEpoch; step++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for b := 0; b < o.Batch; b++ {
+				s := samples[rng.IntN(len(samples))]
+				o.Patcher.Cut(rng, s, x.Data[b*ps:(b+1)*ps], y.Data[b*ps:(b+1)*ps])
+			}
+			opt.ZeroGrad()
+			outs := net.Forward(x, true)
+			l, err := loss.Forward(outs, y)
+			if err != nil {
+				return fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step+1, err)
+			}
+			if err := net.Backward(loss.Backward()); err != nil {
+				return fmt.Errorf("train: epoch %d step %d: %w", epoch+1, step+1, err)
+			}
+			opt.Step()
+			sum += l
+			if o.OnStep != nil {
+				o.OnStep(epoch, step, l)
+			}
+		}
+		log := EpochLog{Epoch: epoch + 1, LR: lr, TrainLoss: sum / float64(o.StepsPerEpoch)}
+		if len(val) > 0 {
+			d, dc, err := Validate(ctx, net, val, p)
+			if err != nil {
+				return err
+			}
+			log.ValDice, log.ValDiceClass = d, dc
+		}
+		log.Seconds = time.Since(t0).Seconds()
+		if o.CheckpointDir != "" {
+			if err := saveCheckpoint(o.CheckpointDir, net, opt, epoch+1); err != nil {
+				return err
+			}
+		}
+		if onEpoch != nil {
+			if err := onEpoch(log); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Inference adapts a network to segment.Net: the highest-resolution logits
+// of an inference-mode forward pass.
+type Inference struct{ Net *unet.UNet }
+
+// Logits implements segment.Net.
+func (n Inference) Logits(x *nn.Tensor) (*nn.Tensor, error) {
+	if err := n.Net.CheckInput(x); err != nil {
+		return nil, err
+	}
+	return n.Net.Forward(x, false)[0], nil
+}
+
+// Validate predicts every validation sample with a sliding window and
+// returns the mean foreground Dice and the mean Dice per class.
+func Validate(ctx context.Context, net *unet.UNet, val []*Sample, patch [3]int) (float64, []float64, error) {
+	C := net.Config().NumClasses
+	w := segment.Window{Patch: patch}
+	var fg float64
+	per := make([]float64, C-1)
+	for _, s := range val {
+		prob, err := w.Probabilities(ctx, Inference{net}, s.Image, s.Dims, C)
+		if err != nil {
+			return 0, nil, fmt.Errorf("validate %s: %w", s.ID, err)
+		}
+		pred := segment.Argmax(prob, C)
+		fg += dice(pred, s.Label, func(v uint8) bool { return v > 0 })
+		for c := 1; c < C; c++ {
+			cc := uint8(c)
+			per[c-1] += dice(pred, s.Label, func(v uint8) bool { return v == cc })
+		}
+	}
+	n := float64(len(val))
+	for i := range per {
+		per[i] /= n
+	}
+	return fg / n, per, nil
+}
+
+// dice of the voxels selected by in; 1 when both are empty.
+func dice(a, b []uint8, in func(uint8) bool) float64 {
+	var inter, na, nb int
+	for i := range a {
+		x, y := in(a[i]), in(b[i])
+		if x {
+			na++
+		}
+		if y {
+			nb++
+		}
+		if x && y {
+			inter++
+		}
+	}
+	if na+nb == 0 {
+		return 1
+	}
+	return 2 * float64(inter) / float64(na+nb)
+}
+
+const (
+	checkpointFile      = "checkpoint.safetensors"
+	checkpointOptimFile = "checkpoint-optim.safetensors"
+)
+
+func saveCheckpoint(dir string, net *unet.UNet, opt optim.Stateful, epoch int) error {
+	if err := net.Save(filepath.Join(dir, checkpointFile), map[string]string{"epoch": strconv.Itoa(epoch)}); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	ts, meta := opt.State()
+	meta["epoch"] = strconv.Itoa(epoch)
+	if err := nn.SaveSafetensors(filepath.Join(dir, checkpointOptimFile), ts, meta); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// loadCheckpoint restores weights and optimiser state and returns the
+// number of epochs already done (0 when there is no checkpoint).
+func loadCheckpoint(dir string, net *unet.UNet, opt optim.Stateful) (int, error) {
+	wp := filepath.Join(dir, checkpointFile)
+	if _, err := os.Stat(wp); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	st, err := nn.LoadSafetensors(wp)
+	if err != nil {
+		return 0, fmt.Errorf("train: resume: %w", err)
+	}
+	if err := net.SetWeights(st); err != nil {
+		return 0, fmt.Errorf("train: resume %s: %w", wp, err)
+	}
+	ost, err := nn.LoadSafetensors(filepath.Join(dir, checkpointOptimFile))
+	if err != nil {
+		return 0, fmt.Errorf("train: resume: %w", err)
+	}
+	if err := opt.SetState(ost.Tensors, ost.Metadata); err != nil {
+		return 0, fmt.Errorf("train: resume: %w", err)
+	}
+	we, err1 := strconv.Atoi(st.Metadata["epoch"])
+	oe, err2 := strconv.Atoi(ost.Metadata["epoch"])
+	if err1 != nil || err2 != nil || we != oe {
+		return 0, fmt.Errorf("train: resume: weights (epoch %q) and optimiser state (epoch %q) disagree", st.Metadata["epoch"], ost.Metadata["epoch"])
+	}
+	return we, nil
+}
