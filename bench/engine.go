@@ -1,0 +1,294 @@
+// Package bench measures otoseg's engine side by side with PyTorch on the
+// same machine, in one run: the 3x3x3 convolution at the three shapes
+// typical of a 3-D U-Net, and a whole U-Net training step and inference.
+// Absolute speeds on shared machines drift from minute to minute, so the
+// figure that matters is the ratio taken in one run.
+package bench
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/otoseg/otoseg/nn"
+)
+
+//go:embed torch_engine.py
+var torchScript string
+
+// UNetRunner times otoseg's U-Net for the benchmark, with the work of the
+// PyTorch side (torch_engine.py): a five-stage network with 16-32-64-128-256
+// features, two 3x3x3 convolution+InstanceNorm+LeakyReLU per stage (stride 2
+// on the first of each stage after the first), transposed-convolution
+// upsampling, concatenated skips and a 1x1x1 two-class head. It returns the
+// median seconds of reps runs, after one warm-up, of (a) one training step
+// on a batch of 2x1x64^3 (forward, cross-entropy, backward, SGD with
+// Nesterov momentum 0.99) and (b) one inference on 1x1x96^3, using the
+// given number of threads. Package unet provides it.
+type UNetRunner func(ctx context.Context, threads, reps int) (trainStepS, infer96S float64, err error)
+
+// ConvShape is one convolution of the benchmark: batch 1, C in and out
+// channels, a cube of Size voxels, kernel 3, stride 1.
+type ConvShape struct{ Size, C int }
+
+// Name is how reports spell the shape, e.g. "48^3x16".
+func (s ConvShape) Name() string { return fmt.Sprintf("%d^3x%d", s.Size, s.C) }
+
+// Flops is the work of one forward pass, 2*C*C*27*Size^3 (the peer's
+// convention; forward+backward counts three times this).
+func (s ConvShape) Flops() float64 { return 2 * float64(s.C*s.C*27) * float64(s.Size*s.Size*s.Size) }
+
+// DefaultShapes are PyTorch peer's three shapes.
+var DefaultShapes = []ConvShape{{48, 16}, {32, 32}, {16, 64}}
+
+// Options configures RunEngine.
+type Options struct {
+	Threads int         // threads for both sides
+	Reps    int         // timed runs per figure (the median is reported)
+	Python  string      // interpreter with torch; "" skips PyTorch
+	Shapes  []ConvShape // convolution shapes
+	UNet    UNetRunner  // nil skips the U-Net part
+	Log     io.Writer   // progress lines; nil for none
+}
+
+// ConvResult is one convolution figure. Torch fields are nil when PyTorch
+// did not run.
+type ConvResult struct {
+	Shape        string   `json:"shape"`
+	Pass         string   `json:"pass"`
+	Seconds      float64  `json:"seconds"`
+	GFLOPS       float64  `json:"gflops"`
+	TorchSeconds *float64 `json:"torch_seconds"`
+	TorchGFLOPS  *float64 `json:"torch_gflops"`
+}
+
+// UNetResult holds the U-Net figures, nil where that side did not run.
+type UNetResult struct {
+	TrainStepS      *float64 `json:"train_step_s"`
+	Infer96S        *float64 `json:"infer96_s"`
+	TorchTrainStepS *float64 `json:"torch_train_step_s"`
+	TorchInfer96S   *float64 `json:"torch_infer96_s"`
+}
+
+// Report is the result of RunEngine; its JSON form is what
+// `otoseg bench engine --json` prints.
+type Report struct {
+	Threads int          `json:"threads"`
+	Reps    int          `json:"reps"`
+	Kernels string       `json:"kernels"`
+	Torch   string       `json:"torch,omitempty"`
+	Conv    []ConvResult `json:"conv"`
+	UNet    UNetResult   `json:"unet"`
+	Notes   []string     `json:"notes,omitempty"`
+}
+
+// TorchAvailable reports whether python can import torch.
+func TorchAvailable(ctx context.Context, python string) bool {
+	if python == "" {
+		return false
+	}
+	return exec.CommandContext(ctx, python, "-c", "import torch").Run() == nil
+}
+
+// RunEngine runs the benchmark: otoseg's convolutions, then PyTorch's, then
+// the two U-Nets, each timed as the median of o.Reps runs.
+func RunEngine(ctx context.Context, o Options) (*Report, error) {
+	if o.Threads <= 0 {
+		return nil, errors.New("bench: threads must be positive")
+	}
+	if o.Reps <= 0 {
+		o.Reps = 5
+	}
+	logf := func(format string, a ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", a...)
+		}
+	}
+	r := &Report{Threads: o.Threads, Reps: o.Reps, Kernels: nn.KernelPath()}
+	for _, s := range o.Shapes {
+		for _, bwd := range []bool{false, true} {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			sec := timeConv(s, bwd, o.Threads, o.Reps)
+			pass, f := "fwd", s.Flops()
+			if bwd {
+				pass, f = "fwd+bwd", 3*f
+			}
+			r.Conv = append(r.Conv, ConvResult{Shape: s.Name(), Pass: pass, Seconds: sec, GFLOPS: f / sec / 1e9})
+			logf("otoseg  conv %-8s %-7s %8.1f ms %7.1f GFLOP/s", s.Name(), pass, sec*1e3, f/sec/1e9)
+		}
+	}
+	torchOK := TorchAvailable(ctx, o.Python)
+	if !torchOK {
+		r.Notes = append(r.Notes, "PyTorch not available ("+o.Python+" -c 'import torch' failed): torch figures omitted")
+	}
+	if torchOK && len(o.Shapes) > 0 {
+		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "conv")
+		if err != nil {
+			return nil, err
+		}
+		r.Torch = tr.Torch
+		for i := range r.Conv {
+			for _, t := range tr.Conv {
+				if t.Shape == r.Conv[i].Shape && t.Pass == r.Conv[i].Pass {
+					r.Conv[i].TorchSeconds, r.Conv[i].TorchGFLOPS = ptr(t.Seconds), ptr(t.GFLOPS)
+					logf("PyTorch conv %-8s %-7s %8.1f ms %7.1f GFLOP/s", t.Shape, t.Pass, t.Seconds*1e3, t.GFLOPS)
+				}
+			}
+		}
+	}
+	if o.UNet != nil {
+		train, infer, err := o.UNet(ctx, o.Threads, o.Reps)
+		if err != nil {
+			return nil, fmt.Errorf("bench: otoseg U-Net: %w", err)
+		}
+		r.UNet.TrainStepS, r.UNet.Infer96S = ptr(train), ptr(infer)
+		logf("otoseg  U-Net train step %.3f s, inference 96^3 %.3f s", train, infer)
+	} else {
+		r.Notes = append(r.Notes, "otoseg U-Net not wired in: U-Net figures omitted")
+	}
+	if torchOK && o.UNet != nil {
+		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "unet")
+		if err != nil {
+			return nil, err
+		}
+		r.Torch = tr.Torch
+		if tr.UNet != nil {
+			r.UNet.TorchTrainStepS, r.UNet.TorchInfer96S = ptr(tr.UNet.TrainStepS), ptr(tr.UNet.Infer96S)
+			logf("PyTorch U-Net train step %.3f s, inference 96^3 %.3f s", tr.UNet.TrainStepS, tr.UNet.Infer96S)
+		}
+	}
+	return r, nil
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// timeConv returns the median seconds of reps runs of one convolution,
+// forward only (inference mode) or forward+backward (training mode, the
+// output itself as upstream gradient, as the PyTorch side does).
+func timeConv(s ConvShape, backward bool, threads, reps int) float64 {
+	rng := rand.New(rand.NewPCG(uint64(s.Size), uint64(s.C)))
+	c := nn.NewConv3d(s.C, s.C, 3, 1, false)
+	c.Threads = threads
+	bound := float32(1 / (float64(s.C) * 27))
+	for i := range c.Weight.Data {
+		c.Weight.Data[i] = (2*rng.Float32() - 1) * bound
+	}
+	x := nn.NewTensor(1, s.C, s.Size, s.Size, s.Size)
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	run := func() {
+		y := c.Forward(x, backward)
+		if backward {
+			c.Backward(y)
+		}
+	}
+	return Median(reps, run)
+}
+
+// Median runs fn once to warm up, then reps times, and returns the median
+// wall time in seconds.
+func Median(reps int, fn func()) float64 {
+	fn()
+	t := make([]float64, reps)
+	for i := range t {
+		t0 := time.Now()
+		fn()
+		t[i] = time.Since(t0).Seconds()
+	}
+	slices.Sort(t)
+	if reps%2 == 1 {
+		return t[reps/2]
+	}
+	return (t[reps/2-1] + t[reps/2]) / 2
+}
+
+type torchResult struct {
+	Torch string `json:"torch"`
+	Conv  []struct {
+		Shape   string  `json:"shape"`
+		Pass    string  `json:"pass"`
+		Seconds float64 `json:"seconds"`
+		GFLOPS  float64 `json:"gflops"`
+	} `json:"conv"`
+	UNet *struct {
+		TrainStepS float64 `json:"train_step_s"`
+		Infer96S   float64 `json:"infer96_s"`
+	} `json:"unet"`
+}
+
+// runTorch runs the embedded PyTorch script for the given parts.
+func runTorch(ctx context.Context, python string, threads, reps int, parts string) (*torchResult, error) {
+	cmd := exec.CommandContext(ctx, python, "-c", torchScript, fmt.Sprint(threads), fmt.Sprint(reps), parts)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("bench: PyTorch (%s) %s: %w: %s", python, parts, err, strings.TrimSpace(lastLine(errb.String())))
+	}
+	var tr torchResult
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &tr); err != nil {
+		return nil, fmt.Errorf("bench: PyTorch %s printed %q: %w", parts, lastLine(out.String()), err)
+	}
+	return &tr, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// WriteTable prints the report as an aligned table. The ratio column is
+// otoseg/PyTorch of the figure in that table: GFLOP/s for convolutions
+// (above 1: otoseg faster), seconds for the U-Net (below 1: otoseg faster).
+func (r *Report) WriteTable(w io.Writer) {
+	torch := r.Torch
+	if torch == "" {
+		torch = "not run"
+	}
+	fmt.Fprintf(w, "engine benchmark: %d threads, median of %d runs, kernels %s, PyTorch %s\n\n", r.Threads, r.Reps, r.Kernels, torch)
+	fmt.Fprintf(w, "%-28s %12s %12s %15s\n", "convolution 3x3x3, GFLOP/s", "otoseg", "PyTorch", "otoseg/PyTorch")
+	for _, c := range r.Conv {
+		name := c.Shape + " " + c.Pass
+		if c.TorchGFLOPS != nil {
+			fmt.Fprintf(w, "%-28s %12.1f %12.1f %14.2fx\n", name, c.GFLOPS, *c.TorchGFLOPS, c.GFLOPS / *c.TorchGFLOPS)
+		} else {
+			fmt.Fprintf(w, "%-28s %12.1f %12s %15s\n", name, c.GFLOPS, "-", "-")
+		}
+	}
+	fmt.Fprintf(w, "\n%-28s %12s %12s %15s\n", "U-Net 16-256 ch, seconds", "otoseg", "PyTorch", "otoseg/PyTorch")
+	row := func(name string, ours, theirs *float64) {
+		f := func(v *float64) string {
+			if v == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", *v)
+		}
+		ratio := "-"
+		if ours != nil && theirs != nil && *theirs > 0 {
+			ratio = fmt.Sprintf("%.2fx", *ours / *theirs)
+		}
+		fmt.Fprintf(w, "%-28s %12s %12s %15s\n", name, f(ours), f(theirs), ratio)
+	}
+	row("train step 2x64^3", r.UNet.TrainStepS, r.UNet.TorchTrainStepS)
+	row("inference 96^3", r.UNet.Infer96S, r.UNet.TorchInfer96S)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "\nnote: %s", n)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w)
+	}
+}
