@@ -1,0 +1,122 @@
+package unet
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/otoseg/otoseg/nn"
+)
+
+// Weights files are safetensors (see nn.SaveSafetensors) whose metadata
+// holds:
+//
+//	"format":       "pt" (what PyTorch tooling expects of a torch state dict)
+//	"model":        "PlainConvUNet"
+//	"version":      WeightsVersion
+//	"architecture": the Config as JSON
+//
+// plus whatever the caller adds (a model's plans, training provenance).
+const WeightsVersion = "1"
+
+// Save writes the parameters and configuration to path atomically; extra
+// metadata is stored alongside (it may not override the keys above).
+func (u *UNet) Save(path string, extra map[string]string) error {
+	meta := map[string]string{}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	for k, v := range map[string]string{"format": "pt", "model": "PlainConvUNet", "version": WeightsVersion, "architecture": u.cfg.MarshalConfig()} {
+		if _, taken := extra[k]; taken {
+			return fmt.Errorf("save weights %s: metadata key %q is reserved", path, k)
+		}
+		meta[k] = v
+	}
+	return nn.SaveSafetensors(path, nn.ParamTensors(u.params), meta)
+}
+
+// Load reads a weights file written by Save (or by PyTorch with the same
+// metadata), builds the network its architecture describes and returns it
+// with the file's metadata.
+func Load(path string) (*UNet, map[string]string, error) {
+	st, err := nn.LoadSafetensors(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := FromSafetensors(st)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load weights %s: %w", path, err)
+	}
+	return u, st.Metadata, nil
+}
+
+// FromSafetensors builds a network from decoded weights.
+func FromSafetensors(st *nn.Safetensors) (*UNet, error) {
+	if m := st.Metadata["model"]; m != "PlainConvUNet" {
+		return nil, fmt.Errorf("metadata model is %q, want PlainConvUNet", m)
+	}
+	if v := st.Metadata["version"]; v != WeightsVersion {
+		return nil, fmt.Errorf("weights version %q, this otoseg reads version %s", v, WeightsVersion)
+	}
+	arch, ok := st.Metadata["architecture"]
+	if !ok {
+		return nil, fmt.Errorf("metadata has no architecture")
+	}
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(arch))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("architecture: %w", err)
+	}
+	u, err := New(c)
+	if err != nil {
+		return nil, fmt.Errorf("architecture: %w", err)
+	}
+	if err := u.SetWeights(st); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetWeights copies every parameter from st, which must hold exactly the
+// network's parameters with matching shapes.
+func (u *UNet) SetWeights(st *nn.Safetensors) error {
+	seen := map[string]bool{}
+	for _, p := range u.params {
+		t, ok := st.Get(p.Name)
+		if !ok {
+			return fmt.Errorf("weights lack %s", p.Name)
+		}
+		if !slices.Equal(t.Shape, p.Shape) {
+			return fmt.Errorf("weights %s have shape %v, the network needs %v", p.Name, t.Shape, p.Shape)
+		}
+		copy(p.Data, t.Data)
+		seen[p.Name] = true
+	}
+	var extra []string
+	for _, t := range st.Tensors {
+		if !seen[t.Name] {
+			extra = append(extra, t.Name)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		if len(extra) > 5 {
+			extra = append(extra[:5], "...")
+		}
+		return fmt.Errorf("weights hold tensors the network does not have: %s", strings.Join(extra, ", "))
+	}
+	return nil
+}
+
+// StateDict returns the parameters by name (sharing their data), like
+// PyTorch's state_dict.
+func (u *UNet) StateDict() map[string]*nn.Param {
+	m := make(map[string]*nn.Param, len(u.params))
+	for _, p := range u.params {
+		m[p.Name] = p
+	}
+	return m
+}
+
