@@ -119,4 +119,3 @@ func (u *UNet) StateDict() map[string]*nn.Param {
 	}
 	return m
 }
-
