@@ -37,8 +37,40 @@ type Plan struct {
 	Intensity Intensity `json:"intensity"`
 	// Network is the U-Net configuration as its package serialises it.
 	Network json.RawMessage `json:"network"`
+	// Locator is the plan of the low-resolution network that finds the ears.
+	Locator Locator `json:"locator"`
 	// Fingerprint records the statistics the plan was derived from.
 	Fingerprint Fingerprint `json:"fingerprint"`
+}
+
+// Locator plans the localiser: a small U-Net that sees the whole field of
+// view at a coarse spacing and marks the labyrinths, whose connected
+// components give the ears' centres.
+type Locator struct {
+	// Spacing is the isotropic voxel size (mm) of the localiser's input.
+	Spacing float64 `json:"spacing_mm"`
+	// PatchSize is its sliding-window patch (x y z voxels).
+	PatchSize [3]int `json:"patch_size"`
+	// Intensity is a fixed CT window: the localiser must work on any scan.
+	Intensity Intensity `json:"intensity"`
+	// Threshold is the foreground probability that marks an ear.
+	Threshold float64 `json:"threshold"`
+	// MinVolumeMM3 is the smallest component reported as an ear.
+	MinVolumeMM3 float64 `json:"min_volume_mm3"`
+	// Network is the localiser's U-Net configuration.
+	Network json.RawMessage `json:"network"`
+}
+
+// DefaultLocator is the localiser plan: 1.5 mm voxels, 64x64x48 patches
+// (96x96x72 mm), a bone-to-air CT window.
+func DefaultLocator() Locator {
+	return Locator{
+		Spacing:      1.5,
+		PatchSize:    [3]int{64, 64, 48},
+		Intensity:    Intensity{ClipLow: -1024, ClipHigh: 3000, Mean: 500, Std: 1000},
+		Threshold:    0.5,
+		MinVolumeMM3: 5,
+	}
 }
 
 // Intensity is nnU-Net's CT normalisation: clip to foreground percentiles,
@@ -146,6 +178,7 @@ func Derive(fp Fingerprint, labels map[int]string, r Rules) (*Plan, error) {
 		Labels:        labels,
 		TargetSpacing: sp,
 		Intensity:     Intensity{ClipLow: fp.FGP005, ClipHigh: fp.FGP995, Mean: fp.FGMean, Std: fp.FGStd},
+		Locator:       DefaultLocator(),
 		Fingerprint:   fp,
 	}
 	for a := 0; a < 3; a++ {
@@ -237,6 +270,9 @@ func (p *Plan) Check() error {
 	}
 	if !(p.Intensity.Std > 0) || !(p.Intensity.ClipHigh > p.Intensity.ClipLow) {
 		return fmt.Errorf("intensity normalisation %+v is degenerate", p.Intensity)
+	}
+	if l := p.Locator; !(l.Spacing > 0.2 && l.Spacing < 10) || l.PatchSize[0] < 4 || l.PatchSize[1] < 4 || l.PatchSize[2] < 4 || !(l.Intensity.Std > 0) {
+		return fmt.Errorf("locator plan %+v is degenerate", l)
 	}
 	if len(p.Labels) == 0 {
 		return fmt.Errorf("no labels")

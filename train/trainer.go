@@ -21,7 +21,7 @@ import (
 
 	"github.com/otoseg/otoseg/nn"
 	"github.com/otoseg/otoseg/nn/optim"
-	"github.com/otoseg/otoseg/segment"
+	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/unet"
 )
 
@@ -165,31 +165,19 @@ func Run(ctx context.Context, net *unet.UNet, samples, val []*Sample, o Options,
 	return nil
 }
 
-// Inference adapts a network to segment.Net: the highest-resolution logits
-// of an inference-mode forward pass.
-type Inference struct{ Net *unet.UNet }
-
-// Logits implements segment.Net.
-func (n Inference) Logits(x *nn.Tensor) (*nn.Tensor, error) {
-	if err := n.Net.CheckInput(x); err != nil {
-		return nil, err
-	}
-	return n.Net.Forward(x, false)[0], nil
-}
-
 // Validate predicts every validation sample with a sliding window and
 // returns the mean foreground Dice and the mean Dice per class.
 func Validate(ctx context.Context, net *unet.UNet, val []*Sample, patch [3]int) (float64, []float64, error) {
 	C := net.Config().NumClasses
-	w := segment.Window{Patch: patch}
+	w := infer.Window{Patch: patch}
 	var fg float64
 	per := make([]float64, C-1)
 	for _, s := range val {
-		prob, err := w.Probabilities(ctx, Inference{net}, s.Image, s.Dims, C)
+		prob, err := w.Probabilities(ctx, infer.UNet{Net: net}, s.Image, s.Dims, C)
 		if err != nil {
 			return 0, nil, fmt.Errorf("validate %s: %w", s.ID, err)
 		}
-		pred := segment.Argmax(prob, C)
+		pred := infer.Argmax(prob, C)
 		fg += dice(pred, s.Label, func(v uint8) bool { return v > 0 })
 		for c := 1; c < C; c++ {
 			cc := uint8(c)

@@ -1,4 +1,4 @@
-package segment
+package infer
 
 // Argmax turns C planes of per-class probabilities (or logits) of n voxels
 // each into a label map; ties go to the lower class.

@@ -1,4 +1,8 @@
-package segment
+// Package infer runs a trained network over an image larger than its
+// patch: nnU-Net's sliding window with Gaussian importance weighting,
+// mirroring test-time augmentation and the argmax that turns probabilities
+// into labels. Training (validation), the localiser and segmentation share it.
+package infer
 
 import (
 	"context"

@@ -1,0 +1,161 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/plan"
+	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// AirHU fills everything outside a scan: what a CT shows outside the body.
+const AirHU = -1024
+
+// Labels of the reference segmentations.
+var Labels = map[int]string{1: "cochlea", 2: "vestibule", 3: "semicircular canals"}
+
+// readPair reads a case's image and label and checks they share a grid and
+// hold only known labels.
+func readPair(c dataset.Case) (img, lab *volume.Volume, err error) {
+	if c.Label == "" {
+		return nil, nil, fmt.Errorf("case %s has no label", c.ID)
+	}
+	if img, err = imageio.Read(c.Image); err != nil {
+		return nil, nil, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	if lab, err = imageio.Read(c.Label); err != nil {
+		return nil, nil, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	if !img.SameGrid(lab.Geometry, 1e-3) {
+		return nil, nil, fmt.Errorf("case %s: label %s has dims %v and affine %v, image %s has dims %v and affine %v",
+			c.ID, c.Label, lab.Dims, lab.AffineLPS(), c.Image, img.Dims, img.AffineLPS())
+	}
+	for i, v := range lab.Data {
+		if _, ok := Labels[int(v)]; v != 0 && (!ok || v != float32(int(v))) {
+			return nil, nil, fmt.Errorf("case %s: label %s holds value %g at voxel %d; known labels are 0-3", c.ID, c.Label, v, i)
+		}
+	}
+	return img, lab, nil
+}
+
+// Fingerprint reads the training cases and summarises spacings, ear
+// extents and foreground intensities for planning.
+func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done int)) (plan.Fingerprint, error) {
+	fp := plan.Fingerprint{Cases: len(cases)}
+	var fg []float64
+	rng := rand.New(rand.NewPCG(42, 42))
+	for i, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return fp, err
+		}
+		img, lab, err := readPair(c)
+		if err != nil {
+			return fp, err
+		}
+		fp.Spacings = append(fp.Spacings, img.Spacing)
+		ears := roi.FindEars(lab)
+		if len(ears) == 0 {
+			return fp, fmt.Errorf("case %s: label %s is empty", c.ID, c.Label)
+		}
+		for _, e := range ears {
+			fp.Ears++
+			for a := 0; a < 3; a++ {
+				fp.EarExtentMM[a] = max(fp.EarExtentMM[a], e.ExtentMM[a])
+			}
+		}
+		// Sample up to 20000 foreground voxels per case, as nnU-Net does.
+		var idx []int
+		for j, v := range lab.Data {
+			if v > 0 {
+				idx = append(idx, j)
+			}
+		}
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		for _, j := range idx[:min(len(idx), 20000)] {
+			fg = append(fg, float64(img.Data[j]))
+		}
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	fp.FGSample = len(fg)
+	if len(fg) == 0 {
+		return fp, fmt.Errorf("no foreground voxels in %d training cases", len(cases))
+	}
+	var s, s2 float64
+	for _, v := range fg {
+		s += v
+		s2 += v * v
+	}
+	n := float64(len(fg))
+	fp.FGMean = s / n
+	fp.FGStd = math.Sqrt(max(s2/n-fp.FGMean*fp.FGMean, 0))
+	fp.FGP005 = plan.Percentile(fg, 0.5)
+	fp.FGP995 = plan.Percentile(fg, 99.5)
+	return fp, nil
+}
+
+// EarSamples cuts one sample per ear of each case: the plan's region of
+// interest, grown by margin voxels per side so augmentation can move and
+// rotate patches, resampled to the target spacing on the canonical side.
+func EarSamples(ctx context.Context, cases []dataset.Case, p *plan.Plan, margin int, progress func(done int)) ([]*Sample, error) {
+	var out []*Sample
+	for i, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		img, lab, err := readPair(c)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range roi.FindEars(lab) {
+			s, err := EarSample(img, lab, e, p, margin)
+			if err != nil {
+				return nil, fmt.Errorf("case %s %s ear: %w", c.ID, e.Side, err)
+			}
+			s.ID = c.ID + "-" + e.Side.String()
+			out = append(out, s)
+		}
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	return out, nil
+}
+
+// EarSample cuts the region of interest around one ear.
+func EarSample(img, lab *volume.Volume, e roi.Ear, p *plan.Plan, margin int) (*Sample, error) {
+	dims := p.ROIDims()
+	for a := 0; a < 3; a++ {
+		dims[a] += 2 * margin
+	}
+	g := roi.Grid(e.Centre, e.Side, dims, p.TargetSpacing)
+	ri, err := volume.ResampleToFill(img, g, volume.Linear, AirHU)
+	if err != nil {
+		return nil, err
+	}
+	rl, err := volume.ResampleLabelsTo(lab, g)
+	if err != nil {
+		return nil, err
+	}
+	p.Intensity.Normalize(ri.Data)
+	bg := []float32{AirHU}
+	p.Intensity.Normalize(bg)
+	return newSample(ri, rl, bg[0]), nil
+}
+
+func newSample(img, lab *volume.Volume, bg float32) *Sample {
+	s := &Sample{Dims: img.Dims, Spacing: img.Spacing, Image: img.Data, Label: make([]uint8, len(lab.Data)), Background: bg}
+	for i, v := range lab.Data {
+		s.Label[i] = uint8(v)
+		if v > 0 {
+			s.Foreground = append(s.Foreground, int32(i))
+		}
+	}
+	return s
+}
