@@ -100,6 +100,11 @@ func parseSlice(name string, b []byte, px parsePixels) (sl slice, payload pixelP
 		}
 		return sl, payload, err
 	}
+	if sl.hasPixels && sl.unsupported == nil {
+		if err := plausibleSize(&sl, ts.codec, res.pixelEnd-res.pixelStart); err != nil {
+			return sl, payload, err
+		}
+	}
 	if px == withPixels && sl.hasPixels {
 		e, err := ds.FindElementByTag(tag.PixelData)
 		if err != nil {
@@ -295,4 +300,27 @@ func floats(ds *sdicom.Dataset, t tag.Tag, n int) ([]float64, bool) {
 		}
 	}
 	return out, true
+}
+
+// plausibleSize checks Rows x Columns against the bytes the pixel data
+// element really holds, so a header cannot make Read allocate a volume far
+// larger than its input: native data must hold every pixel, RLE expands at
+// most 64-fold (2 bytes per run of 128), and lossless JPEG spends at least
+// one bit per sample.
+func plausibleSize(sl *slice, codec string, stored int) error {
+	pixels := int64(sl.rows) * int64(sl.cols)
+	need := pixels * int64(sl.bitsAllocated/8)
+	var ok bool
+	switch codec {
+	case "":
+		ok = int64(stored) >= need
+	case "rle":
+		ok = need <= 64*int64(stored)+64
+	default:
+		ok = pixels <= 8*int64(stored)
+	}
+	if !ok {
+		return fmt.Errorf("pixel data of %d bytes cannot hold %dx%d %d-bit pixels", stored, sl.cols, sl.rows, sl.bitsAllocated)
+	}
+	return nil
 }

@@ -273,8 +273,8 @@ func (s *scanner) element(off, end, depth int, res *scanResult) (tag.Tag, int, e
 		if vl == undefinedLength {
 			return t, 0, fmt.Errorf("element %s (VR %s) at byte %d has an undefined length", t, vr, off)
 		}
-		if vr == "OW" && vl%2 != 0 {
-			return t, 0, fmt.Errorf("element %s at byte %d: OW value with odd length %d", t, off, vl)
+		if size := valueSize(vr); size > 0 && vl%size != 0 {
+			return t, 0, fmt.Errorf("element %s at byte %d: %s value with length %d, not a multiple of %d", t, off, vr, vl, size)
 		}
 		return t, p + int(vl), nil
 	}
@@ -358,4 +358,18 @@ func (s *scanner) fragments(p, end int) (int, error) {
 		}
 		p += int(vl)
 	}
+}
+
+// valueSize is the size of one value of the binary VRs the library reads
+// value by value (a partial last value would make it log and fail).
+func valueSize(vr string) uint32 {
+	switch vr {
+	case "OW", "US", "SS", "AT":
+		return 2
+	case "UL", "SL", "FL":
+		return 4
+	case "FD":
+		return 8
+	}
+	return 0
 }

@@ -41,7 +41,12 @@ func (s SeriesInfo) String() string {
 // recursively, a .zip, or one file), largest first: the one Read picks by
 // default comes first.
 func ListSeries(path string) ([]SeriesInfo, error) {
-	series, err := collect(path, defaultLimits)
+	src, err := openSource(path, defaultLimits)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer src.close()
+	series, err := collect(src, path)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +60,17 @@ func Read(path string, opt Options) (*volume.Volume, error) {
 }
 
 func read(path string, opt Options, lim limits) (*volume.Volume, error) {
-	series, err := collect(path, lim)
+	src, err := openSource(path, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer src.close()
+	return readFrom(src, path, opt)
+}
+
+// readFrom reads a series from src; path labels series-level errors.
+func readFrom(src source, path string, opt Options) (*volume.Volume, error) {
+	series, err := collect(src, path)
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +90,6 @@ func read(path string, opt Options, lim limits) (*volume.Volume, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
 	}
-	src, err := openSource(path, lim)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer src.close()
 	v := volume.New(g, volume.Float32)
 	n := g.Dims[0] * g.Dims[1]
 	for k := range slices {
@@ -106,16 +116,11 @@ func read(path string, opt Options, lim limits) (*volume.Volume, error) {
 // seriesSet holds the image files found, grouped by SeriesInstanceUID.
 type seriesSet map[string][]slice
 
-// collect reads every file's header under path.
-func collect(path string, lim limits) (seriesSet, error) {
-	src, err := openSource(path, lim)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	defer src.close()
+// collect reads every file's header in src.
+func collect(src source, path string) (seriesSet, error) {
 	set := seriesSet{}
 	dicomFiles := 0
-	err = src.each(func(name string, data []byte) error {
+	err := src.each(func(name string, data []byte) error {
 		dicomFiles++
 		sl, _, err := parseSlice(name, data, headerOnly)
 		if err != nil {

@@ -234,6 +234,24 @@ def main():
         expected("jpeg57", os.path.join(tmp, "j57"))
         dcmcjpeg(os.path.join(tmp, "j57"), os.path.join(HERE, "jpeg57"), ["+el", "+sv", "7"])
 
+        # Every predictor, and a point transform, one slice each; expected
+        # values from pydicom reading dcmtk's own decompression.
+        one = make_series("pred", 9, 12, 16, 1, bits_stored=16, signed=True, slope=1.0,
+                          intercept=0.0, description="predictors", seed=9)
+        write(one, os.path.join(tmp, "pred"))
+        src = os.path.join(tmp, "pred", one[0][0])
+        os.makedirs(os.path.join(HERE, "jpeg_predictors"))
+        for name, args in [("sv%d" % sv, ["+el", "+sv", str(sv)]) for sv in range(1, 8)] + \
+                          [("sv1_pt3", ["+el", "+sv", "1", "+pt", "3"])]:
+            dst = os.path.join(HERE, "jpeg_predictors", name + ".dcm")
+            subprocess.run(["dcmcjpeg"] + args + [src, dst], check=True)
+            back = os.path.join(tmp, name + "_back.dcm")
+            subprocess.run(["dcmdjpeg", dst, back], check=True)
+            arr = pydicom.dcmread(back).pixel_array.astype("<f4")
+            if "pt" not in name:
+                assert np.array_equal(arr, pydicom.dcmread(src).pixel_array), name
+            arr.tofile(os.path.join(HERE, "expected", "jpeg_predictors_" + name + ".f32"))
+
     # 6. 8-bit unsigned, big endian explicit VR (retired but still met).
     u8 = make_series("u8be", 7, 6, 8, 3, bits_alloc=8, bits_stored=8, slope=1.0, intercept=0.0,
                      ts=ExplicitVRBigEndian, description="8-bit big endian", seed=7)
