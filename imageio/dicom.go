@@ -3,18 +3,17 @@ package imageio
 import (
 	"fmt"
 
+	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/volume"
 )
 
-// readDICOM reads a DICOM series from a directory, a .zip or a single file.
-//
-// DICOM-WIRE-IN: the imageio/dicom package (another engineer's) replaces
-// this body with
-//
-//	return dicom.Read(path, dicom.Options{Series: opt.Series})
-//
-// and honours opt.PickVolume/opt.Volume if it ever reads multi-frame 4-D.
+// readDICOM reads a DICOM series from a directory, a .zip or a single file
+// with package imageio/dicom: opt.Series picks a SeriesInstanceUID, empty
+// picks the largest series (dicom.ListSeries lists them, largest first).
+// DICOM series are 3-D, so only volume 0 can be picked.
 func readDICOM(path string, opt Options) (*volume.Volume, error) {
-	_ = opt
-	return nil, fmt.Errorf("%s: DICOM reading not available in this build", path)
+	if opt.PickVolume && opt.Volume != 0 {
+		return nil, fmt.Errorf("%s: a DICOM series is one 3-D volume; volume %d does not exist", path, opt.Volume)
+	}
+	return dicom.Read(path, dicom.Options{Series: opt.Series})
 }
