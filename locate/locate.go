@@ -1,0 +1,227 @@
+// Package locate finds the inner ears in a CT field of view, whether a whole
+// head, both temporal bones or a single temporal-bone crop, and says so when
+// there are none.
+//
+// A small U-Net sees the whole scan at a coarse isotropic spacing (1.5 mm by
+// default) in a fixed CT window and marks labyrinth voxels. Connected
+// components of its foreground that are large enough are ears; each gives a
+// centre for the fine segmentation's region of interest and a side. Training
+// the localiser on every centre and pathology of the training cohort, plus
+// scans without ears, is what makes it robust (see the README's figures).
+package locate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/otoseg/otoseg/infer"
+	"github.com/otoseg/otoseg/morph"
+	"github.com/otoseg/otoseg/plan"
+	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// AirHU is what lies outside a scan.
+const AirHU = -1024
+
+// Prepare turns a scan into the localiser's input: reoriented to LPS
+// (so the network always sees the head the same way up), averaged down to
+// the localiser's spacing (box filter, then linear, so thin bone does not
+// alias away) and normalised with the localiser's fixed window.
+func Prepare(img *volume.Volume, l plan.Locator) (*volume.Volume, error) {
+	v, err := volume.Reorient(img, "LPS")
+	if err != nil {
+		return nil, err
+	}
+	var f [3]int
+	for a := 0; a < 3; a++ {
+		f[a] = max(1, int(math.Floor(l.Spacing/v.Spacing[a]+1e-6)))
+	}
+	if f != [3]int{1, 1, 1} {
+		v = boxDownsample(v, f)
+	}
+	out, err := volume.ResampleToFill(v, coarseGrid(v.Geometry, l.Spacing), volume.Linear, AirHU)
+	if err != nil {
+		return nil, err
+	}
+	l.Intensity.Normalize(out.Data)
+	return out, nil
+}
+
+// coarseGrid covers g's extent with isotropic voxels of size sp, keeping its
+// direction and the position of its first corner.
+func coarseGrid(g volume.Geometry, sp float64) volume.Geometry {
+	c := g
+	for a := 0; a < 3; a++ {
+		ext := float64(g.Dims[a]) * g.Spacing[a]
+		c.Dims[a] = max(1, int(math.Round(ext/sp)))
+		c.Spacing[a] = sp
+	}
+	// Align the first voxel's corner with the input's first voxel's corner.
+	corner := g.World(-0.5, -0.5, -0.5)
+	for r := 0; r < 3; r++ {
+		c.Origin[r] = corner[r]
+		for a := 0; a < 3; a++ {
+			c.Origin[r] += g.Direction[r][a] * sp / 2
+		}
+	}
+	return c
+}
+
+// boxDownsample averages f[0] x f[1] x f[2] blocks. The result's voxel
+// centres are the blocks' centres.
+func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
+	g := v.Geometry
+	for a := 0; a < 3; a++ {
+		g.Dims[a] = max(1, v.Dims[a]/f[a])
+		g.Spacing[a] = v.Spacing[a] * float64(f[a])
+	}
+	first := v.World(float64(f[0]-1)/2, float64(f[1]-1)/2, float64(f[2]-1)/2)
+	g.Origin = first
+	out := volume.New(g, volume.Float32)
+	nx, ny := v.Dims[0], v.Dims[1]
+	inv := 1 / float32(f[0]*f[1]*f[2])
+	for k := 0; k < g.Dims[2]; k++ {
+		for j := 0; j < g.Dims[1]; j++ {
+			for i := 0; i < g.Dims[0]; i++ {
+				var s float32
+				for dz := 0; dz < f[2]; dz++ {
+					for dy := 0; dy < f[1]; dy++ {
+						row := v.Data[nx*((j*f[1]+dy)+ny*(k*f[2]+dz)):]
+						for dx := 0; dx < f[0]; dx++ {
+							s += row[i*f[0]+dx]
+						}
+					}
+				}
+				out.Data[g.Index(i, j, k)] = s * inv
+			}
+		}
+	}
+	return out
+}
+
+// PadTo grows v symmetrically with fill until every axis is at least min.
+func PadTo(v *volume.Volume, minDims [3]int, fill float32) (*volume.Volume, error) {
+	var before, after [3]int
+	need := false
+	for a := 0; a < 3; a++ {
+		if d := minDims[a] - v.Dims[a]; d > 0 {
+			before[a], after[a] = d/2, d-d/2
+			need = true
+		}
+	}
+	if !need {
+		return v, nil
+	}
+	return volume.Pad(v, before, after, fill)
+}
+
+// Candidate is an ear the localiser found.
+type Candidate struct {
+	roi.Ear
+	// Score is the summed foreground probability of its component (in
+	// localiser voxels): how sure the localiser is.
+	Score float64
+}
+
+// Find runs the localiser over a scan and returns at most one ear per side,
+// the most confident, largest first. An empty result means no inner ear.
+func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator) ([]Candidate, error) {
+	low, err := Prepare(img, l)
+	if err != nil {
+		return nil, fmt.Errorf("locate: %w", err)
+	}
+	bg := []float32{AirHU}
+	l.Intensity.Normalize(bg)
+	if low, err = PadTo(low, l.PatchSize, bg[0]); err != nil {
+		return nil, fmt.Errorf("locate: %w", err)
+	}
+	w := infer.Window{Patch: l.PatchSize}
+	prob, err := w.Probabilities(ctx, net, low.Data, low.Dims, 2)
+	if err != nil {
+		return nil, fmt.Errorf("locate: %w", err)
+	}
+	n := low.Len()
+	fg := prob[n:]
+	return Components(low.Geometry, fg, l)
+}
+
+// Components turns a foreground probability map on grid g into ears.
+func Components(g volume.Geometry, fg []float32, l plan.Locator) ([]Candidate, error) {
+	m := morph.NewMask(g.Dims)
+	for i, p := range fg {
+		m.Data[i] = float64(p) >= l.Threshold
+	}
+	comps, err := morph.Label(m, morph.Conn26)
+	if err != nil {
+		return nil, fmt.Errorf("locate: %w", err)
+	}
+	voxelMM3 := g.Spacing[0] * g.Spacing[1] * g.Spacing[2]
+	type acc struct {
+		lo, hi [3]float64
+		score  float64
+		n      int
+	}
+	accs := make([]acc, comps.N+1)
+	for l := range accs {
+		accs[l].lo = [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
+		accs[l].hi = [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	}
+	nx, ny := g.Dims[0], g.Dims[1]
+	for i, lab := range comps.Labels {
+		if lab == 0 {
+			continue
+		}
+		a := &accs[lab]
+		w := g.World(float64(i%nx), float64(i/nx%ny), float64(i/(nx*ny)))
+		for r := 0; r < 3; r++ {
+			a.lo[r] = min(a.lo[r], w[r])
+			a.hi[r] = max(a.hi[r], w[r])
+		}
+		a.score += float64(fg[i])
+		a.n++
+	}
+	var cands []Candidate
+	for lab := 1; lab <= comps.N; lab++ {
+		a := accs[lab]
+		if float64(a.n)*voxelMM3 < l.MinVolumeMM3 {
+			continue
+		}
+		var c Candidate
+		c.Score, c.Voxels = a.score, a.n
+		for r := 0; r < 3; r++ {
+			c.Centre[r] = (a.lo[r] + a.hi[r]) / 2
+			c.ExtentMM[r] = a.hi[r] - a.lo[r] + g.Spacing[0]
+		}
+		cands = append(cands, c)
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	return assignSides(cands), nil
+}
+
+// assignSides keeps the most confident candidate and, if there is one far
+// enough from it along left-right, the most confident ear on the other side.
+// With two ears the one further to +x (patient left) is the left; a lone ear
+// takes its side from the sign of x, as roi.FindEars does for reference
+// labels. Candidates come sorted by score.
+func assignSides(cands []Candidate) []Candidate {
+	if len(cands) == 0 {
+		return nil
+	}
+	best := cands[0]
+	for _, c := range cands[1:] {
+		if math.Abs(c.Centre[0]-best.Centre[0]) < roi.MinEarSeparationMM {
+			continue
+		}
+		if best.Centre[0] > c.Centre[0] {
+			best.Side, c.Side = roi.Left, roi.Right
+		} else {
+			best.Side, c.Side = roi.Right, roi.Left
+		}
+		return []Candidate{best, c}
+	}
+	best.Side = roi.SideOf(best.Centre, 0)
+	return []Candidate{best}
+}

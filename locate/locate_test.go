@@ -1,0 +1,109 @@
+package locate
+
+import (
+	"math"
+	"testing"
+
+	"github.com/otoseg/otoseg/plan"
+	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/volume"
+)
+
+func TestComponentsFindsEarsAndSides(t *testing.T) {
+	g := volume.NewGeometry([3]int{80, 20, 20}, [3]float64{1.5, 1.5, 1.5})
+	g.Origin = [3]float64{-60, 0, 0}
+	blob := func(fg []float32, ci int, p float32, r int) {
+		for k := 10 - r; k <= 10+r; k++ {
+			for j := 10 - r; j <= 10+r; j++ {
+				for i := ci - r; i <= ci+r; i++ {
+					fg[g.Index(i, j, k)] = p
+				}
+			}
+		}
+	}
+	l := plan.DefaultLocator()
+	tests := []struct {
+		name  string
+		blobs [][3]float64 // centre index, probability, radius
+		want  []roi.Side
+	}{
+		{"none", nil, nil},
+		{"both", [][3]float64{{8, 0.9, 1}, {70, 0.8, 1}}, []roi.Side{roi.Right, roi.Left}},
+		{"left only", [][3]float64{{70, 0.9, 1}}, []roi.Side{roi.Left}},
+		{"speck below min volume", [][3]float64{{70, 0.9, 0}}, nil},
+		{"two on one side keep the best", [][3]float64{{60, 0.7, 1}, {70, 0.95, 1}}, []roi.Side{roi.Left}},
+		{"below threshold", [][3]float64{{70, 0.3, 2}}, nil},
+	}
+	for _, tt := range tests {
+		fg := make([]float32, g.Len())
+		for _, b := range tt.blobs {
+			blob(fg, int(b[0]), float32(b[1]), int(b[2]))
+		}
+		got, err := Components(g, fg, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("%s: found %d ears, want %d", tt.name, len(got), len(tt.want))
+			continue
+		}
+		for i, c := range got {
+			if c.Side != tt.want[i] {
+				t.Errorf("%s: ear %d side %v, want %v", tt.name, i, c.Side, tt.want[i])
+			}
+		}
+		if tt.name == "left only" {
+			want := g.World(70, 10, 10)
+			for a := 0; a < 3; a++ {
+				if math.Abs(got[0].Centre[a]-want[a]) > 1e-9 {
+					t.Errorf("centre %v, want %v", got[0].Centre, want)
+				}
+			}
+		}
+	}
+}
+
+func TestPrepareKeepsWorldPositions(t *testing.T) {
+	// A 0.3 mm RAS-stored scan with a bright 3 mm cube at a known place.
+	g := volume.NewGeometry([3]int{100, 90, 60}, [3]float64{0.3, 0.3, 0.5})
+	g.Direction = [3][3]float64{{-1, 0, 0}, {0, -1, 0}, {0, 0, 1}}
+	g.Origin = [3]float64{15, 14, -10}
+	v := volume.New(g, volume.Int16)
+	for i := range v.Data {
+		v.Data[i] = -1000
+	}
+	centre := [3]float64{0, 0, 5}
+	for idx := range v.Data {
+		i, j, k := idx%100, idx/100%90, idx/9000
+		w := g.World(float64(i), float64(j), float64(k))
+		if math.Abs(w[0]-centre[0]) < 1.5 && math.Abs(w[1]-centre[1]) < 1.5 && math.Abs(w[2]-centre[2]) < 1.5 {
+			v.Data[idx] = 2000
+		}
+	}
+	l := plan.DefaultLocator()
+	low, err := Prepare(v, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if low.AxCodes() != "LPS" || low.Spacing != [3]float64{1.5, 1.5, 1.5} {
+		t.Fatalf("prepared grid %s %v", low.AxCodes(), low.Spacing)
+	}
+	// The brightest voxel sits within one coarse voxel of the cube centre.
+	best := 0
+	for i, x := range low.Data {
+		if x > low.Data[best] {
+			best = i
+		}
+	}
+	nx, ny := low.Dims[0], low.Dims[1]
+	w := low.World(float64(best%nx), float64(best/nx%ny), float64(best/(nx*ny)))
+	for a := 0; a < 3; a++ {
+		if math.Abs(w[a]-centre[a]) > 1.5 {
+			t.Fatalf("peak at %v, cube at %v", w, centre)
+		}
+	}
+	want := float32((2000 - l.Intensity.Mean) / l.Intensity.Std)
+	if low.Data[best] < want*0.5 {
+		t.Errorf("peak %v, want near %v", low.Data[best], want)
+	}
+}
