@@ -137,7 +137,11 @@ func parseHeader(buf []byte) (*Header, error) {
 			h.Pixdim[i] = f32(76 + 4*i)
 		}
 		h.Datatype, h.Bitpix = i16(70), i16(72)
-		h.VoxOffset = int64(f32(108))
+		if vo := f32(108); vo >= 0 && vo <= 1<<40 {
+			h.VoxOffset = int64(vo)
+		} else {
+			h.VoxOffset = -1 // refused by checkHeader
+		}
 		h.SclSlope, h.SclInter = f32(112), f32(116)
 		h.XYZTUnits = int(buf[123])
 		h.Descrip = cstring(buf[148:228])

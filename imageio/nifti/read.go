@@ -104,6 +104,9 @@ func checkHeader(h *Header) (*Info, error) {
 		}
 		nvol *= d
 	}
+	if h.VoxOffset < 0 || h.VoxOffset > 1<<40 {
+		return nil, fmt.Errorf("vox_offset %d is out of range", h.VoxOffset)
+	}
 	k, ok := kindOfCode[h.Datatype]
 	if !ok {
 		return nil, fmt.Errorf("unsupported datatype code %d (supported: uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64)", h.Datatype)

@@ -266,8 +266,17 @@ func read(path string, opt Options) (*volume.Volume, *Header, error) {
 		defer zr.Close()
 		data = bufio.NewReaderSize(zr, 1<<16)
 	case "bzip2":
+		if dataSize >= 0 {
+			if err := voxio.CheckRatio(h.ByteSkip+total*elem, dataSize, voxio.MaxBzip2Ratio); err != nil {
+				return nil, nil, err
+			}
+		}
 		data = bufio.NewReaderSize(bzip2.NewReader(raw), 1<<16)
 	case "ascii":
+		// Each value takes at least two bytes: a digit and a separator.
+		if dataSize >= 0 && total > (dataSize+1)/2 {
+			return nil, nil, fmt.Errorf("%w: %d ascii values cannot fit in %d bytes", voxio.ErrTruncated, total, dataSize)
+		}
 		data = raw
 	}
 	if h.ByteSkip > 0 {

@@ -321,16 +321,27 @@ func (s *Source) CheckAvailable(end int64) error {
 	return CheckAvailable(end, s.Size, s.Compressed)
 }
 
+// MaxBzip2Ratio is the expansion allowed for bzip2 data. bzip2 itself has
+// no useful bound, so this is a policy: far above what CT or label maps
+// reach, far below what lets a few bytes claim gigabytes.
+const MaxBzip2Ratio = 1 << 16
+
 // CheckAvailable is Source.CheckAvailable for a file of size bytes.
 func CheckAvailable(end, size int64, compressed bool) error {
 	if compressed {
-		if end/MaxDeflateRatio > size {
-			return fmt.Errorf("%w: header needs %d bytes but %d compressed bytes cannot hold more than %d", ErrTruncated, end, size, size*MaxDeflateRatio)
-		}
-		return nil
+		return CheckRatio(end, size, MaxDeflateRatio)
 	}
-	if end > size {
+	if end < 0 || end > size {
 		return fmt.Errorf("%w: header needs %d bytes, file has %d", ErrTruncated, end, size)
+	}
+	return nil
+}
+
+// CheckRatio refuses a header that needs end bytes out of size compressed
+// bytes at more than ratio:1.
+func CheckRatio(end, size, ratio int64) error {
+	if end < 0 || end/ratio > size {
+		return fmt.Errorf("%w: header needs %d bytes but %d compressed bytes cannot hold more than %d", ErrTruncated, end, size, size*ratio)
 	}
 	return nil
 }
