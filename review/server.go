@@ -1,0 +1,1023 @@
+package review
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// Request limits. Bodies over MaxBodyBytes are refused with 413.
+const (
+	MaxBodyBytes   = 64 << 10
+	MaxCommentLen  = 4000 // characters
+	MaxSeconds     = 7 * 24 * 3600
+	SessionCookie  = "otoseg_session"
+	CSRFHeader     = "X-CSRF-Token"
+	defaultSession = 24 * time.Hour
+)
+
+// Options configure a Server.
+type Options struct {
+	Study *Study
+	Store *Store
+	Load  Loader
+	// CacheBytes bounds the memory of cached volumes (default 2 GiB).
+	CacheBytes int64
+	// Compare shows readers both the manual and the automated segmentation
+	// of each case, as "A" and "B" in an order drawn per reader and case,
+	// and asks for a rating of each.
+	Compare bool
+	// SecureCookie marks the session cookie Secure (serve behind HTTPS).
+	SecureCookie bool
+	// SessionTTL is how long a sign-in lasts (default 24 h).
+	SessionTTL time.Duration
+	Log        *slog.Logger
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Server is the review web app: an http.Handler.
+type Server struct {
+	o     Options
+	cache *Cache
+	mux   *http.ServeMux
+	web   fs.FS
+
+	limMu    sync.Mutex
+	failures map[string]*failure
+
+	prefetch chan string
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+type failure struct {
+	n     int
+	until time.Time
+}
+
+// NewServer builds the app. Call Close to stop its background prefetcher.
+func NewServer(o Options) (*Server, error) {
+	if o.Study == nil || o.Store == nil || o.Load == nil {
+		return nil, errors.New("review: Study, Store and Load are required")
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 2 << 30
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = defaultSession
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	web, err := fs.Sub(webFS, "web")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, cache: NewCache(o.Load, o.CacheBytes), mux: http.NewServeMux(), web: web,
+		failures: map[string]*failure{}, prefetch: make(chan string, 4)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	go s.prefetcher()
+	s.routes()
+	return s, nil
+}
+
+// Close stops background work.
+func (s *Server) Close() { s.cancel() }
+
+// Cache exposes the volume cache (for statistics).
+func (s *Server) Cache() *Cache { return s.cache }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /login", s.static("login.html"))
+	m.HandleFunc("GET /static/{name}", s.handleStatic)
+	m.HandleFunc("GET /{$}", s.page(false, "index.html"))
+	m.HandleFunc("GET /admin", s.page(true, "admin.html"))
+	m.HandleFunc("POST /api/login", s.handleLogin)
+	m.HandleFunc("POST /api/logout", s.api(apiAny, true, s.handleLogout))
+	m.HandleFunc("GET /api/me", s.api(apiAny, false, s.handleMe))
+	m.HandleFunc("GET /api/likert", s.api(apiAny, false, s.handleLikert))
+	m.HandleFunc("GET /api/cases", s.api(apiReader, false, s.handleCases))
+	m.HandleFunc("GET /api/cases/{id}", s.api(apiReader, false, s.handleCase))
+	m.HandleFunc("GET /api/cases/{id}/slice", s.api(apiReader, false, s.handleSlice))
+	m.HandleFunc("GET /api/cases/{id}/surface", s.api(apiReader, false, s.handleSurface))
+	m.HandleFunc("POST /api/cases/{id}/submit", s.api(apiReader, true, s.handleSubmit))
+	m.HandleFunc("GET /api/ratings", s.api(apiReader, false, s.handleMyRatings))
+	m.HandleFunc("POST /api/ratings", s.api(apiReader, true, s.handleRate))
+	m.HandleFunc("GET /api/admin/progress", s.api(apiAdmin, false, s.handleProgress))
+	m.HandleFunc("/", s.notFound)
+}
+
+// ServeHTTP adds security headers and an access log line to every response.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	s.mux.ServeHTTP(rec, r)
+	if !strings.HasSuffix(r.URL.Path, "/slice") || rec.status >= 400 {
+		s.o.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// ---- errors and JSON
+
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errStatus(status int, format string, a ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, a...)}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "internal error"
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		status, msg = ae.status, ae.msg
+	case errors.As(err, &mbe):
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)
+	case errors.Is(err, ErrSubmitted):
+		status, msg = http.StatusConflict, err.Error()
+	case errors.Is(err, ErrIncomplete):
+		status, msg = http.StatusUnprocessableEntity, err.Error()
+	case errors.Is(err, ErrNotAssigned), errors.Is(err, ErrNotFound):
+		status, msg = http.StatusNotFound, "no such case"
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		s.o.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads one JSON object into v: Content-Type must be
+// application/json (415), the body at most MaxBodyBytes (413), the JSON
+// well formed with no unknown fields and nothing after it (400).
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errStatus(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errStatus(http.StatusBadRequest, "malformed JSON body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errStatus(http.StatusBadRequest, "malformed JSON body: data after the object")
+	}
+	return nil
+}
+
+// ---- sessions, CSRF and origin checks
+
+type authed struct {
+	sess      Session
+	reader    Reader
+	tokenHash string
+}
+
+func (s *Server) session(r *http.Request) (authed, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return authed{}, false
+	}
+	h := HashToken(c.Value)
+	sess, rd, err := s.o.Store.SessionReader(r.Context(), h, s.o.Now())
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.o.Log.Error("session lookup", "err", err)
+		}
+		return authed{}, false
+	}
+	return authed{sess: sess, reader: rd, tokenHash: h}, true
+}
+
+// sameOrigin refuses cross-site requests: an Origin header, when present,
+// must name this host, and a browser's Sec-Fetch-Site must not be
+// cross-site. Scripts that send neither pass; they still need the CSRF
+// token, which only a signed-in client has.
+func sameOrigin(r *http.Request) error {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || o == "null" || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+			return errStatus(http.StatusForbidden, "cross-origin request refused (Origin %q, host %q)", o, r.Host)
+		}
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return errStatus(http.StatusForbidden, "cross-site request refused")
+	}
+	return nil
+}
+
+type apiRole int
+
+const (
+	apiAny apiRole = iota
+	apiReader
+	apiAdmin
+)
+
+// api wraps an API handler: it requires a session (401), the right role
+// (403) and, for state-changing requests, the same origin and the
+// session's CSRF token in X-CSRF-Token (403).
+func (s *Server) api(role apiRole, mutate bool, fn func(http.ResponseWriter, *http.Request, authed) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.session(r)
+		if !ok {
+			s.fail(w, r, errStatus(http.StatusUnauthorized, "sign in first: POST /api/login"))
+			return
+		}
+		if mutate {
+			if err := sameOrigin(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			tok := r.Header.Get(CSRFHeader)
+			if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.sess.CSRF)) != 1 {
+				s.fail(w, r, errStatus(http.StatusForbidden, "missing or wrong %s header", CSRFHeader))
+				return
+			}
+		}
+		switch {
+		case role == apiReader && a.reader.Admin:
+			s.fail(w, r, errStatus(http.StatusForbidden, "admin accounts do not rate cases"))
+			return
+		case role == apiAdmin && !a.reader.Admin:
+			s.fail(w, r, errStatus(http.StatusForbidden, "admin only"))
+			return
+		}
+		if err := fn(w, r, a); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// ---- pages and static files
+
+var publicStatic = map[string]bool{"login.js": true, "style.css": true}
+
+func (s *Server) serveFile(w http.ResponseWriter, name string) {
+	b, err := fs.ReadFile(s.web, name)
+	if err != nil {
+		http.NotFound(w, nil)
+		return
+	}
+	ct := mime.TypeByExtension(name[strings.LastIndexByte(name, '.'):])
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(b)
+}
+
+func (s *Server) static(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.serveFile(w, name) }
+}
+
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".html") {
+		s.notFound(w, r)
+		return
+	}
+	if !publicStatic[name] {
+		if _, ok := s.session(r); !ok {
+			s.fail(w, r, errStatus(http.StatusUnauthorized, "sign in first"))
+			return
+		}
+	}
+	if _, err := fs.Stat(s.web, name); err != nil {
+		s.notFound(w, r)
+		return
+	}
+	s.serveFile(w, name)
+}
+
+func (s *Server) page(admin bool, name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.session(r)
+		if !ok {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if a.reader.Admin != admin {
+			target := "/"
+			if a.reader.Admin {
+				target = "/admin"
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		s.serveFile(w, name)
+	}
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.session(r); !ok {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			s.fail(w, r, errStatus(http.StatusUnauthorized, "sign in first: POST /api/login"))
+		} else {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		}
+		return
+	}
+	s.fail(w, r, errStatus(http.StatusNotFound, "not found"))
+}
+
+// ---- sign-in
+
+type loginRequest struct {
+	Reader   string `json:"reader"`
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Reader    string    `json:"reader"`
+	Admin     bool      `json:"admin"`
+	CSRFToken string    `json:"csrf_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if err := s.login(w, r); err != nil {
+		s.fail(w, r, err)
+	}
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	if err := sameOrigin(r); err != nil {
+		return err
+	}
+	var req loginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	secret := req.Token
+	if secret == "" {
+		secret = req.Password
+	}
+	if req.Reader == "" || secret == "" || len(req.Reader) > 64 || len(secret) > 256 {
+		return errStatus(http.StatusBadRequest, `send {"reader": NAME, "token": TOKEN} or {"reader": NAME, "password": PASSWORD}`)
+	}
+	now := s.o.Now()
+	if wait := s.lockedOut(req.Reader, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return errStatus(http.StatusTooManyRequests, "too many failed sign-ins for %s; retry in %s", req.Reader, wait.Round(time.Second))
+	}
+	rd, err := s.o.Store.ReaderByName(r.Context(), req.Reader)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if errors.Is(err, ErrNotFound) {
+		checkSecret(Reader{SecretKind: KindPassword, SecretHash: string(dummyHash)}, secret)
+		s.recordFailure(req.Reader, now)
+		return errStatus(http.StatusUnauthorized, "unknown reader or wrong token/password")
+	}
+	if !checkSecret(rd, secret) {
+		s.recordFailure(req.Reader, now)
+		return errStatus(http.StatusUnauthorized, "unknown reader or wrong token/password")
+	}
+	s.clearFailures(req.Reader)
+	tok, csrf := NewToken(), NewToken()
+	exp := now.Add(s.o.SessionTTL)
+	if err := s.o.Store.CreateSession(r.Context(), HashToken(tok), rd.ID, csrf, now, exp); err != nil {
+		return err
+	}
+	if !rd.Admin {
+		if err := s.o.Store.EnsureAssignments(r.Context(), rd.ID, s.o.Study.IDs()); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", Expires: exp, MaxAge: int(s.o.SessionTTL.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.o.SecureCookie || r.TLS != nil})
+	_ = s.o.Store.PurgeSessions(r.Context(), now)
+	writeJSON(w, http.StatusOK, loginResponse{Reader: rd.Name, Admin: rd.Admin, CSRFToken: csrf, ExpiresAt: exp.UTC()})
+	return nil
+}
+
+// lockedOut returns how long sign-ins for name are refused after repeated
+// failures: 5 free tries, then 2 s doubling up to 5 min.
+func (s *Server) lockedOut(name string, now time.Time) time.Duration {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	if f, ok := s.failures[name]; ok && now.Before(f.until) {
+		return f.until.Sub(now)
+	}
+	return 0
+}
+
+func (s *Server) recordFailure(name string, now time.Time) {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	if len(s.failures) > 10000 {
+		for k, f := range s.failures {
+			if now.After(f.until) {
+				delete(s.failures, k)
+			}
+		}
+	}
+	f := s.failures[name]
+	if f == nil {
+		f = &failure{}
+		s.failures[name] = f
+	}
+	f.n++
+	if f.n >= 5 {
+		f.until = now.Add(min(time.Duration(1<<min(f.n-4, 9))*time.Second, 5*time.Minute))
+	}
+}
+
+func (s *Server) clearFailures(name string) {
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	delete(s.failures, name)
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, a authed) error {
+	if err := s.o.Store.DeleteSession(r.Context(), a.tokenHash); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, a authed) error {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"reader": a.reader.Name, "admin": a.reader.Admin, "csrf_token": a.sess.CSRF,
+		"expires_at": a.sess.ExpiresAt.UTC(), "compare": s.o.Compare,
+	})
+	return nil
+}
+
+func (s *Server) handleLikert(w http.ResponseWriter, r *http.Request, a authed) error {
+	type level struct {
+		Level      int    `json:"level"`
+		Title      string `json:"title"`
+		Definition string `json:"definition"`
+	}
+	var out []level
+	for _, l := range LikertLevels {
+		out = append(out, level{l.Level, l.Title, l.Definition})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ---- cases
+
+// segmentations are the blinded names readers see.
+func (s *Server) segmentations() []string {
+	if s.o.Compare {
+		return []string{"A", "B"}
+	}
+	return []string{"A"}
+}
+
+func (s *Server) requiredSources() []string {
+	if s.o.Compare {
+		return []string{SourceAutomated, SourceManual}
+	}
+	return []string{SourceAutomated}
+}
+
+// sourceOf maps a blinded segmentation name to its source for one reader's
+// case.
+func (s *Server) sourceOf(a Assignment, seg string) (string, error) {
+	switch {
+	case seg == "A" && !s.o.Compare:
+		return SourceAutomated, nil
+	case seg == "A" && s.o.Compare || seg == "B" && s.o.Compare:
+		if (seg == "A") == a.AIsAuto {
+			return SourceAutomated, nil
+		}
+		return SourceManual, nil
+	}
+	return "", errStatus(http.StatusBadRequest, "segmentation %q, want %s", seg, strings.Join(s.segmentations(), " or "))
+}
+
+func (s *Server) segOf(a Assignment, source string) string {
+	if !s.o.Compare {
+		return "A"
+	}
+	if (source == SourceAutomated) == a.AIsAuto {
+		return "A"
+	}
+	return "B"
+}
+
+type ratingJSON struct {
+	CaseID       string    `json:"case_id"`
+	Segmentation string    `json:"segmentation"`
+	Likert       int       `json:"likert"`
+	Comment      string    `json:"comment"`
+	SecondsSpent float64   `json:"seconds_spent"`
+	RatedAt      time.Time `json:"rated_at"`
+	Submitted    bool      `json:"submitted"`
+}
+
+func (s *Server) ratingOut(a Assignment, r Rating) ratingJSON {
+	return ratingJSON{CaseID: r.CaseID, Segmentation: s.segOf(a, r.Source), Likert: r.Likert, Comment: r.Comment,
+		SecondsSpent: r.SecondsSpent, RatedAt: r.RatedAt.UTC(), Submitted: a.Submitted}
+}
+
+type caseSummary struct {
+	Position  int                   `json:"position"`
+	CaseID    string                `json:"case_id"`
+	Status    string                `json:"status"` // unrated, rated, submitted
+	Ratings   map[string]ratingJSON `json:"ratings"`
+	Submitted bool                  `json:"submitted"`
+}
+
+func (s *Server) summary(a Assignment) caseSummary {
+	cs := caseSummary{Position: a.Position, CaseID: a.CaseID, Status: "unrated", Ratings: map[string]ratingJSON{}, Submitted: a.Submitted}
+	for _, r := range a.Ratings {
+		cs.Ratings[s.segOf(a, r.Source)] = s.ratingOut(a, r)
+	}
+	switch {
+	case a.Submitted:
+		cs.Status = "submitted"
+	case len(a.Ratings) > 0:
+		cs.Status = "rated"
+	}
+	return cs
+}
+
+func (s *Server) inStudy(id string) bool { _, ok := s.o.Study.Case(id); return ok }
+
+func (s *Server) assignments(ctx context.Context, a authed) ([]Assignment, error) {
+	as, err := s.o.Store.Assignments(ctx, a.reader.ID, s.inStudy)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) < len(s.o.Study.Cases) {
+		// The manifest gained cases since this reader signed in.
+		if err := s.o.Store.EnsureAssignments(ctx, a.reader.ID, s.o.Study.IDs()); err != nil {
+			return nil, err
+		}
+		return s.o.Store.Assignments(ctx, a.reader.ID, s.inStudy)
+	}
+	return as, nil
+}
+
+// assignment finds the reader's assignment for the case in the request
+// path; a case that is not in the study or not the reader's is 404.
+func (s *Server) assignment(ctx context.Context, a authed, id string) (Assignment, int, []Assignment, error) {
+	as, err := s.assignments(ctx, a)
+	if err != nil {
+		return Assignment{}, 0, nil, err
+	}
+	for i, x := range as {
+		if x.CaseID == id {
+			return x, i, as, nil
+		}
+	}
+	return Assignment{}, 0, nil, errStatus(http.StatusNotFound, "no such case")
+}
+
+func (s *Server) handleCases(w http.ResponseWriter, r *http.Request, a authed) error {
+	as, err := s.assignments(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Total         int           `json:"total"`
+		Submitted     int           `json:"submitted"`
+		Resume        string        `json:"resume"`
+		Segmentations []string      `json:"segmentations"`
+		Cases         []caseSummary `json:"cases"`
+	}{Total: len(as), Segmentations: s.segmentations(), Cases: []caseSummary{}}
+	for _, x := range as {
+		if x.Submitted {
+			out.Submitted++
+		} else if out.Resume == "" {
+			out.Resume = x.CaseID
+		}
+		out.Cases = append(out.Cases, s.summary(x))
+	}
+	if out.Resume == "" && len(as) > 0 {
+		out.Resume = as[len(as)-1].CaseID
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// caseVolumes loads (from the cache) the CT and the label maps for one
+// reader's case, by blinded segmentation name.
+func (s *Server) caseVolumes(ctx context.Context, c Case, asg Assignment) (*Loaded, map[string]*Loaded, error) {
+	imgPath, err := s.o.Study.Confine(c.Image)
+	if err != nil {
+		return nil, nil, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	img, err := s.cache.Get(ctx, imgPath, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("case %s: %w", c.ID, err)
+	}
+	labels := map[string]*Loaded{}
+	for _, seg := range s.segmentations() {
+		src, _ := s.sourceOf(asg, seg)
+		p := c.Prediction
+		if src == SourceManual {
+			p = c.Reference
+		}
+		if p, err = s.o.Study.Confine(p); err != nil {
+			return nil, nil, fmt.Errorf("case %s: %w", c.ID, err)
+		}
+		l, err := s.cache.Get(ctx, p, true)
+		if err != nil {
+			return nil, nil, fmt.Errorf("case %s: %w", c.ID, err)
+		}
+		tol := 0.05 * min(img.Geometry.Spacing[0], img.Geometry.Spacing[1], img.Geometry.Spacing[2])
+		if !img.Geometry.SameGrid(l.Geometry, max(tol, 1e-3)) {
+			return nil, nil, errStatus(http.StatusUnprocessableEntity, "case %s: segmentation %s is not on the CT's voxel grid", c.ID, seg)
+		}
+		labels[seg] = l
+	}
+	return img, labels, nil
+}
+
+type viewInfo struct {
+	Width  int     `json:"width"`
+	Height int     `json:"height"`
+	ColMM  float64 `json:"col_mm"`
+	RowMM  float64 `json:"row_mm"`
+	Slices int     `json:"slices"`
+}
+
+func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) error {
+	id := r.PathValue("id")
+	c, ok := s.o.Study.Case(id)
+	if !ok {
+		return errStatus(http.StatusNotFound, "no such case")
+	}
+	asg, i, as, err := s.assignment(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	img, labels, err := s.caseVolumes(r.Context(), c, asg)
+	if err != nil {
+		return err
+	}
+	if i+1 < len(as) {
+		select {
+		case s.prefetch <- as[i+1].CaseID + "\x00" + strconv.FormatInt(a.reader.ID, 10):
+		default:
+		}
+	}
+	f := img.Frame
+	views := map[string]viewInfo{}
+	for name, v := range map[string]View{"axial": Axial, "coronal": Coronal, "sagittal": Sagittal} {
+		wd, ht, cm, rm, n := f.SliceSize(v)
+		views[name] = viewInfo{wd, ht, cm, rm, n}
+	}
+	// Start the slices at the centre of the segmentations, on the inner ear.
+	ctr := [3]int{f.Dims[0] / 2, f.Dims[1] / 2, f.Dims[2] / 2}
+	var lo, hi [3]int
+	found := false
+	for _, seg := range s.segmentations() {
+		l := labels[seg]
+		b, _ := l.Derived("box", func() (any, error) {
+			lo, hi, ok := labelBox(l.Labels, l.Geometry.Dims)
+			return [3][3]int{lo, hi, {boolInt(ok)}}, nil
+		})
+		box := b.([3][3]int)
+		if box[2][0] == 0 {
+			continue
+		}
+		if !found {
+			lo, hi, found = box[0], box[1], true
+		} else {
+			for d := 0; d < 3; d++ {
+				lo[d], hi[d] = min(lo[d], box[0][d]), max(hi[d], box[1][d])
+			}
+		}
+	}
+	if found {
+		ctr = f.Canonical([3]int{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2})
+	}
+	prev, next := "", ""
+	if i > 0 {
+		prev = as[i-1].CaseID
+	}
+	if i+1 < len(as) {
+		next = as[i+1].CaseID
+	}
+	sum := s.summary(asg)
+	var spent float64
+	for _, rt := range asg.Ratings {
+		spent = max(spent, rt.SecondsSpent)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"case_id": id, "position": asg.Position, "total": len(as), "prev": prev, "next": next,
+		"status": sum.Status, "submitted": asg.Submitted, "ratings": sum.Ratings, "seconds_spent": spent,
+		"segmentations": s.segmentations(), "views": views,
+		"dims": f.Dims, "spacing_mm": f.Spacing, "centre": ctr,
+		"window": map[string]float64{"width": BoneWindow.Width, "level": BoneWindow.Level},
+	})
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) prefetcher() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case key := <-s.prefetch:
+			id, rid, _ := strings.Cut(key, "\x00")
+			readerID, _ := strconv.ParseInt(rid, 10, 64)
+			c, ok := s.o.Study.Case(id)
+			if !ok {
+				continue
+			}
+			as, err := s.o.Store.Assignments(s.ctx, readerID, func(x string) bool { return x == id })
+			if err != nil || len(as) != 1 {
+				continue
+			}
+			if _, _, err := s.caseVolumes(s.ctx, c, as[0]); err != nil {
+				s.o.Log.Warn("prefetch", "case", id, "err", err)
+			}
+		}
+	}
+}
+
+func parseFloatParam(q url.Values, name string, def, lo, hi float64) (float64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || f < lo || f > hi {
+		return 0, errStatus(http.StatusBadRequest, "%s=%q: want a number in [%g, %g]", name, v, lo, hi)
+	}
+	return f, nil
+}
+
+func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request, a authed) error {
+	id := r.PathValue("id")
+	c, ok := s.o.Study.Case(id)
+	if !ok {
+		return errStatus(http.StatusNotFound, "no such case")
+	}
+	q := r.URL.Query()
+	view, err := ParseView(q.Get("view"))
+	if err != nil {
+		return errStatus(http.StatusBadRequest, "%v", err)
+	}
+	index, err := strconv.Atoi(q.Get("index"))
+	if err != nil {
+		return errStatus(http.StatusBadRequest, "index=%q: want an integer", q.Get("index"))
+	}
+	layer := q.Get("layer")
+	if layer == "" {
+		layer = "image"
+	}
+	width, err := parseFloatParam(q, "window", BoneWindow.Width, 1, 100000)
+	if err != nil {
+		return err
+	}
+	level, err := parseFloatParam(q, "level", BoneWindow.Level, -100000, 100000)
+	if err != nil {
+		return err
+	}
+	asg, _, _, err := s.assignment(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	if layer != "image" {
+		if _, err := s.sourceOf(asg, layer); err != nil {
+			return err
+		}
+	}
+	img, labels, err := s.caseVolumes(r.Context(), c, asg)
+	if err != nil {
+		return err
+	}
+	_, _, _, _, n := img.Frame.SliceSize(view)
+	if index < 0 || index >= n {
+		return errStatus(http.StatusBadRequest, "index %d out of range [0, %d)", index, n)
+	}
+	var b []byte
+	if layer == "image" {
+		b, err = ImageSlicePNG(img.Data, img.Frame, view, index, Window{Width: width, Level: level})
+	} else {
+		l := labels[layer]
+		b, err = LabelSlicePNG(l.Labels, l.Frame, view, index)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, _ = w.Write(b)
+	return nil
+}
+
+func (s *Server) handleSurface(w http.ResponseWriter, r *http.Request, a authed) error {
+	id := r.PathValue("id")
+	c, ok := s.o.Study.Case(id)
+	if !ok {
+		return errStatus(http.StatusNotFound, "no such case")
+	}
+	layer := r.URL.Query().Get("layer")
+	if layer == "" {
+		layer = "A"
+	}
+	asg, _, _, err := s.assignment(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sourceOf(asg, layer); err != nil {
+		return err
+	}
+	_, labels, err := s.caseVolumes(r.Context(), c, asg)
+	if err != nil {
+		return err
+	}
+	l := labels[layer]
+	v, err := l.Derived("surface", func() (any, error) { return BuildSurface(l.Labels, l.Geometry).Encode(), nil })
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, _ = w.Write(v.([]byte))
+	return nil
+}
+
+// ---- ratings
+
+type rateRequest struct {
+	CaseID       string   `json:"case_id"`
+	Segmentation string   `json:"segmentation"`
+	Likert       int      `json:"likert"`
+	Comment      string   `json:"comment"`
+	SecondsSpent *float64 `json:"seconds_spent"`
+	Submit       bool     `json:"submit"`
+}
+
+func (s *Server) handleRate(w http.ResponseWriter, r *http.Request, a authed) error {
+	var req rateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Likert < 1 || req.Likert > 4 {
+		return errStatus(http.StatusBadRequest, "likert must be 1, 2, 3 or 4")
+	}
+	if !utf8.ValidString(req.Comment) || utf8.RuneCountInString(req.Comment) > MaxCommentLen {
+		return errStatus(http.StatusBadRequest, "comment must be valid text of at most %d characters", MaxCommentLen)
+	}
+	secs := 0.0
+	if req.SecondsSpent != nil {
+		secs = *req.SecondsSpent
+	}
+	if math.IsNaN(secs) || secs < 0 || secs > MaxSeconds {
+		return errStatus(http.StatusBadRequest, "seconds_spent must be between 0 and %d", MaxSeconds)
+	}
+	if req.Segmentation == "" {
+		req.Segmentation = "A"
+	}
+	if !s.inStudy(req.CaseID) {
+		return errStatus(http.StatusNotFound, "no such case")
+	}
+	asg, _, _, err := s.assignment(r.Context(), a, req.CaseID)
+	if err != nil {
+		return err
+	}
+	src, err := s.sourceOf(asg, req.Segmentation)
+	if err != nil {
+		return err
+	}
+	rt := Rating{ReaderID: a.reader.ID, Reader: a.reader.Name, CaseID: req.CaseID, Source: src, Likert: req.Likert,
+		Comment: req.Comment, SecondsSpent: math.Round(secs*10) / 10, RatedAt: s.o.Now().UTC().Truncate(time.Second)}
+	if err := s.o.Store.SaveRating(r.Context(), rt, req.Submit, s.requiredSources()); err != nil {
+		return err
+	}
+	asg.Submitted = req.Submit
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "rating": s.ratingOut(asg, rt), "submitted": req.Submit})
+	return nil
+}
+
+func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, a authed) error {
+	id := r.PathValue("id")
+	if !s.inStudy(id) {
+		return errStatus(http.StatusNotFound, "no such case")
+	}
+	if r.ContentLength > 0 {
+		// A body is not needed; refuse big ones rather than read them.
+		if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
+			return err
+		}
+	}
+	if err := s.o.Store.Submit(r.Context(), a.reader.ID, id, s.requiredSources(), s.o.Now().UTC().Truncate(time.Second)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "case_id": id, "submitted": true})
+	return nil
+}
+
+func (s *Server) handleMyRatings(w http.ResponseWriter, r *http.Request, a authed) error {
+	as, err := s.assignments(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	out := []ratingJSON{}
+	for _, x := range as {
+		for _, seg := range s.segmentations() {
+			src, _ := s.sourceOf(x, seg)
+			if rt, ok := x.Ratings[src]; ok {
+				out = append(out, s.ratingOut(x, rt))
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleProgress(w http.ResponseWriter, r *http.Request, a authed) error {
+	ps, err := s.o.Store.ReaderProgress(r.Context(), s.inStudy)
+	if err != nil {
+		return err
+	}
+	out := []Progress{}
+	for _, p := range ps {
+		if !p.Admin {
+			out = append(out, p)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cases": len(s.o.Study.Cases), "readers": out})
+	return nil
+}

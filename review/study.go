@@ -1,0 +1,171 @@
+// Package review is the expert-review web app: readers sign in, see every
+// automated segmentation of a study once, in an order of their own, blinded
+// to the case's metadata, and rate it on a 4-level Likert scale. Ratings live
+// in an embedded SQLite database (WAL, synchronous=FULL, one transaction per
+// rating) so that an acknowledged rating survives a crash of the server.
+//
+// The server never sends a whole volume to the browser: it renders slices as
+// PNG from volumes cached in a bounded LRU and a 3-D surface as a small
+// indexed mesh computed from the (downsampled) label map.
+package review
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/otoseg/otoseg/dataset"
+)
+
+// Case is one reviewable case: the CT, the automated segmentation and, when
+// the manifest has one, the manual (reference) segmentation. Paths are
+// absolute and confined to the study folder.
+type Case struct {
+	ID         string
+	Image      string
+	Prediction string
+	Reference  string // empty when the manifest has no label for the case
+	// Center is kept only to warn when case ids would unblind it; it is never
+	// sent to a reader.
+	Center string
+}
+
+// Study is a study folder: manifest.csv plus predictions/<case_id>.nii.gz.
+type Study struct {
+	Dir   string // absolute, symlinks resolved
+	Cases []Case // reviewable cases in manifest order
+	// Skipped explains each manifest case that cannot be reviewed (missing
+	// prediction, or missing reference when both are compared).
+	Skipped []string
+	byID    map[string]int
+}
+
+// PredictionsDir is the study sub-folder holding the automated segmentations.
+const PredictionsDir = "predictions"
+
+// OpenStudy reads dir/manifest.csv and resolves every path, refusing any path
+// that leaves the study folder (lexically or through a symbolic link). When
+// needReference is true (readers compare manual and automated segmentations)
+// cases without a manual segmentation are skipped.
+func OpenStudy(dir string, needReference bool) (*Study, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", dir, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", dir, err)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("study %s: not a folder", dir)
+	}
+	m, err := dataset.Read(filepath.Join(real, "manifest.csv"))
+	if err != nil {
+		return nil, fmt.Errorf("study %s: %w", dir, err)
+	}
+	s := &Study{Dir: real, byID: map[string]int{}}
+	for _, mc := range m.Cases {
+		// dataset.Read already validated the id; check again because the id
+		// becomes a file name below and a URL path segment in the server.
+		if !dataset.ValidCaseID(mc.ID) {
+			return nil, fmt.Errorf("study %s: case_id %q is not a safe name", dir, mc.ID)
+		}
+		c := Case{ID: mc.ID, Center: mc.Center}
+		if c.Image, err = s.Confine(mc.Image); err != nil {
+			return nil, fmt.Errorf("study %s: case %s: image: %w", dir, mc.ID, err)
+		}
+		if mc.Label != "" {
+			if c.Reference, err = s.Confine(mc.Label); err != nil {
+				return nil, fmt.Errorf("study %s: case %s: label: %w", dir, mc.ID, err)
+			}
+		}
+		pred := filepath.Join(real, PredictionsDir, mc.ID+".nii.gz")
+		if c.Prediction, err = s.Confine(pred); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				s.Skipped = append(s.Skipped, fmt.Sprintf("case %s: no %s/%s.nii.gz", mc.ID, PredictionsDir, mc.ID))
+				continue
+			}
+			return nil, fmt.Errorf("study %s: case %s: prediction: %w", dir, mc.ID, err)
+		}
+		if needReference && c.Reference == "" {
+			s.Skipped = append(s.Skipped, fmt.Sprintf("case %s: no manual segmentation to compare with", mc.ID))
+			continue
+		}
+		s.byID[c.ID] = len(s.Cases)
+		s.Cases = append(s.Cases, c)
+	}
+	if len(s.Cases) == 0 {
+		return nil, fmt.Errorf("study %s: no case has a prediction in %s/ (%s)", dir, PredictionsDir, strings.Join(s.Skipped, "; "))
+	}
+	return s, nil
+}
+
+// Case returns the case with the given id. Ids that are not in the manifest
+// (including anything that is not a safe file name) are not found.
+func (s *Study) Case(id string) (Case, bool) {
+	i, ok := s.byID[id]
+	if !ok {
+		return Case{}, false
+	}
+	return s.Cases[i], true
+}
+
+// IDs lists the reviewable case ids in manifest order.
+func (s *Study) IDs() []string {
+	ids := make([]string, len(s.Cases))
+	for i, c := range s.Cases {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// BlindingWarnings lists cases whose id contains the name of their centre,
+// which would tell readers where a scan came from.
+func (s *Study) BlindingWarnings() []string {
+	var w []string
+	for _, c := range s.Cases {
+		if len(c.Center) >= 2 && strings.Contains(strings.ToLower(c.ID), strings.ToLower(c.Center)) {
+			w = append(w, fmt.Sprintf("case id %q contains its centre %q: readers see case ids in the API, so they are not blinded to the centre", c.ID, c.Center))
+		}
+	}
+	return w
+}
+
+// Confine resolves p (absolute, or relative to the working directory as the
+// manifest reader returns it) and returns its absolute path if the file
+// exists inside the study folder, following symbolic links. It is called at
+// start-up and again before each read, so a link swapped in later is caught.
+func (s *Study) Confine(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if !within(s.Dir, abs) {
+		return "", fmt.Errorf("%s is outside the study folder %s", p, s.Dir)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", err
+	}
+	if !within(s.Dir, real) {
+		return "", fmt.Errorf("%s links to %s, outside the study folder %s", p, real, s.Dir)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", p)
+	}
+	return real, nil
+}
+
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return false
+	}
+	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
