@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/metrics"
+	"github.com/otoseg/otoseg/study"
+)
+
+// evaluateOptions are the flags of `otoseg evaluate`.
+type evaluateOptions struct {
+	Manifest    string
+	PredDir     string
+	OutDir      string
+	Times       string
+	Ratings     string
+	ToleranceMM float64
+	Resamples   int
+	Seed        uint64
+	Workers     int
+	Quiet       bool
+}
+
+func newEvaluateCmd() *cobra.Command {
+	opts := evaluateOptions{}
+	cmd := &cobra.Command{
+		Use:   "evaluate --manifest M --pred DIR --out REPORT_DIR [--times T.csv] [--ratings R.csv] [--tolerance MM]",
+		Short: "compare predicted label maps with the references and write the validation report",
+		Long: `evaluate compares every prediction DIR/<case_id>.<ext> (.nii.gz, .nii, .seg.nrrd,
+.nrrd, .nhdr, .mha, .mhd) with the reference label of the manifest, per case,
+per ear (left, right, and "both" = the whole volume) and per structure
+(cochlea = 1, vestibule = 2, canals = 3, labyrinth = labels > 0), and writes
+into REPORT_DIR:
+
+  cases.csv     one row per case, ear and structure: Dice, IoU, sensitivity,
+                precision, HD, HD95, ASSD (mm), NSD, volumes; NA = undefined
+  summary.json  statistics per stratum (split, cohort, centre, subgroup,
+                pathology) with bootstrap CIs, tests, time and Likert results
+  *.png, *.svg  the plots
+  report.html   a self-contained report (plots embedded)
+
+Automated times come from --times (case_id,seconds) or from the sidecars
+DIR/<case_id>.json ("seconds") written by otoseg segment; manual times from
+the manifest's manual_seconds. --ratings is the review app's CSV
+(case_id,reader,likert,comment,seconds_spent,rated_at). Definitions are in
+docs/evaluate.md and in the report.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runEvaluate(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Manifest, "manifest", "", "manifest CSV with the reference labels (required)")
+	f.StringVar(&opts.PredDir, "pred", "", "directory of predicted label maps named <case_id>.<ext> (required)")
+	f.StringVar(&opts.OutDir, "out", "", "report directory, created if needed (required)")
+	f.StringVar(&opts.Times, "times", "", "CSV case_id,seconds of automated processing time (default: DIR/<case_id>.json sidecars)")
+	f.StringVar(&opts.Ratings, "ratings", "", "CSV of Likert ratings from the review app")
+	f.Float64Var(&opts.ToleranceMM, "tolerance", metrics.DefaultToleranceMM, "NSD (surface Dice) tolerance in mm")
+	f.IntVar(&opts.Resamples, "bootstrap", 2000, "bootstrap resamples for the 95% confidence intervals")
+	f.Uint64Var(&opts.Seed, "seed", 1, "bootstrap seed")
+	f.IntVar(&opts.Workers, "workers", 0, "cases evaluated at once (0: min(CPUs, 4))")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print a line per case")
+	for _, name := range []string{"manifest", "pred", "out"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func runEvaluate(cmd *cobra.Command, opts evaluateOptions) error {
+	if opts.Resamples < 1 {
+		return fmt.Errorf("--bootstrap %d: want at least 1", opts.Resamples)
+	}
+	if opts.ToleranceMM < 0 {
+		return fmt.Errorf("--tolerance %g: want a non-negative distance in mm", opts.ToleranceMM)
+	}
+	var log io.Writer = cmd.ErrOrStderr()
+	if opts.Quiet {
+		log = nil
+	}
+	res, err := study.Run(cmd.Context(), study.Config{
+		Manifest: opts.Manifest, PredDir: opts.PredDir, OutDir: opts.OutDir,
+		Times: opts.Times, Ratings: opts.Ratings, ToleranceMM: opts.ToleranceMM,
+		Resamples: opts.Resamples, Seed: opts.Seed, Workers: opts.Workers,
+		Read: imageio.Read, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	s := res.Summary
+	for _, m := range s.Metrics {
+		if m.Level == "ear" && m.Structure == "labyrinth" && m.Metric == "dice" && m.Stratum == "all" {
+			fmt.Fprintf(out, "labyrinth Dice per ear: median %.4f [IQR %.4f-%.4f], mean %.4f (95%% CI %.4f-%.4f), n=%d\n",
+				m.Median, m.Q1, m.Q3, m.Mean, m.CILow, m.CIHigh, m.N)
+		}
+	}
+	if len(s.Flags) > 0 {
+		fmt.Fprintf(out, "%d row(s) with an empty reference or prediction (see summary.json flags)\n", len(s.Flags))
+	}
+	fmt.Fprintf(out, "%d cases; wrote %s\n", s.CasesEvaluated, filepath.Join(opts.OutDir, "report.html"))
+	return nil
+}

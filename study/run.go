@@ -1,0 +1,290 @@
+// Package study runs the validation study of otoseg on a cohort: it compares
+// predicted label maps with the manifest's references (package metrics),
+// summarises the metrics per stratum with confidence intervals and tests
+// (package stats), compares automated with manual processing time, analyses
+// the readers' Likert ratings, and writes cases.csv, summary.json, the plots
+// and a self-contained report.html.
+//
+// Everything is deterministic: cases are processed in manifest order, the
+// bootstrap is seeded, and the report carries no clock time, so rerunning
+// on the same inputs gives identical files.
+package study
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/metrics"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// Config describes one evaluation.
+type Config struct {
+	Manifest string // manifest CSV; references are its label column
+	PredDir  string // predictions DIR/<case_id>.<ext>, optional sidecars DIR/<case_id>.json
+	OutDir   string // report directory, created if needed
+	Times    string // optional times CSV (case_id,seconds); overrides sidecars
+	Ratings  string // optional ratings CSV from the review app
+
+	ToleranceMM float64 // NSD tolerance, mm
+	Resamples   int     // bootstrap resamples; stats.DefaultResamples when 0
+	Seed        uint64  // bootstrap seed
+	Workers     int     // cases read and compared at once; 0 picks min(GOMAXPROCS, 4)
+
+	// Read loads an image (imageio.Read in the command); injected so the
+	// package can be tested on in-memory volumes.
+	Read func(path string) (*volume.Volume, error)
+	// Log receives one progress line per case; nil discards.
+	Log io.Writer
+}
+
+// CaseRow is one row of cases.csv: a case, an ear and a structure.
+type CaseRow struct {
+	Case dataset.Case
+	metrics.Row
+}
+
+// CaseEars records how each case was split into ears.
+type CaseEars struct {
+	CaseID string   `json:"case_id"`
+	Ears   []string `json:"ears"`
+	PlaneX *float64 `json:"plane_x_mm,omitempty"`
+	Rule   string   `json:"rule"`
+	split  metrics.Ears
+}
+
+// Result is everything Run computed.
+type Result struct {
+	Rows    []CaseRow
+	Ears    []CaseEars
+	Summary *Summary
+
+	autoSeconds []float64 // automated seconds of the evaluated cases, for the time plot
+}
+
+// Run evaluates every case of the manifest that has a reference label and
+// writes the report into cfg.OutDir. Missing predictions are an error that
+// lists them all; nothing is written then.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Read == nil {
+		return nil, errors.New("study: no image reader configured")
+	}
+	if cfg.OutDir == "" {
+		return nil, errors.New("study: no output directory")
+	}
+	m, err := dataset.Read(cfg.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	var cases []dataset.Case
+	var skipped []string
+	var missing []string
+	preds := map[string]string{}
+	for _, c := range m.Cases {
+		if c.Label == "" {
+			skipped = append(skipped, c.ID)
+			continue
+		}
+		p, err := FindPrediction(cfg.PredDir, c.ID)
+		if err != nil {
+			missing = append(missing, c.ID)
+			continue
+		}
+		preds[c.ID] = p
+		cases = append(cases, c)
+	}
+	if len(missing) > 0 {
+		show := missing
+		if len(show) > 10 {
+			show = append(show[:10:10], fmt.Sprintf("... (%d in all)", len(missing)))
+		}
+		return nil, fmt.Errorf("no prediction in %s for %d case(s): %s (looked for <case_id> with %s)",
+			cfg.PredDir, len(missing), strings.Join(show, ", "), strings.Join(PredictionExtensions, ", "))
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("manifest %s: no case has a reference label", cfg.Manifest)
+	}
+	auto, timeSource, err := automatedTimes(cfg, cases)
+	if err != nil {
+		return nil, err
+	}
+	var ratings []Rating
+	if cfg.Ratings != "" {
+		if ratings, err = ReadRatings(cfg.Ratings); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("report directory: %w", err)
+	}
+
+	per, err := evaluateAll(ctx, cfg, cases, preds)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for i, c := range cases {
+		e := CaseEars{CaseID: c.ID, Ears: per[i].Ears.Present, Rule: per[i].Ears.Rule, split: per[i].Ears}
+		if e.Ears == nil {
+			e.Ears = []string{}
+		}
+		if per[i].Ears.Split {
+			x := per[i].Ears.PlaneX
+			e.PlaneX = &x
+		}
+		res.Ears = append(res.Ears, e)
+		for _, r := range per[i].Rows {
+			res.Rows = append(res.Rows, CaseRow{Case: c, Row: r})
+		}
+	}
+	an := analysis{cfg: cfg, cases: cases, rows: res.Rows, auto: auto, timeSource: timeSource, ratings: ratings, skipped: skipped}
+	res.Summary, err = an.summarize()
+	if err != nil {
+		return nil, err
+	}
+	res.Summary.Ears = res.Ears
+	for _, c := range cases {
+		if s, ok := auto[c.ID]; ok {
+			res.autoSeconds = append(res.autoSeconds, s)
+		}
+	}
+	if err := writeOutputs(cfg.OutDir, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// automatedTimes reads the times CSV, or else the prediction sidecars.
+func automatedTimes(cfg Config, cases []dataset.Case) (map[string]float64, string, error) {
+	if cfg.Times != "" {
+		t, err := ReadTimes(cfg.Times)
+		if err != nil {
+			return nil, "", err
+		}
+		return t, "times file " + filepath.Base(cfg.Times), nil
+	}
+	t := map[string]float64{}
+	for _, c := range cases {
+		s, ok, err := ReadSidecar(filepath.Join(cfg.PredDir, c.ID+".json"))
+		if err != nil {
+			return nil, "", err
+		}
+		if ok {
+			t[c.ID] = s
+		}
+	}
+	if len(t) == 0 {
+		return t, "", nil
+	}
+	return t, "segmentation sidecars <case_id>.json", nil
+}
+
+// evaluateAll reads and compares the cases with a few workers; results keep
+// manifest order. The first error (naming the case and file) stops the run.
+func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds map[string]string) ([]*metrics.CaseResult, error) {
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	out := make([]*metrics.CaseResult, len(cases))
+	errs := make([]error, len(cases))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var logMu sync.Mutex
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				c := cases[i]
+				r, err := evaluateCase(cfg, c, preds[c.ID])
+				if err != nil {
+					errs[i] = err
+					cancel()
+					continue
+				}
+				out[i] = r
+				if cfg.Log != nil {
+					logMu.Lock()
+					lab := r.Rows[len(metrics.Structures)-1]
+					fmt.Fprintf(cfg.Log, "%s: labyrinth dice %.4f (%s)\n", c.ID, lab.Dice, strings.Join(append([]string{"both"}, r.Ears.Present...), ", "))
+					logMu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range cases {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.Canceled) {
+		return nil, err
+	}
+	for i, r := range out {
+		if r == nil {
+			return nil, fmt.Errorf("case %s: not evaluated: %w", cases[i].ID, context.Cause(ctx))
+		}
+	}
+	return out, nil
+}
+
+func evaluateCase(cfg Config, c dataset.Case, predPath string) (*metrics.CaseResult, error) {
+	ref, err := cfg.Read(c.Label)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: reference: %w", c.ID, err)
+	}
+	pred, err := cfg.Read(predPath)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: prediction: %w", c.ID, err)
+	}
+	r, err := metrics.Evaluate(ref, pred, metrics.Options{ToleranceMM: cfg.ToleranceMM})
+	if err != nil {
+		return nil, fmt.Errorf("case %s (%s vs %s): %w", c.ID, predPath, c.Label, err)
+	}
+	return r, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, renamed into place, so a reader never sees a partial file.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
