@@ -1,6 +1,9 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // LeakyReLU is PyTorch's nn.LeakyReLU(slope): x for x > 0, slope*x
 // otherwise. With slope 0 it is ReLU. nnU-Net uses slope 0.01.
@@ -9,6 +12,8 @@ import "fmt"
 // when x > 0, so the layer keeps no reference to its input.
 type LeakyReLU struct {
 	Slope float32
+	// Threads caps the goroutines the layer uses; 0 means GOMAXPROCS.
+	Threads int
 
 	y, dx   *Tensor
 	trained bool
@@ -32,15 +37,9 @@ func (l *LeakyReLU) Params() []*Param { return nil }
 func (l *LeakyReLU) Forward(x *Tensor, training bool) *Tensor {
 	l.y = Ensure(l.y, x.Shape)
 	s := l.Slope
-	splitJobs(x.Shape[0]*x.Shape[1], x.Spatial(), func(j int) {
+	splitJobs(l.Threads, x.Shape[0]*x.Shape[1], x.Spatial(), func(j int) {
 		n := x.Spatial()
-		xs, ys := x.Data[j*n:(j+1)*n], l.y.Data[j*n:(j+1)*n]
-		for i, v := range xs {
-			if v <= 0 {
-				v *= s
-			}
-			ys[i] = v
-		}
+		affineAct(l.y.Data[j*n:(j+1)*n], x.Data[j*n:(j+1)*n], 1, 0, s, true)
 	})
 	l.trained = training
 	return l.y
@@ -56,15 +55,14 @@ func (l *LeakyReLU) Backward(dy *Tensor) *Tensor {
 	}
 	l.dx = Ensure(l.dx, dy.Shape)
 	s := l.Slope
-	splitJobs(dy.Shape[0]*dy.Shape[1], dy.Spatial(), func(j int) {
+	splitJobs(l.Threads, dy.Shape[0]*dy.Shape[1], dy.Spatial(), func(j int) {
 		n := dy.Spatial()
 		ys, ds, dxs := l.y.Data[j*n:(j+1)*n], dy.Data[j*n:(j+1)*n], l.dx.Data[j*n:(j+1)*n]
+		ds, dxs = ds[:len(ys)], dxs[:len(ys)]
+		one := math.Float32bits(1)
+		ox := one ^ math.Float32bits(s)
 		for i, y := range ys {
-			d := ds[i]
-			if y <= 0 {
-				d *= s
-			}
-			dxs[i] = d
+			dxs[i] = ds[i] * slopeOf(y, one, ox)
 		}
 	})
 	return l.dx

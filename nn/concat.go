@@ -5,6 +5,9 @@ import "fmt"
 // Concat joins two tensors along the channel axis, torch.cat([a, b], 1):
 // the U-Net's skip connection. It has two inputs, so it is not a Layer.
 type Concat struct {
+	// Threads caps the goroutines the layer uses; 0 means GOMAXPROCS.
+	Threads int
+
 	y      *Tensor
 	da, db *Tensor
 	ca, cb int
@@ -21,7 +24,7 @@ func (c *Concat) Forward(a, b *Tensor) *Tensor {
 	s[1] = c.ca + c.cb
 	c.y = Ensure(c.y, s)
 	na, nb := c.ca*a.Spatial(), c.cb*b.Spatial()
-	splitJobs(s[0], na+nb, func(n int) {
+	splitJobs(c.Threads, s[0], na+nb, func(n int) {
 		out := c.y.Data[n*(na+nb):]
 		copy(out[:na], a.Data[n*na:(n+1)*na])
 		copy(out[na:na+nb], b.Data[n*nb:(n+1)*nb])
@@ -38,7 +41,7 @@ func (c *Concat) Backward(dy *Tensor) (da, db *Tensor) {
 	sa[1], sb[1] = c.ca, c.cb
 	c.da, c.db = Ensure(c.da, sa), Ensure(c.db, sb)
 	na, nb := c.ca*dy.Spatial(), c.cb*dy.Spatial()
-	splitJobs(dy.Shape[0], na+nb, func(n int) {
+	splitJobs(c.Threads, dy.Shape[0], na+nb, func(n int) {
 		in := dy.Data[n*(na+nb):]
 		copy(c.da.Data[n*na:(n+1)*na], in[:na])
 		copy(c.db.Data[n*nb:(n+1)*nb], in[na:na+nb])

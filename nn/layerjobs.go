@@ -11,12 +11,16 @@ import (
 // microseconds, more than normalising a small deep-level tensor.
 const minParallelWork = 1 << 15
 
-// splitJobs calls fn(i) for every i in [0, n), spread over up to GOMAXPROCS
-// goroutines that take jobs one at a time (channels of one sample are the
-// usual job, and they differ little in cost). work is the approximate number
-// of element operations per job; small totals run on the calling goroutine.
-func splitJobs(n, work int, fn func(i int)) {
-	workers := runtime.GOMAXPROCS(0)
+// splitJobs calls fn(i) for every i in [0, n), spread over up to threads
+// goroutines (GOMAXPROCS when threads <= 0) that take jobs one at a time
+// (channels of one sample are the usual job, and they differ little in
+// cost). work is the approximate number of element operations per job;
+// small totals run on the calling goroutine.
+func splitJobs(threads, n, work int, fn func(i int)) {
+	workers := threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	if workers > n {
 		workers = n
 	}

@@ -136,7 +136,7 @@ func (l *SoftDiceLoss) fromProb(p *Tensor, target *Labels, w float64) float64 {
 	l.inter = growF64(l.inter, N*C)
 	l.psum = growF64(l.psum, N*C)
 	l.gsum = growF64(l.gsum, N*C)
-	splitJobs(N*(C-1), 2*S, func(j int) {
+	splitJobs(0, N*(C-1), 2*S, func(j int) {
 		n, c := j/(C-1), j%(C-1)+1
 		ps := p.Data[(n*C+c)*S : (n*C+c+1)*S]
 		ts := target.Data[n*S : (n+1)*S]
@@ -273,7 +273,7 @@ func segGrad(dx, p *Tensor, target *Labels, ce float64, a, b []float32) {
 	N, C, S := p.Shape[0], p.Shape[1], p.Spatial()
 	cw := float32(ce)
 	blocks := (S + voxelBlock - 1) / voxelBlock
-	splitJobs(N*blocks, C*voxelBlock*3, func(job int) {
+	splitJobs(0, N*blocks, C*voxelBlock*3, func(job int) {
 		n, blk := job/blocks, job%blocks
 		lo, hi := blk*voxelBlock, min((blk+1)*voxelBlock, S)
 		base := n * C * S

@@ -31,6 +31,8 @@ type InstanceNorm3d struct {
 	// activation's size. Only for callers (like the U-Net) that never read
 	// that input again.
 	InPlaceInference bool
+	// Threads caps the goroutines the layer uses; 0 means GOMAXPROCS.
+	Threads int
 
 	x          *Tensor
 	y, dx      *Tensor
@@ -82,7 +84,7 @@ func (n *InstanceNorm3d) Forward(x *Tensor, training bool) *Tensor {
 	if n.Fused {
 		slope = n.LeakySlope
 	}
-	splitJobs(nc, 3*S, func(j int) {
+	splitJobs(n.Threads, nc, 3*S, func(j int) {
 		c := j % n.C
 		xs := x.Data[j*S : (j+1)*S]
 		ys := y.Data[j*S : (j+1)*S]
@@ -91,19 +93,7 @@ func (n *InstanceNorm3d) Forward(x *Tensor, training bool) *Tensor {
 		n.mean[j], n.rstd[j] = float32(mean), float32(rstd)
 		a := float32(float64(n.Weight.Data[c]) * rstd)
 		b := float32(float64(n.Bias.Data[c]) - mean*float64(a))
-		if n.Fused {
-			for i, v := range xs {
-				z := v*a + b
-				if z <= 0 {
-					z *= slope
-				}
-				ys[i] = z
-			}
-		} else {
-			for i, v := range xs {
-				ys[i] = v*a + b
-			}
-		}
+		affineAct(ys, xs, a, b, slope, n.Fused)
 	})
 	if training {
 		n.x = x
@@ -111,42 +101,6 @@ func (n *InstanceNorm3d) Forward(x *Tensor, training bool) *Tensor {
 		n.x = nil
 	}
 	return y
-}
-
-// meanVar returns the mean and biased variance of xs, accumulated in
-// float64 over two passes (one-pass formulas lose digits when the mean is
-// large against the spread, as it is after a biased convolution).
-func meanVar(xs []float32) (float64, float64) {
-	if len(xs) == 0 {
-		return 0, 0
-	}
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(xs); i += 4 {
-		s0 += float64(xs[i])
-		s1 += float64(xs[i+1])
-		s2 += float64(xs[i+2])
-		s3 += float64(xs[i+3])
-	}
-	for ; i < len(xs); i++ {
-		s0 += float64(xs[i])
-	}
-	mean := (s0 + s1 + s2 + s3) / float64(len(xs))
-	m := float32(mean)
-	var q0, q1, q2, q3 float64
-	i = 0
-	for ; i+4 <= len(xs); i += 4 {
-		d0, d1, d2, d3 := xs[i]-m, xs[i+1]-m, xs[i+2]-m, xs[i+3]-m
-		q0 += float64(d0 * d0)
-		q1 += float64(d1 * d1)
-		q2 += float64(d2 * d2)
-		q3 += float64(d3 * d3)
-	}
-	for ; i < len(xs); i++ {
-		d := xs[i] - m
-		q0 += float64(d * d)
-	}
-	return mean, (q0 + q1 + q2 + q3) / float64(len(xs))
 }
 
 // Backward returns dL/dx and adds dL/dWeight and dL/dBias.
@@ -164,7 +118,7 @@ func (n *InstanceNorm3d) Backward(dy *Tensor) *Tensor {
 	n.dw = growF64(n.dw, nc)
 	n.db = growF64(n.db, nc)
 	slope := n.LeakySlope
-	splitJobs(nc, 4*S, func(j int) {
+	splitJobs(n.Threads, nc, 4*S, func(j int) {
 		c := j % n.C
 		xs := x.Data[j*S : (j+1)*S]
 		ds := dy.Data[j*S : (j+1)*S]
@@ -173,38 +127,11 @@ func (n *InstanceNorm3d) Backward(dy *Tensor) *Tensor {
 		g, b := n.Weight.Data[c], n.Bias.Data[c]
 		// Pass 1: the two reductions, sum(d) and sum(d*xhat), where d is
 		// the gradient reaching the affine output (after the activation's
-		// slope when fused).
-		var s1, s2 float64
-		var a1, a2 float32
-		for i, v := range xs {
-			xh := (v - mean) * rstd
-			d := ds[i]
-			if n.Fused && g*xh+b <= 0 {
-				d *= slope
-			}
-			a1 += d
-			a2 += d * xh
-			if i&1023 == 1023 { // flush float32 partials to keep precision
-				s1 += float64(a1)
-				s2 += float64(a2)
-				a1, a2 = 0, 0
-			}
-		}
-		s1 += float64(a1)
-		s2 += float64(a2)
+		// slope when fused). Pass 2: dx = g*rstd*(d - mean(d) - xhat*mean(d*xhat)).
+		s1, s2 := normGradSums(xs, ds, mean, rstd, g, b, slope, n.Fused)
 		n.dw[j], n.db[j] = s2, s1
-		// Pass 2: dx = g*rstd*(d - mean(d) - xhat*mean(d*xhat)).
-		k := g * rstd
-		m1 := float32(s1 / float64(S))
-		m2 := float32(s2 / float64(S))
-		for i, v := range xs {
-			xh := (v - mean) * rstd
-			d := ds[i]
-			if n.Fused && g*xh+b <= 0 {
-				d *= slope
-			}
-			dxs[i] = k * (d - m1 - xh*m2)
-		}
+		normGradApply(dxs, xs, ds, mean, rstd, g, b, slope, g*rstd,
+			float32(s1/float64(S)), float32(s2/float64(S)), n.Fused)
 	})
 	for j := range nc {
 		c := j % n.C

@@ -50,7 +50,7 @@ func SoftmaxChannels(dst, x *Tensor) {
 func softmaxLSE(dst, x *Tensor, lse []float32) {
 	N, C, S := x.Shape[0], x.Shape[1], x.Spatial()
 	blocks := (S + voxelBlock - 1) / voxelBlock
-	splitJobs(N*blocks, C*voxelBlock*3, func(job int) {
+	splitJobs(0, N*blocks, C*voxelBlock*3, func(job int) {
 		n, b := job/blocks, job%blocks
 		lo, hi := b*voxelBlock, min((b+1)*voxelBlock, S)
 		base := n * C * S
@@ -80,7 +80,7 @@ func softmaxLSE(dst, x *Tensor, lse []float32) {
 func softmaxBackward(dx, y, dy *Tensor) {
 	N, C, S := y.Shape[0], y.Shape[1], y.Spatial()
 	blocks := (S + voxelBlock - 1) / voxelBlock
-	splitJobs(N*blocks, C*voxelBlock*3, func(job int) {
+	splitJobs(0, N*blocks, C*voxelBlock*3, func(job int) {
 		n, b := job/blocks, job%blocks
 		lo, hi := b*voxelBlock, min((b+1)*voxelBlock, S)
 		base := n * C * S

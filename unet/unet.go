@@ -364,3 +364,15 @@ func (c Config) MarshalConfig() string {
 	b, _ := json.Marshal(c) // a struct of numbers and a slice cannot fail
 	return string(b)
 }
+
+// SetThreads caps the goroutines every layer uses (0: GOMAXPROCS).
+func (u *UNet) SetThreads(n int) {
+	for _, st := range append(append([]stage{}, u.enc...), u.dec...) {
+		for _, b := range st {
+			b.conv.Threads, b.norm.Threads = n, n
+		}
+	}
+	for s := range u.up {
+		u.up[s].Threads, u.heads[s].Threads, u.cat[s].Threads = n, n, n
+	}
+}
