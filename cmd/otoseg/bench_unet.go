@@ -1,9 +1,11 @@
 package main
 
-import "github.com/otoseg/otoseg/bench"
+import (
+	"github.com/otoseg/otoseg/bench"
+	"github.com/otoseg/otoseg/unet"
+)
 
 // unetBenchRunner is the hook through which `otoseg bench engine` times the
-// U-Net: it returns the unet package's implementation of bench.UNetRunner
-// (see its doc comment for the work to time), or nil while there is none,
-// in which case the U-Net rows are left empty.
-func unetBenchRunner() bench.UNetRunner { return nil }
+// U-Net: package unet's Bench, which does the work bench.UNetRunner
+// describes.
+func unetBenchRunner() bench.UNetRunner { return unet.Bench }
