@@ -41,8 +41,9 @@ type slice struct {
 
 // Tags read from each file; tag.Tag values from the library's dictionary.
 var (
-	tagSeriesDescription = tag.Tag{Group: 0x0008, Element: 0x103E}
-	tagModality          = tag.Tag{Group: 0x0008, Element: 0x0060}
+	tagSeriesDescription  = tag.Tag{Group: 0x0008, Element: 0x103E}
+	tagModality           = tag.Tag{Group: 0x0008, Element: 0x0060}
+	tagImagerPixelSpacing = tag.Tag{Group: 0x0018, Element: 0x1164}
 )
 
 // parsePixels selects whether parseSlice also returns the pixel payload.
@@ -65,6 +66,10 @@ type pixelPayload struct {
 // hasPixels false. Errors do not name the file: callers wrap them with it.
 func parseSlice(name string, b []byte, px parsePixels) (sl slice, payload pixelPayload, err error) {
 	sl.name = name
+	b, err = canonical(b)
+	if err != nil {
+		return sl, payload, err
+	}
 	res, err := scanFile(b)
 	if err != nil {
 		return sl, payload, err
@@ -198,7 +203,13 @@ func (sl *slice) fill(ds *sdicom.Dataset) error {
 		copy(sl.iop[:], v)
 		sl.hasIOP = true
 	}
+	// PixelSpacing is required for CT; projection images may carry only
+	// ImagerPixelSpacing; without either, 1 mm as ITK and GDCM assume.
+	sl.pixelSpacing = [2]float64{1, 1}
 	if v, ok := floats(ds, tag.PixelSpacing, 2); ok {
+		copy(sl.pixelSpacing[:], v)
+		sl.hasSpacing = true
+	} else if v, ok := floats(ds, tagImagerPixelSpacing, 2); ok {
 		copy(sl.pixelSpacing[:], v)
 		sl.hasSpacing = true
 	}

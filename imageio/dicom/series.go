@@ -226,15 +226,19 @@ const (
 func assemble(slices []slice) (volume.Geometry, error) {
 	var g volume.Geometry
 	ref := &slices[0]
+	if len(slices) == 1 && !ref.hasIOP && !ref.hasIPP {
+		// A lone slice without patient geometry (secondary capture and
+		// the like): axial at the origin, as ITK places it.
+		ref.iop = [6]float64{1, 0, 0, 0, 1, 0}
+		ref.hasIOP, ref.hasIPP = true, true
+	}
 	for i := range slices {
 		s := &slices[i]
 		switch {
 		case !s.hasIPP:
-			return g, fmt.Errorf("%s: missing or malformed ImagePositionPatient (0020,0032)", s.name)
+			return g, fmt.Errorf("%s: missing or malformed ImagePositionPatient (0020,0032): slices cannot be placed", s.name)
 		case !s.hasIOP:
-			return g, fmt.Errorf("%s: missing or malformed ImageOrientationPatient (0020,0037)", s.name)
-		case !s.hasSpacing:
-			return g, fmt.Errorf("%s: missing or malformed PixelSpacing (0028,0030)", s.name)
+			return g, fmt.Errorf("%s: missing or malformed ImageOrientationPatient (0020,0037): slices cannot be placed", s.name)
 		case s.rows != ref.rows || s.cols != ref.cols:
 			return g, fmt.Errorf("mixed image sizes: %s is %dx%d, %s is %dx%d", ref.name, ref.cols, ref.rows, s.name, s.cols, s.rows)
 		case math.Abs(s.pixelSpacing[0]-ref.pixelSpacing[0]) > 1e-4*ref.pixelSpacing[0] ||

@@ -31,7 +31,8 @@ var defaultLimits = limits{fileBytes: 256 << 20, files: 200000, totalBytes: 64 <
 // one at a time for pixels, so memory holds one file at a time.
 type source interface {
 	// each calls fn with every file that starts like a DICOM file (DICM
-	// magic at byte 128); others are skipped.
+	// magic at byte 128, or a headless dataset: see looksDICOM); others are
+	// skipped.
 	each(fn func(name string, data []byte) error) error
 	// read returns the file each named name.
 	read(name string) ([]byte, error)
@@ -76,7 +77,19 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// hasMagic reports whether b starts like a DICOM file.
+// readHead reads the first 132 bytes of r (fewer if r is shorter) and says
+// whether they start a DICOM file.
+func readHead(r io.Reader) ([]byte, bool) {
+	head := make([]byte, 132)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, false
+	}
+	head = head[:n]
+	return head, looksDICOM(head)
+}
+
+// hasMagic reports whether b has the DICOM preamble and "DICM" magic.
 func hasMagic(b []byte) bool { return len(b) >= 132 && string(b[128:132]) == "DICM" }
 
 type dirSource struct {
@@ -135,14 +148,14 @@ func (s *dirSource) readFile(path string) ([]byte, bool, error) {
 	if !st.Mode().IsRegular() {
 		return nil, false, nil // a symbolic link to a folder or device
 	}
-	head := make([]byte, 132)
-	if _, err := io.ReadFull(f, head); err != nil || !hasMagic(head) {
+	head, ok := readHead(f)
+	if !ok {
 		if s.single {
 			return nil, false, errNotDICOM
 		}
 		return nil, false, nil
 	}
-	rest, err := readCapped(f, s.lim.fileBytes-132)
+	rest, err := readCapped(f, s.lim.fileBytes-int64(len(head)))
 	if err != nil {
 		return nil, false, err
 	}
@@ -216,11 +229,11 @@ func (s *zipSource) readEntry(f *zip.File) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	defer r.Close()
-	head := make([]byte, 132)
-	if _, err := io.ReadFull(r, head); err != nil || !hasMagic(head) {
+	head, ok := readHead(r)
+	if !ok {
 		return nil, false, nil
 	}
-	rest, err := readCapped(r, s.lim.fileBytes-132)
+	rest, err := readCapped(r, s.lim.fileBytes-int64(len(head)))
 	if err != nil {
 		return nil, false, err
 	}

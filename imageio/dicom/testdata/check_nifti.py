@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Check a NIfTI written from a DICOM series against pydicom, as an outside checker would.
 
-usage: check_nifti.py DICOM_DIR SERIES_UID OUT.nii.gz
+usage: check_nifti.py DICOM_DIR SERIES_UID OUT.nii.gz [DICOM_DIR SERIES_UID OUT.nii.gz ...]
 
 Reads the series with pydicom (sorted along the slice normal, HU from
 RescaleSlope/Intercept), builds the RAS affine NIfTI should carry
 (LPS -> RAS flips x and y) and compares it and the voxels with what nibabel
-reads from OUT.nii.gz. Prints "ok" or exits non-zero with the difference.
+reads from OUT.nii.gz. Prints "ok" once all match, or exits non-zero with
+the first difference.
 """
 import os
 import sys
@@ -16,7 +17,7 @@ import numpy as np
 import pydicom
 
 
-def main(folder, series, out):
+def check(folder, series, out):
     slices = []
     for dirpath, _, names in os.walk(folder):
         for n in names:
@@ -42,13 +43,17 @@ def main(folder, series, out):
     img = nib.load(out)
     got = np.asarray(img.dataobj, dtype=np.float64)
     if got.shape != want.shape:
-        sys.exit("shape %s, pydicom %s" % (got.shape, want.shape))
+        sys.exit("%s: shape %s, pydicom %s" % (out, got.shape, want.shape))
     if not np.allclose(img.affine, ras, atol=1e-4):
-        sys.exit("affine\n%s\npydicom\n%s" % (img.affine, ras))
+        sys.exit("%s: affine\n%s\npydicom\n%s" % (out, img.affine, ras))
     if not np.array_equal(got, want):
-        sys.exit("%d voxels differ; max |diff| %g" % ((got != want).sum(), np.abs(got - want).max()))
-    print("ok")
+        sys.exit("%s: %d voxels differ; max |diff| %g" % (out, (got != want).sum(), np.abs(got - want).max()))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    if not args or len(args) % 3:
+        sys.exit(__doc__)
+    for i in range(0, len(args), 3):
+        check(*args[i:i + 3])
+    print("ok")

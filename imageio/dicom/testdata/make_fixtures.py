@@ -133,10 +133,11 @@ def expected(name, folder, series_uid=None):
     slices = []
     for dirpath, _, fnames in os.walk(folder):
         for f in fnames:
-            try:
-                ds = pydicom.dcmread(os.path.join(dirpath, f))
-            except pydicom.errors.InvalidDicomError:
-                continue
+            ds = pydicom.dcmread(os.path.join(dirpath, f), force=True)  # force: headless files
+            if "PixelData" not in ds:
+                continue  # README.txt and the like
+            if "TransferSyntaxUID" not in ds.file_meta:  # headless: say what pydicom guessed
+                ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if ds.is_implicit_VR else ExplicitVRLittleEndian
             if series_uid is None or ds.SeriesInstanceUID == series_uid:
                 slices.append(ds)
     iop = np.array([float(v) for v in slices[0].ImageOrientationPatient])
@@ -263,6 +264,18 @@ def main():
                       description="signed 12-bit", seed=8)
     write(s12, os.path.join(HERE, "s12"))
     expected("s12", os.path.join(HERE, "s12"))
+
+    # 8. Headless files, as pydicom's default save_as writes a plain Dataset:
+    #    two with the meta group but no preamble/DICM/group length (explicit
+    #    VR), two with no meta group at all (implicit VR).
+    hl = make_series("headless", 10, 6, 8, 4, rot=(0, 0, 90), description="headless", seed=10)
+    os.makedirs(os.path.join(HERE, "headless"))
+    for k, (fname, ds) in enumerate(hl):
+        if k >= 2:
+            del ds.file_meta
+            ds.is_implicit_VR = True
+        ds.save_as(os.path.join(HERE, "headless", fname))  # write_like_original=True: no preamble
+    expected("headless", os.path.join(HERE, "headless"))
 
     # Error cases: small axial series spoiled one way each.
     small = dict(rows=6, cols=8, nslices=5, seed=9)
