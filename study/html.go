@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strings"
 
 	"github.com/otoseg/otoseg/metrics"
 )
@@ -45,6 +46,62 @@ type view struct {
 	Strata      []stratRow
 	CaseStrata  []stratRow
 	Cases       []caseLine
+	Headline    []string
+}
+
+// headline writes the key results as sentences, each naming its test.
+func (v *view) headline() {
+	lab := func(stratum, group string) (MetricSummary, bool) {
+		return v.find("ear", "labyrinth", "dice", stratum, group)
+	}
+	if m, ok := lab("all", "all"); ok && m.N > 0 {
+		v.Headline = append(v.Headline, fmt.Sprintf("Labyrinth Dice per ear: median %.3f [IQR %.3f–%.3f], mean %.3f (95%% CI %.3f–%.3f), %d ears of %d cases.",
+			m.Median, m.Q1, m.Q3, m.Mean, m.CILow, m.CIHigh, m.N, v.S.CasesEvaluated))
+	}
+	for _, c := range []struct{ stratum, g1, g2, label string }{
+		{"cohort", CohortInternal, CohortExternal, "Training centres (train + validation) versus external centre"},
+		{"subgroup", "normal", "pathological", "Normal versus pathological ears"},
+	} {
+		a, ok1 := lab(c.stratum, c.g1)
+		b, ok2 := lab(c.stratum, c.g2)
+		if !ok1 || !ok2 || a.N == 0 || b.N == 0 {
+			continue
+		}
+		line := fmt.Sprintf("%s: median Dice %.3f (n=%d) versus %.3f (n=%d)", c.label, a.Median, a.N, b.Median, b.N)
+		for _, t := range v.S.Tests {
+			if t.Name == fmt.Sprintf("labyrinth dice per ear: %s vs %s", c.g1, c.g2) && t.PValue != nil {
+				line += fmt.Sprintf("; %s (%s), p = %s", t.Test, t.Method, fmtP(t.PValue))
+			}
+		}
+		v.Headline = append(v.Headline, line+".")
+	}
+	if t := v.S.Time; t != nil && t.Paired > 0 {
+		line := fmt.Sprintf("Processing time: automated median %.0f s versus manual %.0f s, speed-up of medians %.1f× (%d paired cases)",
+			t.Automated.Median, t.Manual.Median, t.SpeedupOfMedians, t.Paired)
+		if t.Test.PValue != nil {
+			line += fmt.Sprintf("; %s (%s), p = %s", t.Test.Test, t.Test.Method, fmtP(t.Test.PValue))
+		}
+		v.Headline = append(v.Headline, line+".")
+	}
+	if l := v.S.Likert; l != nil && l.Ratings > 0 {
+		line := fmt.Sprintf("Likert (%d ratings): %.0f%% usable as is, %.0f%% minor corrections, %.0f%% major corrections, %.0f%% indeterminate/unusable",
+			l.Ratings, 100*l.Overall[0].Share, 100*l.Overall[1].Share, 100*l.Overall[2].Share, 100*l.Overall[3].Share)
+		for _, a := range l.Agreement {
+			if a.Kappa != nil && len(a.Readers) == 2 && strings.Contains(a.Kind, "quadratic") {
+				line += fmt.Sprintf("; %s %s–%s %.2f", a.Kind, a.Readers[0], a.Readers[1], *a.Kappa)
+				break
+			}
+		}
+		for _, a := range l.Agreement {
+			if a.Kappa != nil && len(a.Readers) > 2 {
+				line += fmt.Sprintf("; Fleiss' kappa %.2f (%d readers)", *a.Kappa, len(a.Readers))
+			}
+		}
+		v.Headline = append(v.Headline, line+".")
+	}
+	if n := len(v.S.Flags); n > 0 {
+		v.Headline = append(v.Headline, fmt.Sprintf("%d row(s) have an empty reference or prediction; see Flags.", n))
+	}
 }
 
 var reportMetrics = []string{"dice", "hd95_mm", "assd_mm", "nsd"}
@@ -140,6 +197,7 @@ func renderHTML(res *Result, figs []Figure) ([]byte, error) {
 			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95), ASSD: g3(r.ASSD),
 			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred)})
 	}
+	v.headline()
 	var b bytes.Buffer
 	if err := reportTmpl.Execute(&b, v); err != nil {
 		return nil, err
@@ -160,7 +218,8 @@ body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px auto;m
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #1f77b4;padding-bottom:3px;margin-top:30px}
 h3{font-size:15px;margin-bottom:4px}
 table{border-collapse:collapse;margin:8px 0 14px;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+td.n{white-space:nowrap}
 th{background:#eef3f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .sub{color:#555;font-size:13px}.figs{display:flex;flex-wrap:wrap;gap:18px}
 figure{margin:0;max-width:100%}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:12px;color:#444;max-width:520px}
@@ -171,6 +230,9 @@ details{margin:8px 0}
 <p class="sub">{{.S.CasesEvaluated}} cases evaluated from <code>{{.S.Inputs.Manifest}}</code> against predictions in <code>{{.S.Inputs.Predictions}}</code>.
 NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResamples}} resamples, seed {{.S.Inputs.BootstrapSeed}}.
 {{with .S.SkippedNoReference}}<span class="warn">Skipped (no reference label): {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}</p>
+
+<h2>Key results</h2>
+<ul>{{range .Headline}}<li>{{.}}</li>{{end}}</ul>
 
 <h2>Accuracy per structure (one value per ear)</h2>
 <table><tr><th rowspan="2">structure</th>{{range .MetricNames}}<th colspan="3">{{.}}</th>{{end}}</tr>

@@ -139,6 +139,7 @@ func diceByGroup(rows []CaseRow) (Figure, error, bool) {
 		names = append(names, g.label)
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_group", "Dice by split and subgroup",
 		"Box plots of labyrinth Dice, one value per ear (box: IQR, line: median, whiskers: 1.5 IQR). Blue: training centres, red: external centre.",
@@ -188,7 +189,8 @@ func diceByStructure(rows []CaseRow) (Figure, error, bool) {
 		return Figure{}, nil, false
 	}
 	p.NominalX(names...)
-	p.Legend.Top = true
+	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+	p.Legend.Left = true // Dice sits high: the bottom left is empty
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_structure", "Dice by structure",
 		"Dice per ear for each structure; blue internal (train + validation), red external.", vg.Points(460), vg.Points(300))
@@ -271,6 +273,16 @@ func blandAltman(rows []CaseRow) (Figure, error, bool) {
 		}
 	}
 	p.Legend.Top = true
+	p.Legend.Left = true
+	// Pad the data range so edge glyphs are not clipped, and leave the top
+	// quarter to the legend.
+	ymin, ymax := mean-1.96*sd, mean+1.96*sd
+	for _, d := range diffs {
+		ymin, ymax = math.Min(ymin, d), math.Max(ymax, d)
+	}
+	dx, dy := 0.05*(xmax-xmin)+1e-9, (ymax-ymin)+1e-9
+	p.X.Min, p.X.Max = xmin-dx, xmax+dx
+	p.Y.Min, p.Y.Max = ymin-0.05*dy, ymax+0.35*dy
 	f, err := render(p, "bland_altman_volume", "Bland-Altman of labyrinth volumes",
 		fmt.Sprintf("Each point is one ear (both masks non-empty). Bias %.2f mm³, 95%% limits of agreement %.2f to %.2f mm³ (bias ± 1.96 SD).", mean, mean-1.96*sd, mean+1.96*sd),
 		vg.Points(460), vg.Points(320))
@@ -315,6 +327,7 @@ func timePlot(res *Result) (Figure, error, bool) {
 		p.Add(b)
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, 1.6
 	p.Add(plotter.NewGrid())
 	caption := "Automated time per case against manual segmentation time."
 	if t.Paired > 0 {
@@ -329,7 +342,12 @@ func likertPlot(l *LikertSummary) (Figure, error, bool) {
 		return Figure{}, nil, false
 	}
 	groups := []GroupShares{{Stratum: "all", Group: "all", N: l.Ratings, Levels: l.Overall}}
-	groups = append(groups, l.ByGroup...)
+	for _, g := range l.ByGroup {
+		if g.Stratum == "cohort" && g.Group == CohortExternal {
+			continue // the same ratings as split "external"
+		}
+		groups = append(groups, g)
+	}
 	p := plot.New()
 	p.Title.Text = "Likert ratings"
 	p.Y.Label.Text = "share of ratings (%)"
@@ -358,12 +376,18 @@ func likertPlot(l *LikertSummary) (Figure, error, bool) {
 	}
 	var names []string
 	for _, g := range groups {
-		names = append(names, fmt.Sprintf("%s\nn=%d", g.Group, g.N))
+		label := g.Group
+		if g.Stratum == "cohort" {
+			label += "\n(train+val)"
+		}
+		names = append(names, fmt.Sprintf("%s\nn=%d", label, g.N))
 	}
 	p.NominalX(names...)
-	p.Y.Max = 100
+	// Room above the bars for the legend.
+	p.Y.Max = 135
+	p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 25, Label: "25"}, {Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}})
 	p.Legend.Top = true
-	p.Legend.Left = false
+	p.Legend.Left = true
 	f, err := render(p, "likert", "Likert distribution",
 		"Share of each Likert level overall and per split, cohort and subgroup (every reader's rating counts).",
 		vg.Points(max(380, 60*float64(len(groups)))), vg.Points(340))

@@ -39,8 +39,8 @@ func labyrinth(v *volume.Volume, cx, cy, cz, s float64, d [3]float64, grow float
 	parts := []struct {
 		off, rad [3]float64
 	}{
-		{[3]float64{-3, 2, -1}, [3]float64{2.6, 2.4, 2.0}}, // cochlea
-		{[3]float64{1, -1, 0}, [3]float64{1.8, 2.2, 1.8}},  // vestibule
+		{[3]float64{-3, 2, -1}, [3]float64{2.6, 2.4, 2.0}},  // cochlea
+		{[3]float64{1, -1, 0}, [3]float64{1.8, 2.2, 1.8}},   // vestibule
 		{[3]float64{4, -3, 2.5}, [3]float64{1.4, 2.0, 3.2}}, // canals
 	}
 	for l, p := range parts {
@@ -117,12 +117,12 @@ func writeCohort(t testing.TB, dir string, spec cohortSpec) {
 			s := 1 + 0.1*rng.NormFloat64()
 			cx := side * (38 + 2*rng.NormFloat64())
 			labyrinth(ref, cx, 0, 0, s, [3]float64{}, 0, side < 0, 0)
-			d := [3]float64{quality * 0.35 * rng.NormFloat64(), quality * 0.35 * rng.NormFloat64(), quality * 0.3 * rng.NormFloat64()}
+			d := [3]float64{quality * 0.2 * rng.NormFloat64(), quality * 0.2 * rng.NormFloat64(), quality * 0.2 * rng.NormFloat64()}
 			skip := 0
 			if n == 7 && side < 0 {
 				skip = 3 // the network missed the right canals
 			}
-			labyrinth(pred, cx, 0, 0, s, d, quality*0.25*rng.NormFloat64(), side < 0, skip)
+			labyrinth(pred, cx, 0, 0, s, d, quality*0.12*rng.NormFloat64(), side < 0, skip)
 		}
 		label := filepath.Join("labels", id+".nii.gz")
 		if err := imageio.Write(filepath.Join(dir, label), ref); err != nil {
