@@ -116,6 +116,20 @@ func resample(v *Volume, tg Geometry, interp Interp, useFill bool, fill float32)
 	default:
 		return nil, fmt.Errorf("volume: resample: unknown interpolation %v", interp)
 	}
+	if interp == BSpline {
+		// The prefilter needs a float32 copy of its whole input, so prefilter
+		// only the part of v the target reads (plus a margin over which the
+		// filter's influence, 0.268^d, has decayed below float32 precision).
+		// Where the target reaches past v's edge the box stops at that edge,
+		// so edge and fill handling are unchanged.
+		if lo, hi := readBox(v.Geometry, tg, splineMargin); boxLen(lo, hi) < v.Len() {
+			c, err := Crop(v, lo, hi)
+			if err != nil {
+				return nil, err
+			}
+			v = c
+		}
+	}
 	src := v.Data
 	if interp == BSpline {
 		src = bsplineCoefficients(v)
@@ -126,7 +140,14 @@ func resample(v *Volume, tg Geometry, interp Interp, useFill bool, fill float32)
 	if m.diagonal(tg.Dims) {
 		s.separable(m, out)
 	} else {
-		s.general(m, out)
+		switch interp {
+		case Linear:
+			s.generalLinear(m, out)
+		case BSpline:
+			s.generalCubic(m, out)
+		default:
+			s.general(m, out)
+		}
 	}
 	return out, nil
 }
@@ -622,4 +643,173 @@ func filterStridedBlock(data []float32, stride, n, off, width int, acc *[]float6
 			rw[e] = fz * (nxt[e] - rw[e])
 		}
 	}
+}
+
+// splineMargin is how many voxels beyond the sampled region the B-spline
+// prefilter must see: the pole's influence after 24 voxels is 0.268^24 ≈ 2e-14.
+const splineMargin = 24
+
+// readBox returns the index box of src that sampling the target grid reads,
+// grown by margin voxels and clipped to src. A target wholly beyond one side
+// of src reads the voxels along that edge.
+func readBox(src, tgt Geometry, margin int) (lo, hi [3]int) {
+	mp := newMapping(src, tgt)
+	minP := [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
+	maxP := [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	for corner := 0; corner < 8; corner++ {
+		var t [3]float64
+		for c := 0; c < 3; c++ {
+			if corner&(1<<c) != 0 {
+				t[c] = float64(tgt.Dims[c] - 1)
+			}
+		}
+		for r := 0; r < 3; r++ {
+			p := mp.b[r] + mp.m[r][0]*t[0] + mp.m[r][1]*t[1] + mp.m[r][2]*t[2]
+			minP[r], maxP[r] = math.Min(minP[r], p), math.Max(maxP[r], p)
+		}
+	}
+	for a := 0; a < 3; a++ {
+		l := int(math.Floor(minP[a])) - 2 - margin
+		h := int(math.Ceil(maxP[a])) + 3 + margin
+		lo[a], hi[a] = max(0, l), min(src.Dims[a], h)
+		if lo[a] >= hi[a] {
+			// the target lies wholly beyond one side: keep the edge voxels
+			if h <= 0 {
+				lo[a], hi[a] = 0, min(src.Dims[a], 1+margin)
+			} else {
+				lo[a], hi[a] = max(0, src.Dims[a]-1-margin), src.Dims[a]
+			}
+		}
+	}
+	return lo, hi
+}
+
+func boxLen(lo, hi [3]int) int { return (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]) }
+
+// outsideOrClamp reports a coordinate beyond the fill border, else clamps it
+// to [0, n-1].
+func (s *sampler) outsideOrClamp(x *float64, n int) bool {
+	if s.useFill && (*x < -0.5-1e-6 || *x > float64(n)-0.5+1e-6) {
+		return true
+	}
+	if *x < 0 {
+		*x = 0
+	} else if *x > float64(n-1) {
+		*x = float64(n - 1)
+	}
+	return false
+}
+
+// generalLinear is general for trilinear interpolation with the taps
+// written out: the hot path of resampling onto a rotated grid.
+func (s *sampler) generalLinear(mp mapping, out *Volume) {
+	nx, ny, nz := s.dims[0], s.dims[1], s.dims[2]
+	mx, my, mz := out.Dims[0], out.Dims[1], out.Dims[2]
+	// step to the next voxel on each axis (0 on a one-voxel axis)
+	sx, sy, sz := min(1, nx-1), min(nx, nx*(ny-1)), min(nx*ny, nx*ny*(nz-1))
+	d := s.src
+	parallelSlices(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
+		for j := 0; j < my; j++ {
+			drow := out.Data[(z*my+j)*mx : (z*my+j+1)*mx]
+			bx := mp.b[0] + mp.m[0][1]*float64(j) + mp.m[0][2]*float64(z)
+			by := mp.b[1] + mp.m[1][1]*float64(j) + mp.m[1][2]*float64(z)
+			bz := mp.b[2] + mp.m[2][1]*float64(j) + mp.m[2][2]*float64(z)
+			for i := range drow {
+				x := bx + mp.m[0][0]*float64(i)
+				y := by + mp.m[1][0]*float64(i)
+				w := bz + mp.m[2][0]*float64(i)
+				if s.outsideOrClamp(&x, nx) || s.outsideOrClamp(&y, ny) || s.outsideOrClamp(&w, nz) {
+					drow[i] = s.fill
+					continue
+				}
+				ix, iy, iz := min(int(x), max(nx-2, 0)), min(int(y), max(ny-2, 0)), min(int(w), max(nz-2, 0))
+				fx, fy, fz := float32(x-float64(ix)), float32(y-float64(iy)), float32(w-float64(iz))
+				o := ix + nx*(iy+ny*iz)
+				c00 := d[o] + fx*(d[o+sx]-d[o])
+				c10 := d[o+sy] + fx*(d[o+sy+sx]-d[o+sy])
+				c01 := d[o+sz] + fx*(d[o+sz+sx]-d[o+sz])
+				c11 := d[o+sz+sy] + fx*(d[o+sz+sy+sx]-d[o+sz+sy])
+				c0 := c00 + fy*(c10-c00)
+				c1 := c01 + fy*(c11-c01)
+				drow[i] = c0 + fz*(c1-c0)
+			}
+		}
+	})
+}
+
+// cubicWeights returns the cubic B-spline weights for fraction t.
+func cubicWeights(t float64) [4]float32 {
+	t2, t3 := t*t, t*t*t
+	return [4]float32{
+		float32((1 - t) * (1 - t) * (1 - t) / 6),
+		float32((3*t3 - 6*t2 + 4) / 6),
+		float32((-3*t3 + 3*t2 + 3*t + 1) / 6),
+		float32(t3 / 6),
+	}
+}
+
+// generalCubic is general for the cubic B-spline: 4x4x4 coefficients per
+// voxel, read as contiguous runs of four away from the edges.
+func (s *sampler) generalCubic(mp mapping, out *Volume) {
+	nx, ny, nz := s.dims[0], s.dims[1], s.dims[2]
+	mx, my, mz := out.Dims[0], out.Dims[1], out.Dims[2]
+	c := s.src
+	parallelSlices(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
+		var ix, iy, iz [4]int
+		for j := 0; j < my; j++ {
+			drow := out.Data[(z*my+j)*mx : (z*my+j+1)*mx]
+			bx := mp.b[0] + mp.m[0][1]*float64(j) + mp.m[0][2]*float64(z)
+			by := mp.b[1] + mp.m[1][1]*float64(j) + mp.m[1][2]*float64(z)
+			bz := mp.b[2] + mp.m[2][1]*float64(j) + mp.m[2][2]*float64(z)
+			for i := range drow {
+				x := bx + mp.m[0][0]*float64(i)
+				y := by + mp.m[1][0]*float64(i)
+				w := bz + mp.m[2][0]*float64(i)
+				if s.outsideOrClamp(&x, nx) || s.outsideOrClamp(&y, ny) || s.outsideOrClamp(&w, nz) {
+					drow[i] = s.fill
+					continue
+				}
+				fx, fy, fz := math.Floor(x), math.Floor(y), math.Floor(w)
+				wx, wy, wz := cubicWeights(x-fx), cubicWeights(y-fy), cubicWeights(w-fz)
+				x0, y0, z0 := int(fx)-1, int(fy)-1, int(fz)-1
+				interiorX := x0 >= 0 && x0+3 < nx
+				if !interiorX {
+					for q := 0; q < 4; q++ {
+						ix[q] = mirror(x0+q, nx)
+					}
+				}
+				if y0 >= 0 && y0+3 < ny {
+					iy = [4]int{y0 * nx, (y0 + 1) * nx, (y0 + 2) * nx, (y0 + 3) * nx}
+				} else {
+					for q := 0; q < 4; q++ {
+						iy[q] = mirror(y0+q, ny) * nx
+					}
+				}
+				if plane := nx * ny; z0 >= 0 && z0+3 < nz {
+					iz = [4]int{z0 * plane, (z0 + 1) * plane, (z0 + 2) * plane, (z0 + 3) * plane}
+				} else {
+					for q := 0; q < 4; q++ {
+						iz[q] = mirror(z0+q, nz) * plane
+					}
+				}
+				var acc float32
+				for cz := 0; cz < 4; cz++ {
+					var accY float32
+					for cy := 0; cy < 4; cy++ {
+						o := iz[cz] + iy[cy]
+						var r float32
+						if interiorX {
+							p := c[o+x0 : o+x0+4]
+							r = wx[0]*p[0] + wx[1]*p[1] + wx[2]*p[2] + wx[3]*p[3]
+						} else {
+							r = wx[0]*c[o+ix[0]] + wx[1]*c[o+ix[1]] + wx[2]*c[o+ix[2]] + wx[3]*c[o+ix[3]]
+						}
+						accY += wy[cy] * r
+					}
+					acc += wz[cz] * accY
+				}
+				drow[i] = acc
+			}
+		}
+	})
 }

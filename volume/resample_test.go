@@ -118,6 +118,20 @@ func TestResampleMatchesScipy(t *testing.T) {
 		}
 		add(name+"-labels", labels, inLab, 1, true, func() (*Volume, error) { return ResampleLabelsTo(labels, tg) }, true, 0)
 	}
+	// A small ROI and a far-away grid cut from a larger volume: B-spline
+	// prefilters only the region read (plus a margin), which must not change
+	// the result.
+	bigG := Geometry{Dims: [3]int{90, 80, 70}, Spacing: [3]float64{0.4, 0.45, 0.6}, Origin: [3]float64{-20, 4, 9}, Direction: rotation(-4, 6, 3)}
+	big := randomVolume(2, bigG)
+	inBig := filepath.Join(dir, "big.raw")
+	writeRaw(t, inBig, big.Data)
+	bigROI := Geometry{Dims: [3]int{24, 20, 22}, Spacing: [3]float64{0.25, 0.25, 0.25}, Origin: bigG.World(40.3, 35.6, 30.2), Direction: bigG.Direction}
+	bigRot := Geometry{Dims: [3]int{20, 20, 20}, Spacing: [3]float64{0.3, 0.3, 0.3}, Origin: bigG.World(2.5, 70.2, 50.1), Direction: rotation(0, 20, 50)}
+	beyond := Geometry{Dims: [3]int{6, 5, 4}, Spacing: [3]float64{0.5, 0.5, 0.5}, Origin: bigG.World(120, 30, 20), Direction: bigG.Direction}
+	for name, tg := range map[string]Geometry{"big-roi": bigROI, "big-rotated-edge": bigRot, "big-beyond": beyond} {
+		add(name+"-order3", big, inBig, 3, false, func() (*Volume, error) { return ResampleToFill(big, tg, BSpline, -7) }, true, -7)
+		add(name+"-order1", big, inBig, 1, false, func() (*Volume, error) { return ResampleToFill(big, tg, Linear, -7) }, true, -7)
+	}
 	casesPath := filepath.Join(dir, "cases.json")
 	b, _ := json.Marshal(cases)
 	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
@@ -324,5 +338,31 @@ func BenchmarkResampleLabels(b *testing.B) {
 		if _, err := ResampleLabelsTo(v, target); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkResampleToROI cuts the segmentation ROI (40 mm cube at 0.25 mm,
+// 160^3 voxels, slightly rotated or not) out of a whole 512x512x200 CT, the
+// path from localiser to network input.
+func BenchmarkResampleToROI(b *testing.B) {
+	ct := randomVolume(1, Geometry{Dims: [3]int{512, 512, 200}, Spacing: [3]float64{0.45, 0.45, 0.6}, Direction: Identity()})
+	for _, c := range []struct {
+		name   string
+		dir    [3][3]float64
+		interp Interp
+	}{
+		{"aligned-linear", Identity(), Linear},
+		{"aligned-bspline", Identity(), BSpline},
+		{"rotated-linear", rotation(3, -5, 10), Linear},
+		{"rotated-bspline", rotation(3, -5, 10), BSpline},
+	} {
+		roi := Geometry{Dims: [3]int{160, 160, 160}, Spacing: [3]float64{0.25, 0.25, 0.25}, Origin: ct.World(150.3, 200.7, 60.2), Direction: c.dir}
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := ResampleToFill(ct, roi, c.interp, -1024); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
