@@ -114,7 +114,10 @@ func ReadWith(path string, opt Options) (*volume.Volume, error) {
 	return v, nil
 }
 
-// Write writes v to path in the format its extension names, atomically.
+// Write writes v to path in the format its extension names, atomically. A
+// name ending in .seg.nrrd writes a 3D Slicer segmentation (uint8, one
+// segment per label present, see Segments) and refuses volumes that are not
+// label maps.
 func Write(path string, v *volume.Volume) error {
 	if v == nil {
 		return fmt.Errorf("%s: nil volume", path)
@@ -126,6 +129,9 @@ func Write(path string, v *volume.Volume) error {
 		}
 		return nifti.Write(path, v)
 	case NRRD:
+		if strings.HasSuffix(strings.ToLower(path), ".seg.nrrd") {
+			return writeSegmentation(path, v)
+		}
 		return writeNRRD(path, v)
 	case MetaImage:
 		return writeMetaImage(path, v)

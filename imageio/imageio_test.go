@@ -73,7 +73,7 @@ func sample(g volume.Geometry, dt volume.DType) *volume.Volume {
 
 var dtypes = []volume.DType{volume.Uint8, volume.Int16, volume.Uint16, volume.Int32, volume.Float32, volume.Float64}
 
-var writeExts = []string{".nii", ".nii.gz", ".nrrd", ".seg.nrrd", ".nhdr", ".mha", ".mhd"}
+var writeExts = []string{".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd"}
 
 // TestRoundTrip writes every datatype on every geometry in every format
 // and reads it back: same grid (1e-5 mm), same datatype, same voxels.
@@ -130,9 +130,12 @@ func TestPlastimatchReadsOurs(t *testing.T) {
 			return metaimage.WriteWith(p, v, metaimage.WriteOptions{Compress: true})
 		},
 	}
+	n := 0
 	for gname, g := range testGeometries() {
 		for ext, fn := range write {
-			for _, dt := range []volume.DType{volume.Int16, volume.Float32} {
+			// Alternate the datatype to keep the number of plastimatch runs down.
+			n++
+			for _, dt := range []volume.DType{[]volume.DType{volume.Int16, volume.Float32}[n%2]} {
 				v := sample(g, dt)
 				base := filepath.Join(dir, fmt.Sprintf("%s_%v%s", gname, dt, strings.ReplaceAll(ext, ".", "_")))
 				src := base + ext
@@ -280,5 +283,54 @@ func TestReadUnknown(t *testing.T) {
 	_, err = Read(filepath.Join(t.TempDir(), "missing.nii.gz"))
 	if err == nil || !strings.Contains(err.Error(), "missing.nii.gz") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestSegNRRD: Write to .seg.nrrd makes a Slicer segmentation named after
+// otoseg's labels, plastimatch (ITK) reads it as the same label map, and a
+// volume that is not a label map is refused without leaving a file.
+func TestSegNRRD(t *testing.T) {
+	dir := t.TempDir()
+	v := volume.New(testGeometries()["oblique_flip"], volume.Int16)
+	for i := range v.Data {
+		v.Data[i] = float32([]int{0, 1, 2, 3, 0, 7}[i%6])
+	}
+	p := filepath.Join(dir, "ear.seg.nrrd")
+	if err := Write(p, v); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := nrrd.ReadSegments(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range segs {
+		names = append(names, fmt.Sprintf("%d:%s", s.LabelValue, s.Name))
+	}
+	if got := strings.Join(names, ","); got != "1:cochlea,2:vestibule,3:semicircular canals,7:label 7" {
+		t.Errorf("segments %s", got)
+	}
+	w, err := Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.DType != volume.Uint8 || !w.SameGrid(v.Geometry, 1e-9) {
+		t.Errorf("read back %v %+v", w.DType, w.Geometry)
+	}
+	nii := filepath.Join(dir, "ear_pm.nii")
+	testtool.Run(t, "plastimatch", "convert", "--input", p, "--output-img", nii)
+	info := testtool.NibLoad(t, nii)[0]
+	if d := testtool.AffineDiff(v.AffineRAS(), info.Affine); d > 1e-5 {
+		t.Errorf("plastimatch sees an affine %g mm off", d)
+	}
+	testtool.SameVoxels(t, "ear.seg.nrrd", v, testtool.Data(t, info.Data))
+
+	ct := sample(testGeometries()["aniso"], volume.Float32)
+	q := filepath.Join(dir, "ct.seg.nrrd")
+	if err := Write(q, ct); err == nil || !strings.Contains(err.Error(), "labels 0..255") {
+		t.Errorf("writing a CT as .seg.nrrd: err = %v", err)
+	}
+	if _, err := os.Stat(q); err == nil {
+		t.Error("refused .seg.nrrd left a file")
 	}
 }

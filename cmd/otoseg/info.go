@@ -97,8 +97,10 @@ func describe(path string, v *volume.Volume) imageInfo {
 	// +0 turns -0 into 0 so the printout does not show "-0".
 	for r := range 3 {
 		info.Origin[r] += 0
+		info.OriginLPS[r] += 0
 		for c := range 3 {
 			info.Direction[r][c] += 0
+			info.DirectionLPS[r][c] += 0
 		}
 		for c := range 4 {
 			info.AffineRAS[r][c] += 0
