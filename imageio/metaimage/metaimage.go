@@ -450,7 +450,7 @@ func writeWith(path string, v *volume.Volume, opt WriteOptions) error {
 		dataFile = filepath.Base(dataPath)
 	}
 	var hdr bytes.Buffer
-	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	g := func(x float64) string { return strconv.FormatFloat(x+0, 'g', -1, 64) } // +0: no "-0"
 	fmt.Fprintf(&hdr, "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n")
 	fmt.Fprintf(&hdr, "CompressedData = %s\n", map[bool]string{true: "True", false: "False"}[opt.Compress])
 	if opt.Compress {

@@ -364,7 +364,7 @@ func formatVector(v []float64) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		b.WriteString(strconv.FormatFloat(x+0, 'g', -1, 64)) // +0: no "-0"
 	}
 	b.WriteByte(')')
 	return b.String()
