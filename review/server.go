@@ -642,6 +642,25 @@ func (s *Server) assignment(ctx context.Context, a authed, id string) (Assignmen
 	return Assignment{}, 0, nil, errStatus(http.StatusNotFound, "no such case")
 }
 
+// caseOf is the fast check for per-slice requests: the case must be in the
+// study and assigned to the reader (404 otherwise).
+func (s *Server) caseOf(ctx context.Context, a authed, id string) (Case, Assignment, error) {
+	c, ok := s.o.Study.Case(id)
+	if !ok {
+		return c, Assignment{}, errStatus(http.StatusNotFound, "no such case")
+	}
+	asg, err := s.o.Store.Assignment(ctx, a.reader.ID, id)
+	if errors.Is(err, ErrNotAssigned) {
+		// assignments are made at sign-in; a case added to the manifest
+		// since then is assigned here
+		if _, err := s.assignments(ctx, a); err != nil {
+			return c, asg, err
+		}
+		asg, err = s.o.Store.Assignment(ctx, a.reader.ID, id)
+	}
+	return c, asg, err
+}
+
 func (s *Server) handleCases(w http.ResponseWriter, r *http.Request, a authed) error {
 	as, err := s.assignments(r.Context(), a)
 	if err != nil {
@@ -803,11 +822,11 @@ func (s *Server) prefetcher() {
 			if !ok {
 				continue
 			}
-			as, err := s.o.Store.Assignments(s.ctx, readerID, func(x string) bool { return x == id })
-			if err != nil || len(as) != 1 {
+			asg, err := s.o.Store.Assignment(s.ctx, readerID, id)
+			if err != nil {
 				continue
 			}
-			if _, _, err := s.caseVolumes(s.ctx, c, as[0]); err != nil {
+			if _, _, err := s.caseVolumes(s.ctx, c, asg); err != nil {
 				s.o.Log.Warn("prefetch", "case", id, "err", err)
 			}
 		}
@@ -828,8 +847,7 @@ func parseFloatParam(q url.Values, name string, def, lo, hi float64) (float64, e
 
 func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request, a authed) error {
 	id := r.PathValue("id")
-	c, ok := s.o.Study.Case(id)
-	if !ok {
+	if _, ok := s.o.Study.Case(id); !ok {
 		return errStatus(http.StatusNotFound, "no such case")
 	}
 	q := r.URL.Query()
@@ -853,7 +871,7 @@ func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request, a authed) e
 	if err != nil {
 		return err
 	}
-	asg, _, _, err := s.assignment(r.Context(), a, id)
+	c, asg, err := s.caseOf(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -888,15 +906,11 @@ func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request, a authed) e
 
 func (s *Server) handleSurface(w http.ResponseWriter, r *http.Request, a authed) error {
 	id := r.PathValue("id")
-	c, ok := s.o.Study.Case(id)
-	if !ok {
-		return errStatus(http.StatusNotFound, "no such case")
-	}
 	layer := r.URL.Query().Get("layer")
 	if layer == "" {
 		layer = "A"
 	}
-	asg, _, _, err := s.assignment(r.Context(), a, id)
+	c, asg, err := s.caseOf(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -950,10 +964,7 @@ func (s *Server) handleRate(w http.ResponseWriter, r *http.Request, a authed) er
 	if req.Segmentation == "" {
 		req.Segmentation = "A"
 	}
-	if !s.inStudy(req.CaseID) {
-		return errStatus(http.StatusNotFound, "no such case")
-	}
-	asg, _, _, err := s.assignment(r.Context(), a, req.CaseID)
+	_, asg, err := s.caseOf(r.Context(), a, req.CaseID)
 	if err != nil {
 		return err
 	}

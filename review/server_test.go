@@ -36,11 +36,20 @@ type harness struct {
 // account is always added).
 func newHarness(t testing.TB, dir string, compare bool, readers ...string) *harness {
 	t.Helper()
+	return newHarnessDB(t, dir, "", compare, readers...)
+}
+
+// newHarnessDB is newHarness with the database at db (default in the study).
+func newHarnessDB(t testing.TB, dir, db string, compare bool, readers ...string) *harness {
+	t.Helper()
 	st, err := OpenStudy(dir, compare)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenStore(DefaultDBPath(st.Dir))
+	if db == "" {
+		db = DefaultDBPath(st.Dir)
+	}
+	store, err := OpenStore(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -410,6 +410,35 @@ func (s *Store) Assignments(ctx context.Context, readerID int64, keep func(strin
 	return out, nil
 }
 
+// Assignment returns one case of a reader's list with the reader's ratings
+// of it; ErrNotAssigned when the reader does not have the case. It is the
+// per-request check of the slice and rating handlers, so it reads one row.
+func (s *Store) Assignment(ctx context.Context, readerID int64, caseID string) (Assignment, error) {
+	var a Assignment
+	var sub sql.NullString
+	err := s.rd.QueryRowContext(ctx, `SELECT case_id, position, a_is_auto, submitted_at FROM assignments WHERE reader_id=? AND case_id=?`,
+		readerID, caseID).Scan(&a.CaseID, &a.Position, &a.AIsAuto, &sub)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotAssigned
+	}
+	if err != nil {
+		return a, err
+	}
+	a.Submitted = sub.Valid
+	if sub.Valid {
+		a.SubmittedAt = parseTime(sub.String)
+	}
+	rs, err := s.queryRatings(ctx, `WHERE r.reader_id=? AND r.case_id=?`, readerID, caseID)
+	if err != nil {
+		return a, err
+	}
+	a.Ratings = map[string]Rating{}
+	for _, r := range rs {
+		a.Ratings[r.Source] = r
+	}
+	return a, nil
+}
+
 // ReaderRatings returns one reader's ratings.
 func (s *Store) ReaderRatings(ctx context.Context, readerID int64) ([]Rating, error) {
 	return s.queryRatings(ctx, `WHERE r.reader_id=?`, readerID)

@@ -38,7 +38,7 @@ func synthEar(dims [3]int, shift int) (ct, labels *volume.Volume) {
 					l = 1
 				}
 				// vestibule: ball at (r, 0, 0)
-				if math.Sqrt((x-r)*(x-r)+y*y+z*z) < r*0.6 {
+				if math.Sqrt((x-r)*(x-r)+y*y+z*z) < r*0.8 {
 					l = 2
 				}
 				// canal: ring around (2r, 0, r) in the x-z plane

@@ -277,7 +277,7 @@ function buildRatingForm() {
       key.textContent = (S.compare && seg === "B" ? "⇧" : "") + l.level;
       const title = document.createElement("span");
       title.className = "title";
-      title.textContent = l.level + " – " + l.title;
+      title.textContent = l.title;
       const def = document.createElement("div");
       def.className = "def";
       def.textContent = l.definition;
@@ -475,6 +475,14 @@ function setSeg(seg) {
   loadSurface();
 }
 
+let focusCommentOnKeyUp = false;
+function onKeyUp() {
+  if (!focusCommentOnKeyUp) return;
+  focusCommentOnKeyUp = false;
+  const ta = document.querySelector("textarea.comment-box");
+  if (ta && !ta.disabled) ta.focus();
+}
+
 function onKey(e) {
   const typing = e.target instanceof HTMLTextAreaElement || (e.target instanceof HTMLInputElement && e.target.type !== "radio");
   if (typing) {
@@ -502,7 +510,8 @@ function onKey(e) {
     "=": () => { S.zoom[S.hover] = Math.min(16, S.zoom[S.hover] * 1.25); drawAll(); },
     "-": () => { S.zoom[S.hover] = Math.max(0.5, S.zoom[S.hover] / 1.25); drawAll(); },
     r: () => { for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; } drawAll(); },
-    c: () => { const ta = document.querySelector("textarea.comment-box"); if (ta && !ta.disabled) ta.focus(); },
+    // focus on key-up, so the "c" itself is not typed into the box
+    c: () => { focusCommentOnKeyUp = true; },
     "?": () => $("help").showModal(),
     ArrowUp: () => { setSliceIndex(S.hover, sliceIndex(S.hover) + 1); drawAll(); },
     ArrowDown: () => { setSliceIndex(S.hover, sliceIndex(S.hover) - 1); drawAll(); },
@@ -544,6 +553,7 @@ async function main() {
   $("help-button").onclick = () => $("help").showModal();
   $("logout").onclick = async () => { await flushComments(); await api("POST", "/api/logout"); location.replace("/login"); };
   document.addEventListener("keydown", onKey);
+  document.addEventListener("keyup", onKeyUp);
   document.addEventListener("visibilitychange", tick);
   setInterval(tick, 1000);
   window.addEventListener("beforeunload", () => { for (const seg of Object.keys(S.dirty)) if (S.dirty[seg]) saveComment(seg); });

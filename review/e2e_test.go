@@ -1,0 +1,204 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// chromiumPath is Debian's headless-capable Chromium (apt-get install chromium).
+const chromiumPath = "/usr/bin/chromium"
+
+// screenshotsEnv names a folder; when set, the end-to-end test writes the
+// documentation screenshots (review-viewer.png, review-rating.png) there.
+const screenshotsEnv = "OTOSEG_REVIEW_SCREENSHOTS"
+
+// screenshotStudyEnv optionally names a study folder to show instead of the
+// synthetic one.
+const screenshotStudyEnv = "OTOSEG_REVIEW_STUDY"
+
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("end-to-end test needs %s (apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(cancelC)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// TestBrowserEndToEnd drives the app in headless Chromium: sign in, wait
+// for the three slice views with the overlay and the 3-D view, rate with the
+// keyboard, write a comment, reload and find the rating and comment kept.
+func TestBrowserEndToEnd(t *testing.T) {
+	dims := [3]int{64, 64, 32}
+	shots := os.Getenv(screenshotsEnv)
+	if shots != "" {
+		dims = [3]int{160, 160, 64}
+	}
+	var h *harness
+	if dir := os.Getenv(screenshotStudyEnv); dir != "" {
+		// a real study (e.g. phantoms) for the documentation screenshots;
+		// the database goes to a temporary folder, not into the study
+		h = newHarnessDB(t, dir, filepath.Join(t.TempDir(), "review.db"), false, "alice")
+	} else {
+		h = newHarness(t, makeStudy(t, 3, dims), false, "alice")
+	}
+	ctx := newBrowser(t)
+
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	poll := func(what, expr string) {
+		t.Helper()
+		// A navigation (sign-in, reload) aborts a poll in progress: poll again.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				dbg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([window.lastPixels, window.otoseg && otoseg.pos, window.otoseg && otoseg.info && otoseg.info.centre])`))
+				t.Fatalf("waiting for %s: %v (state %s)", what, err, dbg)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return s
+	}
+
+	// Unsigned, the app sends the browser to the sign-in page.
+	do("open app", chromedp.Navigate(h.ts.URL+"/"))
+	poll("redirect to sign-in", `location.pathname === "/login" && !!document.getElementById("reader")`)
+	do("sign in",
+		chromedp.SendKeys(chromedp.ID("reader"), "alice"),
+		chromedp.SendKeys(chromedp.ID("secret"), h.tokens["alice"]),
+		chromedp.Click(chromedp.ID("login-button")),
+	)
+	poll("the first case", `location.pathname === "/" && !!(window.otoseg && otoseg.info && otoseg.info.case_id)`)
+	// Slices and overlay are drawn: the axial canvas has grey CT pixels and
+	// saturated overlay pixels (outline mode by default).
+	const pixels = `(() => {
+		const c = document.querySelector('canvas.slice[data-view="%s"]');
+		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let grey = 0, colour = 0;
+		for (let p = 0; p < d.length; p += 4) {
+			const r = d[p], g = d[p+1], b = d[p+2];
+			if (r > 20 && Math.abs(r - g) < 4 && Math.abs(g - b) < 4) grey++;
+			if (Math.max(r, g, b) - Math.min(r, g, b) > 80) colour++;
+		}
+		window.lastPixels = [c.width, c.height, grey, colour];
+		return grey > 500 && colour > 20;
+	})()`
+	for _, v := range []string{"axial", "coronal", "sagittal"} {
+		poll(v+" slice with overlay", fmt.Sprintf(pixels, v))
+	}
+	poll("3-D surface", `!!(document.getElementById("surface-info").textContent.match(/triangles/))`)
+	caseID := eval(`otoseg.info.case_id`)
+	if eval(`String(document.body.innerText.includes("Minor corrections") && document.body.innerText.includes("Indeterminate"))`) != "true" {
+		t.Fatal("Likert definitions are not on screen")
+	}
+	// The page never shows the case id or its centre (blinding).
+	if body := eval(`document.body.innerText`); strings.Contains(body, caseID) || strings.Contains(body, "north") || strings.Contains(body, "south") {
+		t.Fatalf("page text shows case metadata: %q", body)
+	}
+
+	// Toggle the overlay to translucent and off and back with the keyboard.
+	do("overlay key", chromedp.KeyEvent("o"))
+	poll("translucent overlay", `otoseg.overlay === "fill"`)
+	poll("translucent overlay drawn", fmt.Sprintf(pixels, "axial"))
+	do("overlay key", chromedp.KeyEvent("o"))
+	poll("overlay off", `otoseg.overlay === "off"`)
+	do("overlay key", chromedp.KeyEvent("o"))
+	// Scroll the axial view with the arrow keys.
+	before := eval(`String(otoseg.pos[2])`)
+	do("hover axial", chromedp.Evaluate[chromedp.Void](`otoseg.hover = "axial"`))
+	do("scroll", chromedp.KeyEvent(kb.ArrowUp))
+	poll("slice scrolled", `String(otoseg.pos[2]) !== "`+before+`"`)
+
+	// Rate with the keyboard: 2, then a comment.
+	do("rate 2", chromedp.KeyEvent("2"))
+	poll("saved", `document.getElementById("save-status").textContent.startsWith("Saved")`)
+	do("comment", chromedp.KeyEvent("c"), chromedp.KeyEvent("thin rim at the apex"), chromedp.KeyEvent(kb.Escape)) // Escape blurs, which saves
+	poll("comment saved", `document.getElementById("save-status").textContent.startsWith("Saved") && !otoseg.dirty.A`)
+	rs, err := h.store.AllRatings(context.Background(), SourceAutomated)
+	if err != nil || len(rs) != 1 || rs[0].CaseID != caseID || rs[0].Likert != 2 || rs[0].Comment != "thin rim at the apex" {
+		t.Fatalf("stored ratings %+v, %v", rs, err)
+	}
+	if shots != "" {
+		writeShots(t, ctx, shots)
+	}
+
+	// Reload: the same case comes back with its rating and comment.
+	do("reload", chromedp.Reload())
+	poll("case after reload", `!!(window.otoseg && otoseg.info && otoseg.info.case_id === "`+caseID+`")`)
+	poll("rating kept", `document.querySelector('input[name="likert-A"][value="2"]').checked`)
+	if got := eval(`document.querySelector('textarea[data-seg="A"]').value`); got != "thin rim at the apex" {
+		t.Fatalf("comment after reload: %q", got)
+	}
+	// Change the rating, submit with Enter: the app moves to the next case.
+	do("rate 1", chromedp.KeyEvent("1"))
+	poll("saved 1", `document.getElementById("save-status").textContent.includes("(1)")`)
+	do("submit", chromedp.KeyEvent(kb.Enter))
+	poll("next case", `otoseg.info.case_id !== "`+caseID+`" && otoseg.list.submitted === 1`)
+	rs, _ = h.store.AllRatings(context.Background(), SourceAutomated)
+	if len(rs) != 1 || rs[0].Likert != 1 || !rs[0].Submitted {
+		t.Fatalf("after submit: %+v", rs)
+	}
+}
+
+func writeShots(t *testing.T, ctx context.Context, dir string) {
+	t.Helper()
+	// A taller viewport fits the whole form; let the views redraw, then
+	// capture the whole viewer and the form.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 940), chromedp.Sleep(800*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("aside.rating")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"review-viewer.png": viewer, "review-rating.png": form} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
