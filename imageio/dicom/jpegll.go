@@ -17,7 +17,14 @@ func decodeJPEGLossless(b []byte, rows, cols int) ([]uint16, int, error) {
 	return d.decode(rows, cols)
 }
 
+// lutBits is the code length decoded by one table lookup; lossless JPEG
+// tables rarely use codes longer than 9 bits.
+const lutBits = 9
+
+type lutEntry struct{ value, length uint8 }
+
 type huffTable struct {
+	lut     [1 << lutBits]lutEntry
 	maxcode [18]int32 // maxcode[l]: largest code of length l, -1 if none
 	valptr  [17]int32
 	mincode [17]int32
@@ -28,8 +35,8 @@ type huffTable struct {
 type jpegDecoder struct {
 	b   []byte
 	pos int
-	// bit reader state
-	acc   uint32
+	// bit reader state: nbits valid bits at the bottom of acc
+	acc   uint64
 	nbits int
 	// marker is set once the entropy-coded data ran into a marker; pad
 	// counts the zero bytes supplied past it.
@@ -178,69 +185,85 @@ func (d *jpegDecoder) defineHuffman(seg []byte) error {
 			code <<= 1
 		}
 		t.maxcode[17] = 1 << 30 // sentinel
+		for l := 1; l <= lutBits; l++ {
+			for c := t.mincode[l]; c <= t.maxcode[l]; c++ {
+				v := t.vals[t.valptr[l]+c-t.mincode[l]]
+				shift := uint(lutBits - l)
+				for j := c << shift; j < (c+1)<<shift; j++ {
+					t.lut[j] = lutEntry{value: v, length: uint8(l)}
+				}
+			}
+		}
 		t.defined = true
 		seg = seg[17+total:]
 	}
 	return nil
 }
 
-// bit returns the next bit of entropy-coded data. Past a marker it returns
-// zeros, as libjpeg does; scan then notices the data ran out.
-func (d *jpegDecoder) bit() int {
-	if d.nbits == 0 {
-		d.fill()
-	}
-	d.nbits--
-	return int(d.acc>>uint(d.nbits)) & 1
-}
-
+// fill tops the bit accumulator up to at least 32 bits. Past a marker it
+// supplies zero bytes, as libjpeg does, counting them in pad so truncated
+// data is noticed.
 func (d *jpegDecoder) fill() {
-	var v byte
-	if !d.marker && d.pos < len(d.b) {
-		v = d.b[d.pos]
-		if v == 0xFF {
-			if d.pos+1 < len(d.b) && d.b[d.pos+1] == 0x00 {
-				d.pos += 2
+	for d.nbits <= 56 {
+		var v byte
+		if !d.marker && d.pos < len(d.b) {
+			v = d.b[d.pos]
+			if v == 0xFF {
+				if d.pos+1 < len(d.b) && d.b[d.pos+1] == 0x00 {
+					d.pos += 2
+				} else {
+					d.marker = true // a marker: leave pos on it
+					v = 0
+				}
 			} else {
-				d.marker = true // a marker: leave pos on it
-				v = 0
+				d.pos++
 			}
 		} else {
-			d.pos++
+			d.marker = true
 		}
-	} else {
-		d.marker = true
+		if d.marker {
+			d.pad++
+		}
+		d.acc = d.acc<<8 | uint64(v)
+		d.nbits += 8
 	}
-	if d.marker {
-		d.pad++
+}
+
+// peek returns the next n (<= 32) bits without consuming them.
+func (d *jpegDecoder) peek(n int) int {
+	if d.nbits < n {
+		d.fill()
 	}
-	d.acc = d.acc<<8 | uint32(v)
-	d.nbits += 8
+	return int(d.acc>>uint(d.nbits-n)) & (1<<uint(n) - 1)
 }
 
 func (d *jpegDecoder) bits(n int) int {
-	v := 0
-	for i := 0; i < n; i++ {
-		v = v<<1 | d.bit()
-	}
+	v := d.peek(n)
+	d.nbits -= n
 	return v
 }
 
+// symbol decodes one Huffman-coded value: codes up to lutBits long through
+// the table, longer ones by the canonical-code walk of T.81 F.2.2.3.
 func (d *jpegDecoder) symbol(t *huffTable) (int, error) {
-	code := int32(d.bit())
-	l := 1
-	for code > t.maxcode[l] {
-		l++
-		if l > 16 {
-			return 0, errors.New("invalid Huffman code")
+	e := t.lut[d.peek(lutBits)]
+	if e.length > 0 {
+		d.nbits -= int(e.length)
+		return int(e.value), nil
+	}
+	look := d.peek(16)
+	for l := lutBits + 1; l <= 16; l++ {
+		code := int32(look >> uint(16-l))
+		if code <= t.maxcode[l] {
+			d.nbits -= l
+			i := t.valptr[l] + code - t.mincode[l]
+			if i < 0 || int(i) >= len(t.vals) {
+				return 0, errors.New("invalid Huffman code")
+			}
+			return int(t.vals[i]), nil
 		}
-		code = code<<1 | int32(d.bit())
 	}
-	i := t.valptr[l] + code - t.mincode[l]
-	if i < 0 || int(i) >= len(t.vals) {
-		return 0, errors.New("invalid Huffman code")
-	}
-	return int(t.vals[i]), nil
+	return 0, errors.New("invalid Huffman code")
 }
 
 // restartMarker consumes an RSTn marker at a restart interval boundary.

@@ -3,8 +3,10 @@ package dicom
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/otoseg/otoseg/volume"
 )
@@ -92,25 +94,53 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, error) {
 	}
 	v := volume.New(g, volume.Float32)
 	n := g.Dims[0] * g.Dims[1]
+	// Slices decode independently into their own part of v.Data, so a few
+	// workers share them; each holds one file's bytes at a time.
+	workers := min(runtime.GOMAXPROCS(0), 8, len(slices))
+	next := make(chan int)
+	errs := make([]error, len(slices))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n])
+			}
+		}()
+	}
 	for k := range slices {
-		first := &slices[k]
-		data, err := src.read(first.name)
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", first.name, err)
-		}
-		sl, payload, err := parseSlice(first.name, data, withPixels)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", first.name, err)
-		}
-		if sl.seriesUID != first.seriesUID || sl.rows != first.rows || sl.cols != first.cols || sl.ts != first.ts || sl.ipp != first.ipp {
-			return nil, fmt.Errorf("%s: file changed while being read", first.name)
-		}
-		if err := decodePixels(&sl, payload, v.Data[k*n:(k+1)*n]); err != nil {
-			return nil, fmt.Errorf("%s: %w", first.name, err)
+			return nil, err
 		}
 	}
 	v.DType = pickDType(slices, v.Data)
 	return v, nil
+}
+
+// readSlice reads the pixels of the slice first found by the header pass
+// into dst, checking the file still says what it said then.
+func readSlice(src source, first *slice, dst []float32) error {
+	data, err := src.read(first.name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", first.name, err)
+	}
+	sl, payload, err := parseSlice(first.name, data, withPixels)
+	if err != nil {
+		return fmt.Errorf("%s: %w", first.name, err)
+	}
+	if sl.seriesUID != first.seriesUID || sl.rows != first.rows || sl.cols != first.cols || sl.ts != first.ts || sl.ipp != first.ipp {
+		return fmt.Errorf("%s: file changed while being read", first.name)
+	}
+	if err := decodePixels(&sl, payload, dst); err != nil {
+		return fmt.Errorf("%s: %w", first.name, err)
+	}
+	return nil
 }
 
 // seriesSet holds the image files found, grouped by SeriesInstanceUID.

@@ -384,9 +384,9 @@ func read(path string, opt Options) (*volume.Volume, error) {
 		return nil, err
 	}
 	if h.Compressed {
-		zr, err := zlib.NewReader(data)
+		zr, err := voxio.Inflate(data)
 		if err != nil {
-			return nil, fmt.Errorf("compressed data: %w", err)
+			return nil, err
 		}
 		defer zr.Close()
 		data = bufio.NewReaderSize(zr, 1<<16)

@@ -2,6 +2,7 @@ package metaimage
 
 import (
 	"bytes"
+	"compress/gzip"
 	"compress/zlib"
 	"encoding/binary"
 	"os"
@@ -37,6 +38,14 @@ func zl(b []byte) []byte {
 	return buf.Bytes()
 }
 
+func gzb(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
 func seq(n int) []int16 {
 	out := make([]int16, n)
 	for i := range out {
@@ -66,6 +75,7 @@ func TestReadHandWritten(t *testing.T) {
 		{"mha local", "a.mha", common + "BinaryDataByteOrderMSB = False\nCompressedData = False\nElementDataFile = LOCAL\n", le16(vals...), nil, Options{}},
 		{"mha big endian", "a.mha", common + "ElementByteOrderMSB = True\nElementDataFile = LOCAL\n", be16(vals...), nil, Options{}},
 		{"mha zlib", "a.mha", common + "CompressedData = True\nCompressedDataSize = " + strconv.Itoa(len(zl(le16(vals...)))) + "\nElementDataFile = LOCAL\n", zl(le16(vals...)), nil, Options{}},
+		{"mha gzip instead of zlib", "a.mha", common + "CompressedData = True\nElementDataFile = LOCAL\n", gzb(le16(vals...)), nil, Options{}},
 		{"mhd raw", "a.mhd", common + "ElementDataFile = a.raw\n", nil, map[string][]byte{"a.raw": le16(vals...)}, Options{}},
 		{"mhd zraw", "a.mhd", common + "CompressedData = True\nElementDataFile = a.zraw\n", nil, map[string][]byte{"a.zraw": zl(le16(vals...))}, Options{}},
 		{"mhd header size", "a.mhd", common + "HeaderSize = 5\nElementDataFile = a.raw\n", nil, map[string][]byte{"a.raw": append([]byte("12345"), le16(vals...)...)}, Options{}},

@@ -3,6 +3,7 @@ package nrrd
 import (
 	"bytes"
 	"compress/gzip"
+	"compress/zlib"
 	"encoding/binary"
 	"os"
 	"os/exec"
@@ -33,6 +34,14 @@ func be16(vals ...int16) []byte {
 func gz(b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func zl(b []byte) []byte {
+	var buf bytes.Buffer
+	w := zlib.NewWriter(&buf)
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
@@ -92,6 +101,7 @@ func TestReadHandWritten(t *testing.T) {
 	}{
 		{"lps raw", "a.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: raw\n" + lpsHdr + "\n", le16(vals...), nil, Options{}, lps, vals},
 		{"lps gzip", "a.nrrd", "NRRD0005\n# comment\ntype: int16\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: gzip\n" + lpsHdr + "kinds: domain domain domain\nsome key:=some value\n\n", gz(le16(vals...)), nil, Options{}, lps, vals},
+		{"gzip encoding holding zlib", "a.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: gzip\n" + lpsHdr + "\n", zl(le16(vals...)), nil, Options{}, lps, vals},
 		{"ras big endian", "a.nrrd", "NRRD0004\ntype: signed short\ndimension: 3\nsizes: 4 3 2\nendian: big\nencoding: raw\nspace: RAS\nspace directions: (0.5,0,0) (0,0.75,0) (0,0,2)\nspace origin: (10,20,-30)\n\n", be16(vals...), nil, Options{}, ras, vals},
 		{"las", "a.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: raw\nspace: left-anterior-superior\nspace directions: (-0.5,0,0) (0,-0.75,0) (0,0,2)\nspace origin: (-10,-20,-30)\n\n", le16(vals...), nil, Options{}, volume.Geometry{Dims: lps.Dims, Spacing: lps.Spacing, Origin: [3]float64{-10, 20, -30}, Direction: [3][3]float64{{-1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}, vals},
 		{"oblique", "a.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nendian: little\nencoding: raw\nspace: left-posterior-superior\nspace directions: (0.3,0.4,0) (0.8,-0.6,0) (0,0,2)\nspace origin: (1,2,3)\n\n", le16(vals...), nil, Options{}, oblique, vals},

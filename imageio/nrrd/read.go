@@ -3,7 +3,6 @@ package nrrd
 import (
 	"bufio"
 	"compress/bzip2"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -259,9 +258,9 @@ func read(path string, opt Options) (*volume.Volume, *Header, error) {
 				return nil, nil, err
 			}
 		}
-		zr, err := gzip.NewReader(raw)
+		zr, err := voxio.Inflate(raw)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gzip data: %w", err)
+			return nil, nil, err
 		}
 		defer zr.Close()
 		data = bufio.NewReaderSize(zr, 1<<16)

@@ -97,6 +97,17 @@ def make(d, out):
     img.set_sform(None, code=0)
     img.to_filename(f"{d}/qform_only.nii.gz")
     cases.append(describe(f"{d}/qform_only.nii.gz", note="qform only"))
+    # qform only, left-handed (qfac = -1)
+    img = nib.Nifti1Image(arr, None)
+    img.set_qform(AFFINES["oblique_flip"], code=1)
+    img.set_sform(None, code=0)
+    img.to_filename(f"{d}/qform_only_flip.nii")
+    cases.append(describe(f"{d}/qform_only_flip.nii", note="qform only, qfac -1"))
+    # float data stored as int16 with nibabel's own slope/intercept
+    img = nib.Nifti1Image(sample("float64", SHAPE, rng) / 7.0, AFFINES["flipped"])
+    img.set_data_dtype(np.int16)
+    img.to_filename(f"{d}/autoscaled.nii.gz")
+    cases.append(describe(f"{d}/autoscaled.nii.gz", note="nibabel-chosen scaling"))
     # sform (aligned, 2) beats a different qform
     img = nib.Nifti1Image(arr, None)
     img.set_qform(AFFINES["aniso"], code=1)

@@ -7,6 +7,7 @@ package voxio
 import (
 	"bufio"
 	"compress/gzip"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -344,6 +345,33 @@ func CheckRatio(end, size, ratio int64) error {
 		return fmt.Errorf("%w: header needs %d bytes but %d compressed bytes cannot hold more than %d", ErrTruncated, end, size, size*ratio)
 	}
 	return nil
+}
+
+// Inflate returns a reader of the deflate data at the start of r, whether
+// it is wrapped as gzip (NRRD's "gzip" encoding) or zlib (MetaImage's
+// CompressedData): writers in the wild mix the two up, and the first two
+// bytes tell them apart.
+func Inflate(r io.Reader) (io.ReadCloser, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 1<<16)
+	}
+	magic, err := br.Peek(2)
+	if err != nil {
+		return nil, fmt.Errorf("compressed data: %w", err)
+	}
+	if magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip data: %w", err)
+		}
+		return zr, nil
+	}
+	zr, err := zlib.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("compressed data is neither gzip nor zlib: %w", err)
+	}
+	return zr, nil
 }
 
 // Skip discards n bytes of r.
