@@ -142,11 +142,12 @@ func BootstrapMeanCI(x []float64, b Bootstrap) (lo, hi float64) {
 		level = 0.95
 	}
 	rng := rand.New(rand.NewPCG(b.Seed, 0x6f746f736567)) // "otoseg"
+	un := uint32(n)
 	means := make([]float64, reps)
 	for r := range means {
 		var sum float64
 		for range n {
-			sum += x[rng.IntN(n)]
+			sum += x[rng.Uint32N(un)]
 		}
 		means[r] = sum / float64(n)
 	}
