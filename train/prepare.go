@@ -8,6 +8,7 @@ import (
 
 	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
@@ -57,7 +58,12 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 		if err != nil {
 			return fp, err
 		}
-		fp.Spacings = append(fp.Spacings, img.Spacing)
+		// Files store spacing in float32: round away its noise (0.36, not 0.3599999994).
+		var sp [3]float64
+		for a := 0; a < 3; a++ {
+			sp[a] = math.Round(img.Spacing[a]*1e4) / 1e4
+		}
+		fp.Spacings = append(fp.Spacings, sp)
 		ears := roi.FindEars(lab)
 		if len(ears) == 0 {
 			return fp, fmt.Errorf("case %s: label %s is empty", c.ID, c.Label)
@@ -158,4 +164,61 @@ func newSample(img, lab *volume.Volume, bg float32) *Sample {
 		}
 	}
 	return s
+}
+
+// LocatorSample turns a scan and its labels (nil for a scan without ears)
+// into a localiser sample: the coarse normalised image and a binary
+// labyrinth map on the same grid.
+func LocatorSample(img, lab *volume.Volume, l plan.Locator) (*Sample, error) {
+	low, err := locate.Prepare(img, l)
+	if err != nil {
+		return nil, err
+	}
+	bin := volume.New(low.Geometry, volume.Uint8)
+	if lab != nil {
+		fg := lab.Clone()
+		for i, v := range fg.Data {
+			if v > 0 {
+				fg.Data[i] = 1
+			}
+		}
+		if bin, err = volume.ResampleLabelsTo(fg, low.Geometry); err != nil {
+			return nil, err
+		}
+	}
+	bg := []float32{AirHU}
+	l.Intensity.Normalize(bg)
+	// Pad small fields of view (a temporal-bone crop) to one patch, as the
+	// localiser does at inference.
+	if low, err = locate.PadTo(low, l.PatchSize, bg[0]); err != nil {
+		return nil, err
+	}
+	if bin, err = locate.PadTo(bin, l.PatchSize, 0); err != nil {
+		return nil, err
+	}
+	return newSample(low, bin, bg[0]), nil
+}
+
+// LocatorSamples makes one localiser sample per case.
+func LocatorSamples(ctx context.Context, cases []dataset.Case, l plan.Locator, progress func(done int)) ([]*Sample, error) {
+	var out []*Sample
+	for i, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		img, lab, err := readPair(c)
+		if err != nil {
+			return nil, err
+		}
+		s, err := LocatorSample(img, lab, l)
+		if err != nil {
+			return nil, fmt.Errorf("case %s: %w", c.ID, err)
+		}
+		s.ID = c.ID
+		out = append(out, s)
+		if progress != nil {
+			progress(i + 1)
+		}
+	}
+	return out, nil
 }

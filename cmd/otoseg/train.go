@@ -1,0 +1,471 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/volume"
+	"github.com/otoseg/otoseg/plan"
+	"github.com/otoseg/otoseg/segment"
+	"github.com/otoseg/otoseg/train"
+	"github.com/otoseg/otoseg/unet"
+)
+
+type trainOptions struct {
+	manifest, out, init string
+	epochs, steps, batch  int
+	locEpochs, locSteps   int
+	optimizer             string
+	lr                    float64
+	features              string
+	locFeatures           string
+	seed                  uint64
+	negatives             int
+	resume                bool
+	spacing               string
+}
+
+func newTrainCmd() *cobra.Command {
+	o := trainOptions{}
+	cmd := &cobra.Command{
+		Use:   "train --manifest M --out MODEL_DIR [--init BASELINE]",
+		Short: "train the localiser and the inner-ear U-Net on a dataset manifest",
+		Long: `Train plans the preprocessing from the training cases (split "train" of the
+manifest), trains the ear localiser and the inner-ear U-Net, validates on the
+"validation" cases after every epoch, and writes a model folder:
+
+  plans.json              preprocessing and network plan (nnU-Net style)
+  locator.safetensors     localiser weights
+  segmenter.safetensors   segmentation weights
+  training.csv, training.png   the training curves
+  MODEL_CARD.md           data, recipe, metrics, checksums
+  checkpoint*/            checkpoints; --resume continues from them
+
+--init BASELINE fine-tunes an existing model: its plan is kept (so the data
+are preprocessed as the baseline saw them) and its weights are the start.
+Interrupt with Ctrl-C at any time and run again with --resume.`,
+		Example: `  otoseg phantom --out cohort --cases 40 --seed 1
+  otoseg train --manifest cohort/manifest.csv --out mymodel --epochs 40
+  otoseg train --manifest site/manifest.csv --out tuned --init models/baseline --epochs 10 --lr 1e-3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTrain(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.manifest, "manifest", "", "dataset manifest (CSV; see `otoseg phantom`)")
+	f.StringVar(&o.out, "out", "", "model folder to write")
+	f.StringVar(&o.init, "init", "", "model folder to fine-tune from (keeps its plan)")
+	f.IntVar(&o.epochs, "epochs", 40, "segmenter epochs")
+	f.IntVar(&o.steps, "steps", 50, "segmenter steps (batches) per epoch")
+	f.IntVar(&o.batch, "batch", 2, "patches per batch")
+	f.IntVar(&o.locEpochs, "locator-epochs", 15, "localiser epochs (0 keeps --init's localiser)")
+	f.IntVar(&o.locSteps, "locator-steps", 40, "localiser steps per epoch")
+	f.StringVar(&o.optimizer, "optimizer", "sgd", "sgd (Nesterov, momentum 0.99, nnU-Net) or adamw")
+	f.Float64Var(&o.lr, "lr", 0, "initial learning rate (default 1e-2 for sgd, 1e-3 for adamw)")
+	f.StringVar(&o.features, "features", "16,32,64,128", "segmenter features per stage")
+	f.StringVar(&o.locFeatures, "locator-features", "8,16,32,64", "localiser features per stage")
+	f.Uint64Var(&o.seed, "seed", 1, "random seed (initialisation, patches, augmentation)")
+	f.IntVar(&o.negatives, "negatives", 4, "scans without an inner ear (phantoms of another body part and blank volumes) added to the localiser's training")
+	f.BoolVar(&o.resume, "resume", false, "continue from the checkpoints in --out")
+	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm")
+	return cmd
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a list of positive integers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func netConfig(features []int, classes int) (unet.Config, json.RawMessage, error) {
+	c := unet.DefaultConfig()
+	c.Features = features
+	c.NumClasses = classes
+	if err := c.Validate(); err != nil {
+		return c, nil, err
+	}
+	b, err := json.Marshal(c)
+	return c, b, err
+}
+
+func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
+	if o.manifest == "" || o.out == "" {
+		return errors.New("train: --manifest and --out are required")
+	}
+	if o.lr == 0 {
+		o.lr = 1e-2
+		if o.optimizer == "adamw" {
+			o.lr = 1e-3
+		}
+	}
+	m, err := dataset.Read(o.manifest)
+	if err != nil {
+		return err
+	}
+	if err := m.CheckFiles(); err != nil {
+		return err
+	}
+	trainCases := m.Filter(func(c dataset.Case) bool { return c.Split == dataset.SplitTrain })
+	valCases := m.Filter(func(c dataset.Case) bool { return c.Split == dataset.SplitValidation })
+	if len(trainCases) == 0 {
+		return fmt.Errorf("train: manifest %s has no cases with split=train", o.manifest)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "otoseg train: %d training and %d validation cases from %s, %d threads\n", len(trainCases), len(valCases), o.manifest, runtime.GOMAXPROCS(0))
+	start := time.Now()
+
+	// Plan (or keep the baseline's).
+	var p *plan.Plan
+	var base *segment.Model
+	if o.init != "" {
+		if base, err = segment.LoadModel(o.init); err != nil {
+			return err
+		}
+		p = base.Plan
+		fmt.Fprintf(log, "fine-tuning %s: keeping its plan\n", o.init)
+	} else {
+		bar := newBar(log, len(trainCases), "fingerprint")
+		fp, err := train.Fingerprint(ctx, trainCases, func(int) { _ = bar.Add(1) })
+		_ = bar.Finish()
+		if err != nil {
+			return err
+		}
+		if p, err = plan.Derive(fp, train.Labels, plan.DefaultRules()); err != nil {
+			return err
+		}
+		feats, err := parseInts(o.features)
+		if err != nil {
+			return fmt.Errorf("train: --features: %w", err)
+		}
+		if _, p.Network, err = netConfig(feats, len(train.Labels)+1); err != nil {
+			return fmt.Errorf("train: --features: %w", err)
+		}
+		lf, err := parseInts(o.locFeatures)
+		if err != nil {
+			return fmt.Errorf("train: --locator-features: %w", err)
+		}
+		if _, p.Locator.Network, err = netConfig(lf, 2); err != nil {
+			return fmt.Errorf("train: --locator-features: %w", err)
+		}
+	}
+	if o.spacing != "" {
+		sp, err := parseSpacing(o.spacing)
+		if err != nil {
+			return err
+		}
+		p.TargetSpacing = sp
+	}
+	if err := p.Check(); err != nil {
+		return err
+	}
+	if err := p.Save(filepath.Join(o.out, segment.PlansFile)); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "plan: spacing %.3g mm, ROI %.3g mm (%v voxels), patch %v, intensity clip [%.0f, %.0f] z-score (%.0f, %.0f)\n",
+		p.TargetSpacing, p.ROISizeMM, p.ROIDims(), p.PatchSize, p.Intensity.ClipLow, p.Intensity.ClipHigh, p.Intensity.Mean, p.Intensity.Std)
+
+	var curves []curveRow
+	// Localiser.
+	locNet, err := buildNet(p.Locator.Network, base, func(b *segment.Model) *unet.UNet { return b.Locator }, o.seed)
+	if err != nil {
+		return err
+	}
+	if o.locEpochs > 0 {
+		bar := newBar(log, len(trainCases)+len(valCases), "localiser data")
+		ls, err := train.LocatorSamples(ctx, trainCases, p.Locator, func(int) { _ = bar.Add(1) })
+		if err != nil {
+			return err
+		}
+		lv, err := train.LocatorSamples(ctx, valCases, p.Locator, func(int) { _ = bar.Add(1) })
+		_ = bar.Finish()
+		if err != nil {
+			return err
+		}
+		neg, err := negativeSamples(o.negatives, o.seed, p.Locator)
+		if err != nil {
+			return err
+		}
+		ls = append(ls, neg...)
+		lo := train.DefaultOptions()
+		lo.Epochs, lo.StepsPerEpoch, lo.Batch, lo.Seed = o.locEpochs, o.locSteps, o.batch, o.seed+1
+		lo.Optimizer, lo.LR = o.optimizer, o.lr
+		lo.Patcher.Patch = p.Locator.PatchSize
+		lo.CheckpointDir, lo.Resume = mkdir(filepath.Join(o.out, "checkpoint-locator")), o.resume
+		if err := fit(ctx, log, "localiser", locNet, ls, lv, lo, &curves); err != nil {
+			return err
+		}
+	}
+	if err := locNet.Save(filepath.Join(o.out, segment.LocatorFile), map[string]string{"role": "locator"}); err != nil {
+		return err
+	}
+
+	// Segmenter.
+	segNet, err := buildNet(p.Network, base, func(b *segment.Model) *unet.UNet { return b.Seg }, o.seed)
+	if err != nil {
+		return err
+	}
+	bar := newBar(log, len(trainCases)+len(valCases), "ear regions")
+	ss, err := train.EarSamples(ctx, trainCases, p, 8, func(int) { _ = bar.Add(1) })
+	if err != nil {
+		return err
+	}
+	sv, err := train.EarSamples(ctx, valCases, p, 0, func(int) { _ = bar.Add(1) })
+	_ = bar.Finish()
+	if err != nil {
+		return err
+	}
+	so := train.DefaultOptions()
+	so.Epochs, so.StepsPerEpoch, so.Batch, so.Seed = o.epochs, o.steps, o.batch, o.seed
+	so.Optimizer, so.LR = o.optimizer, o.lr
+	so.Patcher.Patch = p.PatchSize
+	so.CheckpointDir, so.Resume = mkdir(filepath.Join(o.out, "checkpoint-segmenter")), o.resume
+	if err := fit(ctx, log, "segmenter", segNet, ss, sv, so, &curves); err != nil {
+		return err
+	}
+	recipe := map[string]string{
+		"role": "segmenter", "trained_on": o.manifest, "train_cases": strconv.Itoa(len(trainCases)),
+		"validation_cases": strconv.Itoa(len(valCases)), "epochs": strconv.Itoa(o.epochs), "steps_per_epoch": strconv.Itoa(o.steps),
+		"batch": strconv.Itoa(o.batch), "optimizer": o.optimizer, "lr": strconv.FormatFloat(o.lr, 'g', -1, 64),
+		"seed": strconv.FormatUint(o.seed, 10), "init": o.init, "train_seconds": strconv.FormatFloat(time.Since(start).Seconds(), 'f', 0, 64),
+	}
+	if n := len(curves); n > 0 {
+		recipe["final_validation_dice"] = strconv.FormatFloat(curves[n-1].ValDice, 'f', 4, 64)
+	}
+	if err := segNet.Save(filepath.Join(o.out, segment.SegmenterFile), recipe); err != nil {
+		return err
+	}
+	if err := writeCurves(o.out, curves); err != nil {
+		return err
+	}
+	if err := writeCard(o.out, p, recipe, curves); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "model written to %s in %s\n", o.out, time.Since(start).Round(time.Second))
+	return nil
+}
+
+func mkdir(d string) string { _ = os.MkdirAll(d, 0o755); return d }
+
+// buildNet makes a network from a plan's configuration, initialised from a
+// baseline model when fine-tuning, else with Kaiming weights.
+func buildNet(cfgJSON json.RawMessage, base *segment.Model, pick func(*segment.Model) *unet.UNet, seed uint64) (*unet.UNet, error) {
+	var cfg unet.Config
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		return nil, fmt.Errorf("plan network: %w", err)
+	}
+	net, err := unet.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	net.Init(seed)
+	if base != nil {
+		src := pick(base).StateDict()
+		for name, p := range net.StateDict() {
+			q, ok := src[name]
+			if !ok || len(q.Data) != len(p.Data) {
+				return nil, fmt.Errorf("baseline lacks parameter %s of the planned network", name)
+			}
+			copy(p.Data, q.Data)
+		}
+	}
+	return net, nil
+}
+
+// negativeSamples are scans without inner ears for the localiser: phantoms
+// of another body part and a blank volume, so that it learns to say "none".
+func negativeSamples(n int, seed uint64, l plan.Locator) ([]*train.Sample, error) {
+	var out []*train.Sample
+	rng := rand.New(rand.NewPCG(seed, 99))
+	for i := 0; i < n; i++ {
+		img := negativeScan(rng, i%4 == 3)
+		s, err := train.LocatorSample(img, nil, l)
+		if err != nil {
+			return nil, err
+		}
+		s.ID = fmt.Sprintf("negative-%d", i)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+type curveRow struct {
+	Network string
+	train.EpochLog
+}
+
+// fit trains one network with a progress bar and prints each epoch.
+func fit(ctx context.Context, log io.Writer, name string, net *unet.UNet, samples, val []*train.Sample, o train.Options, curves *[]curveRow) error {
+	fmt.Fprintf(log, "%s: %d training and %d validation samples, patch %v, %d epochs x %d steps x batch %d\n",
+		name, len(samples), len(val), o.Patcher.Patch, o.Epochs, o.StepsPerEpoch, o.Batch)
+	bar := newBar(log, o.Epochs*o.StepsPerEpoch, name)
+	o.OnStep = func(epoch, step int, loss float64) {
+		bar.Describe(fmt.Sprintf("%s epoch %d/%d loss %.3f", name, epoch+1, o.Epochs, loss))
+		_ = bar.Add(1)
+	}
+	first := true
+	err := train.Run(ctx, net, samples, val, o, func(l train.EpochLog) error {
+		if first && o.Resume && l.Epoch > 1 {
+			_ = bar.Set((l.Epoch - 1) * o.StepsPerEpoch)
+		}
+		first = false
+		*curves = append(*curves, curveRow{name, l})
+		_ = bar.Clear()
+		fmt.Fprintf(log, "%s epoch %3d  lr %.5f  loss %.4f  val Dice %.4f %v  %.0fs\n", name, l.Epoch, l.LR, l.TrainLoss, l.ValDice, fmtDice(l.ValDiceClass), l.Seconds)
+		return nil
+	})
+	_ = bar.Finish()
+	return err
+}
+
+func fmtDice(d []float64) string {
+	var s []string
+	for _, x := range d {
+		s = append(s, strconv.FormatFloat(x, 'f', 3, 64))
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+func newBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// writeCurves writes training.csv and training.png (loss and validation
+// Dice per epoch, one line per network).
+func writeCurves(dir string, rows []curveRow) error {
+	path := filepath.Join(dir, "training.csv")
+	f, err := os.CreateTemp(dir, ".training-*.csv")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"network", "epoch", "lr", "train_loss", "val_dice", "val_dice_per_class", "seconds"})
+	for _, r := range rows {
+		_ = w.Write([]string{r.Network, strconv.Itoa(r.Epoch), strconv.FormatFloat(r.LR, 'g', 6, 64),
+			strconv.FormatFloat(r.TrainLoss, 'f', 5, 64), strconv.FormatFloat(r.ValDice, 'f', 5, 64),
+			strings.Trim(fmtDice(r.ValDiceClass), "[]"), strconv.FormatFloat(r.Seconds, 'f', 1, 64)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	pl := plot.New()
+	pl.Title.Text = "otoseg training"
+	pl.X.Label.Text = "epoch"
+	pl.Y.Label.Text = "loss / Dice"
+	series := map[string][2]plotter.XYs{}
+	var names []string
+	for _, r := range rows {
+		s, ok := series[r.Network]
+		if !ok {
+			names = append(names, r.Network)
+		}
+		s[0] = append(s[0], plotter.XY{X: float64(r.Epoch), Y: r.TrainLoss})
+		s[1] = append(s[1], plotter.XY{X: float64(r.Epoch), Y: r.ValDice})
+		series[r.Network] = s
+	}
+	for i, n := range names {
+		s := series[n]
+		l, err := plotter.NewLine(s[0])
+		if err != nil {
+			return err
+		}
+		l.Color = palette[(2*i)%len(palette)]
+		pl.Add(l)
+		pl.Legend.Add(n+" train loss", l)
+		if len(s[1]) > 0 && s[1][len(s[1])-1].Y > 0 {
+			d, err := plotter.NewLine(s[1])
+			if err != nil {
+				return err
+			}
+			d.Color = palette[(2*i+1)%len(palette)]
+			d.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+			pl.Add(d)
+			pl.Legend.Add(n+" validation Dice", d)
+		}
+	}
+	pl.Legend.Top = true
+	return savePlot(pl, filepath.Join(dir, "training.png"))
+}
+
+// negativeScan is a CT without an inner ear: a limb-like cylinder of soft
+// tissue around a long bone (cortex and marrow) with noise, or, when blank,
+// air and noise only.
+func negativeScan(rng *rand.Rand, blank bool) *volume.Volume {
+	sp := 0.4 + 0.2*rng.Float64()
+	g := volume.NewGeometry([3]int{256, 256, 64}, [3]float64{sp, sp, 1})
+	g.Origin = [3]float64{-128 * sp, -128 * sp, -32}
+	v := volume.New(g, volume.Int16)
+	r0 := 35 + 15*rng.Float64()
+	rb := 8 + 6*rng.Float64()
+	cx, cy := 10*(rng.Float64()-0.5), 10*(rng.Float64()-0.5)
+	for k := 0; k < 64; k++ {
+		for j := 0; j < 256; j++ {
+			for i := 0; i < 256; i++ {
+				hu := -1000.0
+				if !blank {
+					x, y := (float64(i)-128)*sp-cx, (float64(j)-128)*sp-cy
+					r := math.Hypot(x, y)
+					switch {
+					case r < rb-2:
+						hu = 250 // marrow
+					case r < rb:
+						hu = 1600 // cortex
+					case r < r0:
+						hu = 40 // muscle
+					case r < r0+3:
+						hu = -90 // fat
+					}
+				}
+				v.Data[g.Index(i, j, k)] = float32(hu + 30*rng.NormFloat64())
+			}
+		}
+	}
+	return v
+}

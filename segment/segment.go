@@ -1,0 +1,363 @@
+package segment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/otoseg/otoseg/infer"
+	"github.com/otoseg/otoseg/locate"
+	"github.com/otoseg/otoseg/morph"
+	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// ErrNoEar reports a scan in which no inner ear was found: a blank volume,
+// a CT of another body part, or a field of view that misses the temporal
+// bones. It is an answer, not a failure of the software.
+var ErrNoEar = errors.New("no inner ear found in this scan (is it a head or temporal-bone CT that includes the petrous bone?)")
+
+// Options tune segmentation.
+type Options struct {
+	// Mirror enables mirroring test-time augmentation (8x slower).
+	Mirror bool
+	// MinEarVolumeMM3 rejects an ear whose predicted labyrinth is smaller:
+	// the localiser saw something, the fine network found no labyrinth.
+	MinEarVolumeMM3 float64
+}
+
+// DefaultOptions are the settings `otoseg segment` uses.
+func DefaultOptions() Options { return Options{MinEarVolumeMM3: 20} }
+
+// Ear is what segmentation found on one side.
+type Ear struct {
+	Side string `json:"side"`
+	// CentreMM is the labyrinth's bounding-box centre (LPS mm).
+	CentreMM [3]float64 `json:"centre_lps_mm"`
+	// VolumesMM3 per structure ("cochlea", "vestibule", "semicircular
+	// canals", and "labyrinth" for all three).
+	VolumesMM3 map[string]float64 `json:"volumes_mm3"`
+	// LocatorScore is the localiser's confidence (summed probability).
+	LocatorScore float64 `json:"locator_score"`
+}
+
+// Result is a segmentation in the input scan's geometry.
+type Result struct {
+	Labels *volume.Volume `json:"-"`
+	Ears   []Ear          `json:"ears"`
+	// Seconds per stage and in total (excluding file reading and writing,
+	// which the caller adds).
+	Stages  map[string]float64 `json:"stage_seconds"`
+	Seconds float64            `json:"seconds"`
+}
+
+// Segment labels the inner ears of img. It returns ErrNoEar when there is
+// none.
+func (m *Model) Segment(ctx context.Context, img *volume.Volume, o Options) (*Result, error) {
+	if err := img.Check(); err != nil {
+		return nil, fmt.Errorf("segment: %w", err)
+	}
+	t0 := time.Now()
+	res := &Result{Stages: map[string]float64{}}
+	lap := func(name string, since time.Time) time.Time {
+		now := time.Now()
+		res.Stages[name] += now.Sub(since).Seconds()
+		return now
+	}
+	cands, err := locate.Find(ctx, infer.UNet{Net: m.Locator}, img, m.Plan.Locator)
+	if err != nil {
+		return nil, err
+	}
+	t := lap("locate", t0)
+	out := volume.New(img.Geometry, volume.Uint8)
+	for _, c := range cands {
+		pr, err := m.predictEar(ctx, img, c.Ear, o)
+		if err != nil {
+			return nil, err
+		}
+		t = lap("predict", t)
+		ear, ok, err := m.paste(out, pr, o)
+		if err != nil {
+			return nil, err
+		}
+		t = lap("paste", t)
+		if ok {
+			ear.LocatorScore = c.Score
+			res.Ears = append(res.Ears, ear)
+		}
+	}
+	if len(res.Ears) == 0 {
+		return nil, ErrNoEar
+	}
+	res.Labels = out
+	res.Seconds = time.Since(t0).Seconds()
+	return res, nil
+}
+
+// earPrediction is the fine network's output on one ear's region.
+type earPrediction struct {
+	side roi.Side
+	grid volume.Geometry
+	prob []float32 // C planes over grid
+}
+
+// predictEar cuts the region of interest, predicts it, and re-centres once
+// when the labyrinth touches the region's border (the localiser is coarse).
+func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e roi.Ear, o Options) (*earPrediction, error) {
+	p := m.Plan
+	C := m.Seg.Config().NumClasses
+	dims := p.ROIDims()
+	centre := e.Centre
+	var pr *earPrediction
+	for attempt := 0; attempt < 2; attempt++ {
+		g := roi.Grid(centre, e.Side, dims, p.TargetSpacing)
+		cut, err := volume.ResampleToFill(img, g, volume.Linear, locate.AirHU)
+		if err != nil {
+			return nil, fmt.Errorf("segment: region of interest: %w", err)
+		}
+		p.Intensity.Normalize(cut.Data)
+		w := infer.Window{Patch: p.PatchSize, Mirror: o.Mirror}
+		prob, err := w.Probabilities(ctx, infer.UNet{Net: m.Seg}, cut.Data, dims, C)
+		if err != nil {
+			return nil, fmt.Errorf("segment: %w", err)
+		}
+		pr = &earPrediction{side: e.Side, grid: g, prob: prob}
+		lo, hi, ok := foregroundBox(prob, C, dims)
+		if !ok || attempt == 1 {
+			break
+		}
+		touches := false
+		for a := 0; a < 3; a++ {
+			touches = touches || lo[a] <= 1 || hi[a] >= dims[a]-2
+		}
+		if !touches {
+			break
+		}
+		centre = g.World(float64(lo[0]+hi[0])/2, float64(lo[1]+hi[1])/2, float64(lo[2]+hi[2])/2)
+	}
+	return pr, nil
+}
+
+// foregroundBox is the index box of voxels whose background probability is
+// below one half.
+func foregroundBox(prob []float32, C int, dims [3]int) (lo, hi [3]int, ok bool) {
+	lo = dims
+	hi = [3]int{-1, -1, -1}
+	nx, ny := dims[0], dims[1]
+	for i, b := range prob[:len(prob)/C] {
+		if b >= 0.5 {
+			continue
+		}
+		x := [3]int{i % nx, i / nx % ny, i / (nx * ny)}
+		for a := 0; a < 3; a++ {
+			lo[a] = min(lo[a], x[a])
+			hi[a] = max(hi[a], x[a])
+		}
+		ok = true
+	}
+	return lo, hi, ok
+}
+
+// paste writes one ear's prediction into out (the scan's grid): every scan
+// voxel inside the region takes the argmax of the trilinearly interpolated
+// class probabilities. Then the labyrinth is cleaned within the region:
+// components much smaller than the largest are dropped and enclosed holes
+// filled. It reports false when too little labyrinth remains to be an ear.
+func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bool, error) {
+	C := m.Seg.Config().NumClasses
+	lo, hi, ok := boxInScan(out.Geometry, pr.grid)
+	if !ok {
+		return Ear{}, false, nil
+	}
+	bd := [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
+	n := bd[0] * bd[1] * bd[2]
+	lab := make([]uint8, n)
+	fgBest := make([]uint8, n) // most likely non-background class
+	gd := pr.grid.Dims
+	plane := gd[0] * gd[1] * gd[2]
+	probs := make([]float32, C)
+	for k := 0; k < bd[2]; k++ {
+		for j := 0; j < bd[1]; j++ {
+			for i := 0; i < bd[0]; i++ {
+				w := out.World(float64(lo[0]+i), float64(lo[1]+j), float64(lo[2]+k))
+				ci := pr.grid.ContinuousIndex(w)
+				if !interpolate(pr.prob, gd, plane, C, ci, probs) {
+					continue
+				}
+				best, bf := 0, 1
+				for c := 1; c < C; c++ {
+					if probs[c] > probs[best] {
+						best = c
+					}
+					if probs[c] > probs[bf] {
+						bf = c
+					}
+				}
+				idx := i + bd[0]*(j+bd[1]*k)
+				lab[idx], fgBest[idx] = uint8(best), uint8(bf)
+			}
+		}
+	}
+	clean, err := cleanLabyrinth(lab, fgBest, bd)
+	if err != nil {
+		return Ear{}, false, err
+	}
+	voxMM3 := out.Spacing[0] * out.Spacing[1] * out.Spacing[2]
+	counts := make([]int, C)
+	for _, v := range clean {
+		counts[v]++
+	}
+	total := 0
+	for c := 1; c < C; c++ {
+		total += counts[c]
+	}
+	if float64(total)*voxMM3 < o.MinEarVolumeMM3 {
+		return Ear{}, false, nil
+	}
+	ear := Ear{Side: pr.side.String(), VolumesMM3: map[string]float64{"labyrinth": float64(total) * voxMM3}}
+	for c := 1; c < C; c++ {
+		name := m.Plan.Labels[c]
+		if name == "" {
+			name = fmt.Sprintf("label %d", c)
+		}
+		ear.VolumesMM3[name] = float64(counts[c]) * voxMM3
+	}
+	bl, bh := [3]int{math.MaxInt, math.MaxInt, math.MaxInt}, [3]int{-1, -1, -1}
+	for k := 0; k < bd[2]; k++ {
+		for j := 0; j < bd[1]; j++ {
+			for i := 0; i < bd[0]; i++ {
+				v := clean[i+bd[0]*(j+bd[1]*k)]
+				if v == 0 {
+					continue
+				}
+				x := [3]int{lo[0] + i, lo[1] + j, lo[2] + k}
+				for a := 0; a < 3; a++ {
+					bl[a], bh[a] = min(bl[a], x[a]), max(bh[a], x[a])
+				}
+				// Never overwrite the other ear's labels.
+				if d := &out.Data[out.Index(x[0], x[1], x[2])]; *d == 0 {
+					*d = float32(v)
+				}
+			}
+		}
+	}
+	ear.CentreMM = out.World(float64(bl[0]+bh[0])/2, float64(bl[1]+bh[1])/2, float64(bl[2]+bh[2])/2)
+	return ear, true, nil
+}
+
+// boxInScan returns the index box of scan voxels that may fall inside grid.
+func boxInScan(scan, grid volume.Geometry) (lo, hi [3]int, ok bool) {
+	lo = [3]int{math.MaxInt, math.MaxInt, math.MaxInt}
+	hi = [3]int{math.MinInt, math.MinInt, math.MinInt}
+	d := grid.Dims
+	for c := 0; c < 8; c++ {
+		corner := [3]float64{-0.5, -0.5, -0.5}
+		for a := 0; a < 3; a++ {
+			if c&(1<<a) != 0 {
+				corner[a] = float64(d[a]) - 0.5
+			}
+		}
+		ci := scan.ContinuousIndex(grid.World(corner[0], corner[1], corner[2]))
+		for a := 0; a < 3; a++ {
+			lo[a] = min(lo[a], int(math.Floor(ci[a])))
+			hi[a] = max(hi[a], int(math.Ceil(ci[a])))
+		}
+	}
+	for a := 0; a < 3; a++ {
+		lo[a] = max(lo[a], 0)
+		hi[a] = min(hi[a], scan.Dims[a]-1)
+		if lo[a] > hi[a] {
+			return lo, hi, false
+		}
+	}
+	return lo, hi, true
+}
+
+// interpolate fills p with the class probabilities at continuous index ci
+// of a grid of dims, or reports false outside it (beyond half a voxel).
+func interpolate(prob []float32, dims [3]int, plane, C int, ci [3]float64, p []float32) bool {
+	var i0 [3]int
+	var f [3]float32
+	for a := 0; a < 3; a++ {
+		if ci[a] < -0.5 || ci[a] > float64(dims[a])-0.5 {
+			return false
+		}
+		x := min(max(ci[a], 0), float64(dims[a]-1))
+		fl := math.Floor(x)
+		i0[a] = int(fl)
+		f[a] = float32(x - fl)
+		if i0[a] == dims[a]-1 {
+			i0[a]--
+			f[a] = 1
+			if dims[a] == 1 {
+				i0[a], f[a] = 0, 0
+			}
+		}
+	}
+	nx, ny := dims[0], dims[1]
+	base := i0[0] + nx*(i0[1]+ny*i0[2])
+	sx, sy, sz := 1, nx, nx*ny
+	if dims[0] == 1 {
+		sx = 0
+	}
+	if dims[1] == 1 {
+		sy = 0
+	}
+	if dims[2] == 1 {
+		sz = 0
+	}
+	for c := 0; c < C; c++ {
+		q := prob[c*plane:]
+		c00 := q[base]*(1-f[0]) + q[base+sx]*f[0]
+		c10 := q[base+sy]*(1-f[0]) + q[base+sy+sx]*f[0]
+		c01 := q[base+sz]*(1-f[0]) + q[base+sz+sx]*f[0]
+		c11 := q[base+sz+sy]*(1-f[0]) + q[base+sz+sy+sx]*f[0]
+		p[c] = (c00*(1-f[1])+c10*f[1])*(1-f[2]) + (c01*(1-f[1])+c11*f[1])*f[2]
+	}
+	return true
+}
+
+// KeepFraction is the size, relative to the largest, below which a
+// labyrinth component is dropped as a false positive. The labyrinth is one
+// connected lumen, but ossification can break it, so large second pieces
+// stay.
+const KeepFraction = 0.2
+
+// cleanLabyrinth keeps the largest 26-connected component of the labyrinth
+// (labels > 0) and any other at least KeepFraction of its size, then fills
+// enclosed holes with the most likely foreground class.
+func cleanLabyrinth(lab, fgBest []uint8, dims [3]int) ([]uint8, error) {
+	m := morph.NewMask(dims)
+	for i, v := range lab {
+		m.Data[i] = v > 0
+	}
+	comps, err := morph.Label(m, morph.Conn26)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint8, len(lab))
+	if comps.N == 0 {
+		return out, nil
+	}
+	largest := comps.Sizes[comps.Largest()]
+	for i, c := range comps.Labels {
+		if c != 0 && float64(comps.Sizes[c]) >= KeepFraction*float64(largest) {
+			out[i] = lab[i]
+		}
+	}
+	for i := range m.Data {
+		m.Data[i] = out[i] > 0
+	}
+	filled, err := morph.FillHoles(m, morph.Conn6)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range filled.Data {
+		if f && out[i] == 0 {
+			out[i] = fgBest[i]
+		}
+	}
+	return out, nil
+}
