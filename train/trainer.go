@@ -19,9 +19,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/nn"
 	"github.com/otoseg/otoseg/nn/optim"
-	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/unet"
 )
 

@@ -39,6 +39,7 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 		newEvaluateCmd(),
 		newBenchCmd(),
 		newReviewCmd(),
+		newTrainCmd(),
 	)
 	return root
 }

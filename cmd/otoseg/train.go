@@ -23,25 +23,25 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/otoseg/otoseg/dataset"
-	"github.com/otoseg/otoseg/volume"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/segment"
 	"github.com/otoseg/otoseg/train"
 	"github.com/otoseg/otoseg/unet"
+	"github.com/otoseg/otoseg/volume"
 )
 
 type trainOptions struct {
-	manifest, out, init string
-	epochs, steps, batch  int
-	locEpochs, locSteps   int
-	optimizer             string
-	lr                    float64
-	features              string
-	locFeatures           string
-	seed                  uint64
-	negatives             int
-	resume                bool
-	spacing               string
+	manifest, out, init  string
+	epochs, steps, batch int
+	locEpochs, locSteps  int
+	optimizer            string
+	lr                   float64
+	features             string
+	locFeatures          string
+	seed                 uint64
+	negatives            int
+	resume               bool
+	spacing              string
 }
 
 func newTrainCmd() *cobra.Command {
