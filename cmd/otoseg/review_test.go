@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// TestReviewCommands runs readers add/list, serve, a scripted sign-in and
+// rating over HTTP as docs/review.md describes it, and export.
+func TestReviewCommands(t *testing.T) {
+	dir := t.TempDir()
+	g := volume.NewGeometry([3]int{12, 10, 6}, [3]float64{0.5, 0.5, 0.5})
+	ct, lab := volume.New(g, volume.Int16), volume.New(g, volume.Uint8)
+	for i := range ct.Data {
+		ct.Data[i] = float32(i % 2000)
+	}
+	lab.Set(5, 5, 3, 1)
+	lab.Set(6, 5, 3, 2)
+	for _, f := range []struct {
+		p string
+		v *volume.Volume
+	}{{"img/a.nii.gz", ct}, {"lab/a.nii.gz", lab}, {"predictions/a.nii.gz", lab}} {
+		p := filepath.Join(dir, f.p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := imageio.Write(p, f.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := "case_id,image,label,center,split,subgroup,pathology,spacing_mm,manual_seconds\na,img/a.nii.gz,lab/a.nii.gz,x,external,normal,,,\n"
+	if err := os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runReviewReaders(ctx, "add", "alice", reviewReaderOptions{Study: dir}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	token := lines[len(lines)-1]
+	if len(token) != 43 {
+		t.Fatalf("token %q", token)
+	}
+	if err := runReviewReaders(ctx, "add", "alice", reviewReaderOptions{Study: dir}, nil, &out); err == nil {
+		t.Fatal("duplicate reader accepted")
+	}
+	if err := runReviewReaders(ctx, "add", "bob", reviewReaderOptions{Study: dir, PasswordStdin: true}, strings.NewReader("a long password\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runReviewReaders(ctx, "list", "", reviewReaderOptions{Study: dir}, nil, &out); err != nil || !strings.Contains(out.String(), "bob") || !strings.Contains(out.String(), "password") {
+		t.Fatalf("list: %v\n%s", err, out.String())
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runReviewServe(sctx, reviewServeOptions{Study: dir, Addr: "127.0.0.1:0", CacheMB: 64, SessionHours: 1}, &bytes.Buffer{}, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not start")
+	}
+	base := "http://" + addr
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	post := func(path, csrf string, body any) map[string]any {
+		t.Helper()
+		j, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(j))
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, v)
+		}
+		return v
+	}
+	login := post("/api/login", "", map[string]string{"reader": "alice", "token": token})
+	csrf, _ := login["csrf_token"].(string)
+	post("/api/ratings", csrf, map[string]any{"case_id": "a", "likert": 3, "comment": "gap, \"apex\"", "seconds_spent": 42})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "ratings.csv")
+	var log bytes.Buffer
+	if err := runReviewExport(ctx, reviewExportOptions{Study: dir, Out: csvPath, Segmentation: "automated"}, &log); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(rows) != 2 || rows[0] != "case_id,reader,likert,comment,seconds_spent,rated_at" ||
+		!strings.HasPrefix(rows[1], `a,alice,3,"gap, ""apex""",42,`) || !strings.HasSuffix(rows[1], "Z") {
+		t.Fatalf("export:\n%s", b)
+	}
+	if err := runReviewExport(ctx, reviewExportOptions{Study: t.TempDir(), Out: csvPath}, &log); err == nil {
+		t.Fatal("export of a study without a database succeeded")
+	}
+}

@@ -1,0 +1,126 @@
+package review
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// benchDims is the scan size the issue asks to be quick on.
+var benchDims = [3]int{512, 512, 200}
+
+// BenchmarkSlicePNG renders one 512x512x200 slice per view as PNG, the
+// server's work per tile once the volume is cached.
+func BenchmarkSlicePNG(b *testing.B) {
+	ct, lab := synthEar(benchDims, 0)
+	labels, err := toLabels("bench", lab)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := NewFrame(ct.Geometry)
+	for _, v := range []struct {
+		name string
+		view View
+	}{{"axial", Axial}, {"coronal", Coronal}, {"sagittal", Sagittal}} {
+		_, _, _, _, n := f.SliceSize(v.view)
+		b.Run(v.name+"/ct", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := ImageSlicePNG(ct.Data, f, v.view, (i*7)%n, BoneWindow); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(v.name+"/label", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := LabelSlicePNG(labels, f, v.view, (i*7)%n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSurface builds the 3-D surface of a 512x512x200 label map.
+func BenchmarkSurface(b *testing.B) {
+	_, lab := synthEar(benchDims, 0)
+	labels, _ := toLabels("bench", lab)
+	var s Surface
+	for b.Loop() {
+		s = BuildSurface(labels, lab.Geometry)
+	}
+	b.ReportMetric(float64(len(s.Indices)/3), "triangles")
+	b.ReportMetric(float64(len(s.Encode())), "bytes")
+}
+
+// writeBenchStudy writes a one-case study of benchDims (once per process).
+func writeBenchStudy(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	ct, lab := synthEar(benchDims, 0)
+	for _, f := range []struct {
+		p string
+		v *volume.Volume
+	}{{"images/c1.nii.gz", ct}, {"labels/c1.nii.gz", lab}, {PredictionsDir + "/c1.nii.gz", lab}} {
+		p := filepath.Join(dir, f.p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := imageio.Write(p, f.v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := "case_id,image,label,center,split,subgroup,pathology,spacing_mm,manual_seconds\nc1,images/c1.nii.gz,labels/c1.nii.gz,a,external,normal,,,\n"
+	if err := os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(m), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkSliceRequest is a whole HTTP round trip for one slice tile
+// (session lookup, assignment check, render, PNG) from the cached
+// 512x512x200 volume, as the browser makes while scrolling; and
+// BenchmarkSliceRequest/cold the first request of a case, which reads the
+// CT and the segmentation (.nii.gz) into the cache.
+func BenchmarkSliceRequest(b *testing.B) {
+	dir := writeBenchStudy(b)
+	h := newHarness(b, dir, false, "alice")
+	c := h.login("alice")
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			h.srv.cache = NewCache(imageio.Read, 2<<30)
+			b.StartTimer()
+			if status, body := c.do("GET", "/api/cases/c1/slice?view=axial&index=100&layer=A", nil, nil); status != http.StatusOK {
+				b.Fatalf("%d %s", status, body)
+			}
+		}
+	})
+	for _, view := range []string{"axial", "coronal", "sagittal"} {
+		b.Run(view, func(b *testing.B) {
+			n := map[string]int{"axial": 200, "coronal": 512, "sagittal": 512}[view]
+			for i := 0; b.Loop(); i++ {
+				layer := []string{"image", "A"}[i%2]
+				if status, body := c.do("GET", fmt.Sprintf("/api/cases/c1/slice?view=%s&index=%d&layer=%s", view, (i*7)%n, layer), nil, nil); status != http.StatusOK {
+					b.Fatalf("%d %s", status, body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRating is one acknowledged rating: an HTTP POST and a durable
+// SQLite transaction (WAL, synchronous=FULL).
+func BenchmarkRating(b *testing.B) {
+	h := newHarness(b, makeStudy(b, 1, [3]int{8, 8, 4}), false, "alice")
+	c := h.login("alice")
+	for i := 0; b.Loop(); i++ {
+		if status, body := c.rate("case001", 1+i%4, "bench", float64(i)); status != 200 {
+			b.Fatalf("%d %s", status, body)
+		}
+	}
+}
