@@ -85,8 +85,23 @@ func MarchingCubes(v *volume.Volume, opt Options) (*Mesh, error) {
 	if gx < 2 || gy < 2 || gz < 2 {
 		return &Mesh{}, nil // no cube fits
 	}
-	// fetch fills buf with logical slice kk (real slice kk-off).
-	fetch := func(kk int, buf []float32) {
+	// fetch fills buf with logical slice kk (real slice kk-off) and marks,
+	// per row, whether any and whether all of its values are inside, so
+	// that cube rows with nothing to cross are skipped whole.
+	fetch := func(kk int, buf []float32, anyIn, allIn []bool) {
+		defer func() {
+			for jj := 0; jj < gy; jj++ {
+				a, l := false, true
+				for _, x := range buf[jj*gx : (jj+1)*gx] {
+					if x > level {
+						a = true
+					} else {
+						l = false
+					}
+				}
+				anyIn[jj], allIn[jj] = a, l
+			}
+		}()
 		k := kk - off
 		if k < 0 || k >= nz {
 			for i := range buf {
@@ -147,6 +162,8 @@ func MarchingCubes(v *volume.Volume, opt Options) (*Mesh, error) {
 	}
 	plane := gx * gy
 	lo, hi := make([]float32, plane), make([]float32, plane)
+	loAny, hiAny := make([]bool, gy), make([]bool, gy)
+	loAll, hiAll := make([]bool, gy), make([]bool, gy)
 	// Vertex ids of the edges crossed so far: x and y edges of the lower
 	// and upper slice, z edges between them.
 	xc := [2][]int32{make([]int32, plane), make([]int32, plane)}
@@ -159,15 +176,19 @@ func MarchingCubes(v *volume.Volume, opt Options) (*Mesh, error) {
 	}
 	reset(xc[0])
 	reset(yc[0])
-	fetch(0, lo)
+	fetch(0, lo, loAny, loAll)
 	var ids [12]int32
 	var vals [8]float32
 	for k := 0; k < gz-1; k++ {
-		fetch(k+1, hi)
+		fetch(k+1, hi, hiAny, hiAll)
 		reset(xc[1])
 		reset(yc[1])
 		reset(zc)
 		for j := 0; j < gy-1; j++ {
+			if !(loAny[j] || loAny[j+1] || hiAny[j] || hiAny[j+1]) ||
+				(loAll[j] && loAll[j+1] && hiAll[j] && hiAll[j+1]) {
+				continue // every cube in this row is wholly outside or inside
+			}
 			for i := 0; i < gx-1; i++ {
 				p := j*gx + i
 				vals = [8]float32{lo[p], lo[p+1], lo[p+gx], lo[p+gx+1], hi[p], hi[p+1], hi[p+gx], hi[p+gx+1]}
@@ -226,6 +247,8 @@ func MarchingCubes(v *volume.Volume, opt Options) (*Mesh, error) {
 			}
 		}
 		lo, hi = hi, lo
+		loAny, hiAny = hiAny, loAny
+		loAll, hiAll = hiAll, loAll
 		xc[0], xc[1] = xc[1], xc[0]
 		yc[0], yc[1] = yc[1], yc[0]
 	}
