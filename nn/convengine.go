@@ -24,6 +24,7 @@ type convEngine struct {
 	bwdDims [][3]int
 	dys     []float32
 	tmp     []float32
+	wgPart  []float32 // weight-gradient partial sums
 }
 
 func (e *convEngine) kernels() *kernels {
@@ -150,11 +151,11 @@ func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, thread
 			sumRows(db, dyn, g.Cout, out, threads)
 		}
 		if g.K == 1 {
-			wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, threads)
+			e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, e.wgPart, threads)
 			continue
 		}
 		cl := g.Cin * e.fwd.chanLen()
-		wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, e.xs[n*cl:(n+1)*cl], dw, threads)
+		e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, e.xs[n*cl:(n+1)*cl], dw, e.wgPart, threads)
 	}
 }
 
@@ -247,6 +248,7 @@ type upEngine struct {
 	bias     []float32
 	zeros    []float32
 	tmp, dyt []float32
+	wgPart   []float32
 }
 
 func (e *upEngine) kernels() *kernels {
@@ -291,7 +293,7 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, thre
 		sumRows(db, dyn, Cout, 8*in, threads)
 		upShuffle(x.Shape, Cout, e.dyt, dyn, true, threads)
 		xn := x.Data[n*Cin*in : (n+1)*Cin*in]
-		wgRun(k, &e.plan, Cin, 8*Cout, xn, in, e.dyt, dw, threads)
+		e.wgPart = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, e.dyt, dw, e.wgPart, threads)
 		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, e.dyt, dx.Data[n*Cin*in:], in, e.zeros, threads)
 	}
 }

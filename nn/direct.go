@@ -226,28 +226,31 @@ func dcRun(k *kernels, p *dcPlan, a []float32, nrows, nchan int, src, dst []floa
 	})
 }
 
-// wgChunk is the number of segments one weight-gradient kernel call sums
-// before reducing its lanes: long enough to hide the reduction, short enough
-// that the chunk's source rows stay in L2 across the column tiles.
-const wgChunk = 96
+// wgChunk is the number of segments one weight-gradient kernel call sums:
+// few enough that the chunk's rows of dy and of one source channel stay in
+// L1 while the column tiles of that channel go by.
+const wgChunk = 192
 
 // wgRun adds out[r*(nchan*T) + c*T + t] += sum over segments of
 // dy[r*ldy + seg.dst] * src[c*cs + seg.src + tap[t]] for r < nrows.
 // The output tiles are split between workers, so no two write the same
-// element and no partial sums need merging.
-func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out []float32, threads int) {
+// element and no partial sums need merging; each tile's sums build up in
+// part (per tile wgOut floats, grown as needed and returned) across the
+// chunks and are added to out at the end.
+func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out, part []float32, threads int) []float32 {
 	if len(p.segs) == 0 || nrows == 0 {
-		return
+		return part
 	}
 	T := len(p.taps)
 	ncols := nchan * T
 	nrb, ncb := (nrows+wgRows-1)/wgRows, (ncols+wgCols-1)/wgCols
+	part = growSlice(part, nrb*ncb*wgOut)
+	clear(part)
 	dp, sp := unsafe.Pointer(unsafe.SliceData(dy)), unsafe.Pointer(unsafe.SliceData(src))
 	parallelFor(threads, nrb*ncb, func(_, lo, hi int) {
 		var rows [wgRows]int64
 		var cols [wgCols]int64
-		var tile [wgRows * wgCols]float32
-		args := wgArgs{dy: dp, rows: &rows, src: sp, cols: &cols, out: &tile}
+		args := wgArgs{dy: dp, rows: &rows, src: sp, cols: &cols}
 		for s0 := 0; s0 < len(p.segs); s0 += wgChunk {
 			segs := p.segs[s0:min(len(p.segs), s0+wgChunk)]
 			args.segs = unsafe.Pointer(&segs[0])
@@ -268,25 +271,22 @@ func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src [
 					}
 					cols[j] = 4*int64(q/T*p.cs) + p.taps[q%T]
 				}
-				clear(tile[:])
+				args.out = (*[wgOut]float32)(part[ti*wgOut:])
 				k.wg(&args)
-				for m := 0; m < wgRows; m++ {
-					r := rb*wgRows + m
-					if r >= nrows {
-						break
-					}
-					o := out[r*ncols:]
-					for j := 0; j < wgCols; j++ {
-						q := cb*wgCols + j
-						if q >= ncols {
-							break
-						}
-						o[q] += tile[m*wgCols+j]
-					}
+			}
+		}
+		for ti := lo; ti < hi; ti++ {
+			rb, cb := ti/ncb, ti%ncb
+			tile := part[ti*wgOut : (ti+1)*wgOut]
+			for m := 0; m < wgRows && rb*wgRows+m < nrows; m++ {
+				o := out[(rb*wgRows+m)*ncols:]
+				for j := 0; j < wgCols && cb*wgCols+j < ncols; j++ {
+					o[cb*wgCols+j] += tile[wgSlot(m*wgCols+j)]
 				}
 			}
 		}
 	})
+	return part
 }
 
 // sumRows adds the sum of each of the nrows rows of x (length n each) to

@@ -54,7 +54,9 @@ const (
 //
 //	out[m*6+j] += dy[rows[m] + s.dst + 4l] * src[cols[j] + s.src + 4l]
 //
-// (byte offsets), m < 4, j < 6. nseg must be at least 1.
+// (byte offsets), m < 4, j < 6, where the sum for (m, j) goes to
+// out[wgSlot(m*6+j)] (the order the AVX-512 reduction leaves the sums in).
+// nseg must be at least 1.
 type wgArgs struct {
 	dy   unsafe.Pointer
 	rows *[wgRows]int64
@@ -62,7 +64,24 @@ type wgArgs struct {
 	cols *[wgCols]int64
 	segs unsafe.Pointer
 	nseg int64
-	out  *[wgRows * wgCols]float32
+	out  *[wgOut]float32
+}
+
+// wgOut is the size of the weight-gradient kernel's output block.
+const wgOut = 32
+
+// wgSlot is where the kernel leaves the sum of accumulator i = m*6+j:
+// accumulators 0-15 in lanes 0-15, 16-19 in 16, 20, 24, 28 and 20-23 in
+// 17, 21, 25, 29.
+func wgSlot(i int) int {
+	switch {
+	case i < 16:
+		return i
+	case i < 20:
+		return 16 + 4*(i-16)
+	default:
+		return 17 + 4*(i-20)
+	}
 }
 
 // dcSeg is one run of up to 16 consecutive output positions: byte offsets
@@ -153,7 +172,7 @@ func wgGo(a *wgArgs) {
 					s += v * x[l]
 				}
 			}
-			a.out[m*wgCols+j] += s
+			a.out[wgSlot(m*wgCols+j)] += s
 		}
 	}
 }

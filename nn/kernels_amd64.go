@@ -2,7 +2,12 @@
 
 package nn
 
-import "golang.org/x/sys/cpu"
+import (
+	"math/bits"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func dcAVX512(args *dcArgs)
@@ -10,15 +15,116 @@ func dcAVX512(args *dcArgs)
 //go:noescape
 func wgAVX512(args *wgArgs)
 
-var avx512Kernels = &kernels{name: "avx512", dc: dcAVX512, wg: wgAVX512}
+//go:noescape
+func dc2AVX2(args *dc2Args)
+
+//go:noescape
+func wg2AVX2(args *wg2Args)
+
+var (
+	avx512Kernels = &kernels{name: "avx512", dc: dcAVX512, wg: wgAVX512}
+	avx2Kernels   = &kernels{name: "avx2", dc: dcAVX2, wg: wgAVX2}
+)
 
 // availableKernels lists the paths this CPU can run, fastest first; the
-// portable Go path is always last. AVX-512 needs the F subset (and the OS
-// saving the zmm state, which x/sys/cpu checks).
+// portable Go path is always last. x/sys/cpu reports a vector extension only
+// when the OS also saves its registers.
 func availableKernels() []*kernels {
 	var ks []*kernels
 	if cpu.X86.HasAVX512F {
 		ks = append(ks, avx512Kernels)
 	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx2Kernels)
+	}
 	return append(ks, goKernels)
+}
+
+// laneMaskTab is 16 all-ones int32 followed by 16 zeros: the 8-lane mask
+// for n valid lanes starts at element 16-n (VMASKMOVPS masks).
+var laneMaskTab = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+
+// dc2Args is the argument block of the AVX2 direct-convolution kernel: 4
+// rows (a steps 32 bytes per tap as in dcArgs) and 3 vectors of 8 lanes.
+type dc2Args struct {
+	a     unsafe.Pointer
+	taps  unsafe.Pointer
+	ntaps int64
+	nchan int64
+	cs    int64
+	src   [3]unsafe.Pointer
+	dst   [3]unsafe.Pointer
+	ldc   int64
+	mask  [3]*int32
+	bias  unsafe.Pointer
+	accum int64
+	nrows int64
+	full  int64
+}
+
+// dcAVX2 runs one dcArgs tile (8 rows x 3 segments of 16 lanes) as four
+// AVX2 calls: two groups of three 8-lane vectors, each for rows 0-3 and 4-7.
+func dcAVX2(a *dcArgs) {
+	s := dc2Args{taps: a.taps, ntaps: a.ntaps, nchan: a.nchan, cs: a.cs, ldc: a.ldc, accum: a.accum}
+	var n [dcSegs]int
+	for v := range n {
+		n[v] = bits.OnesCount64(uint64(a.mask[v]))
+	}
+	for pass := 0; pass < 2; pass++ {
+		full := true
+		for i := 0; i < 3; i++ {
+			hv := pass*3 + i
+			seg, part := hv/2, hv%2
+			k := min(max(n[seg]-8*part, 0), 8)
+			full = full && k == 8
+			s.src[i] = unsafe.Add(a.src[seg], 32*part)
+			s.dst[i] = unsafe.Add(a.dst[seg], 32*part)
+			s.mask[i] = &laneMaskTab[16-k]
+		}
+		s.full = 0
+		if full {
+			s.full = 1
+		}
+		for rh := 0; rh < 2; rh++ {
+			rows := a.nrows - 4*int64(rh)
+			if rows <= 0 {
+				break
+			}
+			s.a = unsafe.Add(a.a, 16*rh)
+			s.bias = unsafe.Add(a.bias, 16*rh)
+			s.nrows = min(rows, 4)
+			dc2AVX2(&s)
+			for i := range s.dst {
+				s.dst[i] = unsafe.Add(s.dst[i], 4*a.ldc)
+			}
+		}
+	}
+}
+
+// wg2Args is the argument block of the AVX2 weight-gradient kernel (4 rows
+// x 2 columns of the 4x6 tile).
+type wg2Args struct {
+	dy   unsafe.Pointer
+	rows *[wgRows]int64
+	src  unsafe.Pointer
+	cols *int64
+	segs unsafe.Pointer
+	nseg int64
+	out  *[8]float32
+	tab  *int32
+}
+
+// wgAVX2 runs one wgArgs tile as three AVX2 calls of two columns each.
+func wgAVX2(a *wgArgs) {
+	var out [8]float32
+	s := wg2Args{dy: a.dy, rows: a.rows, src: a.src, segs: a.segs, nseg: a.nseg, out: &out, tab: &laneMaskTab[0]}
+	for j := 0; j < wgCols; j += 2 {
+		s.cols = &a.cols[j]
+		clear(out[:])
+		wg2AVX2(&s)
+		for m := 0; m < wgRows; m++ {
+			a.out[wgSlot(m*wgCols+j)] += out[2*m]
+			a.out[wgSlot(m*wgCols+j+1)] += out[2*m+1]
+		}
+	}
 }

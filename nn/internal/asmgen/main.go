@@ -97,30 +97,52 @@ func dcAVX512() {
 	}
 	p("MOVQ %d(DI), R14", oNchan)
 	p("MOVQ %d(DI), R15", oCs)
-	label("dc512chan")
-	p("MOVQ %d(DI), BX", oTaps)
-	p("MOVQ %d(DI), CX", oNtaps)
-	label("dc512tap")
-	p("MOVQ (BX), R8")
-	for v := 0; v < 3; v++ {
-		p("VMOVUPS.Z (%s)(R8*1), %s, Z%d", src[v], k[v], 24+v)
-	}
-	for m := 0; m < 8; m++ {
-		t := fmt.Sprintf("Z%d", 27+m%5)
-		p("VBROADCASTSS %d(AX), %s", 4*m, t)
+	// All three segments full: plain loads (masked loads are slower on
+	// some CPUs); otherwise masked loads, which never touch lanes outside
+	// the segments.
+	p("MOVQ %d(DI), R8", oMask)
+	p("ANDQ %d(DI), R8", oMask+8)
+	p("ANDQ %d(DI), R8", oMask+16)
+	p("CMPQ R8, $0xffff")
+	p("JNE dc512mchan")
+	for _, masked := range []bool{false, true} {
+		tag := "f"
+		if masked {
+			tag = "m"
+		}
+		label("dc512" + tag + "chan")
+		p("MOVQ %d(DI), BX", oTaps)
+		p("MOVQ %d(DI), CX", oNtaps)
+		label("dc512" + tag + "tap")
+		p("MOVQ (BX), R8")
 		for v := 0; v < 3; v++ {
-			p("VFMADD231PS Z%d, %s, %s", 24+v, t, acc(m, v))
+			if masked {
+				p("VMOVUPS.Z (%s)(R8*1), %s, Z%d", src[v], k[v], 24+v)
+			} else {
+				p("VMOVUPS (%s)(R8*1), Z%d", src[v], 24+v)
+			}
+		}
+		for m := 0; m < 8; m++ {
+			t := fmt.Sprintf("Z%d", 27+m%5)
+			p("VBROADCASTSS %d(AX), %s", 4*m, t)
+			for v := 0; v < 3; v++ {
+				p("VFMADD231PS Z%d, %s, %s", 24+v, t, acc(m, v))
+			}
+		}
+		p("ADDQ $32, AX")
+		p("ADDQ $8, BX")
+		p("DECQ CX")
+		p("JNZ dc512%stap", tag)
+		for v := 0; v < 3; v++ {
+			p("ADDQ R15, %s", src[v])
+		}
+		p("DECQ R14")
+		p("JNZ dc512%schan", tag)
+		if !masked {
+			p("JMP dc512store")
 		}
 	}
-	p("ADDQ $32, AX")
-	p("ADDQ $8, BX")
-	p("DECQ CX")
-	p("JNZ dc512tap")
-	for v := 0; v < 3; v++ {
-		p("ADDQ R15, %s", src[v])
-	}
-	p("DECQ R14")
-	p("JNZ dc512chan")
+	label("dc512store")
 	// store rows < nrows
 	for v := 0; v < 3; v++ {
 		p("MOVQ %d(DI), %s", oDst+8*v, dst[v])
@@ -174,42 +196,306 @@ func wgAVX512() {
 	for i := 0; i < 24; i++ {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
+	// Full segments (the common case) take plain loads: masked loads are
+	// several times slower on some CPUs (AMD Zen 4).
 	label("wg512seg")
 	p("MOVQ 0(DI), R8")
 	p("MOVQ 8(DI), R9")
-	p("KMOVW 16(DI), K1")
-	for m, r := range rows {
-		p("VMOVUPS.Z (%s)(R9*1), K1, Z%d", r, 24+m)
-	}
-	for j, c := range cols {
-		t := 28 + j%2
-		p("VMOVUPS.Z (%s)(R8*1), K1, Z%d", c, t)
-		for m := range rows {
-			p("VFMADD231PS Z%d, Z%d, Z%d", t, 24+m, 6*m+j)
+	p("CMPQ 16(DI), $0xffff")
+	p("JNE wg512part")
+	for _, masked := range []bool{false, true} {
+		if masked {
+			label("wg512part")
+			p("KMOVW 16(DI), K1")
+		}
+		ld := func(addr string, z int) {
+			if masked {
+				p("VMOVUPS.Z %s, K1, Z%d", addr, z)
+			} else {
+				p("VMOVUPS %s, Z%d", addr, z)
+			}
+		}
+		for m, r := range rows {
+			ld(fmt.Sprintf("(%s)(R9*1)", r), 24+m)
+		}
+		for j, c := range cols {
+			t := 28 + j%2
+			ld(fmt.Sprintf("(%s)(R8*1)", c), t)
+			for m := range rows {
+				p("VFMADD231PS Z%d, Z%d, Z%d", t, 24+m, 6*m+j)
+			}
+		}
+		if !masked {
+			p("ADDQ $24, DI")
+			p("DECQ CX")
+			p("JNZ wg512seg")
+			p("JMP wg512end")
 		}
 	}
 	p("ADDQ $24, DI")
 	p("DECQ CX")
 	p("JNZ wg512seg")
+	label("wg512end")
 	p("MOVQ args+0(FP), DI")
 	p("MOVQ %d(DI), AX", wOut)
-	for i := 0; i < 24; i++ {
-		p("VEXTRACTF64X4 $1, Z%d, Y28", i)
-		p("VADDPS Y28, Y%d, Y%d", i, i)
-		p("VEXTRACTF32X4 $1, Y%d, X28", i)
-		p("VADDPS X28, X%d, X%d", i, i)
-		p("VMOVHLPS X%d, X%d, X28", i, i)
-		p("VADDPS X28, X%d, X%d", i, i)
-		p("VMOVSHDUP X%d, X28", i)
-		p("VADDSS X28, X%d, X%d", i, i)
-		p("VADDSS %d(AX), X%d, X%d", 4*i, i, i)
-		p("VMOVSS X%d, %d(AX)", i, 4*i)
+	// Accumulators 0-15: a transposing tree of shuffles and adds leaves
+	// lane L holding the sum of accumulator L (see reduce16).
+	r := reduce16()
+	p("VADDPS (AX), %s, %s", r, r)
+	p("VMOVUPS %s, (AX)", r)
+	// Accumulators 16-23 (r_k = acc 16+k): the same tree on eight
+	// registers, finished against zero, leaves lane 4k holding r_k and lane
+	// 4k+1 holding r_{4+k} (out slots 16+4k and 17+4k, see wgSlot in Go).
+	p("VPXORD Z26, Z26, Z26")
+	for i := 16; i < 24; i += 2 {
+		shufPair("VSHUFF32X4", 0x44, 0xEE, fmt.Sprintf("Z%d", i), fmt.Sprintf("Z%d", i+1))
 	}
+	shufPair("VSHUFF32X4", 0x88, 0xDD, "Z16", "Z18")
+	shufPair("VSHUFF32X4", 0x88, 0xDD, "Z20", "Z22")
+	shufPair("VSHUFPS", 0x44, 0xEE, "Z16", "Z20")
+	shufPair("VSHUFPS", 0x88, 0xDD, "Z16", "Z26")
+	p("VADDPS 64(AX), Z16, Z16")
+	p("VMOVUPS Z16, 64(AX)")
 	p("VZEROUPPER")
 	p("RET")
 	b.WriteString("\n")
 }
 
-// dcAVX2 and wgAVX2 are filled in below.
-func dcAVX2() {}
-func wgAVX2() {}
+// shufPair emits x = op(lo; x, y) + op(hi; x, y) with temporaries Z24, Z25:
+// the two shuffles gather matching halves (or quarters) of x and y side by
+// side, and the add folds them.
+func shufPair(op string, lo, hi int, x, y string) {
+	p("%s $%#x, %s, %s, Z24", op, lo, y, x)
+	p("%s $%#x, %s, %s, Z25", op, hi, y, x)
+	p("VADDPS Z25, Z24, %s", x)
+}
+
+// reduce16 sums the 16 lanes of each of Z0-Z15 into one register whose
+// lane L holds the sum of Z(L), and returns that register's name. Four
+// levels fold 512->256->128->64->32 bits while interleaving registers; fed
+// in the order b_i = Z(p(i)) with p the 4x4 transpose p(4k+j) = 4j+k, the
+// lanes come out in natural order. 45 instructions instead of 16 separate
+// horizontal sums of 8.
+func reduce16() string {
+	var reg [16]string
+	for i := range reg {
+		k, j := i/4, i%4
+		reg[i] = fmt.Sprintf("Z%d", 4*j+k)
+	}
+	for i := 0; i < 16; i += 2 {
+		shufPair("VSHUFF32X4", 0x44, 0xEE, reg[i], reg[i+1])
+	}
+	for i := 0; i < 16; i += 4 {
+		shufPair("VSHUFF32X4", 0x88, 0xDD, reg[i], reg[i+2])
+	}
+	for i := 0; i < 16; i += 8 {
+		shufPair("VSHUFPS", 0x44, 0xEE, reg[i], reg[i+4])
+	}
+	shufPair("VSHUFPS", 0x88, 0xDD, reg[0], reg[8])
+	return reg[0]
+}
+
+// dc2Args field offsets (the AVX2 direct-convolution kernel: 4 rows x 3
+// vectors of 8 lanes, each vector with its own source, destination and
+// lane-mask pointer).
+const (
+	d2A, d2Taps, d2Ntaps, d2Nchan, d2Cs = 0, 8, 16, 24, 32
+	d2Src, d2Dst, d2Ldc, d2Mask         = 40, 64, 88, 96
+	d2Bias, d2Accum, d2Nrows, d2Full    = 120, 128, 136, 144
+)
+
+// dcAVX2: acc(m, v) = Y(3m+v), m < 4, v < 3; B vectors Y12-Y14; broadcast Y15.
+// Two copies of the loop: plain loads when every vector is full (full != 0),
+// VMASKMOVPS loads otherwise.
+func dcAVX2() {
+	acc := func(m, v int) string { return fmt.Sprintf("Y%d", 3*m+v) }
+	ptr := []string{"R11", "R12", "R13"}
+	src := []string{"SI", "R9", "R10"}
+	b.WriteString("// func dc2AVX2(a *dc2Args)\nTEXT ·dc2AVX2(SB), NOSPLIT, $0-8\n")
+	p("MOVQ args+0(FP), DI")
+	for v := 0; v < 3; v++ {
+		p("MOVQ %d(DI), %s", d2Dst+8*v, ptr[v])
+	}
+	p("MOVQ %d(DI), DX", d2Ldc)
+	p("MOVQ %d(DI), CX", d2Nrows)
+	p("CMPQ %d(DI), $0", d2Accum)
+	p("JNE dc2accum")
+	p("MOVQ %d(DI), AX", d2Bias)
+	for m := 0; m < 4; m++ {
+		p("VBROADCASTSS %d(AX), %s", 4*m, acc(m, 0))
+		p("VMOVAPS %s, %s", acc(m, 0), acc(m, 1))
+		p("VMOVAPS %s, %s", acc(m, 0), acc(m, 2))
+	}
+	p("JMP dc2compute")
+	label("dc2accum")
+	for m := 0; m < 4; m++ {
+		for v := 0; v < 3; v++ {
+			p("VXORPS %s, %s, %s", acc(m, v), acc(m, v), acc(m, v))
+		}
+	}
+	for v := 0; v < 3; v++ {
+		p("MOVQ %d(DI), BX", d2Mask+8*v)
+		p("VMOVDQU (BX), Y%d", 12+v)
+	}
+	for m := 0; m < 4; m++ {
+		if m > 0 {
+			p("CMPQ CX, $%d", m)
+			p("JLE dc2compute")
+			for v := 0; v < 3; v++ {
+				p("ADDQ DX, %s", ptr[v])
+			}
+		}
+		for v := 0; v < 3; v++ {
+			p("VMASKMOVPS (%s), Y%d, %s", ptr[v], 12+v, acc(m, v))
+		}
+	}
+	label("dc2compute")
+	p("MOVQ %d(DI), AX", d2A)
+	for v := 0; v < 3; v++ {
+		p("MOVQ %d(DI), %s", d2Src+8*v, src[v])
+		p("MOVQ %d(DI), %s", d2Mask+8*v, ptr[v])
+	}
+	p("MOVQ %d(DI), R14", d2Nchan)
+	p("MOVQ %d(DI), R15", d2Cs)
+	for _, masked := range []bool{false, true} {
+		tag := "full"
+		if masked {
+			tag = "mask"
+			label("dc2mask")
+		} else {
+			p("CMPQ %d(DI), $0", d2Full)
+			p("JEQ dc2mask")
+		}
+		label("dc2" + tag + "chan")
+		p("MOVQ %d(DI), BX", d2Taps)
+		p("MOVQ %d(DI), CX", d2Ntaps)
+		label("dc2" + tag + "tap")
+		p("MOVQ (BX), R8")
+		for v := 0; v < 3; v++ {
+			if masked {
+				p("VMOVDQU (%s), Y%d", ptr[v], 12+v)
+				p("VMASKMOVPS (%s)(R8*1), Y%d, Y%d", src[v], 12+v, 12+v)
+			} else {
+				p("VMOVUPS (%s)(R8*1), Y%d", src[v], 12+v)
+			}
+		}
+		for m := 0; m < 4; m++ {
+			p("VBROADCASTSS %d(AX), Y15", 4*m)
+			for v := 0; v < 3; v++ {
+				p("VFMADD231PS Y%d, Y15, %s", 12+v, acc(m, v))
+			}
+		}
+		p("ADDQ $32, AX")
+		p("ADDQ $8, BX")
+		p("DECQ CX")
+		p("JNZ dc2%stap", tag)
+		for v := 0; v < 3; v++ {
+			p("ADDQ R15, %s", src[v])
+		}
+		p("DECQ R14")
+		p("JNZ dc2%schan", tag)
+		if !masked {
+			p("JMP dc2store")
+		}
+	}
+	label("dc2store")
+	for v := 0; v < 3; v++ {
+		p("MOVQ %d(DI), BX", d2Mask+8*v)
+		p("VMOVDQU (BX), Y%d", 12+v)
+		p("MOVQ %d(DI), %s", d2Dst+8*v, ptr[v])
+	}
+	p("MOVQ %d(DI), CX", d2Nrows)
+	for m := 0; m < 4; m++ {
+		if m > 0 {
+			p("CMPQ CX, $%d", m)
+			p("JLE dc2done")
+			for v := 0; v < 3; v++ {
+				p("ADDQ DX, %s", ptr[v])
+			}
+		}
+		for v := 0; v < 3; v++ {
+			p("VMASKMOVPS %s, Y%d, (%s)", acc(m, v), 12+v, ptr[v])
+		}
+	}
+	label("dc2done")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+}
+
+// wg2Args field offsets: dy, rows (4 byte offsets), src, cols (2 byte
+// offsets), segs, nseg, out (8 floats, (m, j) at m*2+j), masktab
+// (32 int32: 16 x -1 then 16 x 0).
+const (
+	g2Dy, g2Rows, g2Src, g2Cols, g2Segs, g2Nseg, g2Out, g2Tab = 0, 8, 16, 24, 32, 40, 48, 56
+)
+
+// wgAVX2: 4 rows x 2 columns; acc(m, j) = Y(2m+j); dy Y8-Y11; x Y12;
+// lane masks of the segment's two halves Y13, Y14.
+func wgAVX2() {
+	rows := []string{"R10", "R11", "R12", "R13"}
+	cols := []string{"SI", "DX"}
+	b.WriteString("// func wg2AVX2(a *wg2Args)\nTEXT ·wg2AVX2(SB), NOSPLIT, $0-8\n")
+	p("MOVQ args+0(FP), DI")
+	p("MOVQ %d(DI), AX", g2Dy)
+	p("MOVQ %d(DI), BX", g2Rows)
+	for m, r := range rows {
+		p("MOVQ %d(BX), %s", 8*m, r)
+		p("ADDQ AX, %s", r)
+	}
+	p("MOVQ %d(DI), AX", g2Src)
+	p("MOVQ %d(DI), BX", g2Cols)
+	for j, c := range cols {
+		p("MOVQ %d(BX), %s", 8*j, c)
+		p("ADDQ AX, %s", c)
+	}
+	p("MOVQ %d(DI), AX", g2Tab)
+	p("MOVQ %d(DI), CX", g2Nseg)
+	p("MOVQ %d(DI), DI", g2Segs)
+	for i := 0; i < 8; i++ {
+		p("VXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	label("wg2seg")
+	p("MOVQ 0(DI), R8")
+	p("MOVQ 8(DI), R9")
+	p("MOVQ 16(DI), BX")
+	p("POPCNTQ BX, BX")
+	p("NEGQ BX")
+	p("LEAQ 64(AX)(BX*4), BX")
+	p("VMOVDQU (BX), Y13")
+	p("VMOVDQU 32(BX), Y14")
+	for half := 0; half < 2; half++ {
+		mk := 13 + half
+		for m, r := range rows {
+			p("VMASKMOVPS %d(%s)(R9*1), Y%d, Y%d", 32*half, r, mk, 8+m)
+		}
+		for j, c := range cols {
+			p("VMASKMOVPS %d(%s)(R8*1), Y%d, Y12", 32*half, c, mk)
+			for m := range rows {
+				p("VFMADD231PS Y12, Y%d, Y%d", 8+m, 2*m+j)
+			}
+		}
+	}
+	p("ADDQ $24, DI")
+	p("DECQ CX")
+	p("JNZ wg2seg")
+	p("MOVQ args+0(FP), DI")
+	p("MOVQ %d(DI), AX", g2Out)
+	for m := 0; m < 4; m++ {
+		for j := 0; j < 2; j++ {
+			i := 2*m + j
+			o := 4 * i
+			p("VEXTRACTF128 $1, Y%d, X15", i)
+			p("VADDPS X15, X%d, X%d", i, i)
+			p("VMOVHLPS X%d, X%d, X15", i, i)
+			p("VADDPS X15, X%d, X%d", i, i)
+			p("VMOVSHDUP X%d, X15", i)
+			p("VADDSS X15, X%d, X%d", i, i)
+			p("VADDSS %d(AX), X%d, X%d", o, i, i)
+			p("VMOVSS X%d, %d(AX)", i, o)
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+}
