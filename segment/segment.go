@@ -41,6 +41,9 @@ type Ear struct {
 	VolumesMM3 map[string]float64 `json:"volumes_mm3"`
 	// LocatorScore is the localiser's confidence (summed probability).
 	LocatorScore float64 `json:"locator_score"`
+	// BoxLo and BoxHi bound the ear's labels in the scan's voxel indices.
+	BoxLo [3]int `json:"box_lo_voxel"`
+	BoxHi [3]int `json:"box_hi_voxel"`
 }
 
 // Result is a segmentation in the input scan's geometry.
@@ -244,6 +247,7 @@ func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bo
 		}
 	}
 	ear.CentreMM = out.World(float64(bl[0]+bh[0])/2, float64(bl[1]+bh[1])/2, float64(bl[2]+bh[2])/2)
+	ear.BoxLo, ear.BoxHi = bl, bh
 	return ear, true, nil
 }
 

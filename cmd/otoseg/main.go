@@ -34,12 +34,15 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 	root.AddCommand(
 		// one line per subcommand; each newXxxCmd lives in xxx.go
 		newVersionCmd(),
+		newPhantomCmd(),
+		newSnapshotCmd(),
 		newInfoCmd(),
 		newConvertCmd(),
 		newEvaluateCmd(),
 		newBenchCmd(),
 		newReviewCmd(),
 		newTrainCmd(),
+		newSegmentCmd(),
 	)
 	return root
 }
