@@ -311,4 +311,3 @@ func writeJSON(path string, v any) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-
