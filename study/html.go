@@ -2,10 +2,12 @@ package study
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/otoseg/otoseg/metrics"
@@ -47,6 +49,31 @@ type view struct {
 	CaseStrata  []stratRow
 	Cases       []caseLine
 	Headline    []string
+	Worst       []worstView
+}
+
+type worstView struct {
+	CaseID, Ear, Split, Subgroup, Pathology, Status string
+	Dice, HD95                                      string
+	Data                                            template.URL
+}
+
+// worstEars is how many of the lowest-Dice ears the report pictures.
+const worstEars = 6
+
+func (v *view) worst(res *Result) {
+	var rows []CaseRow
+	for _, r := range res.Rows {
+		if r.Ear != metrics.EarBoth && r.Structure == "labyrinth" && res.pictures[r.Case.ID][r.Ear] != nil {
+			rows = append(rows, r)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b CaseRow) int { return cmp.Compare(a.Dice, b.Dice) })
+	for _, r := range rows[:min(worstEars, len(rows))] {
+		v.Worst = append(v.Worst, worstView{CaseID: r.Case.ID, Ear: r.Ear, Split: r.Case.Split, Subgroup: r.Case.Subgroup,
+			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95),
+			Data: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(res.pictures[r.Case.ID][r.Ear]))})
+	}
 }
 
 // headline writes the key results as sentences, each naming its test.
@@ -198,6 +225,7 @@ func renderHTML(res *Result, figs []Figure) ([]byte, error) {
 			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred)})
 	}
 	v.headline()
+	v.worst(res)
 	var b bytes.Buffer
 	if err := reportTmpl.Execute(&b, v); err != nil {
 		return nil, err
@@ -255,6 +283,11 @@ NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResam
 <h2>Figures</h2>
 <div class="figs">{{range .Figs}}<figure><img src="{{.Data}}" alt="{{.Title}}"><figcaption><b>{{.Title}}.</b> {{.Caption}} (also {{.Name}}.svg)</figcaption></figure>
 {{end}}</div>
+
+{{with .Worst}}<h2>Lowest-Dice ears</h2>
+<p class="sub">Labyrinth agreement on the voxel planes k, j and i (24 mm panels, sampled in mm) through the reference centroid of the ear: <span style="background:#d8d8d8">&nbsp;both&nbsp;</span> <span style="background:#1aa03a;color:#fff">&nbsp;reference only (missed)&nbsp;</span> <span style="background:#d020c0;color:#fff">&nbsp;prediction only (false positive)&nbsp;</span>; white is outside the image.</p>
+<div class="figs">{{range .}}<figure><img src="{{.Data}}" alt="{{.CaseID}} {{.Ear}}"><figcaption><b>{{.CaseID}} {{.Ear}}</b>: Dice {{.Dice}}, HD95 {{.HD95}} mm; {{.Split}}, {{.Subgroup}}{{with .Pathology}} ({{.}}){{end}}{{if ne .Status "ok"}} <span class="warn">{{.Status}}</span>{{end}}</figcaption></figure>
+{{end}}</div>{{end}}
 
 <h2>Tests</h2>
 <table><tr><th>comparison</th><th>test</th><th>method</th><th>n</th><th>statistic</th><th>p (two-sided)</th><th>note</th></tr>

@@ -68,6 +68,9 @@ type Result struct {
 	Summary *Summary
 
 	autoSeconds []float64 // automated seconds of the evaluated cases, for the time plot
+	// pictures holds each case's per-ear agreement maps (PNG), made while
+	// the volumes were in memory; the report shows the worst ears.
+	pictures map[string]map[string][]byte
 }
 
 // Run evaluates every case of the manifest that has a reference label and
@@ -126,12 +129,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("report directory: %w", err)
 	}
 
-	per, err := evaluateAll(ctx, cfg, cases, preds)
+	per, pics, err := evaluateAll(ctx, cfg, cases, preds)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
+	res := &Result{pictures: map[string]map[string][]byte{}}
 	for i, c := range cases {
+		res.pictures[c.ID] = pics[i]
 		e := CaseEars{CaseID: c.ID, Ears: per[i].Ears.Present, Rule: per[i].Ears.Rule, split: per[i].Ears}
 		if e.Ears == nil {
 			e.Ears = []string{}
@@ -189,12 +193,13 @@ func automatedTimes(cfg Config, cases []dataset.Case) (map[string]float64, strin
 
 // evaluateAll reads and compares the cases with a few workers; results keep
 // manifest order. The first error (naming the case and file) stops the run.
-func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds map[string]string) ([]*metrics.CaseResult, error) {
+func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds map[string]string) ([]*metrics.CaseResult, []map[string][]byte, error) {
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 4)
 	}
 	out := make([]*metrics.CaseResult, len(cases))
+	pics := make([]map[string][]byte, len(cases))
 	errs := make([]error, len(cases))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -207,13 +212,13 @@ func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds ma
 			defer wg.Done()
 			for i := range next {
 				c := cases[i]
-				r, err := evaluateCase(cfg, c, preds[c.ID])
+				r, pic, err := evaluateCase(cfg, c, preds[c.ID])
 				if err != nil {
 					errs[i] = err
 					cancel()
 					continue
 				}
-				out[i] = r
+				out[i], pics[i] = r, pic
 				if cfg.Log != nil {
 					logMu.Lock()
 					lab := r.Rows[len(metrics.Structures)-1]
@@ -235,34 +240,31 @@ feed:
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-	}
-	if err := ctx.Err(); err != nil && !errors.Is(err, context.Canceled) {
-		return nil, err
 	}
 	for i, r := range out {
 		if r == nil {
-			return nil, fmt.Errorf("case %s: not evaluated: %w", cases[i].ID, context.Cause(ctx))
+			return nil, nil, fmt.Errorf("case %s: not evaluated: %w", cases[i].ID, context.Cause(ctx))
 		}
 	}
-	return out, nil
+	return out, pics, nil
 }
 
-func evaluateCase(cfg Config, c dataset.Case, predPath string) (*metrics.CaseResult, error) {
+func evaluateCase(cfg Config, c dataset.Case, predPath string) (*metrics.CaseResult, map[string][]byte, error) {
 	ref, err := cfg.Read(c.Label)
 	if err != nil {
-		return nil, fmt.Errorf("case %s: reference: %w", c.ID, err)
+		return nil, nil, fmt.Errorf("case %s: reference: %w", c.ID, err)
 	}
 	pred, err := cfg.Read(predPath)
 	if err != nil {
-		return nil, fmt.Errorf("case %s: prediction: %w", c.ID, err)
+		return nil, nil, fmt.Errorf("case %s: prediction: %w", c.ID, err)
 	}
 	r, err := metrics.Evaluate(ref, pred, metrics.Options{ToleranceMM: cfg.ToleranceMM})
 	if err != nil {
-		return nil, fmt.Errorf("case %s (%s vs %s): %w", c.ID, predPath, c.Label, err)
+		return nil, nil, fmt.Errorf("case %s (%s vs %s): %w", c.ID, predPath, c.Label, err)
 	}
-	return r, nil
+	return r, earPictures(ref, pred, r.Ears), nil
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
