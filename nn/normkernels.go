@@ -2,11 +2,13 @@ package nn
 
 import "math"
 
-// The inner loops of the instance norm, written to keep the CPU busy: four
-// independent accumulators (float32 within blocks of blockLen, float64
-// across blocks, which keeps the sums exact to ~1e-7 relative), and the
-// LeakyReLU slope chosen by integer bit selection on the sign rather than a
-// branch, which random signs would mispredict half the time.
+// The inner loops of the instance norm. Sums run in float32 within blocks
+// of blockLen and in float64 across blocks, which keeps them accurate to
+// ~1e-7 relative. On amd64 with AVX2+FMA the bulk of each loop runs in
+// assembly (normkernels_amd64.s, 8 lanes, several accumulators); the Go
+// versions (suffix Go) do the tails and everything elsewhere. They use
+// independent accumulators and choose the LeakyReLU slope without a branch,
+// which random signs would mispredict half the time.
 
 const blockLen = 512
 
@@ -17,6 +19,18 @@ func sum(xs []float32) float64 {
 		n := min(blockLen, len(xs))
 		blk := xs[:n]
 		xs = xs[n:]
+		if n8 := n &^ 7; haveNormAVX2 && n8 > 0 {
+			total += float64(sumSqDevAVX2(&blk[0], n8, 0, false))
+			blk = blk[n8:]
+		}
+		total += sumGo(blk)
+	}
+	return total
+}
+
+// sumGo returns the sum of xs (a block), in float32.
+func sumGo(blk []float32) float64 {
+	{
 		var s0, s1, s2, s3 float32
 		i := 0
 		for ; i+4 <= len(blk); i += 4 {
@@ -29,9 +43,8 @@ func sum(xs []float32) float64 {
 		for ; i < len(blk); i++ {
 			s0 += blk[i]
 		}
-		total += float64((s0 + s1) + (s2 + s3))
+		return float64((s0 + s1) + (s2 + s3))
 	}
-	return total
 }
 
 // sumSqDev returns the sum of (x - m)^2.
@@ -41,6 +54,18 @@ func sumSqDev(xs []float32, m float32) float64 {
 		n := min(blockLen, len(xs))
 		blk := xs[:n]
 		xs = xs[n:]
+		if n8 := n &^ 7; haveNormAVX2 && n8 > 0 {
+			total += float64(sumSqDevAVX2(&blk[0], n8, m, true))
+			blk = blk[n8:]
+		}
+		total += sumSqDevGo(blk, m)
+	}
+	return total
+}
+
+// sumSqDevGo returns the sum of (x - m)^2 over a block, in float32.
+func sumSqDevGo(blk []float32, m float32) float64 {
+	{
 		var s0, s1, s2, s3 float32
 		i := 0
 		for ; i+4 <= len(blk); i += 4 {
@@ -55,9 +80,8 @@ func sumSqDev(xs []float32, m float32) float64 {
 			d := blk[i] - m
 			s0 += d * d
 		}
-		total += float64((s0 + s1) + (s2 + s3))
+		return float64((s0 + s1) + (s2 + s3))
 	}
-	return total
 }
 
 // meanVar returns the mean and biased variance of xs in two passes (one-pass
@@ -83,7 +107,17 @@ func slopeOf(z float32, one, oneXorSlope uint32) float32 {
 }
 
 // affineAct writes ys = act(xs*a + b), act the identity when !fused.
+// The slope must lie in [0, 1] (the assembly computes max(z, slope*z)).
 func affineAct(ys, xs []float32, a, b, slope float32, fused bool) {
+	ys = ys[:len(xs)]
+	if n8 := len(xs) &^ 7; haveNormAVX2 && n8 > 0 {
+		affineLeakyAVX2(&ys[0], &xs[0], n8, a, b, slope, fused)
+		ys, xs = ys[n8:], xs[n8:]
+	}
+	affineActGo(ys, xs, a, b, slope, fused)
+}
+
+func affineActGo(ys, xs []float32, a, b, slope float32, fused bool) {
 	ys = ys[:len(xs)]
 	if !fused {
 		for i, v := range xs {
@@ -103,6 +137,37 @@ func affineAct(ys, xs []float32, a, b, slope float32, fused bool) {
 // xhat = (x-mean)*rstd and d is dy times the activation's slope at
 // z = g*xhat + b (just dy when !fused).
 func normGradSums(xs, ds []float32, mean, rstd, g, b, slope float32, fused bool) (float64, float64) {
+	ds = ds[:len(xs)]
+	if haveNormAVX2 && len(xs) >= 8 {
+		p := gradParams(mean, rstd, g, b, slope, fused)
+		var t1, t2 float64
+		for off := 0; off < len(xs); off += blockLen {
+			end := min(off+blockLen, len(xs))
+			n8 := (end - off) &^ 7
+			if n8 > 0 {
+				s1, s2 := normGradAVX2(nil, &xs[off], &ds[off], n8, &p)
+				t1 += float64(s1)
+				t2 += float64(s2)
+			}
+			if off+n8 < end {
+				s1, s2 := normGradSumsGo(xs[off+n8:end], ds[off+n8:end], mean, rstd, g, b, slope, fused)
+				t1 += s1
+				t2 += s2
+			}
+		}
+		return t1, t2
+	}
+	return normGradSumsGo(xs, ds, mean, rstd, g, b, slope, fused)
+}
+
+func gradParams(mean, rstd, g, b, slope float32, fused bool) normGradParams {
+	if !fused {
+		slope = 1
+	}
+	return normGradParams{negMean: -mean, rstd: rstd, g: g, b: b, slope: slope, oneMinusSlope: 1 - slope}
+}
+
+func normGradSumsGo(xs, ds []float32, mean, rstd, g, b, slope float32, fused bool) (float64, float64) {
 	ds = ds[:len(xs)]
 	one := math.Float32bits(1)
 	ox := one ^ math.Float32bits(slope)
@@ -140,6 +205,17 @@ func normGradSums(xs, ds []float32, mean, rstd, g, b, slope float32, fused bool)
 
 // normGradApply writes dx = k*(d - m1 - xhat*m2), with d as in normGradSums.
 func normGradApply(dxs, xs, ds []float32, mean, rstd, g, b, slope, k, m1, m2 float32, fused bool) {
+	dxs, ds = dxs[:len(xs)], ds[:len(xs)]
+	if n8 := len(xs) &^ 7; haveNormAVX2 && n8 > 0 {
+		p := gradParams(mean, rstd, g, b, slope, fused)
+		p.k, p.c, p.m2, p.apply = k, -k*m1, -k*m2, 1
+		normGradAVX2(&dxs[0], &xs[0], &ds[0], n8, &p)
+		dxs, xs, ds = dxs[n8:], xs[n8:], ds[n8:]
+	}
+	normGradApplyGo(dxs, xs, ds, mean, rstd, g, b, slope, k, m1, m2, fused)
+}
+
+func normGradApplyGo(dxs, xs, ds []float32, mean, rstd, g, b, slope, k, m1, m2 float32, fused bool) {
 	ds = ds[:len(xs)]
 	dxs = dxs[:len(xs)]
 	one := math.Float32bits(1)
