@@ -1,0 +1,170 @@
+package study
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otoseg/otoseg/metrics"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// memCohort writes a manifest and empty placeholder prediction files, and
+// returns a reader that serves in-memory volumes by path.
+func memCohort(t *testing.T) (Config, map[string]*volume.Volume) {
+	t.Helper()
+	dir := t.TempDir()
+	g := volume.NewGeometry([3]int{120, 30, 30}, [3]float64{0.8, 0.5, 0.5})
+	g.Origin[0] = -47.6 // x from -47.6 to +47.6 mm: two ears
+	vols := map[string]*volume.Volume{}
+	man := "case_id,image,label,center,split,subgroup,pathology,spacing_mm,manual_seconds\n"
+	os.MkdirAll(filepath.Join(dir, "pred"), 0o755)
+	for n, id := range []string{"a", "b", "c", "d"} {
+		ref, pred := volume.New(g, volume.Uint8), volume.New(g, volume.Uint8)
+		for _, ci := range []int{10, 100} {
+			for k := 10; k < 18; k++ {
+				for j := 10; j < 18; j++ {
+					for i := ci; i < ci+9; i++ {
+						ref.Set(i, j, k, float32(1+(i-ci)/3))
+						pred.Set(i+n%2, j, k+n/2, float32(1+(i-ci)/3))
+					}
+				}
+			}
+		}
+		label := filepath.Join(dir, id+"_ref.nii")
+		vols[label] = ref
+		p := filepath.Join(dir, "pred", id+".nii.gz")
+		os.WriteFile(p, nil, 0o644)
+		vols[p] = pred
+		split := []string{"train", "validation", "external", "external"}[n]
+		sub := []string{"normal", "pathological"}[n%2]
+		man += id + ",img.nii," + id + "_ref.nii,X," + split + "," + sub + ",,,600\n"
+	}
+	man += "e,img.nii,,X,train,normal,,,\n" // no reference: skipped
+	os.WriteFile(filepath.Join(dir, "m.csv"), []byte(man), 0o644)
+	os.WriteFile(filepath.Join(dir, "t.csv"), []byte("case_id,seconds\na,30\nb,31\nc,29\nd,33\n"), 0o644)
+	cfg := Config{Manifest: filepath.Join(dir, "m.csv"), PredDir: filepath.Join(dir, "pred"), OutDir: filepath.Join(dir, "out"),
+		Times: filepath.Join(dir, "t.csv"), ToleranceMM: 1, Resamples: 100,
+		Read: func(p string) (*volume.Volume, error) {
+			if v, ok := vols[p]; ok {
+				return v, nil
+			}
+			return nil, errors.New(p + ": not in memory")
+		}}
+	return cfg, vols
+}
+
+func TestRunInMemory(t *testing.T) {
+	cfg, _ := memCohort(t)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(res.Rows), 4*3*len(metrics.Structures); got != want {
+		t.Fatalf("%d rows, want %d", got, want)
+	}
+	for _, e := range res.Ears {
+		if len(e.Ears) != 2 || e.PlaneX == nil {
+			t.Fatalf("case %s: ears %+v", e.CaseID, e)
+		}
+	}
+	// Case a: identical; b: shifted one voxel in x -> Dice 8/9 per label box.
+	for _, r := range res.Rows {
+		if r.Case.ID == "a" && r.Dice != 1 {
+			t.Errorf("a %s/%s dice %g", r.Ear, r.Structure, r.Dice)
+		}
+		if r.Case.ID == "b" && r.Structure == "labyrinth" && r.Dice != 16.0/18 {
+			t.Errorf("b %s dice %g, want 8/9", r.Ear, r.Dice)
+		}
+	}
+	s := res.Summary
+	if len(s.SkippedNoReference) != 1 || s.SkippedNoReference[0] != "e" {
+		t.Errorf("skipped %v", s.SkippedNoReference)
+	}
+	if s.Time == nil || s.Time.Paired != 4 || s.Time.SpeedupOfMedians != 600/30.5 {
+		t.Errorf("time %+v", s.Time)
+	}
+	for _, name := range []string{"cases.csv", "summary.json", "report.html", "dice_by_group.png", "bland_altman_volume.svg"} {
+		if _, err := os.Stat(filepath.Join(cfg.OutDir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(cfg.OutDir, "report.html"))
+	for _, want := range []string{"Lowest-Dice ears", "Mann-Whitney U", "Wilcoxon signed-rank", "speed-up"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	// No temporary files left behind.
+	ents, _ := os.ReadDir(cfg.OutDir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("leftover %s", e.Name())
+		}
+	}
+}
+
+func TestRunMissingPredictionsListed(t *testing.T) {
+	cfg, _ := memCohort(t)
+	os.Remove(filepath.Join(cfg.PredDir, "b.nii.gz"))
+	os.Remove(filepath.Join(cfg.PredDir, "d.nii.gz"))
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "2 case(s): b, d") {
+		t.Fatalf("error %v, want both missing cases listed", err)
+	}
+	if _, err := os.Stat(cfg.OutDir); !os.IsNotExist(err) {
+		t.Error("output directory created despite the error")
+	}
+}
+
+func TestRunReadErrorNamesCase(t *testing.T) {
+	cfg, vols := memCohort(t)
+	for p := range vols {
+		if strings.HasSuffix(p, "c_ref.nii") {
+			delete(vols, p)
+		}
+	}
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "case c: reference") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestAgreementPNG(t *testing.T) {
+	g := volume.NewGeometry([3]int{40, 40, 40}, [3]float64{0.5, 0.5, 0.5})
+	ref, pred := volume.New(g, volume.Uint8), volume.New(g, volume.Uint8)
+	for k := 15; k < 25; k++ {
+		for j := 15; j < 25; j++ {
+			for i := 15; i < 25; i++ {
+				ref.Set(i, j, k, 1)
+				pred.Set(i+4, j, k, 1)
+			}
+		}
+	}
+	b, err := agreementPNG(ref, pred, [3]int{20, 20, 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Axial panel, row through the centre: 0.16 mm per pixel, voxel 0.5 mm.
+	// x offsets (mm) from voxel 20: -3 -> voxel 14 (bg), -2 -> 16 (ref only),
+	// +1 -> 22 (both), +3 -> 26 (pred only).
+	px := func(mm float64) int { return int(mm/(picFieldMM/picPixels) + picPixels/2) }
+	for _, c := range []struct {
+		mm   float64
+		want [3]uint8
+	}{{-3, [3]uint8{picBg.R, picBg.G, picBg.B}}, {-2, [3]uint8{picRef.R, picRef.G, picRef.B}}, {1, [3]uint8{picBoth.R, picBoth.G, picBoth.B}}, {3, [3]uint8{picPred.R, picPred.G, picPred.B}}} {
+		r, g, b, _ := img.At(px(c.mm), picPixels/2).RGBA()
+		if got := [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}; got != c.want {
+			t.Errorf("at %g mm: colour %v, want %v", c.mm, got, c.want)
+		}
+	}
+}
