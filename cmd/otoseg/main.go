@@ -43,6 +43,7 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 		newReviewCmd(),
 		newTrainCmd(),
 		newSegmentCmd(),
+		newModelCmd(),
 	)
 	return root
 }

@@ -1,0 +1,401 @@
+package phantom
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/otoseg/otoseg/volume"
+)
+
+// Config chooses one phantom case. The zero value of every optional field
+// means "draw it from the centre and the seed".
+type Config struct {
+	// Centre is the scanning site; the zero value means Centres[0].
+	Centre Centre
+	// Seed makes the case: same config, same seed, same voxels.
+	Seed uint64
+	// Pathology is a name from Pathologies, or "" / "none" for normal.
+	Pathology string
+	// Severity in (0, 1]; 0 draws one from the seed.
+	Severity float64
+	// Side picks the ear of a single-ear FOV and the ear a unilateral
+	// pathology affects: "left", "right" or "" (drawn).
+	Side string
+	// FOV overrides the centre's FOV kind; Extent (mm) its size.
+	FOV    string
+	Extent [3]float64
+	// Spacing overrides the centre's voxel spacing (mm).
+	Spacing [3]float64
+	// Clean turns off blur, noise and artefacts (HU still partial-volume),
+	// for tests that measure geometry.
+	Clean bool
+	// Workers bounds parallelism; 0 uses GOMAXPROCS. The output does not
+	// depend on it.
+	Workers int
+}
+
+// Ear is the ground truth of one inner ear, written to the JSON sidecar.
+// Positions are world LPS mm on the output grid's frame.
+type Ear struct {
+	Side      string     `json:"side"`
+	InFOV     bool       `json:"in_fov"`
+	Vestibule [3]float64 `json:"vestibule_world_mm"`
+	// Cochlea is the middle of the modiolus; Axis the modiolar axis from
+	// base to apex (unit, world).
+	Cochlea [3]float64 `json:"cochlea_world_mm"`
+	Axis    [3]float64 `json:"modiolar_axis"`
+	// Centre is the centroid of the labyrinth (world mm), what a localiser
+	// should find.
+	Centre        [3]float64 `json:"labyrinth_centre_world_mm"`
+	AValue        float64    `json:"a_value_mm"`
+	Turns         float64    `json:"turns"`
+	CochleaHeight float64    `json:"cochlea_height_mm"`
+	CDL           float64    `json:"cdl_lateral_wall_mm"`
+	Vestibule3    [3]float64 `json:"vestibule_semi_axes_mm"`
+	CanalRadius   [3]float64 `json:"canal_radius_mm"` // anterior, posterior, lateral
+	CanalLumen    float64    `json:"canal_lumen_radius_mm"`
+	CanalPresent  [3]bool    `json:"canal_present"`
+	VAMidWidth    float64    `json:"vestibular_aqueduct_mid_width_mm"`
+	Pathology     string     `json:"pathology"`
+	Severity      float64    `json:"severity"`
+	// LabelVoxels counts voxels of labels 1..3 nearest this ear; Volume is
+	// the labelled labyrinth volume in mm^3 on the output grid.
+	LabelVoxels [3]int  `json:"label_voxels"`
+	Volume      float64 `json:"labyrinth_volume_mm3"`
+}
+
+// Meta is everything known about a generated case.
+type Meta struct {
+	CaseID    string  `json:"case_id,omitempty"`
+	Seed      uint64  `json:"seed"`
+	Body      string  `json:"body"`
+	Centre    Centre  `json:"centre"`
+	Split     string  `json:"split,omitempty"`
+	Pathology string  `json:"pathology"`
+	Severity  float64 `json:"severity"`
+	// PathologyInfo says what the pathology does to the phantom.
+	PathologyInfo string     `json:"pathology_info"`
+	FOV           string     `json:"fov"`
+	Dims          [3]int     `json:"dims"`
+	Spacing       [3]float64 `json:"spacing_mm"`
+	Origin        [3]float64 `json:"origin_lps_mm"`
+	// Rotation (degrees about x, y, z) and Shift (mm) place the patient in
+	// the scanner: world = R·anatomical + shift.
+	Rotation [3]float64 `json:"patient_rotation_deg"`
+	Shift    [3]float64 `json:"patient_shift_mm"`
+	Ears     []Ear      `json:"ears"`
+	// EarsInFOV is "left+right", "left", "right" or "none".
+	EarsInFOV string             `json:"ears_in_fov"`
+	TissueHU  map[string]float64 `json:"tissue_hu"`
+	// ManualSeconds is a simulated manual segmentation time (not measured).
+	ManualSeconds          float64 `json:"manual_seconds"`
+	ManualSecondsSimulated bool    `json:"manual_seconds_simulated"`
+}
+
+// seedStream derives the generator for one purpose of one case.
+func seedStream(seed uint64, purpose uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x6f746f736567^purpose))
+}
+
+// Generate makes one case in memory: an int16-valued CT (HU) and a uint8
+// label map on the same grid, and the ground truth.
+func Generate(cfg Config) (img, label *volume.Volume, meta Meta, err error) {
+	return GenerateContext(context.Background(), cfg)
+}
+
+// GenerateContext is Generate with cancellation between stages.
+func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume, meta Meta, err error) {
+	c := cfg.Centre
+	if c.Name == "" {
+		c = Centres[0]
+	}
+	if cfg.FOV != "" {
+		c.FOV = cfg.FOV
+		if c.FOV == FOVHead && c.Matrix == 0 {
+			c.Matrix = 512
+		}
+	}
+	if cfg.Extent != ([3]float64{}) {
+		c.Extent = cfg.Extent
+	}
+	if err := c.Validate(); err != nil {
+		return nil, nil, meta, err
+	}
+	if err := ValidPathology(cfg.Pathology); err != nil {
+		return nil, nil, meta, err
+	}
+	if cfg.Severity < 0 || cfg.Severity > 1 || math.IsNaN(cfg.Severity) {
+		return nil, nil, meta, fmt.Errorf("severity %g, want 0..1", cfg.Severity)
+	}
+	for _, s := range cfg.Spacing {
+		if s != 0 && !(s >= 0.05 && s <= 5) {
+			return nil, nil, meta, fmt.Errorf("spacing %v mm out of range 0.05..5", cfg.Spacing)
+		}
+	}
+	switch cfg.Side {
+	case "", "left", "right":
+	default:
+		return nil, nil, meta, fmt.Errorf("side %q, want left or right", cfg.Side)
+	}
+	workers := defaultWorkers(cfg.Workers)
+	path := cfg.Pathology
+	if path == "" {
+		path = Normal
+	}
+
+	ra := seedStream(cfg.Seed, 1) // anatomy
+	head := sampleHead(ra)
+	base := sampleEar(ra)
+	ears := [2]earShape{base, base}
+	// small left/right asymmetries
+	for s := 0; s < 2; s++ {
+		e := &ears[s]
+		e.aValue += 0.08 * ra.NormFloat64()
+		e.turns += 0.04 * ra.NormFloat64()
+		e.canalR[0] += 0.05 * ra.NormFloat64()
+		e.canalR[1] += 0.05 * ra.NormFloat64()
+		e.canalR[2] += 0.04 * ra.NormFloat64()
+		e.rise = math.Max(1.0, (3.3-e.rzBase-e.rzApex)/e.turns)
+	}
+
+	rp := seedStream(cfg.Seed, 2) // pathology and placement
+	sev := cfg.Severity
+	if path != Normal && sev == 0 {
+		sev = math.Round((0.25+0.75*rp.Float64())*100) / 100
+	}
+	if path == Normal {
+		sev = 0
+	}
+	side := rp.IntN(2)
+	switch cfg.Side {
+	case "left":
+		side = 0
+	case "right":
+		side = 1
+	}
+	affected := [2]bool{}
+	if path != Normal {
+		affected[side] = true
+		bil := 0.0
+		if congenital[path] {
+			bil = 0.6
+		} else if path == Otosclerosis || path == LabyrinthitisOssificans {
+			bil = 0.3
+		}
+		if rp.Float64() < bil {
+			affected[1-side] = true
+		}
+	}
+	for s := 0; s < 2; s++ {
+		if affected[s] {
+			applyShape(&ears[s], path, sev, rp)
+		}
+	}
+
+	// scene in anatomical space
+	sc := &scene{}
+	addHead(sc, &head, ra)
+	var metalPts []vec3
+	for s := 0; s < 2; s++ {
+		ef := head.frame(s)
+		var plan *pathologyPlan
+		if affected[s] {
+			plan = planOverlays(&ears[s], ef, path, sev, rp)
+			metalPts = append(metalPts, plan.metalPts...)
+		}
+		addEar(sc, ef, &ears[s], &head, ra, plan)
+	}
+
+	// patient pose and field of view
+	rs := seedStream(cfg.Seed, 3) // scanner
+	u := func(m float64) float64 { return m * (2*rs.Float64() - 1) }
+	rot := [3]float64{u(c.Rotation), u(c.Rotation), u(c.Rotation)}
+	shift := vec3{u(c.Shift), u(c.Shift), u(c.Shift)}
+	ps := pose{rot: rotXYZ(rot[0], rot[1], rot[2]), shift: shift}
+	toWorld := func(p vec3) vec3 { return ps.rot.apply(p).add(ps.shift) }
+
+	sp := [3]float64{c.InPlane[rs.IntN(len(c.InPlane))], 0, c.Slice[rs.IntN(len(c.Slice))]}
+	sp[1] = sp[0]
+	for a := 0; a < 3; a++ {
+		if cfg.Spacing[a] != 0 {
+			sp[a] = cfg.Spacing[a]
+		}
+	}
+	ext := c.Extent
+	var target vec3
+	switch c.FOV {
+	case FOVHead:
+		ext[0] = float64(c.Matrix) * sp[0]
+		ext[1] = float64(c.Matrix) * sp[1]
+		target = vec3{0, 8, 4}
+	case FOVBilateral:
+		target = vec3{0, 3, 0}
+	case FOVEar:
+		f := head.frame(side)
+		target = f.p(vec3{1.0, -1.0, -0.5})
+	}
+	// the scanner centres the FOV on where the technologist aims, which
+	// is the anatomical target seen through the patient's pose, give or take
+	target = toWorld(target).add(vec3{u(2), u(2), u(2)})
+	var dims [3]int
+	for a := 0; a < 3; a++ {
+		dims[a] = int(math.Round(ext[a] / sp[a]))
+		if dims[a] < 8 {
+			dims[a] = 8
+		}
+	}
+	g := volume.NewGeometry(dims, sp)
+	for a := 0; a < 3; a++ {
+		g.Origin[a] = math.Round((target[a]-float64(dims[a]-1)/2*sp[a])*1000) / 1000
+	}
+	if err := g.Validate(); err != nil {
+		return nil, nil, meta, fmt.Errorf("phantom geometry: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, meta, err
+	}
+
+	hu := huTable(head.boneDense)
+	img, label = rasterize(sc, g, ps, hu, workers)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, meta, err
+	}
+
+	if !cfg.Clean {
+		blur(img, [3]float64{c.PSF[0], c.PSF[0], c.PSF[1]}, workers)
+		var wmetal []vec3
+		for _, p := range metalPts {
+			wmetal = append(wmetal, toWorld(p))
+		}
+		metalStreaks(img, wmetal, c.Metal, cfg.Seed, workers)
+		houndsfieldBar(img, toWorld(head.frame(1).p(vec3{-6, -4, 0})), toWorld(head.frame(0).p(vec3{-6, -4, 0})), c.Bar)
+		for i, x := range img.Data {
+			img.Data[i] = x*float32(c.Gain) + float32(c.Offset)
+		}
+		addNoise(img, cfg.Seed^0x5eed, c.Noise, c.NoiseCorr, workers)
+	}
+	quantise(img, -1024, 3071)
+
+	meta = Meta{
+		Seed: cfg.Seed, Body: "head", Centre: c, Pathology: path, Severity: sev,
+		PathologyInfo: PathologyInfo[path], FOV: c.FOV, Dims: dims, Spacing: sp, Origin: g.Origin,
+		Rotation: rot, Shift: shift, TissueHU: map[string]float64{},
+	}
+	for t := Tissue(0); t < numTissues; t++ {
+		meta.TissueHU[t.String()] = hu[t]
+	}
+	meta.Ears = earMeta(ears, affected, path, sev, &head, toWorld, label)
+	var in []string
+	for _, e := range meta.Ears {
+		if e.InFOV {
+			in = append(in, e.Side)
+		}
+	}
+	switch len(in) {
+	case 0:
+		meta.EarsInFOV = "none"
+	case 1:
+		meta.EarsInFOV = in[0]
+	default:
+		meta.EarsInFOV = "left+right"
+	}
+	meta.ManualSeconds = manualSeconds(meta, seedStream(cfg.Seed, 4))
+	meta.ManualSecondsSimulated = true
+	return img, label, meta, nil
+}
+
+// earMeta describes both ears in world coordinates and measures the
+// labelled volume nearest each.
+func earMeta(ears [2]earShape, affected [2]bool, path string, sev float64, head *headShape, toWorld func(vec3) vec3, label *volume.Volume) []Ear {
+	out := make([]Ear, 2)
+	var centres [2]vec3
+	for s := 0; s < 2; s++ {
+		e := &ears[s]
+		ef := head.frame(s)
+		side := "left"
+		if s == 1 {
+			side = "right"
+		}
+		mid := e.base.add(e.axis.scale(e.height() / 2))
+		ax := toWorld(ef.p(e.axis)).sub(toWorld(ef.p(vec3{})))
+		aval := e.aValueOf()
+		turns, height, cdl := e.turns, e.height(), e.lateralWallLength()
+		if e.cystic > 0 {
+			aval, turns, height, cdl = 2*e.cystic, 0, 1.6*e.cystic, 0
+		}
+		if e.cysticAp > 0 {
+			turns = 1.5
+		}
+		ev := Ear{
+			Side: side, Vestibule: toWorld(ef.p(vec3{})), Cochlea: toWorld(ef.p(mid)), Axis: ax.unit(),
+			AValue: round3(aval), Turns: round3(turns), CochleaHeight: round3(height), CDL: round3(cdl),
+			Vestibule3: e.vest, CanalRadius: e.canalR, CanalLumen: e.canalLumen, CanalPresent: e.present,
+			VAMidWidth: round3(2 * e.vaRadius), Pathology: Normal,
+		}
+		if affected[s] {
+			ev.Pathology, ev.Severity = path, sev
+		}
+		out[s] = ev
+		centres[s] = toWorld(ef.p(vec3{-0.5, -2.0, 0.0}))
+	}
+	// assign label voxels to the nearer ear; accumulate centroids
+	var sum [2]vec3
+	g := label.Geometry
+	for k := 0; k < g.Dims[2]; k++ {
+		for j := 0; j < g.Dims[1]; j++ {
+			for i := 0; i < g.Dims[0]; i++ {
+				l := label.Data[g.Index(i, j, k)]
+				if l <= 0 {
+					continue
+				}
+				p := vec3(g.World(float64(i), float64(j), float64(k)))
+				s := 0
+				if p.sub(centres[1]).norm() < p.sub(centres[0]).norm() {
+					s = 1
+				}
+				if li := int(l); li >= 1 && li <= 3 {
+					out[s].LabelVoxels[li-1]++
+				}
+				sum[s] = sum[s].add(p)
+			}
+		}
+	}
+	vox := g.Spacing[0] * g.Spacing[1] * g.Spacing[2]
+	for s := 0; s < 2; s++ {
+		n := out[s].LabelVoxels[0] + out[s].LabelVoxels[1] + out[s].LabelVoxels[2]
+		out[s].Volume = round3(float64(n) * vox)
+		if n > 0 {
+			c := sum[s].scale(1 / float64(n))
+			out[s].Centre = [3]float64{round3(c[0]), round3(c[1]), round3(c[2])}
+		} else {
+			out[s].Centre = centres[s]
+		}
+		// an ear is in the FOV when most of its expected labyrinth is
+		out[s].InFOV = out[s].Volume > 40
+	}
+	return out
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// manualSeconds simulates how long an expert would take to segment the case
+// by hand: per labelled ear about 20 minutes, more for malformations and
+// for many thin slices. It is recorded as simulated.
+func manualSeconds(m Meta, r *rand.Rand) float64 {
+	var t float64
+	for _, e := range m.Ears {
+		if !e.InFOV {
+			continue
+		}
+		base := 1200 * math.Exp(0.25*r.NormFloat64())
+		if e.Pathology != Normal {
+			base *= 1.35
+		}
+		// thinner slices mean more slices to contour
+		base *= math.Sqrt(0.6 / m.Spacing[2])
+		t += base
+	}
+	return math.Round(t)
+}

@@ -1,0 +1,228 @@
+package phantom
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/otoseg/otoseg/volume"
+)
+
+// blockSize is the edge, in voxels, of the cubes the rasteriser culls
+// objects against.
+const blockSize = 8
+
+// superN is the supersampling factor per axis for voxels that a labelled
+// surface crosses: superN^3 samples integrate the voxel (partial volume)
+// and vote its label. Voxels crossed only by unlabelled surfaces take
+// superLo^3 samples: their partial volume only feeds the HU, which the
+// point-spread blur smooths anyway.
+const (
+	superN  = 3
+	superLo = 2
+)
+
+// sdfSlack widens the distances at which a voxel or block is taken as
+// uniform, because ellipsoid and elliptic-tube distances are estimates.
+const sdfSlack = 1.3
+
+// pose maps anatomical coordinates into the scanner's world:
+// world = rot·anat + shift.
+type pose struct {
+	rot   mat3
+	shift vec3
+}
+
+// rasterize paints sc onto geometry g: partial-volume HU (mean of the
+// tissue HU over the supersamples of boundary voxels) and the label voted by
+// the same samples (ties go to the label at the voxel centre). Work is split
+// into blocks that goroutines take in any order; each voxel depends only on
+// its own position, so the result does not depend on scheduling.
+func rasterize(sc *scene, g volume.Geometry, ps pose, hu [numTissues]float64, workers int) (img, lab *volume.Volume) {
+	img = volume.New(g, volume.Int16)
+	lab = volume.New(g, volume.Uint8)
+	// voxel index -> anatomical: anat = M·idx + o
+	rt := ps.rot.t()
+	var m mat3
+	for r := 0; r < 3; r++ {
+		for c := 0; c < 3; c++ {
+			m[r][c] = g.Direction[r][c] * g.Spacing[c]
+		}
+	}
+	m = rt.mul(m)
+	o := rt.apply(vec3(g.Origin).sub(ps.shift))
+	toAnat := func(i, j, k float64) vec3 { return m.apply(vec3{i, j, k}).add(o) }
+
+	stepI := g.Spacing[0]
+	h := 0.5 * math.Sqrt(g.Spacing[0]*g.Spacing[0]+g.Spacing[1]*g.Spacing[1]+g.Spacing[2]*g.Spacing[2])
+	nb := [3]int{}
+	for a := 0; a < 3; a++ {
+		nb[a] = (g.Dims[a] + blockSize - 1) / blockSize
+	}
+	total := nb[0] * nb[1] * nb[2]
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var idx []int32
+			var always []bool
+			var active []int32 // positions in idx of objects needing per-voxel sdf
+			var inside []bool
+			var near []int32
+			var skip []int
+			var dc []float64
+			var grad []vec3
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= total {
+					return
+				}
+				bx, by, bz := b%nb[0], (b/nb[0])%nb[1], b/(nb[0]*nb[1])
+				i0, j0, k0 := bx*blockSize, by*blockSize, bz*blockSize
+				i1, j1, k1 := min(i0+blockSize, g.Dims[0]), min(j0+blockSize, g.Dims[1]), min(k0+blockSize, g.Dims[2])
+				bb := emptyBox()
+				for _, c := range [8][3]float64{
+					{float64(i0) - .5, float64(j0) - .5, float64(k0) - .5}, {float64(i1) - .5, float64(j0) - .5, float64(k0) - .5},
+					{float64(i0) - .5, float64(j1) - .5, float64(k0) - .5}, {float64(i1) - .5, float64(j1) - .5, float64(k0) - .5},
+					{float64(i0) - .5, float64(j0) - .5, float64(k1) - .5}, {float64(i1) - .5, float64(j0) - .5, float64(k1) - .5},
+					{float64(i0) - .5, float64(j1) - .5, float64(k1) - .5}, {float64(i1) - .5, float64(j1) - .5, float64(k1) - .5},
+				} {
+					bb = bb.grow(toAnat(c[0], c[1], c[2]))
+				}
+				bc := bb.lo.lerp(bb.hi, 0.5)
+				reach := bb.hi.sub(bb.lo).norm()/2*sdfSlack + h
+				idx, always = idx[:0], always[:0]
+				for oi := range sc.objs {
+					ob := &sc.objs[oi]
+					if !ob.bb.overlaps(bb) {
+						continue
+					}
+					d := ob.s.sdf(bc)
+					if d > reach {
+						continue
+					}
+					in := d < -reach
+					if in && ob.only == 0 && !ob.keepLabel {
+						// everything below is hidden by this object
+						idx, always = idx[:0], always[:0]
+					}
+					idx = append(idx, int32(oi))
+					always = append(always, in)
+				}
+				active = active[:0]
+				for n := range idx {
+					if !always[n] {
+						active = append(active, int32(n))
+					}
+				}
+				if cap(inside) < len(idx) {
+					inside = make([]bool, len(idx))
+					dc = make([]float64, len(idx))
+					grad = make([]vec3, len(idx))
+				}
+				inside, dc, grad = inside[:len(idx)], dc[:len(idx)], grad[:len(idx)]
+				if cap(skip) < len(idx) {
+					skip = make([]int, len(idx))
+				}
+				skip = skip[:len(idx)]
+				for k := k0; k < k1; k++ {
+					for j := j0; j < j1; j++ {
+						for n := range idx {
+							inside[n] = always[n]
+							skip[n] = 0
+						}
+						for i := i0; i < i1; i++ {
+							p := toAnat(float64(i), float64(j), float64(k))
+							near = near[:0]
+							for _, n := range active {
+								if i < skip[n] {
+									continue // containment unchanged since the last evaluation
+								}
+								d := sc.objs[idx[n]].s.sdf(p)
+								dc[n] = d
+								inside[n] = d < 0
+								ad := math.Abs(d)
+								if ad < h*sdfSlack {
+									near = append(near, n)
+									continue
+								}
+								// sphere tracing along the row: the surface is at
+								// least ad/sdfSlack away, so the next voxels that
+								// stay farther than a voxel's reach need no look
+								if st := int((ad/sdfSlack - h*sdfSlack) / stepI); st > 0 {
+									skip[n] = i + 1 + st
+								}
+							}
+							t, l := paintAt(sc.objs, idx, inside)
+							vi := g.Index(i, j, k)
+							if len(near) == 0 {
+								img.Data[vi] = float32(hu[t])
+								lab.Data[vi] = float32(l)
+								continue
+							}
+							sn := superLo
+							for _, n := range near {
+								if sc.objs[idx[n]].labelled {
+									sn = superN
+									break
+								}
+							}
+							if sn == superLo {
+								// unlabelled surfaces only: a planar model of each
+								// near surface (value and gradient in index units)
+								// stands in for sdf calls at every sample
+								const e = 0.25
+								for _, n := range near {
+									ob := sc.objs[idx[n]].s
+									grad[n] = vec3{
+										(ob.sdf(toAnat(float64(i)+e, float64(j), float64(k))) - dc[n]) / e,
+										(ob.sdf(toAnat(float64(i), float64(j)+e, float64(k))) - dc[n]) / e,
+										(ob.sdf(toAnat(float64(i), float64(j), float64(k)+e)) - dc[n]) / e,
+									}
+								}
+							}
+							var sum float64
+							var votes [8]int
+							fn := float64(sn)
+							for s := 0; s < sn*sn*sn; s++ {
+								fi := (float64(s%sn)+0.5)/fn - 0.5
+								fj := (float64((s/sn)%sn)+0.5)/fn - 0.5
+								fk := (float64(s/(sn*sn))+0.5)/fn - 0.5
+								if sn == superLo {
+									f := vec3{fi, fj, fk}
+									for _, n := range near {
+										inside[n] = dc[n]+grad[n].dot(f) < 0
+									}
+								} else {
+									q := toAnat(float64(i)+fi, float64(j)+fj, float64(k)+fk)
+									for _, n := range near {
+										inside[n] = sc.objs[idx[n]].s.sdf(q) < 0
+									}
+								}
+								ts, ls := paintAt(sc.objs, idx, inside)
+								sum += hu[ts]
+								votes[ls&7]++
+							}
+							best := l
+							for c := uint8(0); c < 8; c++ {
+								if votes[c] > votes[best] {
+									best = c
+								}
+							}
+							img.Data[vi] = float32(sum / float64(sn*sn*sn))
+							lab.Data[vi] = float32(best)
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return img, lab
+}

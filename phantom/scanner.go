@@ -1,0 +1,374 @@
+package phantom
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/otoseg/otoseg/volume"
+)
+
+// FOV kinds: what a centre's reconstruction covers.
+const (
+	FOVHead      = "head"      // the whole head in-plane, both ears
+	FOVBilateral = "bilateral" // both temporal bones
+	FOVEar       = "ear"       // one temporal bone
+)
+
+// Centre is a scanning site: its protocol decides spacing, field of view,
+// sharpness, noise and HU calibration, so that a cohort drawn from several
+// centres varies the way a multicentre study does.
+type Centre struct {
+	Name     string `json:"name"`
+	Protocol string `json:"protocol"`
+	// External centres are held out for external validation.
+	External bool `json:"external"`
+	// FOV is the kind of field of view; Extent its size in mm (x, y, z).
+	// For FOVHead the in-plane extent is Matrix × in-plane spacing.
+	FOV    string     `json:"fov"`
+	Extent [3]float64 `json:"extent_mm"`
+	Matrix int        `json:"matrix,omitempty"`
+	// InPlane and Slice list the spacings (mm) the centre reconstructs at;
+	// each case picks one of each.
+	InPlane []float64 `json:"in_plane_mm"`
+	Slice   []float64 `json:"slice_mm"`
+	// PSF is the Gaussian point-spread sigma in mm (in-plane, through-plane).
+	PSF [2]float64 `json:"psf_sigma_mm"`
+	// Noise is the standard deviation of the image noise in HU; NoiseCorr
+	// the in-plane correlation length (Gaussian sigma, mm) of its texture.
+	Noise     float64 `json:"noise_hu"`
+	NoiseCorr float64 `json:"noise_corr_mm"`
+	// Gain and Offset calibrate HU: stored = true*Gain + Offset.
+	Gain   float64 `json:"gain"`
+	Offset float64 `json:"offset_hu"`
+	// Rotation is the largest patient rotation per axis in degrees, Shift
+	// the largest table placement error in mm.
+	Rotation float64 `json:"rotation_deg"`
+	Shift    float64 `json:"shift_mm"`
+	// Bar is the depth in HU of the dark beam-hardening band between the
+	// petrous bones; Metal scales metal streaks.
+	Bar   float64 `json:"bar_hu"`
+	Metal float64 `json:"metal_streak_hu"`
+}
+
+// Centres are the built-in sites: four training centres with different
+// scanners and fields of view, and one external centre whose protocol
+// differs (thick slices, smooth kernel, low dose, other calibration).
+var Centres = []Centre{
+	{Name: "A", Protocol: "64-slice MDCT, temporal-bone protocol, 120 kV, bone kernel, bilateral targeted FOV",
+		FOV: FOVBilateral, Extent: [3]float64{130, 80, 36}, InPlane: []float64{0.28, 0.3, 0.32}, Slice: []float64{0.6},
+		PSF: [2]float64{0.18, 0.25}, Noise: 55, NoiseCorr: 0.22, Gain: 1, Offset: 0, Rotation: 3, Shift: 3, Bar: 40, Metal: 900},
+	{Name: "B", Protocol: "16-slice MDCT, routine head CT, 512 matrix, whole-head FOV, soft-bone kernel",
+		FOV: FOVHead, Matrix: 512, Extent: [3]float64{0, 0, 64}, InPlane: []float64{0.43, 0.45, 0.47}, Slice: []float64{0.8, 1.0},
+		PSF: [2]float64{0.3, 0.45}, Noise: 30, NoiseCorr: 0.45, Gain: 1, Offset: 4, Rotation: 4, Shift: 6, Bar: 60, Metal: 700},
+	{Name: "C", Protocol: "cone-beam CT, single temporal bone, 0.25 mm voxels, uncalibrated HU",
+		FOV: FOVEar, Extent: [3]float64{44, 44, 36}, InPlane: []float64{0.25}, Slice: []float64{0.3},
+		PSF: [2]float64{0.2, 0.2}, Noise: 70, NoiseCorr: 0.2, Gain: 0.93, Offset: -40, Rotation: 3, Shift: 2.5, Bar: 0, Metal: 1200},
+	{Name: "D", Protocol: "dual-source CT, temporal-bone protocol, moderate head FOV",
+		FOV: FOVBilateral, Extent: [3]float64{160, 120, 48}, InPlane: []float64{0.4}, Slice: []float64{0.75, 0.8},
+		PSF: [2]float64{0.22, 0.35}, Noise: 45, NoiseCorr: 0.3, Gain: 1.01, Offset: -8, Rotation: 3, Shift: 4, Bar: 50, Metal: 800},
+	{Name: "E", Protocol: "external: other vendor, low-dose, 1 mm slices, smooth kernel, larger patient rotation",
+		External: true, FOV: FOVBilateral, Extent: [3]float64{150, 100, 50}, InPlane: []float64{0.48, 0.5}, Slice: []float64{1.0},
+		PSF: [2]float64{0.4, 0.55}, Noise: 45, NoiseCorr: 0.6, Gain: 1.04, Offset: 25, Rotation: 7, Shift: 6, Bar: 90, Metal: 1000},
+}
+
+// CentreByName returns the built-in centre called name (case-insensitive).
+func CentreByName(name string) (Centre, error) {
+	for _, c := range Centres {
+		if strings.EqualFold(c.Name, name) {
+			return c, nil
+		}
+	}
+	var names []string
+	for _, c := range Centres {
+		names = append(names, c.Name)
+	}
+	return Centre{}, fmt.Errorf("unknown centre %q (want one of %s)", name, strings.Join(names, ", "))
+}
+
+// Validate reports a centre no scanner could have.
+func (c Centre) Validate() error {
+	if len(c.InPlane) == 0 || len(c.Slice) == 0 {
+		return fmt.Errorf("centre %s: no spacing", c.Name)
+	}
+	for _, s := range append(append([]float64{}, c.InPlane...), c.Slice...) {
+		if !(s >= 0.05 && s <= 5) {
+			return fmt.Errorf("centre %s: spacing %g mm out of range", c.Name, s)
+		}
+	}
+	switch c.FOV {
+	case FOVHead:
+		if c.Matrix < 16 || c.Matrix > 1024 {
+			return fmt.Errorf("centre %s: matrix %d out of range", c.Name, c.Matrix)
+		}
+	case FOVBilateral, FOVEar:
+		if c.Extent[0] <= 0 || c.Extent[1] <= 0 {
+			return fmt.Errorf("centre %s: empty field of view", c.Name)
+		}
+	default:
+		return fmt.Errorf("centre %s: unknown FOV kind %q", c.Name, c.FOV)
+	}
+	if c.Extent[2] <= 0 {
+		return fmt.Errorf("centre %s: empty z extent", c.Name)
+	}
+	return nil
+}
+
+// huTable maps tissues to HU for one case: the base values with the
+// subject's bone density.
+func huTable(boneDense float64) [numTissues]float64 {
+	hu := baseHU
+	for _, t := range []Tissue{Cortical, Petrous, Capsule, Ossicle, NewBone, Spongiotic, Marrow, Modiolus} {
+		hu[t] *= boneDense
+	}
+	return hu
+}
+
+// gaussKernel returns a normalised Gaussian of sigma voxels (nil if
+// sigma is negligible).
+func gaussKernel(sigma float64) []float32 {
+	if sigma < 0.15 {
+		return nil
+	}
+	r := int(math.Ceil(3 * sigma))
+	k := make([]float32, 2*r+1)
+	var s float64
+	for i := -r; i <= r; i++ {
+		w := math.Exp(-float64(i*i) / (2 * sigma * sigma))
+		k[i+r] = float32(w)
+		s += w
+	}
+	for i := range k {
+		k[i] = float32(float64(k[i]) / s)
+	}
+	return k
+}
+
+// blurAxis convolves v along axis a with kernel k (edges clamped), in
+// parallel over lines; each line is independent, so the result does not
+// depend on scheduling.
+func blurAxis(data []float32, dims [3]int, a int, k []float32, workers int) {
+	if k == nil || dims[a] < 2 {
+		return
+	}
+	r := len(k) / 2
+	stride := [3]int{1, dims[0], dims[0] * dims[1]}
+	// lines are indexed by the other two axes
+	o1, o2 := (a+1)%3, (a+2)%3
+	nl := dims[o1] * dims[o2]
+	n := dims[a]
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			line := make([]float32, n)
+			for {
+				l0 := int(next.Add(64)) - 64
+				if l0 >= nl {
+					return
+				}
+				for l := l0; l < min(l0+64, nl); l++ {
+					base := (l%dims[o1])*stride[o1] + (l/dims[o1])*stride[o2]
+					for i := 0; i < n; i++ {
+						line[i] = data[base+i*stride[a]]
+					}
+					for i := 0; i < n; i++ {
+						var s float32
+						for j := -r; j <= r; j++ {
+							ii := i + j
+							if ii < 0 {
+								ii = 0
+							} else if ii >= n {
+								ii = n - 1
+							}
+							s += k[j+r] * line[ii]
+						}
+						data[base+i*stride[a]] = s
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// blur applies a Gaussian PSF with sigmas in mm.
+func blur(v *volume.Volume, sigmaMM [3]float64, workers int) {
+	for a := 0; a < 3; a++ {
+		blurAxis(v.Data, v.Dims, a, gaussKernel(sigmaMM[a]/v.Spacing[a]), workers)
+	}
+}
+
+// addNoise adds zero-mean Gaussian noise of std sigma HU with an in-plane
+// texture of correlation corr mm. Each slice draws from its own generator
+// seeded by (seed, slice), so the noise is the same whatever the number of
+// workers.
+func addNoise(v *volume.Volume, seed uint64, sigma, corr float64, workers int) {
+	if sigma <= 0 {
+		return
+	}
+	nx, ny, nz := v.Dims[0], v.Dims[1], v.Dims[2]
+	kx := gaussKernel(corr / v.Spacing[0])
+	ky := gaussKernel(corr / v.Spacing[1])
+	gain := 1.0
+	for _, k := range [][]float32{kx, ky} {
+		if k == nil {
+			continue
+		}
+		var s float64
+		for _, w := range k {
+			s += float64(w) * float64(w)
+		}
+		gain /= math.Sqrt(s)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]float32, nx*ny)
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= nz {
+					return
+				}
+				rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(k)))
+				for i := range buf {
+					buf[i] = float32(rng.NormFloat64())
+				}
+				blurAxis(buf, [3]int{nx, ny, 1}, 0, kx, 1)
+				blurAxis(buf, [3]int{nx, ny, 1}, 1, ky, 1)
+				off := k * nx * ny
+				f := float32(sigma * gain)
+				for i, x := range buf {
+					v.Data[off+i] += f * x
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// metalStreaks adds the streaks radiating from metal (cochlear implant
+// contacts) in each axial slice: alternating bright and dark lines along a
+// few fixed directions, fading with distance, plus a dark halo.
+func metalStreaks(v *volume.Volume, src []vec3, amp float64, seed uint64, workers int) {
+	if len(src) == 0 || amp <= 0 {
+		return
+	}
+	r := rand.New(rand.NewPCG(seed, 77))
+	type dir struct{ a, w float64 }
+	dirs := make([]dir, 10)
+	for i := range dirs {
+		s := 1.0
+		if i%2 == 1 {
+			s = -1.3
+		}
+		dirs[i] = dir{a: r.Float64() * math.Pi, w: s * (0.5 + 0.5*r.Float64())}
+	}
+	sort.Slice(dirs, func(i, j int) bool { return dirs[i].a < dirs[j].a })
+	nx, ny, nz := v.Dims[0], v.Dims[1], v.Dims[2]
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= nz {
+					return
+				}
+				var here [][2]float64
+				for _, s := range src {
+					ci := v.ContinuousIndex(s)
+					if math.Abs(ci[2]-float64(k))*v.Spacing[2] < 0.8 {
+						here = append(here, [2]float64{ci[0], ci[1]})
+					}
+				}
+				if len(here) == 0 {
+					continue
+				}
+				for j := 0; j < ny; j++ {
+					for i := 0; i < nx; i++ {
+						var add float64
+						for _, h := range here {
+							dx := (float64(i) - h[0]) * v.Spacing[0]
+							dy := (float64(j) - h[1]) * v.Spacing[1]
+							d := math.Hypot(dx, dy)
+							if d < 0.4 || d > 60 {
+								continue
+							}
+							ang := math.Atan2(dy, dx)
+							if ang < 0 {
+								ang += math.Pi
+							}
+							var s float64
+							for _, dr := range dirs {
+								da := math.Abs(ang - dr.a)
+								da = math.Min(da, math.Pi-da)
+								s += dr.w * math.Exp(-da*da*d*d/(2*0.35*0.35))
+							}
+							add += amp * (s - 0.25*math.Exp(-d/2.5)) / (1 + d/6) / float64(len(here))
+						}
+						v.Data[v.Index(i, j, k)] += float32(add)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// houndsfieldBar darkens the band between the two petrous bones in the
+// slices near the ears (beam hardening across the skull base).
+func houndsfieldBar(v *volume.Volume, a, b vec3, depth float64) {
+	if depth <= 0 {
+		return
+	}
+	ab := b.sub(a)
+	l2 := ab.dot(ab)
+	for k := 0; k < v.Dims[2]; k++ {
+		for j := 0; j < v.Dims[1]; j++ {
+			for i := 0; i < v.Dims[0]; i++ {
+				idx := v.Index(i, j, k)
+				if v.Data[idx] < -300 || v.Data[idx] > 1200 {
+					continue
+				}
+				p := vec3(v.World(float64(i), float64(j), float64(k)))
+				t := math.Max(0, math.Min(1, p.sub(a).dot(ab)/l2))
+				q := a.add(ab.scale(t))
+				dz := p[2] - q[2]
+				dxy := math.Hypot(p[0]-q[0], p[1]-q[1])
+				f := math.Exp(-dz*dz/(2*4*4)) * math.Exp(-dxy*dxy/(2*3.5*3.5))
+				if t > 0.12 && t < 0.88 {
+					v.Data[idx] -= float32(depth * f)
+				}
+			}
+		}
+	}
+}
+
+// quantise rounds to integers and clamps to the scanner's range, as an
+// int16 CT stores them.
+func quantise(v *volume.Volume, lo, hi float64) {
+	for i, x := range v.Data {
+		f := math.Round(float64(x))
+		v.Data[i] = float32(math.Max(lo, math.Min(hi, f)))
+	}
+}
+
+func defaultWorkers(w int) int {
+	if w > 0 {
+		return w
+	}
+	return runtime.GOMAXPROCS(0)
+}
