@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,22 +13,26 @@ import (
 
 // Checksum returns the SHA-256 of a file, hex encoded, for the model card.
 func Checksum(path string) (string, error) {
-	f, err := os.Open(path)
+	return checksumFS(os.DirFS(filepath.Dir(path)), filepath.Base(path))
+}
+
+func checksumFS(fsys fs.FS, name string) (string, error) {
+	f, err := fsys.Open(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("checksum %s: %w", path, err)
+		return "", fmt.Errorf("checksum %s: %w", name, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // VerifyChecksums compares the weights files of a model folder against the
 // checksums its card records ("sha256 <hex> <file>" lines).
-func VerifyChecksums(dir string) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, CardFile))
+func VerifyChecksums(fsys fs.FS) ([]string, error) {
+	b, err := fs.ReadFile(fsys, CardFile)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +42,7 @@ func VerifyChecksums(dir string) ([]string, error) {
 		if len(f) != 3 || f[0] != "sha256" {
 			continue
 		}
-		got, err := Checksum(filepath.Join(dir, f[2]))
+		got, err := checksumFS(fsys, f[2])
 		if err != nil {
 			return report, err
 		}
