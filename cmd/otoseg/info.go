@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -36,7 +37,8 @@ the two differ by the sign of the first two rows.
 
 --json prints one object with the keys dims, spacing, origin, direction, min,
 max, mean (and file, format, dtype, orientation, origin_lps, direction_lps,
-affine_ras, nan_voxels). min/max/mean are of the scaled values (scl_slope /
+affine_ras, nan_voxels; for DICOM also series, the SeriesInstanceUID read,
+and dicom_series, every series found, largest first). min/max/mean are of the scaled values (scl_slope /
 scl_inter applied) and ignore NaN voxels. orientation is the axis code
 (nibabel's aff2axcodes), e.g. RAS or LPS.
 
@@ -71,6 +73,10 @@ type imageInfo struct {
 	Max          *float64      `json:"max"`
 	Mean         *float64      `json:"mean"`
 	NaNVoxels    int           `json:"nan_voxels"`
+	// DICOMSeries lists every series of a DICOM folder or .zip, largest
+	// first; Series is the one read.
+	DICOMSeries []dicom.SeriesInfo `json:"dicom_series,omitempty"`
+	Series      string             `json:"series,omitempty"`
 }
 
 // describe summarises v; world coordinates are converted to RAS as
@@ -128,6 +134,14 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 		return err
 	}
 	info := describe(path, v)
+	if imageio.FormatOf(path) == imageio.DICOM {
+		if list, err := dicom.ListSeries(path); err == nil && len(list) > 0 {
+			info.DICOMSeries, info.Series = list, opts.Series
+			if info.Series == "" {
+				info.Series = list[0].UID // the default: the largest
+			}
+		}
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -156,6 +170,13 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 	fmt.Fprintf(w, "min/max/mean %s / %s / %s\n", num(info.Min), num(info.Max), num(info.Mean))
 	if info.NaNVoxels > 0 {
 		fmt.Fprintf(w, "NaN voxels   %d (ignored above)\n", info.NaNVoxels)
+	}
+	for _, s := range info.DICOMSeries {
+		mark := " "
+		if s.UID == info.Series {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "series     %s %s\n", mark, s)
 	}
 	return nil
 }
