@@ -54,6 +54,8 @@ func resampleLabels(v *Volume, tg Geometry, useFill bool) (*Volume, error) {
 	out := New(tg, v.DType)
 	mp := newMapping(v.Geometry, tg)
 	s := sampler{dims: v.Dims, k: 2, interp: Linear, useFill: useFill}
+	// Target voxels outside the box keep label 0 without being sampled.
+	box0, box1 := targetBox(v.Geometry, tg, useFill)
 	nx, ny := v.Dims[0], v.Dims[1]
 	mx, my, mz := tg.Dims[0], tg.Dims[1], tg.Dims[2]
 
@@ -76,9 +78,12 @@ func resampleLabels(v *Volume, tg Geometry, useFill bool) (*Volume, error) {
 	}, func(z int, sc *scratch) {
 		var labs [8]int
 		var ws [8]float32
-		for j := 0; j < my; j++ {
+		if z < box0[2] || z >= box1[2] {
+			return
+		}
+		for j := box0[1]; j < box1[1]; j++ {
 			base := (z*my + j) * mx
-			for i := 0; i < mx; i++ {
+			for i := box0[0]; i < box1[0]; i++ {
 				var p [3]float64
 				for r := 0; r < 3; r++ {
 					p[r] = mp.b[r] + mp.m[r][0]*float64(i) + mp.m[r][1]*float64(j) + mp.m[r][2]*float64(z)

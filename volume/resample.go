@@ -137,6 +137,7 @@ func resample(v *Volume, tg Geometry, interp Interp, useFill bool, fill float32)
 	out := New(tg, v.DType)
 	m := newMapping(v.Geometry, tg)
 	s := sampler{src: src, dims: v.Dims, k: k, interp: interp, useFill: useFill, fill: fill}
+	s.lo, s.hi = targetBox(v.Geometry, tg, useFill)
 	if m.diagonal(tg.Dims) {
 		s.separable(m, out)
 	} else {
@@ -194,6 +195,9 @@ type sampler struct {
 	interp  Interp
 	useFill bool
 	fill    float32
+	// lo, hi bound the target voxels that can read the input; with a fill
+	// value, those outside get it without being sampled.
+	lo, hi [3]int
 }
 
 // taps computes the k input indices and weights for continuous index x on an
@@ -474,9 +478,15 @@ func (s *sampler) general(mp mapping, out *Volume) {
 		w   [3][4]float32
 	}
 	parallelSlices(mz, func() *scratch { return &scratch{} }, func(z int, sc *scratch) {
+		if s.skipSlice(out, z) {
+			return
+		}
 		for j := 0; j < my; j++ {
 			drow := out.Data[(z*my+j)*mx : (z*my+j+1)*mx]
-			for i := range drow {
+			if s.skipRow(drow, j) {
+				continue
+			}
+			for i := s.lo[0]; i < s.hi[0]; i++ {
 				var p [3]float64
 				for r := 0; r < 3; r++ {
 					p[r] = mp.b[r] + mp.m[r][0]*float64(i) + mp.m[r][1]*float64(j) + mp.m[r][2]*float64(z)
@@ -709,12 +719,18 @@ func (s *sampler) generalLinear(mp mapping, out *Volume) {
 	sx, sy, sz := min(1, nx-1), min(nx, nx*(ny-1)), min(nx*ny, nx*ny*(nz-1))
 	d := s.src
 	parallelSlices(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
+		if s.skipSlice(out, z) {
+			return
+		}
 		for j := 0; j < my; j++ {
 			drow := out.Data[(z*my+j)*mx : (z*my+j+1)*mx]
+			if s.skipRow(drow, j) {
+				continue
+			}
 			bx := mp.b[0] + mp.m[0][1]*float64(j) + mp.m[0][2]*float64(z)
 			by := mp.b[1] + mp.m[1][1]*float64(j) + mp.m[1][2]*float64(z)
 			bz := mp.b[2] + mp.m[2][1]*float64(j) + mp.m[2][2]*float64(z)
-			for i := range drow {
+			for i := s.lo[0]; i < s.hi[0]; i++ {
 				x := bx + mp.m[0][0]*float64(i)
 				y := by + mp.m[1][0]*float64(i)
 				w := bz + mp.m[2][0]*float64(i)
@@ -756,12 +772,18 @@ func (s *sampler) generalCubic(mp mapping, out *Volume) {
 	c := s.src
 	parallelSlices(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
 		var ix, iy, iz [4]int
+		if s.skipSlice(out, z) {
+			return
+		}
 		for j := 0; j < my; j++ {
 			drow := out.Data[(z*my+j)*mx : (z*my+j+1)*mx]
+			if s.skipRow(drow, j) {
+				continue
+			}
 			bx := mp.b[0] + mp.m[0][1]*float64(j) + mp.m[0][2]*float64(z)
 			by := mp.b[1] + mp.m[1][1]*float64(j) + mp.m[1][2]*float64(z)
 			bz := mp.b[2] + mp.m[2][1]*float64(j) + mp.m[2][2]*float64(z)
-			for i := range drow {
+			for i := s.lo[0]; i < s.hi[0]; i++ {
 				x := bx + mp.m[0][0]*float64(i)
 				y := by + mp.m[1][0]*float64(i)
 				w := bz + mp.m[2][0]*float64(i)
@@ -812,4 +834,65 @@ func (s *sampler) generalCubic(mp mapping, out *Volume) {
 			}
 		}
 	})
+}
+
+// targetBox returns the box of target voxels that may lie within half a
+// voxel of the input (all of them when there is no fill value): the input's
+// outer corners mapped into the target grid, rounded outwards.
+func targetBox(src, tgt Geometry, useFill bool) (lo, hi [3]int) {
+	if !useFill {
+		return [3]int{}, tgt.Dims
+	}
+	minP := [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
+	maxP := [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
+	for corner := 0; corner < 8; corner++ {
+		var p [3]float64
+		for c := 0; c < 3; c++ {
+			p[c] = -0.5
+			if corner&(1<<c) != 0 {
+				p[c] = float64(src.Dims[c]) - 0.5
+			}
+		}
+		t := tgt.ContinuousIndex(src.World(p[0], p[1], p[2]))
+		for c := 0; c < 3; c++ {
+			minP[c], maxP[c] = math.Min(minP[c], t[c]), math.Max(maxP[c], t[c])
+		}
+	}
+	for c := 0; c < 3; c++ {
+		l, h := math.Floor(minP[c])-1, math.Ceil(maxP[c])+2
+		lo[c] = int(math.Max(0, math.Min(l, float64(tgt.Dims[c]))))
+		hi[c] = int(math.Max(float64(lo[c]), math.Min(h, float64(tgt.Dims[c]))))
+	}
+	return lo, hi
+}
+
+// skipSlice fills target slice z when it lies outside the box.
+func (s *sampler) skipSlice(out *Volume, z int) bool {
+	if z >= s.lo[2] && z < s.hi[2] {
+		return false
+	}
+	n := out.Dims[0] * out.Dims[1]
+	dst := out.Data[z*n : (z+1)*n]
+	for i := range dst {
+		dst[i] = s.fill
+	}
+	return true
+}
+
+// skipRow fills a target row outside the box, or the parts of it outside
+// the box, and reports whether the whole row was outside.
+func (s *sampler) skipRow(drow []float32, j int) bool {
+	if j < s.lo[1] || j >= s.hi[1] {
+		for i := range drow {
+			drow[i] = s.fill
+		}
+		return true
+	}
+	for i := 0; i < s.lo[0]; i++ {
+		drow[i] = s.fill
+	}
+	for i := s.hi[0]; i < len(drow); i++ {
+		drow[i] = s.fill
+	}
+	return false
 }

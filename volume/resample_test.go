@@ -132,6 +132,11 @@ func TestResampleMatchesScipy(t *testing.T) {
 		add(name+"-order3", big, inBig, 3, false, func() (*Volume, error) { return ResampleToFill(big, tg, BSpline, -7) }, true, -7)
 		add(name+"-order1", big, inBig, 1, false, func() (*Volume, error) { return ResampleToFill(big, tg, Linear, -7) }, true, -7)
 	}
+	// Pasting a small oblique label map back into a larger straight grid:
+	// only the box around the source is sampled, the rest must be 0.
+	pasteGrid := Geometry{Dims: [3]int{40, 36, 30}, Spacing: [3]float64{0.5, 0.5, 0.5}, Origin: src.World(-12, -9, -7), Direction: Identity()}
+	add("paste-labels", labels, inLab, 1, true, func() (*Volume, error) { return ResampleLabelsTo(labels, pasteGrid) }, true, 0)
+	add("paste-order1", v, in, 1, false, func() (*Volume, error) { return ResampleToFill(v, pasteGrid, Linear, -7) }, true, -7)
 	casesPath := filepath.Join(dir, "cases.json")
 	b, _ := json.Marshal(cases)
 	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
