@@ -237,8 +237,13 @@ const (
 	posTolMM  = 0.01
 	posTolRel = 1e-3
 	// stepTolRel is the relative deviation of one slice step from the
-	// median step still taken as rounding (1%, plus posTolMM).
-	stepTolRel = 0.01
+	// median step still taken as rounding (20%, plus posTolMM): scanners
+	// that print positions to 0.1 mm make 0.5 mm steps vary by that much.
+	stepTolRel = 0.2
+	// gridTolRel is the largest distance of a slice from the regular grid
+	// the volume puts it on, as a fraction of the step (plus posTolMM), so
+	// small per-step deviations cannot add up to a misplaced slice.
+	gridTolRel = 0.1
 )
 
 // assemble checks that the slices form one regular grid and returns its
@@ -333,6 +338,11 @@ func assemble(slices []slice) (volume.Geometry, error) {
 			return g, fmt.Errorf("uneven slice spacing: %.4g mm between %s and %s, %.4g mm elsewhere", gap, slices[i].name, slices[i+1].name, med)
 		}
 		step = (d[n-1] - d[0]) / float64(n-1)
+		for k := range d {
+			if off := d[k] - (d[0] + float64(k)*step); math.Abs(off) > gridTolRel*step+posTolMM {
+				return g, fmt.Errorf("uneven slice spacing: %s lies %.4g mm off a regular grid of %.4g mm slices", slices[k].name, off, step)
+			}
+		}
 		// Gantry tilt (or a sheared stack): positions drift across the
 		// slice plane instead of moving along its normal.
 		for i := 1; i < n; i++ {
