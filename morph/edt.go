@@ -81,7 +81,7 @@ func SquaredEDT(m *Mask, spacing [3]float64, toForeground bool) ([]float32, erro
 	})
 	// y and z: lower envelopes on lines gathered a block of columns at a time,
 	// so strided reads fetch whole cache lines.
-	const block = 16
+	const block = 64
 	type scratch struct {
 		f, out []float64
 		v      []int

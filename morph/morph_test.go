@@ -199,6 +199,27 @@ func checkAgainstScipy(t *testing.T, m *Mask, spacing [3]float64, radius float64
 	}
 	compareMask("Erode", ero, maskPath+".erode")
 
+	// Keep the largest component of each label of a three-label map.
+	seg := volume.New(volume.NewGeometry(dims, spacing), volume.Uint8)
+	for k := 0; k < dims[2]; k++ {
+		for j := 0; j < dims[1]; j++ {
+			for i := 0; i < dims[0]; i++ {
+				if p := i + dims[0]*(j+dims[1]*k); m.Data[p] {
+					seg.Data[p] = float32(1 + i*3/dims[0])
+				}
+			}
+		}
+	}
+	kept, err := KeepLargestPerLabel(seg, Conn26)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeep := readFile(t, maskPath+".keep26", n, 1)
+	for i := 0; i < n; i++ {
+		if kept.Data[i] != float32(wantKeep[i]) {
+			t.Fatalf("KeepLargestPerLabel voxel %d: %g, scipy %d", i, kept.Data[i], wantKeep[i])
+		}
+	}
 	for conn, key := range map[Connectivity]string{Conn6: "euler6", Conn26: "euler26"} {
 		e, err := EulerNumber(m, conn)
 		if err != nil {

@@ -11,6 +11,8 @@ mask and a JSON summary:
   fillz.raw          uint8 binary_fill_holes on each k slice (2-D, 4-connected)
   dilate.raw/erode.raw  uint8 binary_dilation / binary_erosion(border_value=1)
                      with the ball {offsets d : |d * spacing| <= r}
+  keep26.raw         uint8 label map (1 + i*3//nx on the mask) with every
+                     label reduced to its largest 26-connected component
   JSON: counts per connectivity, skimage euler_number for connectivity 1 and 3
 """
 import json
@@ -42,6 +44,14 @@ def main():
     ball = (dk * sz) ** 2 + (dj * sy) ** 2 + (di * sx) ** 2 <= r * r * (1 + 1e-6)
     ndimage.binary_dilation(m, structure=ball).astype(np.uint8).tofile(base + ".dilate")
     ndimage.binary_erosion(m, structure=ball, border_value=1).astype(np.uint8).tofile(base + ".erode")
+    seg = np.where(m, 1 + (np.arange(nx)[None, None, :] * 3) // nx, 0).astype(np.uint8)
+    keep = np.zeros_like(seg)
+    for lab in range(1, 4):
+        comp, n = ndimage.label(seg == lab, structure=np.ones((3, 3, 3)))
+        if n:
+            sizes = np.bincount(comp.ravel())[1:]
+            keep[comp == 1 + np.argmax(sizes)] = lab
+    keep.tofile(base + ".keep26")
     out["euler6"] = int(measure.euler_number(m, connectivity=1))
     out["euler26"] = int(measure.euler_number(m, connectivity=3))
     json.dump(out, open(sys.argv[2], "w"))
