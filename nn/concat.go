@@ -23,11 +23,18 @@ func (c *Concat) Forward(a, b *Tensor) *Tensor {
 	s := a.Shape
 	s[1] = c.ca + c.cb
 	c.y = Ensure(c.y, s)
-	na, nb := c.ca*a.Spatial(), c.cb*b.Spatial()
-	splitJobs(c.Threads, s[0], na+nb, func(n int) {
-		out := c.y.Data[n*(na+nb):]
-		copy(out[:na], a.Data[n*na:(n+1)*na])
-		copy(out[na:na+nb], b.Data[n*nb:(n+1)*nb])
+	S, C := a.Spatial(), c.ca+c.cb
+	// One job per output channel, so that a single sample still copies on
+	// every thread.
+	splitJobs(c.Threads, s[0]*C, S, func(j int) {
+		n, ch := j/C, j%C
+		var src []float32
+		if ch < c.ca {
+			src = a.Data[(n*c.ca+ch)*S:]
+		} else {
+			src = b.Data[(n*c.cb+ch-c.ca)*S:]
+		}
+		copy(c.y.Data[j*S:(j+1)*S], src[:S])
 	})
 	return c.y
 }
@@ -40,11 +47,16 @@ func (c *Concat) Backward(dy *Tensor) (da, db *Tensor) {
 	sa, sb := dy.Shape, dy.Shape
 	sa[1], sb[1] = c.ca, c.cb
 	c.da, c.db = Ensure(c.da, sa), Ensure(c.db, sb)
-	na, nb := c.ca*dy.Spatial(), c.cb*dy.Spatial()
-	splitJobs(c.Threads, dy.Shape[0], na+nb, func(n int) {
-		in := dy.Data[n*(na+nb):]
-		copy(c.da.Data[n*na:(n+1)*na], in[:na])
-		copy(c.db.Data[n*nb:(n+1)*nb], in[na:na+nb])
+	S, C := dy.Spatial(), c.ca+c.cb
+	splitJobs(c.Threads, dy.Shape[0]*C, S, func(j int) {
+		n, ch := j/C, j%C
+		var dst []float32
+		if ch < c.ca {
+			dst = c.da.Data[(n*c.ca+ch)*S:]
+		} else {
+			dst = c.db.Data[(n*c.cb+ch-c.ca)*S:]
+		}
+		copy(dst[:S], dy.Data[j*S:(j+1)*S])
 	})
 	return c.da, c.db
 }
