@@ -54,7 +54,7 @@ type scanner struct {
 
 // errNotDICOM marks a file without the DICOM preamble and "DICM" magic;
 // folder reads skip such files (READMEs, viewers, thumbnails).
-var errNotDICOM = errors.New("not a DICOM file (no DICM magic at byte 128)")
+var errNotDICOM = errors.New("not a DICOM file (no DICM magic at byte 128 and no DICOM elements at the start)")
 
 // scanFile checks the structure of a DICOM file held in b, up to the end of
 // its top-level PixelData (what follows is never parsed).
