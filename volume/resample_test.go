@@ -111,7 +111,13 @@ func TestResampleMatchesScipy(t *testing.T) {
 		add(fmt.Sprintf("labels-spacing%v", sp), labels, inLab, 1, true,
 			func() (*Volume, error) { return ResampleLabels(labels, sp) }, false, 0)
 	}
-	for name, tg := range map[string]Geometry{"rotated": rotated, "roi": roi} {
+	// Same axes but the first one reversed: still the separable path, with
+	// a negative step.
+	flipped := Geometry{Dims: [3]int{20, 15, 12}, Spacing: [3]float64{0.5, 0.6, 0.9}, Origin: src.World(12.2, 0.3, 0.2), Direction: src.Direction}
+	for r := 0; r < 3; r++ {
+		flipped.Direction[r][0] = -flipped.Direction[r][0]
+	}
+	for name, tg := range map[string]Geometry{"rotated": rotated, "roi": roi, "flipped": flipped} {
 		for order, ip := range interps {
 			add(fmt.Sprintf("%s-order%d", name, order), v, in, order, false,
 				func() (*Volume, error) { return ResampleToFill(v, tg, ip, -7) }, true, -7)
