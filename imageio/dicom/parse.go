@@ -62,8 +62,8 @@ type pixelPayload struct {
 }
 
 // parseSlice parses the DICOM file held in b. Files that are not DICOM give
-// errNotDICOM; files without pixel data or series UID give a slice with
-// hasPixels false. Errors do not name the file: callers wrap them with it.
+// errNotDICOM; files without pixel data (DICOMDIR, reports) give a slice
+// with hasPixels false. Errors do not name the file: callers wrap them with it.
 func parseSlice(name string, b []byte, px parsePixels) (sl slice, payload pixelPayload, err error) {
 	sl.name = name
 	b, err = canonical(b)
@@ -155,9 +155,8 @@ func (sl *slice) fill(ds *sdicom.Dataset) error {
 	sl.modality = strings.TrimSpace(firstString(ds, tagModality))
 	sl.seriesNumber, _ = intValue(ds, tag.SeriesNumber)
 	sl.instance, _ = intValue(ds, tag.InstanceNumber)
-	if sl.seriesUID == "" {
-		sl.hasPixels = false // not part of an image series (DICOMDIR, SR...)
-	}
+	// Files without SeriesInstanceUID (a Type 1 attribute some hand-made
+	// files omit) form one series with an empty UID.
 	if !sl.hasPixels {
 		return nil
 	}
