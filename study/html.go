@@ -242,7 +242,8 @@ const reportHTML = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>otoseg validation report</title>
 <style>
-body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px auto;max-width:1150px;color:#222;line-height:1.4}
+body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px auto;max-width:1200px;padding:0 12px;color:#222;line-height:1.4}
+.ci{color:#555}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #1f77b4;padding-bottom:3px;margin-top:30px}
 h3{font-size:15px;margin-bottom:4px}
 table{border-collapse:collapse;margin:8px 0 14px;font-size:13px}
@@ -263,21 +264,21 @@ NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResam
 <ul>{{range .Headline}}<li>{{.}}</li>{{end}}</ul>
 
 <h2>Accuracy per structure (one value per ear)</h2>
-<table><tr><th rowspan="2">structure</th>{{range .MetricNames}}<th colspan="3">{{.}}</th>{{end}}</tr>
-<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD</th><th>95% CI of mean</th>{{end}}</tr>
-{{range .Structures}}<tr><td>{{.Structure}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}</td><td class="n">{{.CI}}{{if .Undefined}} <span class="warn">({{.Undefined}} NA)</span>{{end}}</td>{{end}}</tr>
+<table><tr><th rowspan="2">structure</th><th rowspan="2">n</th>{{range .MetricNames}}<th colspan="2">{{.}}</th>{{end}}</tr>
+<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
+{{range .Structures}}<tr><td>{{.Structure}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
 {{end}}</table>
 
 <h2>Labyrinth by stratum</h2>
 <h3>Per ear</h3>
 <table><tr><th rowspan="2">stratum</th><th rowspan="2">group</th><th rowspan="2">n</th>{{range .MetricNames}}<th colspan="2">{{.}}</th>{{end}}</tr>
-<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD (95% CI)</th>{{end}}</tr>
-{{range .Strata}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}} ({{.CI}}){{if .Undefined}} <span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
+<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
+{{range .Strata}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
 {{end}}</table>
 <details><summary>Per case (whole volume, ear "both")</summary>
 <table><tr><th rowspan="2">stratum</th><th rowspan="2">group</th><th rowspan="2">n</th>{{range .MetricNames}}<th colspan="2">{{.}}</th>{{end}}</tr>
-<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD (95% CI)</th>{{end}}</tr>
-{{range .CaseStrata}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}} ({{.CI}}){{if .Undefined}} <span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
+<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
+{{range .CaseStrata}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
 {{end}}</table></details>
 
 <h2>Figures</h2>
