@@ -508,3 +508,10 @@ func TestKaimingNormal(t *testing.T) {
 		t.Error("1-D parameter accepted")
 	}
 }
+
+// The single-input layers satisfy the Layer contract.
+var (
+	_ Layer = (*InstanceNorm3d)(nil)
+	_ Layer = (*LeakyReLU)(nil)
+	_ Layer = (*Softmax)(nil)
+)
