@@ -53,6 +53,13 @@ func TestConvertChainMatchesNibabel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var infoOut bytes.Buffer
+	if err := runInfo(&infoOut, seg, infoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(infoOut.String(), "segments     1 cochlea (cochlea)") {
+		t.Errorf("info of a .seg.nrrd does not list its segments:\n%s", infoOut.String())
+	}
 	a, _ := imageio.Read(lab)
 	b, err := imageio.Read(back)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/imageio/dicom"
+	"github.com/otoseg/otoseg/imageio/nrrd"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -38,7 +39,8 @@ the two differ by the sign of the first two rows.
 --json prints one object with the keys dims, spacing, origin, direction, min,
 max, mean (and file, format, dtype, orientation, origin_lps, direction_lps,
 affine_ras, nan_voxels; for DICOM also series, the SeriesInstanceUID read,
-and dicom_series, every series found, largest first). min/max/mean are of the scaled values (scl_slope /
+and dicom_series, every series found, largest first; for a 3D Slicer
+.seg.nrrd, segments). min/max/mean are of the scaled values (scl_slope /
 scl_inter applied) and ignore NaN voxels. orientation is the axis code
 (nibabel's aff2axcodes), e.g. RAS or LPS.
 
@@ -77,6 +79,14 @@ type imageInfo struct {
 	// first; Series is the one read.
 	DICOMSeries []dicom.SeriesInfo `json:"dicom_series,omitempty"`
 	Series      string             `json:"series,omitempty"`
+	// Segments lists a 3D Slicer segmentation's segments (.seg.nrrd).
+	Segments []segmentInfo `json:"segments,omitempty"`
+}
+
+type segmentInfo struct {
+	Label int    `json:"label"`
+	Name  string `json:"name"`
+	ID    string `json:"id"`
 }
 
 // describe summarises v; world coordinates are converted to RAS as
@@ -142,6 +152,15 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 			}
 		}
 	}
+	if imageio.FormatOf(path) == imageio.NRRD {
+		segs, err := nrrd.ReadSegments(path)
+		if err != nil {
+			return err
+		}
+		for _, sg := range segs {
+			info.Segments = append(info.Segments, segmentInfo{Label: sg.LabelValue, Name: sg.Name, ID: sg.ID})
+		}
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -168,6 +187,13 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 	}
 	fmt.Fprintf(w, "dtype        %s\n", info.DType)
 	fmt.Fprintf(w, "min/max/mean %s / %s / %s\n", num(info.Min), num(info.Max), num(info.Mean))
+	for i, sg := range info.Segments {
+		label := "             "
+		if i == 0 {
+			label = "segments     "
+		}
+		fmt.Fprintf(w, "%s%d %s (%s)\n", label, sg.Label, sg.Name, sg.ID)
+	}
 	if info.NaNVoxels > 0 {
 		fmt.Fprintf(w, "NaN voxels   %d (ignored above)\n", info.NaNVoxels)
 	}
