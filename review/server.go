@@ -756,31 +756,19 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) er
 		wd, ht, cm, rm, n := f.SliceSize(v)
 		views[name] = viewInfo{wd, ht, cm, rm, n}
 	}
-	// Start the slices at the centre of the segmentations, on the inner ear.
-	ctr := [3]int{f.Dims[0] / 2, f.Dims[1] / 2, f.Dims[2] / 2}
-	var lo, hi [3]int
-	found := false
+	// Start the slices on the inner ear: the centre of the larger ear of
+	// the first segmentation that has one; the viewer can jump to the other.
+	ears := [][3]int{{f.Dims[0] / 2, f.Dims[1] / 2, f.Dims[2] / 2}}
 	for _, seg := range s.segmentations() {
-		l := labels[seg]
-		b, _ := l.Derived("box", func() (any, error) {
-			lo, hi, ok := labelBox(l.Labels, l.Geometry.Dims)
-			return [3][3]int{lo, hi, {boolInt(ok)}}, nil
-		})
-		box := b.([3][3]int)
-		if box[2][0] == 0 {
-			continue
-		}
-		if !found {
-			lo, hi, found = box[0], box[1], true
-		} else {
-			for d := 0; d < 3; d++ {
-				lo[d], hi[d] = min(lo[d], box[0][d]), max(hi[d], box[1][d])
+		if es := earsOf(labels[seg]); len(es) > 0 {
+			ears = ears[:0]
+			for _, e := range es {
+				ears = append(ears, e.Centre)
 			}
+			break
 		}
 	}
-	if found {
-		ctr = f.Canonical([3]int{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2})
-	}
+	ctr := ears[0]
 	prev, next := "", ""
 	if i > 0 {
 		prev = as[i-1].CaseID
@@ -797,17 +785,16 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) er
 		"case_id": id, "position": asg.Position, "total": len(as), "prev": prev, "next": next,
 		"status": sum.Status, "submitted": asg.Submitted, "ratings": sum.Ratings, "seconds_spent": spent,
 		"segmentations": s.segmentations(), "views": views,
-		"dims": f.Dims, "spacing_mm": f.Spacing, "centre": ctr,
+		"dims": f.Dims, "spacing_mm": f.Spacing, "centre": ctr, "ears": ears,
 		"window": map[string]float64{"width": BoneWindow.Width, "level": BoneWindow.Level},
 	})
 	return nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+// earsOf returns the ears of a label map, computed once per cached volume.
+func earsOf(l *Loaded) []Ear {
+	e, _ := l.Derived("ears", func() (any, error) { return Ears(l.Labels, l.Geometry, l.Frame), nil })
+	return e.([]Ear)
 }
 
 func (s *Server) prefetcher() {
@@ -922,7 +909,25 @@ func (s *Server) handleSurface(w http.ResponseWriter, r *http.Request, a authed)
 		return err
 	}
 	l := labels[layer]
-	v, err := l.Derived("surface", func() (any, error) { return BuildSurface(l.Labels, l.Geometry).Encode(), nil })
+	ears := earsOf(l)
+	ear := 0
+	if e := r.URL.Query().Get("ear"); e != "" {
+		if ear, err = strconv.Atoi(e); err != nil || ear < 0 || ear >= max(1, len(ears)) {
+			return errStatus(http.StatusBadRequest, "ear=%q: this segmentation has %d ears", e, len(ears))
+		}
+	}
+	v, err := l.Derived("surface:"+strconv.Itoa(ear), func() (any, error) {
+		if len(ears) == 0 {
+			return Surface{}.Encode(), nil
+		}
+		// a margin of 2 voxels keeps the surface closed at the box
+		m := [3]int{2, 2, 2}
+		lo, hi := ears[ear].Lo, ears[ear].Hi
+		for d := 0; d < 3; d++ {
+			lo[d], hi[d] = lo[d]-m[d], hi[d]+m[d]
+		}
+		return BuildSurfaceIn(l.Labels, l.Geometry, lo, hi).Encode(), nil
+	})
 	if err != nil {
 		return err
 	}

@@ -121,12 +121,22 @@ func (s *Study) IDs() []string {
 	return ids
 }
 
-// BlindingWarnings lists cases whose id contains the name of their centre,
-// which would tell readers where a scan came from.
+// BlindingWarnings lists cases whose id names their centre (as a part of
+// the id between '_', '-' or '.', or as a substring when the centre's name
+// has 3 or more characters), which would tell an API client where a scan
+// came from. The app itself never shows case ids.
 func (s *Study) BlindingWarnings() []string {
 	var w []string
 	for _, c := range s.Cases {
-		if len(c.Center) >= 2 && strings.Contains(strings.ToLower(c.ID), strings.ToLower(c.Center)) {
+		id, centre := strings.ToLower(c.ID), strings.ToLower(c.Center)
+		if centre == "" {
+			continue
+		}
+		named := len(centre) >= 3 && strings.Contains(id, centre)
+		for _, part := range strings.FieldsFunc(id, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+			named = named || part == centre
+		}
+		if named {
 			w = append(w, fmt.Sprintf("case id %q contains its centre %q: readers see case ids in the API, so they are not blinded to the centre", c.ID, c.Center))
 		}
 	}

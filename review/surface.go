@@ -3,6 +3,7 @@ package review
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/otoseg/otoseg/volume"
 )
@@ -33,6 +34,18 @@ func BuildSurface(labels []uint8, g volume.Geometry) Surface {
 	lo, hi, ok := labelBox(labels, g.Dims)
 	if !ok {
 		return Surface{Factor: 1}
+	}
+	return BuildSurfaceIn(labels, g, lo, hi)
+}
+
+// BuildSurfaceIn is BuildSurface restricted to the voxel box [lo, hi]
+// (inclusive), e.g. one ear of a bilateral scan.
+func BuildSurfaceIn(labels []uint8, g volume.Geometry, lo, hi [3]int) Surface {
+	for a := 0; a < 3; a++ {
+		lo[a], hi[a] = max(lo[a], 0), min(hi[a], g.Dims[a]-1)
+		if hi[a] < lo[a] {
+			return Surface{Factor: 1}
+		}
 	}
 	ext := 0
 	for a := 0; a < 3; a++ {
@@ -252,5 +265,93 @@ func (s Surface) Encode() []byte {
 		p += 4
 	}
 	copy(out[p:], s.Labels)
+	return out
+}
+
+// EarGapMM separates the two ears: labelled voxels further apart than this
+// along the patient's left-right axis belong to different ears.
+const EarGapMM = 20
+
+// Ear is one inner ear of a label map: the centre of its labelled voxels'
+// box in canonical coordinates (see Frame), and the box in voxel indices.
+type Ear struct {
+	Centre [3]int
+	Lo, Hi [3]int // voxel index box, inclusive
+	Voxels int
+}
+
+// Ears finds the ears of a label map, the one with more labelled voxels
+// first. A bilateral scan has two; the labels of one ear, or labels that
+// are not separated by EarGapMM left to right, give one; an empty map none.
+func Ears(labels []uint8, g volume.Geometry, f Frame) []Ear {
+	n := f.Dims[0]
+	count := make([]int, n)
+	var pts [][3]int32
+	p := 0
+	for k := 0; k < g.Dims[2]; k++ {
+		for j := 0; j < g.Dims[1]; j++ {
+			for i := 0; i < g.Dims[0]; i++ {
+				if labels[p] != 0 {
+					c := f.Canonical([3]int{i, j, k})
+					count[c[0]]++
+					pts = append(pts, [3]int32{int32(c[0]), int32(c[1]), int32(c[2])})
+				}
+				p++
+			}
+		}
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	// Group left-right columns into runs separated by gaps of EarGapMM.
+	gap := max(1, int(EarGapMM/f.Spacing[0]))
+	type group struct {
+		x0, x1 int
+		n      int
+		lo, hi [3]int32
+	}
+	var groups []*group
+	last := -gap - 1
+	for x := 0; x < n; x++ {
+		if count[x] == 0 {
+			continue
+		}
+		if len(groups) == 0 || x-last > gap {
+			groups = append(groups, &group{x0: x})
+		}
+		gr := groups[len(groups)-1]
+		gr.x1 = x
+		gr.n += count[x]
+		last = x
+	}
+	for _, gr := range groups {
+		gr.lo = [3]int32{math.MaxInt32, math.MaxInt32, math.MaxInt32}
+		gr.hi = [3]int32{-1, -1, -1}
+	}
+	for _, q := range pts {
+		for _, gr := range groups {
+			if int(q[0]) >= gr.x0 && int(q[0]) <= gr.x1 {
+				for d := 0; d < 3; d++ {
+					gr.lo[d], gr.hi[d] = min(gr.lo[d], q[d]), max(gr.hi[d], q[d])
+				}
+				break
+			}
+		}
+	}
+	slices.SortStableFunc(groups, func(a, b *group) int { return b.n - a.n })
+	out := make([]Ear, len(groups))
+	for i, gr := range groups {
+		var clo, chi [3]int
+		for d := 0; d < 3; d++ {
+			out[i].Centre[d] = int(gr.lo[d]+gr.hi[d]) / 2
+			clo[d], chi[d] = int(gr.lo[d]), int(gr.hi[d])
+		}
+		// canonical box corners back to voxel indices
+		a, b := f.Voxel(clo), f.Voxel(chi)
+		for d := 0; d < 3; d++ {
+			out[i].Lo[d], out[i].Hi[d] = min(a[d], b[d]), max(a[d], b[d])
+		}
+		out[i].Voxels = gr.n
+	}
 	return out
 }

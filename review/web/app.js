@@ -129,6 +129,7 @@ function drawView(view) {
   if (!S.info) return;
   const canvas = document.querySelector('canvas.slice[data-view="' + view + '"]');
   fitCanvas(canvas);
+  if (S.focus && S.focus[view] && canvas.width > 1) { focusView(view, canvas); S.focus[view] = false; }
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -239,7 +240,7 @@ async function loadSurface() {
   const id = S.info.case_id, seg = S.seg;
   $("surface-info").textContent = "loading…";
   try {
-    const r = await fetch("/api/cases/" + encodeURIComponent(id) + "/surface?layer=" + seg, { credentials: "same-origin" });
+    const r = await fetch("/api/cases/" + encodeURIComponent(id) + "/surface?layer=" + seg + "&ear=" + S.ear, { credentials: "same-origin" });
     if (!r.ok) throw new Error("status " + r.status);
     const buf = await r.arrayBuffer();
     if (!S.info || S.info.case_id !== id || S.seg !== seg) return;
@@ -444,6 +445,8 @@ async function openCase(id) {
   const info = await api("GET", "/api/cases/" + encodeURIComponent(id));
   S.info = info;
   S.pos = info.centre.slice();
+  S.ear = 0;
+  $("other-ear").style.display = info.ears && info.ears.length > 1 ? "" : "none";
   S.ratings = { ...info.ratings };
   S.submitted = info.submitted;
   S.dirty = {};
@@ -451,15 +454,44 @@ async function openCase(id) {
   S.activeMs = 0; S.lastTick = performance.now();
   if (!info.segmentations.includes(S.seg)) S.seg = info.segmentations[0];
   for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; }
+  S.focus = { axial: true, coronal: true, sagittal: true };
   $("case-label").textContent = "Case " + info.position + " of " + info.total;
   $("prev").disabled = !info.prev;
   $("next").disabled = !info.next;
-  history.replaceState(null, "", "#case=" + encodeURIComponent(id));
+  // the address shows the position in the reader's list, never the case id
+  history.replaceState(null, "", "#n=" + info.position);
   buildRatingForm();
   showRatings();
   status(info.submitted ? "Submitted." : Object.keys(info.ratings).length ? "Rating saved earlier; you can change it." : "", "ok");
   drawAll();
   loadSurface();
+}
+
+function otherEar() {
+  if (!S.info || !S.info.ears || S.info.ears.length < 2) return;
+  S.ear = (S.ear + 1) % S.info.ears.length;
+  S.pos = S.info.ears[S.ear].slice();
+  focusAll();
+  loadSurface();
+}
+
+// FOCUS_MM is the field of view the slices open with: an inner ear with
+// some of the temporal bone around it. Reset view (R) shows the whole scan.
+const FOCUS_MM = 45;
+function focusAll() { S.focus = { axial: true, coronal: true, sagittal: true }; drawAll(); }
+function resetViews() { S.focus = {}; for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; } drawAll(); }
+
+// focusView zooms a view so FOCUS_MM fills its canvas and centres it on the
+// crosshair; it runs at draw time, when the canvas size is known.
+function focusView(view, canvas) {
+  const v = S.info.views[view];
+  const wmm = v.width * v.col_mm, hmm = v.height * v.row_mm;
+  const s0 = Math.min(canvas.width / wmm, canvas.height / hmm);
+  S.zoom[view] = Math.max(1, Math.min(canvas.width, canvas.height) / FOCUS_MM / s0);
+  S.pan[view] = [0, 0];
+  const L = layout(view, canvas);
+  const [c, r] = crossOf(view);
+  S.pan[view] = [canvas.width / 2 - (L.ox + (c + 0.5) * L.px), canvas.height / 2 - (L.oy + (r + 0.5) * L.py)];
 }
 
 function setOverlay(mode) {
@@ -505,11 +537,13 @@ function onKey(e) {
     o: () => setOverlay({ outline: "fill", fill: "off", off: "outline" }[S.overlay]),
     O: () => setOverlay({ outline: "fill", fill: "off", off: "outline" }[S.overlay]),
     a: () => S.compare && setSeg(S.seg === "A" ? "B" : "A"),
+    e: () => otherEar(),
     b: () => setWindow(...PRESETS.bone), t: () => setWindow(...PRESETS.temporal), s: () => setWindow(...PRESETS.soft),
     "+": () => { S.zoom[S.hover] = Math.min(16, S.zoom[S.hover] * 1.25); drawAll(); },
     "=": () => { S.zoom[S.hover] = Math.min(16, S.zoom[S.hover] * 1.25); drawAll(); },
     "-": () => { S.zoom[S.hover] = Math.max(0.5, S.zoom[S.hover] / 1.25); drawAll(); },
-    r: () => { for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; } drawAll(); },
+    r: () => resetViews(),
+    f: () => focusAll(),
     // focus on key-up, so the "c" itself is not typed into the box
     c: () => { focusCommentOnKeyUp = true; },
     "?": () => $("help").showModal(),
@@ -546,7 +580,9 @@ async function main() {
   $("preset-bone").onclick = () => setWindow(...PRESETS.bone);
   $("preset-temporal").onclick = () => setWindow(...PRESETS.temporal);
   $("preset-soft").onclick = () => setWindow(...PRESETS.soft);
-  $("zoom-reset").onclick = () => { for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; } drawAll(); };
+  $("other-ear").onclick = () => otherEar();
+  $("zoom-reset").onclick = () => resetViews();
+  $("focus-ear").onclick = () => focusAll();
   $("prev").onclick = () => S.info && S.info.prev && openCase(S.info.prev);
   $("next").onclick = () => S.info && S.info.next && openCase(S.info.next);
   $("submit").onclick = () => submitCase();
@@ -560,9 +596,9 @@ async function main() {
   setupPanels();
   new ResizeObserver(drawAll).observe($("viewer"));
   surface = new SurfaceView($("surface"));
-  const m = /#case=([^&]+)/.exec(location.hash);
-  const want = m ? decodeURIComponent(m[1]) : "";
-  const start = S.list.cases.some((c) => c.case_id === want) ? want : S.list.resume;
+  const m = /#n=(\d+)/.exec(location.hash);
+  const at = m ? S.list.cases[Number(m[1]) - 1] : null;
+  const start = at ? at.case_id : S.list.resume;
   if (start) await openCase(start);
   else status("No cases to review.", "");
 }
