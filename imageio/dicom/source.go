@@ -64,15 +64,16 @@ func openSource(path string, lim limits) (source, error) {
 	}
 }
 
-// readCapped reads r to the end, refusing more than max bytes.
-func readCapped(r io.Reader, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
+// readCapped returns head followed by the rest of r, refusing files of
+// more than max bytes in all.
+func readCapped(r io.Reader, head []byte, max int64) ([]byte, error) {
+	buf := bytes.NewBuffer(append(make([]byte, 0, 64<<10), head...))
+	n, err := io.Copy(buf, io.LimitReader(r, max-int64(len(head))+1))
 	if err != nil {
 		return nil, err
 	}
-	if n > max {
-		return nil, fmt.Errorf("larger than the %d MiB allowed for one DICOM file", max>>20)
+	if int64(len(head))+n > max {
+		return nil, fmt.Errorf("larger than the %d bytes allowed for one DICOM file", max)
 	}
 	return buf.Bytes(), nil
 }
@@ -155,11 +156,11 @@ func (s *dirSource) readFile(path string) ([]byte, bool, error) {
 		}
 		return nil, false, nil
 	}
-	rest, err := readCapped(f, s.lim.fileBytes-int64(len(head)))
+	data, err := readCapped(f, head, s.lim.fileBytes)
 	if err != nil {
 		return nil, false, err
 	}
-	return append(head, rest...), true, nil
+	return data, true, nil
 }
 
 func (s *dirSource) read(name string) ([]byte, error) {
@@ -222,7 +223,7 @@ func (s *zipSource) each(fn func(string, []byte) error) error {
 
 func (s *zipSource) readEntry(f *zip.File) ([]byte, bool, error) {
 	if f.UncompressedSize64 > uint64(s.lim.fileBytes) {
-		return nil, false, fmt.Errorf("entry of %d bytes is larger than the %d MiB allowed for one DICOM file", f.UncompressedSize64, s.lim.fileBytes>>20)
+		return nil, false, fmt.Errorf("entry of %d bytes is larger than the %d bytes allowed for one DICOM file", f.UncompressedSize64, s.lim.fileBytes)
 	}
 	r, err := f.Open()
 	if err != nil {
@@ -233,11 +234,11 @@ func (s *zipSource) readEntry(f *zip.File) ([]byte, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	rest, err := readCapped(r, s.lim.fileBytes-int64(len(head)))
+	data, err := readCapped(r, head, s.lim.fileBytes)
 	if err != nil {
 		return nil, false, err
 	}
-	return append(head, rest...), true, nil
+	return data, true, nil
 }
 
 func (s *zipSource) read(name string) ([]byte, error) {
