@@ -118,7 +118,7 @@ func parseSeconds(s string) (float64, error) {
 
 // ReadSidecar reads the `seconds` field of a JSON sidecar written next to a
 // prediction by `otoseg segment` (DIR/<case_id>.json). ok is false when the
-// file does not exist.
+// file does not exist or holds no time (no field, or 0).
 func ReadSidecar(path string) (seconds float64, ok bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -136,8 +136,11 @@ func ReadSidecar(path string) (seconds float64, ok bool, err error) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return 0, false, fmt.Errorf("%s: %w", path, err)
 	}
-	if v.Seconds == nil {
-		return 0, false, fmt.Errorf("%s: no \"seconds\" field", path)
+	// A sidecar without a time (a failed or foreign run) leaves the case
+	// without an automated time, listed in the report; a negative one is
+	// corrupt.
+	if v.Seconds == nil || *v.Seconds == 0 {
+		return 0, false, nil
 	}
 	if !(*v.Seconds > 0) || math.IsInf(*v.Seconds, 0) {
 		return 0, false, fmt.Errorf("%s: seconds %g is not a positive number", path, *v.Seconds)

@@ -91,13 +91,19 @@ func TestReadSidecar(t *testing.T) {
 		t.Fatalf("missing sidecar: ok=%v err=%v", ok, err)
 	}
 	for _, c := range []struct {
-		body string
-		ok   bool
-	}{{`{"seconds": 41.5, "model": "x"}`, true}, {`{"seconds": -1}`, false}, {`{"time": 3}`, false}, {`{`, false}} {
+		body    string
+		ok, err bool
+	}{
+		{`{"seconds": 41.5, "model": "x"}`, true, false},
+		{`{"seconds": -1}`, false, true},
+		{`{"time": 3}`, false, false}, // no time: missing, not fatal
+		{`{"seconds": 0}`, false, false},
+		{`{`, false, true},
+	} {
 		p := filepath.Join(dir, "s.json")
 		os.WriteFile(p, []byte(c.body), 0o644)
 		s, ok, err := ReadSidecar(p)
-		if c.ok != (err == nil && ok && s == 41.5) {
+		if ok != c.ok || (err != nil) != c.err || (ok && s != 41.5) {
 			t.Errorf("%s: %v %v %v", c.body, s, ok, err)
 		}
 	}
