@@ -27,62 +27,72 @@ func EulerNumber(m *Mask, conn Connectivity) (int, error) {
 	if conn == Conn18 {
 		return 0, errUnsupported18
 	}
-	all := conn == Conn6
+	table := eulerTable(conn == Conn6)
 	nx, ny, nz := m.Dims[0], m.Dims[1], m.Dims[2]
-	at := func(i, j, k int) bool {
-		if i < 0 || j < 0 || k < 0 || i >= nx || j >= ny || k >= nz {
-			return false
-		}
-		return m.Data[i+nx*(j+ny*k)]
-	}
-	// cell reports whether the cell spanning voxels [i0..i0+di] x ... belongs
-	// to the complex: any (26) or all (6) of them foreground.
-	cell := func(i0, j0, k0, di, dj, dk int) bool {
-		for k := k0; k <= k0+dk; k++ {
-			for j := j0; j <= j0+dj; j++ {
-				for i := i0; i <= i0+di; i++ {
-					if at(i, j, k) != all {
-						return !all
-					}
+	// Zero-padded copy, so every lattice vertex has its 2x2x2 block of
+	// voxels: vertex (i, j, k) sits between padded voxels i..i+1 etc.
+	px, py := nx+2, ny+2
+	pad := make([]uint8, px*py*(nz+2))
+	for k := 0; k < nz; k++ {
+		for j := 0; j < ny; j++ {
+			row := m.Data[nx*(j+ny*k) : nx*(j+ny*k)+nx]
+			dst := pad[1+px*(j+1+py*(k+1)):]
+			for i, b := range row {
+				if b {
+					dst[i] = 1
 				}
+			}
+		}
+	}
+	sy, sz := px, px*py
+	chi := 0
+	for k := 0; k <= nz; k++ {
+		for j := 0; j <= ny; j++ {
+			p := px * (j + py*k)
+			for i := 0; i <= nx; i++ {
+				q := p + i
+				cfg := pad[q] | pad[q+1]<<1 | pad[q+sy]<<2 | pad[q+sy+1]<<3 |
+					pad[q+sz]<<4 | pad[q+sz+1]<<5 | pad[q+sz+sy]<<6 | pad[q+sz+sy+1]<<7
+				chi += int(table[cfg])
+			}
+		}
+	}
+	return chi, nil
+}
+
+// eulerTable gives, for each pattern of the 8 voxels around a lattice
+// vertex (bit dx + 2dy + 4dz for voxel offset (dx, dy, dz) from the lower
+// corner), the signed count of the cells that vertex owns: itself, the
+// edges and faces leaving it towards +x, +y, +z, and the cube of its upper
+// voxel. A cell is in the complex when any (26-connectivity) or all
+// (6-connectivity) of the voxels around it are foreground; summing over all
+// vertices counts every cell once.
+func eulerTable(all bool) [256]int8 {
+	var t [256]int8
+	in := func(cfg int, bits ...int) bool {
+		for _, b := range bits {
+			if (cfg>>b)&1 == 1 != all {
+				return !all
 			}
 		}
 		return all
 	}
-	var v, e, f, c int
-	for k := 0; k <= nz; k++ {
-		for j := 0; j <= ny; j++ {
-			for i := 0; i <= nx; i++ {
-				// lattice vertex (i, j, k) is surrounded by voxels i-1..i etc.
-				if cell(i-1, j-1, k-1, 1, 1, 1) {
-					v++
-				}
-				if i < nx && cell(i, j-1, k-1, 0, 1, 1) { // edge along x
-					e++
-				}
-				if j < ny && cell(i-1, j, k-1, 1, 0, 1) { // edge along y
-					e++
-				}
-				if k < nz && cell(i-1, j-1, k, 1, 1, 0) { // edge along z
-					e++
-				}
-				if j < ny && k < nz && cell(i-1, j, k, 1, 0, 0) { // face normal x
-					f++
-				}
-				if i < nx && k < nz && cell(i, j-1, k, 0, 1, 0) { // face normal y
-					f++
-				}
-				if i < nx && j < ny && cell(i, j, k-1, 0, 0, 1) { // face normal z
-					f++
-				}
-				if i < nx && j < ny && k < nz && m.Data[i+nx*(j+ny*k)] {
-					c++
-				}
+	for cfg := 0; cfg < 256; cfg++ {
+		count := func(ok bool) int {
+			if ok {
+				return 1
 			}
+			return 0
+		}
+		v := count(in(cfg, 0, 1, 2, 3, 4, 5, 6, 7))
+		e := count(in(cfg, 1, 3, 5, 7)) + count(in(cfg, 2, 3, 6, 7)) + count(in(cfg, 4, 5, 6, 7))
+		f := count(in(cfg, 6, 7)) + count(in(cfg, 5, 7)) + count(in(cfg, 3, 7))
+		c := count(in(cfg, 7))
+		if all {
+			t[cfg] = int8(c - f + e - v)
+		} else {
+			t[cfg] = int8(v - e + f - c)
 		}
 	}
-	if all {
-		return c - f + e - v, nil
-	}
-	return v - e + f - c, nil
+	return t
 }

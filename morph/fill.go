@@ -5,9 +5,9 @@ import "fmt"
 // FillHoles returns m with its holes filled: background regions that do not
 // reach the border of the grid become foreground. bg is the connectivity of
 // the background; Conn6 matches scipy.ndimage.binary_fill_holes' default and
-// is the right partner of a 26-connected foreground. The fill is a flood from
-// the border over background voxels, so a hole is anything the flood cannot
-// reach.
+// is the right partner of a 26-connected foreground. The background's
+// components are labelled (the same union-find as Label), and those with a
+// voxel on the border stay background.
 func FillHoles(m *Mask, bg Connectivity) (*Mask, error) {
 	if err := m.check(); err != nil {
 		return nil, err
@@ -15,43 +15,31 @@ func FillHoles(m *Mask, bg Connectivity) (*Mask, error) {
 	if err := bg.check(); err != nil {
 		return nil, err
 	}
-	nx, ny, nz := m.Dims[0], m.Dims[1], m.Dims[2]
-	// outside marks background voxels reached from the border.
-	outside := make([]bool, len(m.Data))
-	var queue []int32
-	push := func(p int) {
-		if !m.Data[p] && !outside[p] {
-			outside[p] = true
-			queue = append(queue, int32(p))
-		}
+	// Label the voxels whose value is not true: the background.
+	c, err := labelCore(m.Data, true, m.Dims, bg)
+	if err != nil {
+		return nil, err
 	}
+	nx, ny, nz := m.Dims[0], m.Dims[1], m.Dims[2]
+	open := make([]bool, c.N+1)
 	for k := 0; k < nz; k++ {
 		for j := 0; j < ny; j++ {
-			for i := 0; i < nx; i++ {
-				if i == 0 || j == 0 || k == 0 || i == nx-1 || j == ny-1 || k == nz-1 {
-					push(i + nx*(j+ny*k))
+			row := c.Labels[nx*(j+ny*k) : nx*(j+ny*k)+nx]
+			if k == 0 || k == nz-1 || j == 0 || j == ny-1 {
+				for _, l := range row {
+					open[l] = true
 				}
+			} else {
+				open[row[0]], open[row[nx-1]] = true, true
 			}
 		}
 	}
-	offs := bg.offsets(false)
-	for len(queue) > 0 {
-		p := int(queue[len(queue)-1])
-		queue = queue[:len(queue)-1]
-		i, j, k := p%nx, (p/nx)%ny, p/(nx*ny)
-		for _, o := range offs {
-			a, b, c := i+o[0], j+o[1], k+o[2]
-			if a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz {
-				continue
-			}
-			push(a + nx*(b+ny*c))
-		}
+	open[0] = false // label 0 is the foreground
+	out := NewMask(m.Dims)
+	for i, l := range c.Labels {
+		out.Data[i] = m.Data[i] || !open[l]
 	}
-	// Everything the flood did not reach is foreground: negate in place.
-	for i := range outside {
-		outside[i] = !outside[i]
-	}
-	return &Mask{Dims: m.Dims, Data: outside}, nil
+	return out, nil
 }
 
 // FillHolesSlices fills holes in each 2-D slice perpendicular to axis (0, 1

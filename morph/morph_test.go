@@ -472,3 +472,40 @@ func TestFillHolesShapes(t *testing.T) {
 		t.Error("axis 3 accepted")
 	}
 }
+
+func BenchmarkFillHoles(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		dims [3]int
+	}{{"ROI160", [3]int{160, 160, 160}}, {"CT512x512x200", [3]int{512, 512, 200}}} {
+		b.Run(c.name, func(b *testing.B) {
+			m := benchMask(c.dims)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := FillHoles(m, Conn6); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkDilate(b *testing.B) {
+	m := benchMask([3]int{160, 160, 160})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Dilate(m, [3]float64{0.25, 0.25, 0.25}, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEulerNumber(b *testing.B) {
+	m := benchMask([3]int{160, 160, 160})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := EulerNumber(m, Conn26); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
