@@ -436,6 +436,11 @@ func FuzzDecodeJPEGLossless(f *testing.F) {
 	for _, p := range []string{"jpeg70/IM0003", "jpeg57/IM0003", "jpeg_predictors/sv4.dcm", "jpeg_predictors/sv1_pt3.dcm"} {
 		f.Add(fragmentOf(f, p), uint8(12), uint8(16))
 	}
+	restart := make([]uint16, 8*6) // restart markers every two rows, point transform 1
+	for i := range restart {
+		restart[i] = uint16(i * 977)
+	}
+	f.Add(encodeLossless(restart, 8, 6, 16, 5, 1, 12), uint8(8), uint8(6))
 	f.Fuzz(func(t *testing.T, b []byte, rows, cols uint8) {
 		out, _, err := decodeJPEGLossless(b, int(rows), int(cols))
 		if err == nil && len(out) != int(rows)*int(cols) {
