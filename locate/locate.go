@@ -26,28 +26,34 @@ import (
 // AirHU is what lies outside a scan.
 const AirHU = -1024
 
-// Prepare turns a scan into the localiser's input: reoriented to LPS
-// (so the network always sees the head the same way up), averaged down to
-// the localiser's spacing (box filter, then linear, so thin bone does not
-// alias away) and normalised with the localiser's fixed window.
+// Prepare turns a scan into the localiser's input: Coarse, then normalised
+// with the localiser's fixed window.
 func Prepare(img *volume.Volume, l plan.Locator) (*volume.Volume, error) {
+	out, err := Coarse(img, l.Spacing, AirHU)
+	if err != nil {
+		return nil, err
+	}
+	l.Intensity.Normalize(out.Data)
+	return out, nil
+}
+
+// Coarse brings a volume to the localiser's grid: reoriented to LPS (so
+// the network always sees the head the same way up), averaged down to
+// isotropic voxels of size sp (box filter, then linear, so thin bone, or a
+// thin canal in a mask, does not alias away). Outside the input is fill.
+func Coarse(img *volume.Volume, sp float64, fill float32) (*volume.Volume, error) {
 	v, err := volume.Reorient(img, "LPS")
 	if err != nil {
 		return nil, err
 	}
 	var f [3]int
 	for a := 0; a < 3; a++ {
-		f[a] = max(1, int(math.Floor(l.Spacing/v.Spacing[a]+1e-6)))
+		f[a] = max(1, int(math.Floor(sp/v.Spacing[a]+1e-6)))
 	}
 	if f != [3]int{1, 1, 1} {
 		v = boxDownsample(v, f)
 	}
-	out, err := volume.ResampleToFill(v, coarseGrid(v.Geometry, l.Spacing), volume.Linear, AirHU)
-	if err != nil {
-		return nil, err
-	}
-	l.Intensity.Normalize(out.Data)
-	return out, nil
+	return volume.ResampleToFill(v, coarseGrid(v.Geometry, sp), volume.Linear, fill)
 }
 
 // coarseGrid covers g's extent with isotropic voxels of size sp, keeping its

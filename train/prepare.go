@@ -166,9 +166,15 @@ func newSample(img, lab *volume.Volume, bg float32) *Sample {
 	return s
 }
 
+// LocatorTargetFraction is the share of a coarse localiser voxel that must
+// be labyrinth for the voxel to count as ear. A canal is thinner than a
+// coarse voxel, so a majority vote would erase most of the labyrinth; a
+// small share keeps its outline.
+const LocatorTargetFraction = 0.05
+
 // LocatorSample turns a scan and its labels (nil for a scan without ears)
-// into a localiser sample: the coarse normalised image and a binary
-// labyrinth map on the same grid.
+// into a localiser sample: the coarse normalised image and a binary map of
+// the coarse voxels the labyrinth touches, on the same grid.
 func LocatorSample(img, lab *volume.Volume, l plan.Locator) (*Sample, error) {
 	low, err := locate.Prepare(img, l)
 	if err != nil {
@@ -178,12 +184,22 @@ func LocatorSample(img, lab *volume.Volume, l plan.Locator) (*Sample, error) {
 	if lab != nil {
 		fg := lab.Clone()
 		for i, v := range fg.Data {
+			fg.Data[i] = 0
 			if v > 0 {
 				fg.Data[i] = 1
 			}
 		}
-		if bin, err = volume.ResampleLabelsTo(fg, low.Geometry); err != nil {
+		frac, err := locate.Coarse(fg, l.Spacing, 0)
+		if err != nil {
 			return nil, err
+		}
+		if !frac.SameGrid(low.Geometry, 1e-6) {
+			return nil, fmt.Errorf("localiser target grid differs from its image grid")
+		}
+		for i, f := range frac.Data {
+			if f >= LocatorTargetFraction {
+				bin.Data[i] = 1
+			}
 		}
 	}
 	bg := []float32{AirHU}
