@@ -258,7 +258,8 @@ details{margin:8px 0}
 <h1>otoseg validation report</h1>
 <p class="sub">{{.S.CasesEvaluated}} cases evaluated from <code>{{.S.Inputs.Manifest}}</code> against predictions in <code>{{.S.Inputs.Predictions}}</code>.
 NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResamples}} resamples, seed {{.S.Inputs.BootstrapSeed}}.
-{{with .S.SkippedNoReference}}<span class="warn">Skipped (no reference label): {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}</p>
+{{with .S.SkippedNoReference}}<span class="warn">Skipped (no reference label): {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}
+{{with .S.EmptyFromSidecar}}<span class="warn">No label map, only a segmentation sidecar (no ear found), evaluated as empty predictions: {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}</p>
 
 <h2>Key results</h2>
 <ul>{{range .Headline}}<li>{{.}}</li>{{end}}</ul>

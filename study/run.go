@@ -75,7 +75,8 @@ type Result struct {
 
 // Run evaluates every case of the manifest that has a reference label and
 // writes the report into cfg.OutDir. Missing predictions are an error that
-// lists them all; nothing is written then.
+// lists them all; nothing is written then. A case with only a sidecar
+// DIR/<case_id>.json (otoseg segment found no ear) is an empty prediction.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Read == nil {
 		return nil, errors.New("study: no image reader configured")
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	var cases []dataset.Case
 	var skipped []string
-	var missing []string
+	var missing, noLabelMap []string
 	preds := map[string]string{}
 	for _, c := range m.Cases {
 		if c.Label == "" {
@@ -98,6 +99,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		p, err := FindPrediction(cfg.PredDir, c.ID)
 		if err != nil {
+			// `otoseg segment` writes only the sidecar when it finds no
+			// inner ear: that case is an empty prediction, not a missing one.
+			if st, serr := os.Stat(filepath.Join(cfg.PredDir, c.ID+".json")); serr == nil && !st.IsDir() {
+				noLabelMap = append(noLabelMap, c.ID)
+				preds[c.ID] = ""
+				cases = append(cases, c)
+				continue
+			}
 			missing = append(missing, c.ID)
 			continue
 		}
@@ -154,6 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.Summary.EmptyFromSidecar = nonNil(noLabelMap)
 	res.Summary.Ears = res.Ears
 	for _, c := range cases {
 		if s, ok := auto[c.ID]; ok {
@@ -256,8 +266,11 @@ func evaluateCase(cfg Config, c dataset.Case, predPath string) (*metrics.CaseRes
 	if err != nil {
 		return nil, nil, fmt.Errorf("case %s: reference: %w", c.ID, err)
 	}
-	pred, err := cfg.Read(predPath)
-	if err != nil {
+	var pred *volume.Volume
+	if predPath == "" { // only a sidecar: segmentation found no ear
+		pred = volume.New(ref.Geometry, volume.Uint8)
+		predPath = "(no label map, empty prediction)"
+	} else if pred, err = cfg.Read(predPath); err != nil {
 		return nil, nil, fmt.Errorf("case %s: prediction: %w", c.ID, err)
 	}
 	r, err := metrics.Evaluate(ref, pred, metrics.Options{ToleranceMM: cfg.ToleranceMM})

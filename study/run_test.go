@@ -122,6 +122,31 @@ func TestRunMissingPredictionsListed(t *testing.T) {
 	}
 }
 
+func TestRunSidecarOnlyIsEmptyPrediction(t *testing.T) {
+	cfg, _ := memCohort(t)
+	os.Remove(filepath.Join(cfg.PredDir, "c.nii.gz"))
+	os.WriteFile(filepath.Join(cfg.PredDir, "c.json"), []byte(`{"seconds": 12, "message": "no inner ear found"}`), 0o644)
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Summary.EmptyFromSidecar; len(got) != 1 || got[0] != "c" {
+		t.Fatalf("empty from sidecar: %v", got)
+	}
+	n := 0
+	for _, r := range res.Rows {
+		if r.Case.ID == "c" {
+			n++
+			if r.Status != metrics.StatusPredEmpty || r.Dice != 0 {
+				t.Errorf("c %s/%s: %s dice %g", r.Ear, r.Structure, r.Status, r.Dice)
+			}
+		}
+	}
+	if n != 12 {
+		t.Errorf("%d rows for c, want 12", n)
+	}
+}
+
 func TestRunReadErrorNamesCase(t *testing.T) {
 	cfg, vols := memCohort(t)
 	for p := range vols {

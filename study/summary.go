@@ -18,16 +18,19 @@ import (
 // Summary is summary.json. It never holds NaN: undefined metric values are
 // counted in n_undefined and left out of the statistics.
 type Summary struct {
-	Inputs             Inputs          `json:"inputs"`
-	Definitions        []Definition    `json:"definitions"`
-	CasesEvaluated     int             `json:"cases_evaluated"`
-	SkippedNoReference []string        `json:"skipped_no_reference"`
-	Flags              []Flag          `json:"flags"`
-	Ears               []CaseEars      `json:"ears"`
-	Metrics            []MetricSummary `json:"metrics"`
-	Tests              []Test          `json:"tests"`
-	Time               *TimeSummary    `json:"time,omitempty"`
-	Likert             *LikertSummary  `json:"likert,omitempty"`
+	Inputs             Inputs       `json:"inputs"`
+	Definitions        []Definition `json:"definitions"`
+	CasesEvaluated     int          `json:"cases_evaluated"`
+	SkippedNoReference []string     `json:"skipped_no_reference"`
+	// EmptyFromSidecar lists cases with a sidecar but no label map (the
+	// segmentation found no ear), evaluated as empty predictions.
+	EmptyFromSidecar []string        `json:"empty_prediction_no_label_map"`
+	Flags            []Flag          `json:"flags"`
+	Ears             []CaseEars      `json:"ears"`
+	Metrics          []MetricSummary `json:"metrics"`
+	Tests            []Test          `json:"tests"`
+	Time             *TimeSummary    `json:"time,omitempty"`
+	Likert           *LikertSummary  `json:"likert,omitempty"`
 }
 
 // Inputs records what the summary was computed from.
