@@ -135,3 +135,28 @@ func TestPairFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestBombAfterData: a .nii.gz whose gzip stream inflates to far more than
+// its header announces reads as just the announced voxels. Read stops
+// consuming the stream after them (voxio.ReadInto reads exactly len(dst)
+// voxels), so trailing data is never inflated.
+func TestBombAfterData(t *testing.T) {
+	good := validFile(t, volume.Int16)
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw.Write(good)
+	zeros := make([]byte, 1<<20)
+	for range 64 { // 64 MiB of trailing zeros, about 64 KiB compressed
+		zw.Write(zeros)
+	}
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "bomb.nii.gz")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	v, err := Read(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Data) != 24 || v.Data[23] != 23 {
+		t.Errorf("read %d voxels, last %v", len(v.Data), v.Data[len(v.Data)-1])
+	}
+}
