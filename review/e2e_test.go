@@ -128,12 +128,22 @@ func TestBrowserEndToEnd(t *testing.T) {
 		poll(v+" slice with overlay", fmt.Sprintf(pixels, v))
 	}
 	poll("3-D surface", `!!(document.getElementById("surface-info").textContent.match(/triangles/))`)
-	caseID := eval(`otoseg.info.case_id`)
+	caseKey := eval(`otoseg.info.case_id`)
+	if _, ok := h.study.Case(caseKey); ok || len(caseKey) != 21 {
+		t.Fatalf("the browser got case id %q, want an opaque key", caseKey)
+	}
+	rd, _ := h.store.ReaderByName(context.Background(), "alice")
+	var caseID string
+	for _, c := range h.study.Cases {
+		if h.srv.CaseKey(rd.ID, c.ID) == caseKey {
+			caseID = c.ID
+		}
+	}
 	if eval(`String(document.body.innerText.includes("Minor corrections") && document.body.innerText.includes("Indeterminate"))`) != "true" {
 		t.Fatal("Likert definitions are not on screen")
 	}
 	// The page never shows the case id or its centre (blinding).
-	if body := eval(`document.body.innerText`); strings.Contains(body, caseID) || strings.Contains(body, "north") || strings.Contains(body, "south") {
+	if body := eval(`document.body.innerText + location.href`); strings.Contains(body, caseID) || strings.Contains(body, caseKey) || strings.Contains(body, "north") || strings.Contains(body, "south") {
 		t.Fatalf("page text shows case metadata: %q", body)
 	}
 
@@ -165,7 +175,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	// Reload: the same case comes back with its rating and comment.
 	do("reload", chromedp.Reload())
-	poll("case after reload", `!!(window.otoseg && otoseg.info && otoseg.info.case_id === "`+caseID+`")`)
+	poll("case after reload", `!!(window.otoseg && otoseg.info && otoseg.info.case_id === "`+caseKey+`")`)
 	poll("rating kept", `document.querySelector('input[name="likert-A"][value="2"]').checked`)
 	if got := eval(`document.querySelector('textarea[data-seg="A"]').value`); got != "thin rim at the apex" {
 		t.Fatalf("comment after reload: %q", got)
@@ -174,7 +184,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	do("rate 1", chromedp.KeyEvent("1"))
 	poll("saved 1", `document.getElementById("save-status").textContent.includes("(1)")`)
 	do("submit", chromedp.KeyEvent(kb.Enter))
-	poll("next case", `otoseg.info.case_id !== "`+caseID+`" && otoseg.list.submitted === 1`)
+	poll("next case", `otoseg.info.case_id !== "`+caseKey+`" && otoseg.list.submitted === 1`)
 	rs, _ = h.store.AllRatings(context.Background(), SourceAutomated)
 	if len(rs) != 1 || rs[0].Likert != 1 || !rs[0].Submitted {
 		t.Fatalf("after submit: %+v", rs)

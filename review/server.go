@@ -2,8 +2,11 @@ package review
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +68,7 @@ type Server struct {
 	failures map[string]*failure
 
 	prefetch chan string
+	keyMAC   []byte // keys the blinded case ids
 	ctx      context.Context
 	cancel   context.CancelFunc
 }
@@ -97,6 +101,9 @@ func NewServer(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, cache: NewCache(o.Load, o.CacheBytes), mux: http.NewServeMux(), web: web,
 		failures: map[string]*failure{}, prefetch: make(chan string, 4)}
+	if s.keyMAC, err = o.Store.Secret(context.Background(), "case-key"); err != nil {
+		return nil, fmt.Errorf("review: %w", err)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.prefetcher()
 	s.routes()
@@ -396,6 +403,8 @@ type loginRequest struct {
 	Reader   string `json:"reader"`
 	Token    string `json:"token"`
 	Password string `json:"password"`
+	// Blind asks for opaque case keys instead of case ids (the app does).
+	Blind bool `json:"blind"`
 }
 
 type loginResponse struct {
@@ -447,7 +456,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	s.clearFailures(req.Reader)
 	tok, csrf := NewToken(), NewToken()
 	exp := now.Add(s.o.SessionTTL)
-	if err := s.o.Store.CreateSession(r.Context(), HashToken(tok), rd.ID, csrf, now, exp); err != nil {
+	if err := s.o.Store.CreateSession(r.Context(), HashToken(tok), rd.ID, csrf, req.Blind, now, exp); err != nil {
 		return err
 	}
 	if !rd.Admin {
@@ -533,6 +542,40 @@ func (s *Server) handleLikert(w http.ResponseWriter, r *http.Request, a authed) 
 
 // ---- cases
 
+// CaseKey is the opaque name a blind session sees for a case: an HMAC of
+// the reader and the case id under a secret kept in the database, so it is
+// stable across restarts, differs between readers and reveals nothing of
+// the id (which may name the centre).
+func (s *Server) CaseKey(readerID int64, caseID string) string {
+	m := hmac.New(sha256.New, s.keyMAC)
+	fmt.Fprintf(m, "%d\x00%s", readerID, caseID)
+	return "k" + hex.EncodeToString(m.Sum(nil))[:20]
+}
+
+// idOut is how a case is named to the session.
+func (s *Server) idOut(a authed, caseID string) string {
+	if a.sess.Blind {
+		return s.CaseKey(a.reader.ID, caseID)
+	}
+	return caseID
+}
+
+// resolveID maps a case id or case key from a request to the case id;
+// anything else (not in the study, traversal attempts) is not found.
+func (s *Server) resolveID(a authed, id string) (string, error) {
+	if _, ok := s.o.Study.Case(id); ok {
+		return id, nil
+	}
+	if len(id) == 21 && id[0] == 'k' {
+		for _, c := range s.o.Study.Cases {
+			if hmac.Equal([]byte(s.CaseKey(a.reader.ID, c.ID)), []byte(id)) {
+				return c.ID, nil
+			}
+		}
+	}
+	return "", errStatus(http.StatusNotFound, "no such case")
+}
+
 // segmentations are the blinded names readers see.
 func (s *Server) segmentations() []string {
 	if s.o.Compare {
@@ -583,8 +626,8 @@ type ratingJSON struct {
 	Submitted    bool      `json:"submitted"`
 }
 
-func (s *Server) ratingOut(a Assignment, r Rating) ratingJSON {
-	return ratingJSON{CaseID: r.CaseID, Segmentation: s.segOf(a, r.Source), Likert: r.Likert, Comment: r.Comment,
+func (s *Server) ratingOut(au authed, a Assignment, r Rating) ratingJSON {
+	return ratingJSON{CaseID: s.idOut(au, r.CaseID), Segmentation: s.segOf(a, r.Source), Likert: r.Likert, Comment: r.Comment,
 		SecondsSpent: r.SecondsSpent, RatedAt: r.RatedAt.UTC(), Submitted: a.Submitted}
 }
 
@@ -596,10 +639,10 @@ type caseSummary struct {
 	Submitted bool                  `json:"submitted"`
 }
 
-func (s *Server) summary(a Assignment) caseSummary {
-	cs := caseSummary{Position: a.Position, CaseID: a.CaseID, Status: "unrated", Ratings: map[string]ratingJSON{}, Submitted: a.Submitted}
+func (s *Server) summary(au authed, a Assignment) caseSummary {
+	cs := caseSummary{Position: a.Position, CaseID: s.idOut(au, a.CaseID), Status: "unrated", Ratings: map[string]ratingJSON{}, Submitted: a.Submitted}
 	for _, r := range a.Ratings {
-		cs.Ratings[s.segOf(a, r.Source)] = s.ratingOut(a, r)
+		cs.Ratings[s.segOf(a, r.Source)] = s.ratingOut(au, a, r)
 	}
 	switch {
 	case a.Submitted:
@@ -677,12 +720,12 @@ func (s *Server) handleCases(w http.ResponseWriter, r *http.Request, a authed) e
 		if x.Submitted {
 			out.Submitted++
 		} else if out.Resume == "" {
-			out.Resume = x.CaseID
+			out.Resume = s.idOut(a, x.CaseID)
 		}
-		out.Cases = append(out.Cases, s.summary(x))
+		out.Cases = append(out.Cases, s.summary(a, x))
 	}
 	if out.Resume == "" && len(as) > 0 {
-		out.Resume = as[len(as)-1].CaseID
+		out.Resume = s.idOut(a, as[len(as)-1].CaseID)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -731,11 +774,11 @@ type viewInfo struct {
 }
 
 func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) error {
-	id := r.PathValue("id")
-	c, ok := s.o.Study.Case(id)
-	if !ok {
-		return errStatus(http.StatusNotFound, "no such case")
+	id, err := s.resolveID(a, r.PathValue("id"))
+	if err != nil {
+		return err
 	}
+	c, _ := s.o.Study.Case(id)
 	asg, i, as, err := s.assignment(r.Context(), a, id)
 	if err != nil {
 		return err
@@ -771,18 +814,18 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) er
 	ctr := ears[0]
 	prev, next := "", ""
 	if i > 0 {
-		prev = as[i-1].CaseID
+		prev = s.idOut(a, as[i-1].CaseID)
 	}
 	if i+1 < len(as) {
-		next = as[i+1].CaseID
+		next = s.idOut(a, as[i+1].CaseID)
 	}
-	sum := s.summary(asg)
+	sum := s.summary(a, asg)
 	var spent float64
 	for _, rt := range asg.Ratings {
 		spent = max(spent, rt.SecondsSpent)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"case_id": id, "position": asg.Position, "total": len(as), "prev": prev, "next": next,
+		"case_id": s.idOut(a, id), "position": asg.Position, "total": len(as), "prev": prev, "next": next,
 		"status": sum.Status, "submitted": asg.Submitted, "ratings": sum.Ratings, "seconds_spent": spent,
 		"segmentations": s.segmentations(), "views": views,
 		"dims": f.Dims, "spacing_mm": f.Spacing, "centre": ctr, "ears": ears,
@@ -833,9 +876,9 @@ func parseFloatParam(q url.Values, name string, def, lo, hi float64) (float64, e
 }
 
 func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request, a authed) error {
-	id := r.PathValue("id")
-	if _, ok := s.o.Study.Case(id); !ok {
-		return errStatus(http.StatusNotFound, "no such case")
+	id, err := s.resolveID(a, r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	view, err := ParseView(q.Get("view"))
@@ -892,7 +935,10 @@ func (s *Server) handleSlice(w http.ResponseWriter, r *http.Request, a authed) e
 }
 
 func (s *Server) handleSurface(w http.ResponseWriter, r *http.Request, a authed) error {
-	id := r.PathValue("id")
+	id, err := s.resolveID(a, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
 	layer := r.URL.Query().Get("layer")
 	if layer == "" {
 		layer = "A"
@@ -969,7 +1015,12 @@ func (s *Server) handleRate(w http.ResponseWriter, r *http.Request, a authed) er
 	if req.Segmentation == "" {
 		req.Segmentation = "A"
 	}
-	_, asg, err := s.caseOf(r.Context(), a, req.CaseID)
+	id, err := s.resolveID(a, req.CaseID)
+	if err != nil {
+		return err
+	}
+	req.CaseID = id
+	_, asg, err := s.caseOf(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
@@ -983,14 +1034,14 @@ func (s *Server) handleRate(w http.ResponseWriter, r *http.Request, a authed) er
 		return err
 	}
 	asg.Submitted = req.Submit
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "rating": s.ratingOut(asg, rt), "submitted": req.Submit})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "rating": s.ratingOut(a, asg, rt), "submitted": req.Submit})
 	return nil
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, a authed) error {
-	id := r.PathValue("id")
-	if !s.inStudy(id) {
-		return errStatus(http.StatusNotFound, "no such case")
+	id, err := s.resolveID(a, r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	if r.ContentLength > 0 {
 		// A body is not needed; refuse big ones rather than read them.
@@ -1001,7 +1052,7 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request, a authed) 
 	if err := s.o.Store.Submit(r.Context(), a.reader.ID, id, s.requiredSources(), s.o.Now().UTC().Truncate(time.Second)); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "case_id": id, "submitted": true})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "case_id": s.idOut(a, id), "submitted": true})
 	return nil
 }
 
@@ -1015,7 +1066,7 @@ func (s *Server) handleMyRatings(w http.ResponseWriter, r *http.Request, a authe
 		for _, seg := range s.segmentations() {
 			src, _ := s.sourceOf(x, seg)
 			if rt, ok := x.Ratings[src]; ok {
-				out = append(out, s.ratingOut(x, rt))
+				out = append(out, s.ratingOut(a, x, rt))
 			}
 		}
 	}

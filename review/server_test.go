@@ -679,3 +679,50 @@ func FuzzRatingBody(f *testing.F) {
 		}
 	})
 }
+
+// TestBlindSessions: a session signed in with "blind": true (the app's) sees
+// opaque per-reader keys instead of case ids everywhere, and works with
+// them; one reader's keys mean nothing to another.
+func TestBlindSessions(t *testing.T) {
+	h := newHarness(t, makeStudy(t, 3, [3]int{16, 16, 8}), false, "alice", "bob")
+	blind := func(name string) *client {
+		c := newClient(t, h.ts.URL)
+		status, body := c.do("POST", "/api/login", map[string]any{"reader": name, "token": h.tokens[name], "blind": true}, nil)
+		if status != 200 {
+			t.Fatalf("login: %d %s", status, body)
+		}
+		var lr loginResponse
+		_ = json.Unmarshal(body, &lr)
+		c.csrf = lr.CSRFToken
+		return c
+	}
+	a, b := blind("alice"), blind("bob")
+	var l casesResp
+	a.getJSON("/api/cases", &l)
+	key := l.Resume
+	if _, ok := h.study.Case(key); ok || len(key) != 21 {
+		t.Fatalf("resume %q is not a key", key)
+	}
+	for _, p := range []string{"/api/cases", "/api/cases/" + key, "/api/ratings"} {
+		_, body := a.do("GET", p, nil, nil)
+		if bytes.Contains(body, []byte("case0")) {
+			t.Fatalf("%s shows a case id: %s", p, body)
+		}
+	}
+	if status, body := a.do("GET", "/api/cases/"+key+"/slice?view=axial&index=0", nil, nil); status != 200 {
+		t.Fatalf("slice by key: %d %s", status, body)
+	}
+	if status, body := a.rate(key, 3, "by key", 1); status != 200 || bytes.Contains(body, []byte("case0")) {
+		t.Fatalf("rate by key: %d %s", status, body)
+	}
+	if status, _ := b.rate(key, 1, "", 1); status != 404 {
+		t.Fatalf("bob used alice's key: %d", status)
+	}
+	if status, _ := b.do("GET", "/api/cases/"+key, nil, nil); status != 404 {
+		t.Fatalf("bob opened alice's key: %d", status)
+	}
+	rs, _ := h.store.AllRatings(context.Background(), SourceAutomated)
+	if len(rs) != 1 || rs[0].Reader != "alice" || h.srv.CaseKey(rs[0].ReaderID, rs[0].CaseID) != key {
+		t.Fatalf("stored %+v", rs)
+	}
+}

@@ -69,6 +69,9 @@ type Session struct {
 	ReaderID  int64
 	CSRF      string
 	ExpiresAt time.Time
+	// Blind sessions (the browser app's) see opaque per-reader case keys
+	// instead of the manifest's case ids, which may name the centre.
+	Blind bool
 }
 
 // Assignment is one case in a reader's own random order, with that reader's
@@ -154,7 +157,12 @@ CREATE TABLE IF NOT EXISTS sessions (
 	reader_id INTEGER NOT NULL REFERENCES readers(id) ON DELETE CASCADE,
 	csrf TEXT NOT NULL,
 	created_at TEXT NOT NULL,
-	expires_at TEXT NOT NULL
+	expires_at TEXT NOT NULL,
+	blind INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS settings (
+	name TEXT PRIMARY KEY,
+	value BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS assignments (
 	reader_id INTEGER NOT NULL REFERENCES readers(id) ON DELETE CASCADE,
@@ -177,8 +185,34 @@ CREATE TABLE IF NOT EXISTS ratings (
 `
 
 func (s *Store) migrate() error {
-	_, err := s.db.Exec(schema)
-	return err
+	if _, err := s.db.Exec(schema); err != nil {
+		return err
+	}
+	// Databases made before sessions could be blind lack the column.
+	var n int
+	if err := s.db.QueryRow(`SELECT count(*) FROM pragma_table_info('sessions') WHERE name='blind'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := s.db.Exec(`ALTER TABLE sessions ADD COLUMN blind INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Secret returns the random 32-byte secret stored under name, creating it
+// on first use (it keys the blinded case ids, so they stay the same across
+// restarts).
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	var b [32]byte
+	_, _ = crand.Read(b[:])
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)`, name, b[:]); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name=?`, name).Scan(&v)
+	return v, err
 }
 
 const timeLayout = time.RFC3339Nano
@@ -261,9 +295,9 @@ func (s *Store) Readers(ctx context.Context) ([]Reader, error) {
 }
 
 // CreateSession stores a session under the hash of its cookie value.
-func (s *Store) CreateSession(ctx context.Context, tokenHash string, readerID int64, csrf string, now, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, reader_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)`,
-		tokenHash, readerID, csrf, fmtTime(now), fmtTime(expires))
+func (s *Store) CreateSession(ctx context.Context, tokenHash string, readerID int64, csrf string, blind bool, now, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, reader_id, csrf, created_at, expires_at, blind) VALUES (?,?,?,?,?,?)`,
+		tokenHash, readerID, csrf, fmtTime(now), fmtTime(expires), blind)
 	return err
 }
 
@@ -272,11 +306,11 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash string, readerID in
 func (s *Store) SessionReader(ctx context.Context, tokenHash string, now time.Time) (Session, Reader, error) {
 	var sess Session
 	var exp string
-	row := s.rd.QueryRowContext(ctx, `SELECT s.reader_id, s.csrf, s.expires_at, r.id, r.name, r.admin, r.secret_kind, r.secret_hash, r.created_at
+	row := s.rd.QueryRowContext(ctx, `SELECT s.reader_id, s.csrf, s.expires_at, s.blind, r.id, r.name, r.admin, r.secret_kind, r.secret_hash, r.created_at
 		FROM sessions s JOIN readers r ON r.id = s.reader_id WHERE s.token_hash=?`, tokenHash)
 	var r Reader
 	var created string
-	err := row.Scan(&sess.ReaderID, &sess.CSRF, &exp, &r.ID, &r.Name, &r.Admin, &r.SecretKind, &r.SecretHash, &created)
+	err := row.Scan(&sess.ReaderID, &sess.CSRF, &exp, &sess.Blind, &r.ID, &r.Name, &r.Admin, &r.SecretKind, &r.SecretHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, r, ErrNotFound
 	}

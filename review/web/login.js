@@ -1,5 +1,5 @@
-// Sign-in: POST /api/login {"reader","token"} sets the HttpOnly session
-// cookie; the app page then fetches its CSRF token from /api/me.
+// Sign-in: POST /api/login {"reader","token","blind":true} sets the HttpOnly
+// session cookie; the app page then fetches its CSRF token from /api/me.
 "use strict";
 document.getElementById("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -8,6 +8,8 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
   const body = {
     reader: document.getElementById("reader").value.trim(),
     token: document.getElementById("secret").value,
+    // the app works on opaque case keys, never on case ids (blinding)
+    blind: true,
   };
   try {
     const r = await fetch("/api/login", {
