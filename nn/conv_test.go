@@ -82,46 +82,49 @@ func forEachPath(t *testing.T, f func(t *testing.T, k *kernels)) {
 
 func TestConv3dMatchesPyTorch(t *testing.T) {
 	forEachPath(t, func(t *testing.T, k *kernels) {
-		for _, name := range convFixtures {
-			t.Run(name, func(t *testing.T) {
-				x := tensorOf(t, mustFixture(t, name, "x"))
-				wa := mustFixture(t, name, "w")
-				ba, hasBias := loadFixture(t, name, "b")
-				out, in, ks := wa.Shape[0], wa.Shape[1], wa.Shape[2]
-				y := mustFixture(t, name, "y")
-				stride := 1
-				if x.Shape[2] > 1 && y.Shape[2] < x.Shape[2] {
-					stride = 2
-				}
-				c := NewConv3d(in, out, ks, stride, hasBias)
-				c.engine.kern = k
-				copy(c.Weight.Data, wa.F32())
-				if hasBias {
-					copy(c.Bias.Data, ba.F32())
-				}
-				for rep := 0; rep < 2; rep++ { // twice: buffers are reused
-					got := c.Forward(x, true)
-					checkClose(t, "y", got.Data, y.F32(), 1e-4)
-				}
-				gy := tensorOf(t, mustFixture(t, name, "gy"))
-				gx := c.Backward(gy)
-				checkClose(t, "gx", gx.Data, mustFixture(t, name, "gx").F32(), 1e-4)
-				checkClose(t, "gw", c.Weight.Grad, mustFixture(t, name, "gw").F32(), 1e-4)
-				if hasBias {
-					checkClose(t, "gb", c.Bias.Grad, mustFixture(t, name, "gb").F32(), 1e-4)
-				}
-				// Gradients accumulate: a second Backward doubles them.
-				gw1 := append([]float32(nil), c.Weight.Grad...)
-				c.Forward(x, true)
-				c.Backward(gy)
-				for i := range gw1 {
-					gw1[i] *= 2
-				}
-				checkClose(t, "2*gw", c.Weight.Grad, gw1, 1e-4)
-				// Inference gives the same output.
-				yi := c.Forward(x, false)
-				checkClose(t, "y inference", yi.Data, y.F32(), 1e-4)
-			})
+		for _, mode := range []string{"auto", "rows"} {
+			for _, name := range convFixtures {
+				t.Run(mode+"/"+name, func(t *testing.T) {
+					x := tensorOf(t, mustFixture(t, name, "x"))
+					wa := mustFixture(t, name, "w")
+					ba, hasBias := loadFixture(t, name, "b")
+					out, in, ks := wa.Shape[0], wa.Shape[1], wa.Shape[2]
+					y := mustFixture(t, name, "y")
+					stride := 1
+					if x.Shape[2] > 1 && y.Shape[2] < x.Shape[2] {
+						stride = 2
+					}
+					c := NewConv3d(in, out, ks, stride, hasBias)
+					c.engine.kern = k
+					c.engine.rowsOnly = mode == "rows"
+					copy(c.Weight.Data, wa.F32())
+					if hasBias {
+						copy(c.Bias.Data, ba.F32())
+					}
+					for rep := 0; rep < 2; rep++ { // twice: buffers are reused
+						got := c.Forward(x, true)
+						checkClose(t, "y", got.Data, y.F32(), 1e-4)
+					}
+					gy := tensorOf(t, mustFixture(t, name, "gy"))
+					gx := c.Backward(gy)
+					checkClose(t, "gx", gx.Data, mustFixture(t, name, "gx").F32(), 1e-4)
+					checkClose(t, "gw", c.Weight.Grad, mustFixture(t, name, "gw").F32(), 1e-4)
+					if hasBias {
+						checkClose(t, "gb", c.Bias.Grad, mustFixture(t, name, "gb").F32(), 1e-4)
+					}
+					// Gradients accumulate: a second Backward doubles them.
+					gw1 := append([]float32(nil), c.Weight.Grad...)
+					c.Forward(x, true)
+					c.Backward(gy)
+					for i := range gw1 {
+						gw1[i] *= 2
+					}
+					checkClose(t, "2*gw", c.Weight.Grad, gw1, 1e-4)
+					// Inference gives the same output.
+					yi := c.Forward(x, false)
+					checkClose(t, "y inference", yi.Data, y.F32(), 1e-4)
+				})
+			}
 		}
 	})
 }

@@ -6,6 +6,8 @@ package nn
 // only on the shape.
 type convEngine struct {
 	kern *kernels
+	// rowsOnly keeps every plan in its direct form (no im2col), for tests.
+	rowsOnly bool
 
 	g      convGeom
 	fwd    prepGeom // input -> prepared input
@@ -25,6 +27,7 @@ type convEngine struct {
 	dys     []float32
 	tmp     []float32
 	wgPart  []float32 // weight-gradient partial sums
+	col     []float32 // im2col copies (dcPlan.useCol)
 }
 
 func (e *convEngine) kernels() *kernels {
@@ -60,6 +63,9 @@ func (e *convEngine) setup(g *convGeom) {
 	} else {
 		e.fwd = newPrepGeom(g.K, g.S, g.P, g.ID, g.IH, g.IW, g.OD, g.OH, g.OW)
 		e.fwdP = dcPlan{cs: e.fwd.chanLen(), taps: e.fwd.taps(nil), segs: e.fwd.segs(e.fwdP.segs)}
+		if !e.rowsOnly {
+			e.fwdP.useCol(g.Cin)
+		}
 	}
 	e.bwdP, e.bwdTaps, e.bwdDims = nil, nil, nil
 	switch {
@@ -70,6 +76,9 @@ func (e *convEngine) setup(g *convGeom) {
 		// of input and output exchanged.
 		e.bwd = newPrepGeom(g.K, 1, g.P, g.OD, g.OH, g.OW, g.ID, g.IH, g.IW)
 		e.bwdP = []dcPlan{{cs: e.bwd.chanLen(), taps: e.bwd.taps(nil), segs: e.bwd.segs(nil)}}
+		if !e.rowsOnly {
+			e.bwdP[0].useCol(g.Cout)
+		}
 		flip := make([]int, T)
 		for t := range flip {
 			flip[t] = T - 1 - t
@@ -103,6 +112,9 @@ func (e *convEngine) setup(g *convGeom) {
 			}
 			segs := rowSegs(nil, m[0], m[1], m[2], func(d, h int) int { return (d*ph + h) * rs })
 			e.bwdP = append(e.bwdP, dcPlan{cs: e.bwd.chanLen(), taps: taps, segs: segs})
+			if !e.rowsOnly {
+				e.bwdP[cls].useCol(g.Cout)
+			}
 			e.bwdTaps = append(e.bwdTaps, idx)
 			e.bwdDims = append(e.bwdDims, m)
 		}
@@ -117,12 +129,12 @@ func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, threads int) {
 	k := e.kernels()
 	e.setup(g)
 	T := g.K * g.K * g.K
-	e.a = packA(e.a, w, g.Cout, g.Cin, g.Cin*T, T, e.tapIdx)
+	e.a = packA(e.a, w, g.Cout, g.Cin, g.Cin*T, T, e.tapIdx, threads)
 	e.bias = padBias(e.bias, b, g.Cout, 1)
 	in, out := g.inSpatial(), g.outSpatial()
 	if g.K == 1 {
 		for n := 0; n < g.N; n++ {
-			dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, x[n*g.Cin*in:(n+1)*g.Cin*in], y[n*g.Cout*out:], out, e.bias, threads)
+			dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, x[n*g.Cin*in:(n+1)*g.Cin*in], y[n*g.Cout*out:], out, e.bias, &e.col, threads)
 		}
 		return
 	}
@@ -131,7 +143,7 @@ func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, threads int) {
 	for n := 0; n < g.N; n++ {
 		xs := e.xs[n*cl : (n+1)*cl]
 		dcPrep(&e.fwd, xs, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
-		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, xs, y[n*g.Cout*out:], out, e.bias, threads)
+		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, xs, y[n*g.Cout*out:], out, e.bias, &e.col, threads)
 	}
 }
 
@@ -151,11 +163,11 @@ func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, thread
 			sumRows(db, dyn, g.Cout, out, threads)
 		}
 		if g.K == 1 {
-			e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, e.wgPart, threads)
+			e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, e.wgPart, &e.col, threads)
 			continue
 		}
 		cl := g.Cin * e.fwd.chanLen()
-		e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, e.xs[n*cl:(n+1)*cl], dw, e.wgPart, threads)
+		e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, e.xs[n*cl:(n+1)*cl], dw, e.wgPart, &e.col, threads)
 	}
 }
 
@@ -170,19 +182,19 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, threads int)
 	in, out := g.inSpatial(), g.outSpatial()
 	e.zeros = padBias(e.zeros, nil, g.Cin, 1)
 	if g.K == 1 {
-		e.ab = packA(e.ab, w, g.Cin, g.Cout, 1, g.Cin, []int{0})
+		e.ab = packA(e.ab, w, g.Cin, g.Cout, 1, g.Cin, []int{0}, threads)
 		for n := 0; n < g.N; n++ {
-			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, dy[n*g.Cout*out:(n+1)*g.Cout*out], dx[n*g.Cin*in:], in, e.zeros, threads)
+			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, dy[n*g.Cout*out:(n+1)*g.Cout*out], dx[n*g.Cin*in:], in, e.zeros, &e.col, threads)
 		}
 		return
 	}
 	cl := g.Cout * e.bwd.chanLen()
 	e.dys = growSlice(e.dys, cl)
 	if g.S == 1 {
-		e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[0])
+		e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[0], threads)
 		for n := 0; n < g.N; n++ {
 			dcPrep(&e.bwd, e.dys, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
-			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, e.dys, dx[n*g.Cin*in:], in, e.zeros, threads)
+			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, e.dys, dx[n*g.Cin*in:], in, e.zeros, &e.col, threads)
 		}
 		return
 	}
@@ -199,8 +211,8 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, threads int)
 			if cnt == 0 {
 				continue
 			}
-			e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[cls])
-			dcRun(k, &e.bwdP[cls], e.ab, g.Cin, g.Cout, e.dys, e.tmp[off*g.Cin:], cnt, e.zeros, threads)
+			e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[cls], threads)
+			dcRun(k, &e.bwdP[cls], e.ab, g.Cin, g.Cout, e.dys, e.tmp[off*g.Cin:], cnt, e.zeros, &e.col, threads)
 			off += cnt
 		}
 		e.scatterParity(g, offs, dx[n*g.Cin*in:(n+1)*g.Cin*in], threads)
@@ -249,6 +261,7 @@ type upEngine struct {
 	zeros    []float32
 	tmp, dyt []float32
 	wgPart   []float32
+	col      []float32
 }
 
 func (e *upEngine) kernels() *kernels {
@@ -271,11 +284,11 @@ func (e *upEngine) forward(x *Tensor, w, b []float32, y *Tensor, threads int) {
 	N, Cin, Cout := x.Shape[0], x.Shape[1], y.Shape[1]
 	in := x.Spatial()
 	e.setup(in)
-	e.a = packA(e.a, w, 8*Cout, Cin, 1, 8*Cout, []int{0})
+	e.a = packA(e.a, w, 8*Cout, Cin, 1, 8*Cout, []int{0}, threads)
 	e.bias = padBias(e.bias, b, 8*Cout, 8)
 	e.tmp = growSlice(e.tmp, 8*Cout*in)
 	for n := 0; n < N; n++ {
-		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], e.tmp, in, e.bias, threads)
+		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], e.tmp, in, e.bias, &e.col, threads)
 		upShuffle(x.Shape, Cout, e.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
 	}
 }
@@ -285,7 +298,7 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, thre
 	N, Cin, Cout := x.Shape[0], x.Shape[1], dy.Shape[1]
 	in := x.Spatial()
 	e.setup(in)
-	e.ab = packA(e.ab, w, Cin, 8*Cout, 8*Cout, 1, []int{0})
+	e.ab = packA(e.ab, w, Cin, 8*Cout, 8*Cout, 1, []int{0}, threads)
 	e.zeros = padBias(e.zeros, nil, Cin, 1)
 	e.dyt = growSlice(e.dyt, 8*Cout*in)
 	for n := 0; n < N; n++ {
@@ -293,8 +306,8 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, thre
 		sumRows(db, dyn, Cout, 8*in, threads)
 		upShuffle(x.Shape, Cout, e.dyt, dyn, true, threads)
 		xn := x.Data[n*Cin*in : (n+1)*Cin*in]
-		e.wgPart = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, e.dyt, dw, e.wgPart, threads)
-		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, e.dyt, dx.Data[n*Cin*in:], in, e.zeros, threads)
+		e.wgPart = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, e.dyt, dw, e.wgPart, &e.col, threads)
+		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, e.dyt, dx.Data[n*Cin*in:], in, e.zeros, &e.col, threads)
 	}
 }
 

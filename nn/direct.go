@@ -1,6 +1,9 @@
 package nn
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // The engine expresses every convolution pass as one of two primitives over
 // a source tensor laid out so that the 16 output positions of a segment read
@@ -22,6 +25,56 @@ type dcPlan struct {
 	cs   int
 	taps []int64
 	segs []dcSeg
+	// col, when set, is the plan to run instead on the im2col copy of the
+	// source (see useCol).
+	col *dcPlan
+}
+
+// colMaxBytes caps the im2col copy; beyond it the plan runs directly with
+// whatever lanes it wastes.
+const colMaxBytes = 64 << 20
+
+// useCol decides whether the plan runs on an im2col copy of its source:
+// col[c*T+t][i] = src[c*cs + tap[t] + position i], one row per (channel,
+// tap) and the output positions in order. The copy makes every segment
+// full, which pays when output rows are short (widths 4, 8, 12 of the
+// U-Net's deep levels fill a quarter to three quarters of the 16 lanes)
+// and costs one pass over nchan*T*positions floats, small next to the
+// 2*rows flops each of them feeds. The packed weights need no change: their
+// channel-major (c, t) order is the copy's row order.
+func (p *dcPlan) useCol(nchan int) {
+	p.col = nil
+	var valid int
+	for _, s := range p.segs {
+		valid += bits.OnesCount64(uint64(s.mask))
+	}
+	if len(p.segs) == 0 {
+		return
+	}
+	rowEff := float64(valid) / float64(lanes*len(p.segs))
+	if rowEff >= 0.75 || 4*nchan*len(p.taps)*valid > colMaxBytes {
+		return
+	}
+	p.col = &dcPlan{cs: valid, taps: []int64{0}, segs: flatSegs(nil, valid)}
+}
+
+// im2col writes the copy useCol describes into col (grown as needed).
+func im2col(p *dcPlan, src []float32, nchan int, col []float32, threads int) []float32 {
+	T, n := len(p.taps), p.col.cs
+	col = growSlice(col, nchan*T*n)
+	parallelFor(threads, nchan*T, func(_, lo, hi int) {
+		for ct := lo; ct < hi; ct++ {
+			c, t := ct/T, ct%T
+			base := c*p.cs + int(p.taps[t]/4)
+			row := col[ct*n : (ct+1)*n]
+			for _, s := range p.segs {
+				k := bits.OnesCount64(uint64(s.mask))
+				d := int(s.dst / 4)
+				copy(row[d:d+k], src[base+int(s.src/4):])
+			}
+		}
+	})
+	return col
 }
 
 // grow returns s resized to n, reusing its storage when it is big enough.
@@ -144,26 +197,36 @@ func dcPrep(g *prepGeom, dst, x []float32, c, threads int) {
 
 // packA lays out the weights W[r*rs + c*cs + tapIdx[t]] for rows r < nrows,
 // channels c < nchan as blocks of 8 rows: A[rb][c][t][8], zero-padding the
-// last block.
-func packA(dst, w []float32, nrows, nchan, rs, cs int, tapIdx []int) []float32 {
+// last block. Weights change every step, so this runs on every pass; for
+// the deep layers (millions of weights, few voxels) it is worth splitting
+// between workers.
+func packA(dst, w []float32, nrows, nchan, rs, cs int, tapIdx []int, threads int) []float32 {
 	nb, T := (nrows+dcRows-1)/dcRows, len(tapIdx)
-	dst = growSlice(dst, nb*nchan*T*dcRows)
-	i := 0
-	for rb := 0; rb < nb; rb++ {
-		for c := 0; c < nchan; c++ {
-			for _, ti := range tapIdx {
-				for m := 0; m < dcRows; m++ {
-					r := rb*dcRows + m
-					if r < nrows {
-						dst[i] = w[r*rs+c*cs+ti]
-					} else {
-						dst[i] = 0
+	blk := nchan * T * dcRows
+	dst = growSlice(dst, nb*blk)
+	if nb*blk < 1<<16 {
+		threads = 1
+	}
+	parallelFor(threads, nb, func(_, lo, hi int) {
+		for rb := lo; rb < hi; rb++ {
+			d := dst[rb*blk : (rb+1)*blk]
+			mr := min(dcRows, nrows-rb*dcRows)
+			for c := 0; c < nchan; c++ {
+				dc := d[c*T*dcRows : (c+1)*T*dcRows]
+				for m := 0; m < mr; m++ {
+					wc := w[(rb*dcRows+m)*rs+c*cs:]
+					for t, ti := range tapIdx {
+						dc[t*dcRows+m] = wc[ti]
 					}
-					i++
+				}
+				for m := mr; m < dcRows; m++ {
+					for t := 0; t < T; t++ {
+						dc[t*dcRows+m] = 0
+					}
 				}
 			}
 		}
-	}
+	})
 	return dst
 }
 
@@ -185,46 +248,88 @@ func padBias(dst, b []float32, nrows, rowsPer int) []float32 {
 // source channels and bias (padBias). Workers take contiguous runs of
 // segment triples; each triple is finished for all row blocks before the
 // next, so its source rows stay in cache while the weights stream by.
-func dcRun(k *kernels, p *dcPlan, a []float32, nrows, nchan int, src, dst []float32, ldc int, bias []float32, threads int) {
+//
+// When the plan has an im2col form, the source is first copied into *col
+// (scratch kept by the caller) and the flat plan runs on the copy.
+func dcRun(k *kernels, p *dcPlan, a []float32, nrows, nchan int, src, dst []float32, ldc int, bias []float32, col *[]float32, threads int) {
 	if len(p.segs) == 0 || nrows == 0 {
+		return
+	}
+	if p.col != nil {
+		*col = im2col(p, src, nchan, *col, threads)
+		dcRun(k, p.col, a, nrows, nchan*len(p.taps), *col, dst, ldc, bias, nil, threads)
 		return
 	}
 	T := len(p.taps)
 	nb := (nrows + dcRows - 1) / dcRows
 	ng := (len(p.segs) + dcSegs - 1) / dcSegs
+	// Channel blocking: with many channels, the weights of one block of
+	// channels (all rows) stay in L2 while a chunk of segment groups, whose
+	// outputs also stay in L2, accumulates block after block.
+	cb := nchan
+	if nchan*T > 2*dcKBlock {
+		cb = max(1, dcKBlock/T)
+	}
+	gchunk := max(1, dcOutBlock/(nrows*dcSegs*lanes*4))
 	sp, dp := unsafe.Pointer(unsafe.SliceData(src)), unsafe.Pointer(unsafe.SliceData(dst))
-	parallelFor(threads, ng, func(_, lo, hi int) {
+	// work runs segment groups [glo, ghi) for row blocks [rlo, rhi).
+	work := func(glo, ghi, rlo, rhi int) {
 		args := dcArgs{
-			taps: unsafe.Pointer(&p.taps[0]), ntaps: int64(T), nchan: int64(nchan),
+			taps: unsafe.Pointer(&p.taps[0]), ntaps: int64(T),
 			cs: 4 * int64(p.cs), ldc: 4 * int64(ldc),
 		}
-		for g := lo; g < hi; g++ {
-			segs := p.segs[g*dcSegs : min(len(p.segs), (g+1)*dcSegs)]
-			for v := 0; v < dcSegs; v++ {
-				s := segs[0]
-				args.mask[v] = 0
-				if v < len(segs) {
-					s = segs[v]
-					args.mask[v] = s.mask
+		for g0 := glo; g0 < ghi; g0 += gchunk {
+			for c0 := 0; c0 < nchan; c0 += cb {
+				c1 := min(nchan, c0+cb)
+				args.nchan = int64(c1 - c0)
+				args.accum = 0
+				if c0 > 0 {
+					args.accum = 1
 				}
-				args.src[v] = unsafe.Add(sp, s.src)
-			}
-			for rb := 0; rb < nb; rb++ {
-				args.a = unsafe.Pointer(&a[rb*nchan*T*dcRows])
-				args.bias = unsafe.Pointer(&bias[rb*dcRows])
-				args.nrows = int64(min(dcRows, nrows-rb*dcRows))
-				for v := 0; v < dcSegs; v++ {
-					s := segs[0]
-					if v < len(segs) {
-						s = segs[v]
+				for g := g0; g < min(ghi, g0+gchunk); g++ {
+					segs := p.segs[g*dcSegs : min(len(p.segs), (g+1)*dcSegs)]
+					for v := 0; v < dcSegs; v++ {
+						s := segs[0]
+						args.mask[v] = 0
+						if v < len(segs) {
+							s = segs[v]
+							args.mask[v] = s.mask
+						}
+						args.src[v] = unsafe.Add(sp, s.src+4*int64(c0*p.cs))
 					}
-					args.dst[v] = unsafe.Add(dp, s.dst+4*int64(rb*dcRows*ldc))
+					for rb := rlo; rb < rhi; rb++ {
+						args.a = unsafe.Pointer(&a[(rb*nchan+c0)*T*dcRows])
+						args.bias = unsafe.Pointer(&bias[rb*dcRows])
+						args.nrows = int64(min(dcRows, nrows-rb*dcRows))
+						for v := 0; v < dcSegs; v++ {
+							s := segs[0]
+							if v < len(segs) {
+								s = segs[v]
+							}
+							args.dst[v] = unsafe.Add(dp, s.dst+4*int64(rb*dcRows*ldc))
+						}
+						k.dc(&args)
+					}
 				}
-				k.dc(&args)
 			}
 		}
-	})
+	}
+	// Workers split the segment groups, or the row blocks when there are
+	// too few groups to share (deep layers: few voxels, many channels),
+	// which also splits the weights each worker streams.
+	if ng >= 4*workers(threads) || nb < 2*ng {
+		parallelFor(threads, ng, func(_, lo, hi int) { work(lo, hi, 0, nb) })
+	} else {
+		parallelFor(threads, nb, func(_, lo, hi int) { work(0, ng, lo, hi) })
+	}
 }
+
+// dcKBlock is the number of kernel steps (channel x tap) per channel block
+// and dcOutBlock the bytes of output a chunk of segment groups may cover.
+const (
+	dcKBlock   = 512
+	dcOutBlock = 256 << 10
+)
 
 // wgChunk is the number of segments one weight-gradient kernel call sums:
 // few enough that the chunk's rows of dy and of one source channel stay in
@@ -237,9 +342,13 @@ const wgChunk = 192
 // element and no partial sums need merging; each tile's sums build up in
 // part (per tile wgOut floats, grown as needed and returned) across the
 // chunks and are added to out at the end.
-func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out, part []float32, threads int) []float32 {
+func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out, part []float32, col *[]float32, threads int) []float32 {
 	if len(p.segs) == 0 || nrows == 0 {
 		return part
+	}
+	if p.col != nil {
+		*col = im2col(p, src, nchan, *col, threads)
+		return wgRun(k, p.col, nrows, nchan*len(p.taps), dy, ldy, *col, out, part, nil, threads)
 	}
 	T := len(p.taps)
 	ncols := nchan * T
