@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/otoseg/otoseg/nn"
 )
@@ -229,7 +230,7 @@ func (u *UNet) Init(seed uint64) {
 		case len(p.Shape) == 5:
 			// Shape is known to be 5-D, so KaimingNormal cannot fail.
 			_ = nn.KaimingNormal(p, 1e-2, rng)
-		case hasSuffix(p.Name, "norm.weight"):
+		case strings.HasSuffix(p.Name, "norm.weight"):
 			for i := range p.Data {
 				p.Data[i] = 1
 			}
@@ -238,8 +239,6 @@ func (u *UNet) Init(seed uint64) {
 		}
 	}
 }
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
 // CheckInput reports whether x can go through the network.
 func (u *UNet) CheckInput(x *nn.Tensor) error {
