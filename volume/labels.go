@@ -53,7 +53,7 @@ func resampleLabels(v *Volume, tg Geometry, useFill bool) (*Volume, error) {
 	}
 	out := New(tg, v.DType)
 	mp := newMapping(v.Geometry, tg)
-	s := sampler{dims: v.Dims, k: 2, interp: Linear, useFill: useFill}
+	s := sampler{dims: v.Dims, k: 2, useFill: useFill}
 	// Target voxels outside the box keep label 0 without being sampled.
 	box0, box1 := targetBox(v.Geometry, tg, useFill)
 	nx, ny := v.Dims[0], v.Dims[1]

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -168,6 +169,21 @@ func TestOrientationMatchesNibabel(t *testing.T) {
 		{Dims: [3]int{3, 4, 5}, Spacing: [3]float64{0.4, 0.4, 0.6}, Origin: [3]float64{5, -5, 2}, Direction: matMul(rotation(-20, 5, 170), [3][3]float64{{0, 1, 0}, {0, 0, 1}, {1, 0, 0}})},
 		{Dims: [3]int{2, 3, 4}, Spacing: [3]float64{1, 2, 3}, Direction: matMul(rotation(3, 80, 0), [3][3]float64{{1, 0, 0}, {0, 0, -1}, {0, 1, 0}})},
 	}
+	// Heavily oblique directions, where taking axes in order (nibabel) and
+	// taking the largest component first can disagree.
+	rng := rand.New(rand.NewPCG(11, 3))
+	contested := 0
+	for n := 0; n < 40; n++ {
+		d := rotation(360*rng.Float64()-180, 180*rng.Float64()-90, 360*rng.Float64()-180)
+		g := Geometry{Dims: [3]int{2, 3, 2}, Spacing: [3]float64{1, 1.5, 2}, Direction: d}
+		if largestFirstAxCodes(g) != g.AxCodes() {
+			contested++
+		}
+		geoms = append(geoms, g)
+	}
+	if contested == 0 {
+		t.Fatal("no oblique case where the axis choice is contested: the test does not exercise the rule")
+	}
 	var cases []orientCase
 	var vols []*Volume
 	for n, g := range geoms {
@@ -225,4 +241,29 @@ func TestOrientationMatchesNibabel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// largestFirstAxCodes is the other plausible rule (largest component of the
+// whole matrix first), kept only to show the test covers cases where the
+// rules disagree.
+func largestFirstAxCodes(g Geometry) string {
+	var code [3]byte
+	var usedR, usedC [3]bool
+	for n := 0; n < 3; n++ {
+		best, br, bc := -1.0, 0, 0
+		for r := 0; r < 3; r++ {
+			for c := 0; c < 3; c++ {
+				if !usedR[r] && !usedC[c] && math.Abs(g.Direction[r][c]) > best {
+					best, br, bc = math.Abs(g.Direction[r][c]), r, c
+				}
+			}
+		}
+		usedR[br], usedC[bc] = true, true
+		ras := g.Direction[br][bc]
+		if br < 2 {
+			ras = -ras
+		}
+		code[bc] = map[bool]string{true: "RAS", false: "LPI"}[ras >= 0][br]
+	}
+	return string(code[:])
 }

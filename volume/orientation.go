@@ -4,8 +4,10 @@ import "math"
 
 // AxCodes returns the anatomical direction each voxel axis points towards,
 // as nibabel's aff2axcodes does on the RAS affine: "RAS" means i runs to the
-// patient's Right, j to Anterior, k to Superior. Each axis takes the world
-// axis it is closest to, without reusing one (largest component first).
+// patient's Right, j to Anterior, k to Superior. Like nibabel's
+// io_orientation, axes are taken in order i, j, k, each choosing the world
+// axis it has the largest component along among those not already chosen
+// (the first on a tie), so heavily oblique volumes get nibabel's answer.
 func (g Geometry) AxCodes() string {
 	pos := [3]byte{'R', 'A', 'S'}
 	neg := [3]byte{'L', 'P', 'I'}
@@ -21,27 +23,21 @@ func (g Geometry) AxCodes() string {
 	}
 	var code [3]byte
 	usedRow := [3]bool{}
-	usedCol := [3]bool{}
-	for n := 0; n < 3; n++ {
-		best, br, bc := -1.0, 0, 0
+	for c := 0; c < 3; c++ {
+		best, br := -1.0, 0
 		for r := 0; r < 3; r++ {
 			if usedRow[r] {
 				continue
 			}
-			for c := 0; c < 3; c++ {
-				if usedCol[c] {
-					continue
-				}
-				if a := math.Abs(ras[r][c]); a > best {
-					best, br, bc = a, r, c
-				}
+			if a := math.Abs(ras[r][c]); a > best {
+				best, br = a, r
 			}
 		}
-		usedRow[br], usedCol[bc] = true, true
-		if ras[br][bc] >= 0 {
-			code[bc] = pos[br]
+		usedRow[br] = true
+		if ras[br][c] >= 0 {
+			code[c] = pos[br]
 		} else {
-			code[bc] = neg[br]
+			code[c] = neg[br]
 		}
 	}
 	return string(code[:])

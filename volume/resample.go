@@ -136,7 +136,7 @@ func resample(v *Volume, tg Geometry, interp Interp, useFill bool, fill float32)
 	}
 	out := New(tg, v.DType)
 	m := newMapping(v.Geometry, tg)
-	s := sampler{src: src, dims: v.Dims, k: k, interp: interp, useFill: useFill, fill: fill}
+	s := sampler{src: src, dims: v.Dims, k: k, useFill: useFill, fill: fill}
 	s.lo, s.hi = targetBox(v.Geometry, tg, useFill)
 	if m.diagonal(tg.Dims) {
 		s.separable(m, out)
@@ -192,7 +192,6 @@ type sampler struct {
 	src     []float32
 	dims    [3]int
 	k       int // taps per axis: 1 nearest, 2 linear, 4 B-spline
-	interp  Interp
 	useFill bool
 	fill    float32
 	// lo, hi bound the target voxels that can read the input; with a fill
