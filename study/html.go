@@ -256,7 +256,7 @@ figure{margin:0;max-width:100%}figure img{max-width:100%;border:1px solid #ddd}f
 details{margin:8px 0}
 </style></head><body>
 <h1>otoseg validation report</h1>
-<p class="sub">{{.S.CasesEvaluated}} cases evaluated from <code>{{.S.Inputs.Manifest}}</code> against predictions in <code>{{.S.Inputs.Predictions}}</code>.
+<p class="sub">{{if .S.Inputs.Reference}}Reference <code>{{.S.Inputs.Reference}}</code> against prediction <code>{{.S.Inputs.Predictions}}</code>.{{else}}{{.S.CasesEvaluated}} cases evaluated from <code>{{.S.Inputs.Manifest}}</code> against predictions in <code>{{.S.Inputs.Predictions}}</code>.{{end}}
 NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResamples}} resamples, seed {{.S.Inputs.BootstrapSeed}}.
 {{with .S.SkippedNoReference}}<span class="warn">Skipped (no reference label): {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}
 {{with .S.EmptyFromSidecar}}<span class="warn">No label map, only a segmentation sidecar (no ear found), evaluated as empty predictions: {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}</p>

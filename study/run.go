@@ -29,6 +29,11 @@ import (
 // Config describes one evaluation.
 type Config struct {
 	Manifest string // manifest CSV; references are its label column
+	// RefFile, instead of Manifest, evaluates one pair: the reference label
+	// map RefFile against the prediction file PredFile; the case id is the
+	// reference's file name without extension.
+	RefFile  string
+	PredFile string
 	PredDir  string // predictions DIR/<case_id>.<ext>, optional sidecars DIR/<case_id>.json
 	OutDir   string // report directory, created if needed
 	Times    string // optional times CSV (case_id,seconds); overrides sidecars
@@ -84,7 +89,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.OutDir == "" {
 		return nil, errors.New("study: no output directory")
 	}
-	m, err := dataset.Read(cfg.Manifest)
+	m, err := cohortOf(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +100,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, c := range m.Cases {
 		if c.Label == "" {
 			skipped = append(skipped, c.ID)
+			continue
+		}
+		if cfg.RefFile != "" {
+			preds[c.ID] = cfg.PredFile
+			cases = append(cases, c)
 			continue
 		}
 		p, err := FindPrediction(cfg.PredDir, c.ID)
@@ -176,6 +186,36 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// cohortOf reads the manifest, or makes a one-case cohort for a pair.
+func cohortOf(cfg Config) (*dataset.Manifest, error) {
+	switch {
+	case cfg.RefFile != "" && cfg.Manifest != "":
+		return nil, errors.New("give a manifest or a reference file, not both")
+	case cfg.RefFile != "":
+		if cfg.PredFile == "" {
+			return nil, errors.New("a reference file needs a prediction file")
+		}
+		for _, p := range []string{cfg.RefFile, cfg.PredFile} {
+			if _, err := os.Stat(p); err != nil {
+				return nil, err
+			}
+		}
+		return &dataset.Manifest{Cases: []dataset.Case{{ID: imageStem(cfg.RefFile), Label: cfg.RefFile}}}, nil
+	}
+	return dataset.Read(cfg.Manifest)
+}
+
+// imageStem is a file name without directory and image extension.
+func imageStem(p string) string {
+	b := filepath.Base(p)
+	for _, ext := range PredictionExtensions {
+		if strings.HasSuffix(strings.ToLower(b), ext) {
+			return b[:len(b)-len(ext)]
+		}
+	}
+	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
 // automatedTimes reads the times CSV, or else the prediction sidecars.
 func automatedTimes(cfg Config, cases []dataset.Case) (map[string]float64, string, error) {
 	if cfg.Times != "" {
@@ -186,6 +226,9 @@ func automatedTimes(cfg Config, cases []dataset.Case) (map[string]float64, strin
 		return t, "times file " + filepath.Base(cfg.Times), nil
 	}
 	t := map[string]float64{}
+	if cfg.RefFile != "" {
+		return t, "", nil
+	}
 	for _, c := range cases {
 		s, ok, err := ReadSidecar(filepath.Join(cfg.PredDir, c.ID+".json"))
 		if err != nil {

@@ -35,7 +35,8 @@ type Summary struct {
 
 // Inputs records what the summary was computed from.
 type Inputs struct {
-	Manifest           string  `json:"manifest"`
+	Manifest           string  `json:"manifest,omitempty"`
+	Reference          string  `json:"reference,omitempty"` // a single pair: the reference file
 	Predictions        string  `json:"predictions"`
 	Times              string  `json:"times,omitempty"`
 	Ratings            string  `json:"ratings,omitempty"`
@@ -183,18 +184,21 @@ const (
 )
 
 func cohort(c dataset.Case) string {
-	if c.Split == dataset.SplitExternal {
+	switch c.Split {
+	case dataset.SplitExternal:
 		return CohortExternal
+	case dataset.SplitTrain, dataset.SplitValidation:
+		return CohortInternal
 	}
-	return CohortInternal
+	return "(none)" // a single pair evaluated without a manifest
 }
 
 var strata = []stratum{
 	{"all", func(dataset.Case) string { return "all" }},
-	{"split", func(c dataset.Case) string { return c.Split }},
+	{"split", func(c dataset.Case) string { return orNone(c.Split) }},
 	{"cohort", cohort},
 	{"center", func(c dataset.Case) string { return orNone(c.Center) }},
-	{"subgroup", func(c dataset.Case) string { return c.Subgroup }},
+	{"subgroup", func(c dataset.Case) string { return orNone(c.Subgroup) }},
 	{"pathology", func(c dataset.Case) string { return orNone(c.Pathology) }},
 }
 
@@ -250,7 +254,7 @@ func (a *analysis) summarize() (*Summary, error) {
 		resamples = stats.DefaultResamples
 	}
 	s := &Summary{
-		Inputs: Inputs{Manifest: a.cfg.Manifest, Predictions: a.cfg.PredDir, Times: a.cfg.Times, Ratings: a.cfg.Ratings,
+		Inputs: Inputs{Manifest: a.cfg.Manifest, Reference: a.cfg.RefFile, Predictions: cmp.Or(a.cfg.PredDir, a.cfg.PredFile), Times: a.cfg.Times, Ratings: a.cfg.Ratings,
 			ToleranceMM: a.cfg.ToleranceMM, BootstrapResamples: resamples, BootstrapSeed: a.cfg.Seed},
 		Definitions:        Definitions(a.cfg.ToleranceMM),
 		CasesEvaluated:     len(a.cases),

@@ -15,6 +15,7 @@ import (
 // evaluateOptions are the flags of `otoseg evaluate`.
 type evaluateOptions struct {
 	Manifest    string
+	Ref         string
 	PredDir     string
 	OutDir      string
 	Times       string
@@ -29,7 +30,7 @@ type evaluateOptions struct {
 func newEvaluateCmd() *cobra.Command {
 	opts := evaluateOptions{}
 	cmd := &cobra.Command{
-		Use:   "evaluate --manifest M --pred DIR --out REPORT_DIR [--times T.csv] [--ratings R.csv] [--tolerance MM]",
+		Use:   "evaluate (--manifest M --pred DIR | --ref REF --pred PRED) --out REPORT_DIR [--times T.csv] [--ratings R.csv] [--tolerance MM]",
 		Short: "compare predicted label maps with the references and write the validation report",
 		Long: `evaluate compares every prediction DIR/<case_id>.<ext> (.nii.gz, .nii, .seg.nrrd,
 .nrrd, .nhdr, .mha, .mhd) with the reference label of the manifest, per case,
@@ -48,15 +49,19 @@ Automated times come from --times (case_id,seconds) or from the sidecars
 DIR/<case_id>.json ("seconds") written by otoseg segment; manual times from
 the manifest's manual_seconds. --ratings is the review app's CSV
 (case_id,reader,likert,comment,seconds_spent,rated_at). Definitions are in
-docs/evaluate.md and in the report.`,
+docs/evaluate.md and in the report.
+
+With --ref REF instead of --manifest, --pred is one predicted label map and
+the same outputs are written for that single pair.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEvaluate(cmd, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Manifest, "manifest", "", "manifest CSV with the reference labels (required)")
-	f.StringVar(&opts.PredDir, "pred", "", "directory of predicted label maps named <case_id>.<ext> (required)")
+	f.StringVar(&opts.Manifest, "manifest", "", "manifest CSV with the reference labels")
+	f.StringVar(&opts.Ref, "ref", "", "one reference label map, instead of --manifest (then --pred is one file)")
+	f.StringVar(&opts.PredDir, "pred", "", "directory of predicted label maps named <case_id>.<ext> (a file with --ref) (required)")
 	f.StringVar(&opts.OutDir, "out", "", "report directory, created if needed (required)")
 	f.StringVar(&opts.Times, "times", "", "CSV case_id,seconds of automated processing time (default: DIR/<case_id>.json sidecars)")
 	f.StringVar(&opts.Ratings, "ratings", "", "CSV of Likert ratings from the review app")
@@ -65,7 +70,9 @@ docs/evaluate.md and in the report.`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "bootstrap seed")
 	f.IntVar(&opts.Workers, "workers", 0, "cases evaluated at once (0: min(CPUs, 4))")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print a line per case")
-	for _, name := range []string{"manifest", "pred", "out"} {
+	cmd.MarkFlagsOneRequired("manifest", "ref")
+	cmd.MarkFlagsMutuallyExclusive("manifest", "ref")
+	for _, name := range []string{"pred", "out"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -82,12 +89,16 @@ func runEvaluate(cmd *cobra.Command, opts evaluateOptions) error {
 	if opts.Quiet {
 		log = nil
 	}
-	res, err := study.Run(cmd.Context(), study.Config{
+	cfg := study.Config{
 		Manifest: opts.Manifest, PredDir: opts.PredDir, OutDir: opts.OutDir,
 		Times: opts.Times, Ratings: opts.Ratings, ToleranceMM: opts.ToleranceMM,
 		Resamples: opts.Resamples, Seed: opts.Seed, Workers: opts.Workers,
 		Read: imageio.Read, Log: log,
-	})
+	}
+	if opts.Ref != "" {
+		cfg.RefFile, cfg.PredFile, cfg.PredDir = opts.Ref, opts.PredDir, ""
+	}
+	res, err := study.Run(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}

@@ -394,3 +394,40 @@ func TestEvaluateCohort(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluatePair evaluates one reference/prediction pair without a
+// manifest: two disjoint one-voxel masks 3 voxels apart along z (1.5 mm).
+func TestEvaluatePair(t *testing.T) {
+	dir := t.TempDir()
+	g := volume.NewGeometry([3]int{12, 12, 12}, [3]float64{0.4, 0.4, 0.5})
+	g.Origin = [3]float64{-30, 0, 0} // LPS x < 0: the right ear
+	ref, pred := volume.New(g, volume.Uint8), volume.New(g, volume.Uint8)
+	ref.Set(5, 5, 4, 2)
+	pred.Set(5, 5, 7, 2)
+	rp, pp := filepath.Join(dir, "ear7.nii.gz"), filepath.Join(dir, "ear7_pred.mha")
+	if err := imageio.Write(rp, ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := imageio.Write(pp, pred); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "o")
+	if msg, err := execute(t, "evaluate", "--ref", rp, "--pred", pp, "--out", out); err != nil {
+		t.Fatalf("evaluate: %v\n%s", err, msg)
+	}
+	rows := readCSV(t, filepath.Join(out, "cases.csv"))
+	if len(rows) != 8 {
+		t.Fatalf("%d rows, want 8 (both + right)", len(rows))
+	}
+	for _, r := range rows {
+		if r["case_id"] != "ear7" || (r["ear"] != "both" && r["ear"] != "right") {
+			t.Fatalf("row %v", r)
+		}
+		if r["structure"] == "vestibule" && (r["dice"] != "0" || r["hd_mm"] != "1.5" || r["hd95_mm"] != "1.5" || r["assd_mm"] != "1.5" || r["nsd"] != "0") {
+			t.Errorf("vestibule row %v", r)
+		}
+	}
+	if _, err := execute(t, "evaluate", "--ref", rp, "--manifest", rp, "--pred", pp, "--out", out); err == nil {
+		t.Error("--ref with --manifest accepted")
+	}
+}
