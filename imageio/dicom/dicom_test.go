@@ -112,7 +112,7 @@ func TestReadMatchesPydicom(t *testing.T) {
 		{"jpeg57", "", "jpeg57", volume.Int16},
 		{"u8be", "", "u8be", volume.Uint8},
 		{"s12", "", "s12", volume.Int16},
-		{"headless", "", "headless", volume.Int16}, // no preamble; half without meta group
+		{"headless", "", "headless", volume.Int16}, // pydicom save_as defaults: no preamble, no meta group length, no meta group
 	}
 	for _, tc := range tests {
 		t.Run(tc.expected, func(t *testing.T) {
@@ -338,7 +338,7 @@ func (m memSource) close() error                     { return nil }
 
 // corruptSeeds are the fixture files the corruption test and fuzzers start from:
 // one per transfer syntax and pixel layout.
-var corruptSeeds = []string{"oblique/IM0003", "rle/IM0003", "jpeg57/IM0003", "jpeg70/IM0003", "axial/part1/IM0010", "u8be/IM0003", "err_j2k/IM0003", "headless/IM0003", "headless/IM0010"}
+var corruptSeeds = []string{"oblique/IM0003", "rle/IM0003", "jpeg57/IM0003", "jpeg70/IM0003", "axial/part1/IM0010", "u8be/IM0003", "err_j2k/IM0003", "headless/IM0003", "headless/IM0010", "headless/IM0017"}
 
 // TestCorruptFilesNameTheFile truncates and scribbles over fixture files:
 // every outcome must be a volume or an error naming the file, never a panic.

@@ -44,16 +44,29 @@ func isVR(b []byte) bool {
 }
 
 // canonical returns b with preamble, "DICM" and a file meta group led by its
-// group length, synthesising what a headless file lacks. A headless dataset
+// group length, synthesising what a headless file or a meta group without
+// group length lacks. A headless dataset
 // without meta group is taken as explicit VR little endian when its first
 // element carries a VR, implicit VR little endian otherwise.
 func canonical(b []byte) ([]byte, error) {
 	if hasMagic(b) {
+		rest := b[132:]
+		if len(rest) >= 8 && le.Uint16(rest) == 0x0002 && le.Uint16(rest[2:]) != 0x0000 {
+			// Preamble and DICM, but a meta group without its group
+			// length, as pydicom's save_as writes a FileDataset by default.
+			return rebuild(rest)
+		}
 		return b, nil
 	}
 	if !looksDICOM(b) {
 		return nil, errNotDICOM
 	}
+	return rebuild(b)
+}
+
+// rebuild prefixes preamble, DICM and meta group length to b, a file meta
+// group without its length followed by a dataset, or a bare dataset.
+func rebuild(b []byte) ([]byte, error) {
 	var meta []byte
 	ts := ""
 	off := 0

@@ -265,16 +265,19 @@ def main():
     write(s12, os.path.join(HERE, "s12"))
     expected("s12", os.path.join(HERE, "s12"))
 
-    # 8. Headless files, as pydicom's default save_as writes a plain Dataset:
-    #    two with the meta group but no preamble/DICM/group length (explicit
-    #    VR), two with no meta group at all (implicit VR).
+    # 8. Files as pydicom's default save_as (write_like_original=True) writes
+    #    them: slice 0 with the meta group but no preamble, DICM or group
+    #    length (explicit VR); slice 1 with preamble and DICM but no meta
+    #    group length; slices 2 and 3 with no meta group at all (implicit VR).
     hl = make_series("headless", 10, 6, 8, 4, rot=(0, 0, 90), description="headless", seed=10)
     os.makedirs(os.path.join(HERE, "headless"))
     for k, (fname, ds) in enumerate(hl):
+        if k == 1:
+            ds.preamble = b"\0" * 128
         if k >= 2:
             del ds.file_meta
             ds.is_implicit_VR = True
-        ds.save_as(os.path.join(HERE, "headless", fname))  # write_like_original=True: no preamble
+        ds.save_as(os.path.join(HERE, "headless", fname))
     expected("headless", os.path.join(HERE, "headless"))
 
     # Error cases: small axial series spoiled one way each.
