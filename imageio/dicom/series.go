@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otoseg/otoseg/volume"
 )
@@ -99,13 +100,19 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, error) {
 	workers := min(runtime.GOMAXPROCS(0), 8, len(slices))
 	next := make(chan int)
 	errs := make([]error, len(slices))
+	var failed atomic.Bool // once a slice fails, the rest are skipped
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n])
+				if failed.Load() {
+					continue
+				}
+				if errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n]); errs[k] != nil {
+					failed.Store(true)
+				}
 			}
 		}()
 	}
