@@ -47,7 +47,8 @@ func (f Format) String() string {
 // 3-D volume.
 type Options struct {
 	// Series is the DICOM SeriesInstanceUID to read from a directory or
-	// .zip holding several series; empty reads the only one.
+	// .zip holding several series; empty reads the largest (most voxels;
+	// dicom.ListSeries lists them, largest first).
 	Series string
 	// PickVolume selects Volume, a 0-based index, from a 4-D file (a time
 	// series). Without it, reading a 4-D file is an error that says how
