@@ -65,10 +65,12 @@ type Result struct {
 	PredSurface int // surface voxels of the prediction
 }
 
-// toleranceSlack absorbs floating-point noise in "distance <= tolerance":
-// a distance computed as sqrt(a²+b²) may land 1e-15 above an exact
-// tolerance such as 1 mm.
-const toleranceSlack = 1e-9
+// toleranceSlack (mm) absorbs storage noise in "distance <= tolerance":
+// NIfTI keeps spacings as float32, so 0.4 and 0.6 mm read back as
+// 0.40000001 and 0.60000002, and the 1 mm diagonal sqrt(0.6²+(2·0.4)²)
+// becomes 1.00000002 mm; without slack it would fall outside a 1 mm
+// tolerance that the intended spacing meets exactly.
+const toleranceSlack = 1e-6
 
 // Compare computes every metric of pred against ref. tolerance is the NSD
 // tolerance in mm. The masks must share dims and spacing.

@@ -13,7 +13,7 @@ func Definitions(toleranceMM float64) []Definition {
 		{"HD", "Hausdorff distance: the maximum of the pooled distances."},
 		{"HD95", "95th percentile of the pooled distances (both directions together, as medpy's hd95), linear interpolation (numpy's default)."},
 		{"ASSD", "Average symmetric surface distance: the mean of the pooled distances (sum of both directed sums over the number of surface voxels of both masks)."},
-		{"NSD", fmt.Sprintf("Normalised surface Dice at %g mm: the share of the pooled distances that are <= %g mm (voxel-count version, as MONAI's compute_surface_dice).", toleranceMM, toleranceMM)},
+		{"NSD", fmt.Sprintf("Normalised surface Dice at %g mm: the share of the pooled distances that are <= %g mm + 1e-6 mm (voxel-count version, as MONAI's compute_surface_dice; the 1e-6 mm absorbs float32-stored spacings).", toleranceMM, toleranceMM)},
 		{"Overlap", "Dice = 2|R∩P|/(|R|+|P|), IoU = |R∩P|/|R∪P|, sensitivity = |R∩P|/|R|, precision = |R∩P|/|P|, R the reference and P the predicted mask."},
 		{"Volumes", "volume = voxel count × product of the spacings (mm³); AVD = |V_pred − V_ref|; RVD = (V_pred − V_ref)/V_ref."},
 		{"Empty masks", "both empty: status both_empty, Dice = IoU = sensitivity = precision = NSD = 1 and distances 0 (perfect agreement, flagged). Empty reference only: status ref_empty, Dice = IoU = precision = NSD = 0, sensitivity, distances and RVD undefined. Empty prediction only: status pred_empty, Dice = IoU = sensitivity = NSD = 0, precision and distances undefined. Undefined values are written NA in cases.csv and counted as n_undefined, never averaged."},

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -429,5 +430,54 @@ func TestEvaluatePair(t *testing.T) {
 	}
 	if _, err := execute(t, "evaluate", "--ref", rp, "--manifest", rp, "--pred", pp, "--out", out); err == nil {
 		t.Error("--ref with --manifest accepted")
+	}
+}
+
+// TestEvaluateAgainstScipy: testdata/evaluate_check.py writes label maps with
+// nibabel (anisotropic spacings, RAS affines with flipped axes, two heads
+// and a one-ear crop, a missed structure) and the rows cases.csv must hold,
+// computed with numpy/scipy; the command's output must match every row to
+// 1e-6 (relative above 1). Fails, never skips, without python3, nibabel or
+// scipy.
+func TestEvaluateAgainstScipy(t *testing.T) {
+	dir := t.TempDir()
+	if b, err := exec.Command("/usr/bin/python3", "testdata/evaluate_check.py", dir).CombinedOutput(); err != nil {
+		t.Fatalf("testdata/evaluate_check.py (needs /usr/bin/python3 with numpy, scipy and nibabel): %v\n%s", err, b)
+	}
+	out := filepath.Join(dir, "out")
+	if msg, err := execute(t, "evaluate", "-q", "--manifest", filepath.Join(dir, "manifest.csv"), "--pred", filepath.Join(dir, "pred"), "--out", out); err != nil {
+		t.Fatalf("evaluate: %v\n%s", err, msg)
+	}
+	want := readCSV(t, filepath.Join(dir, "expected.csv"))
+	got := map[string]map[string]string{}
+	for _, r := range readCSV(t, filepath.Join(out, "cases.csv")) {
+		got[r["case_id"]+"/"+r["ear"]+"/"+r["structure"]] = r
+	}
+	if len(want) != 32 || len(got) != len(want) {
+		t.Fatalf("%d rows, scipy expects %d (32)", len(got), len(want))
+	}
+	for _, w := range want {
+		key := w["case_id"] + "/" + w["ear"] + "/" + w["structure"]
+		g, ok := got[key]
+		if !ok {
+			t.Errorf("no row %s", key)
+			continue
+		}
+		for col, wv := range w {
+			if col == "case_id" || col == "ear" || col == "structure" {
+				continue
+			}
+			if col == "status" || wv == "NA" {
+				if g[col] != wv {
+					t.Errorf("%s %s = %q, scipy %q", key, col, g[col], wv)
+				}
+				continue
+			}
+			a, err1 := strconv.ParseFloat(g[col], 64)
+			b, err2 := strconv.ParseFloat(wv, 64)
+			if err1 != nil || err2 != nil || math.Abs(a-b) > 1e-6*math.Max(1, math.Abs(b)) {
+				t.Errorf("%s %s = %q, scipy %q", key, col, g[col], wv)
+			}
+		}
 	}
 }

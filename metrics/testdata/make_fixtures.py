@@ -96,7 +96,7 @@ def scipy_metrics(a, b, spacing):
         set_hd = max(ndimage.distance_transform_edt(~b, sampling=spacing)[a].max(),
                      ndimage.distance_transform_edt(~a, sampling=spacing)[b].max())
         out.update(set_hd=float(set_hd), hd=float(d.max()), hd95=float(np.percentile(d, 95)), assd=float(d.mean()),
-                   nsd=float((d <= TOL + 1e-9).sum() / d.size), ref_surface=ssa, pred_surface=ssb)
+                   nsd=float((d <= TOL + 1e-6).sum() / d.size), ref_surface=ssa, pred_surface=ssb)
     return out
 
 
