@@ -21,7 +21,11 @@ import (
 // Private elements and elements the library cannot parse at all (values of
 // VR UN with undefined length, i.e. private sequences as Philips and GE
 // write them) are checked here and then cut out of the bytes handed to the
-// library: nothing in them is needed to build a volume.
+// library: nothing in them is needed to build a volume. So is
+// SpecificCharacterSet: the library refuses files whose character set it
+// does not know (vendors write "ISO_IR100" and the like) and fails on text
+// that does not decode, while the reader needs only UIDs and numbers, which
+// are ASCII in every character set; descriptions are kept as raw bytes.
 
 // maxDepth caps sequence nesting. Real files nest three or four levels; the
 // cap keeps the library's recursion shallow.
@@ -115,7 +119,7 @@ func scanFile(b []byte) (scanResult, error) {
 			res.pixelStart, res.pixelEnd = off, next
 			break
 		}
-		if s.opaque || t.Group%2 == 1 {
+		if s.opaque || t.Group%2 == 1 || t == tag.SpecificCharacterSet {
 			cut = append(cut, [2]int{off, next})
 		}
 		off = next

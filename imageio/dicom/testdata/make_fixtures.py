@@ -259,9 +259,11 @@ def main():
     write(u8, os.path.join(HERE, "u8be"))
     expected("u8be", os.path.join(HERE, "u8be"))
 
-    # 7. Signed 12-bit stored in 16 bits.
+    # 7. Signed 12-bit stored in 16 bits, with an unknown character set.
+    def charset(k, ds):  # a misspelt character set, as vendors write them
+        ds.SpecificCharacterSet = "ISO_IR100"
     s12 = make_series("s12", 8, 6, 8, 3, bits_stored=12, signed=True, slope=1.0, intercept=0.0,
-                      description="signed 12-bit", seed=8)
+                      description="signed 12-bit", seed=8, tweak=charset)
     write(s12, os.path.join(HERE, "s12"))
     expected("s12", os.path.join(HERE, "s12"))
 
