@@ -61,7 +61,7 @@ var splitOrder = []string{dataset.SplitTrain, dataset.SplitValidation, dataset.S
 // figures draws every plot the data allows.
 func figures(res *Result) ([]Figure, error) {
 	var figs []Figure
-	add := func(f Figure, err error, ok bool) error {
+	add := func(f Figure, ok bool, err error) error {
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func earRows(rows []CaseRow, structure string) []CaseRow {
 	return out
 }
 
-func diceByGroup(rows []CaseRow) (Figure, error, bool) {
+func diceByGroup(rows []CaseRow) (Figure, bool, error) {
 	type group struct {
 		label string
 		v     plotter.Values
@@ -119,7 +119,7 @@ func diceByGroup(rows []CaseRow) (Figure, error, bool) {
 		}
 	}
 	if len(groups) == 0 {
-		return Figure{}, nil, false
+		return Figure{}, false, nil
 	}
 	p := plot.New()
 	p.Title.Text = "Labyrinth Dice per ear, by split and subgroup"
@@ -128,7 +128,7 @@ func diceByGroup(rows []CaseRow) (Figure, error, bool) {
 	for i, g := range groups {
 		b, err := plotter.NewBoxPlot(vg.Points(28), float64(i), g.v)
 		if err != nil {
-			return Figure{}, err, false
+			return Figure{}, false, err
 		}
 		b.FillColor = colInternal
 		if g.ext {
@@ -144,7 +144,7 @@ func diceByGroup(rows []CaseRow) (Figure, error, bool) {
 	f, err := render(p, "dice_by_group", "Dice by split and subgroup",
 		"Box plots of labyrinth Dice, one value per ear (box: IQR, line: median, whiskers: 1.5 IQR). Blue: training centres, red: external centre.",
 		vg.Points(max(360, 75*float64(len(groups)))), vg.Points(300))
-	return f, err, true
+	return f, true, err
 }
 
 func withAlpha(c color.Color, a uint8) color.Color {
@@ -152,11 +152,11 @@ func withAlpha(c color.Color, a uint8) color.Color {
 	return color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: a}
 }
 
-func diceByStructure(rows []CaseRow) (Figure, error, bool) {
+func diceByStructure(rows []CaseRow) (Figure, bool, error) {
 	p := plot.New()
 	p.Title.Text = "Dice per ear by structure and cohort"
 	p.Y.Label.Text = "Dice"
-	any := false
+	drawn := false
 	legend := map[string]bool{}
 	var names []string
 	for i, st := range metrics.Structures {
@@ -171,10 +171,10 @@ func diceByStructure(rows []CaseRow) (Figure, error, bool) {
 			if len(v) == 0 {
 				continue
 			}
-			any = true
+			drawn = true
 			b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), v)
 			if err != nil {
-				return Figure{}, err, false
+				return Figure{}, false, err
 			}
 			b.Offset = vg.Points(float64(2*c-1) * 13)
 			b.FillColor = withAlpha([]color.Color{colInternal, colExternal}[c], 0x60)
@@ -185,8 +185,8 @@ func diceByStructure(rows []CaseRow) (Figure, error, bool) {
 			}
 		}
 	}
-	if !any {
-		return Figure{}, nil, false
+	if !drawn {
+		return Figure{}, false, nil
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
@@ -194,7 +194,7 @@ func diceByStructure(rows []CaseRow) (Figure, error, bool) {
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_structure", "Dice by structure",
 		"Dice per ear for each structure; blue internal (train + validation), red external.", vg.Points(460), vg.Points(300))
-	return f, err, true
+	return f, true, err
 }
 
 // swatch is a legend thumbnail: a filled rectangle of one colour.
@@ -205,7 +205,7 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.c, c.ClipPolygonY(pts))
 }
 
-func blandAltman(rows []CaseRow) (Figure, error, bool) {
+func blandAltman(rows []CaseRow) (Figure, bool, error) {
 	var pts [2]plotter.XYs
 	var diffs []float64
 	for _, r := range earRows(rows, "labyrinth") {
@@ -222,7 +222,7 @@ func blandAltman(rows []CaseRow) (Figure, error, bool) {
 		diffs = append(diffs, d)
 	}
 	if len(diffs) < 2 {
-		return Figure{}, nil, false
+		return Figure{}, false, nil
 	}
 	var mean, sd float64
 	for _, d := range diffs {
@@ -248,7 +248,7 @@ func blandAltman(rows []CaseRow) (Figure, error, bool) {
 		}
 		s, err := plotter.NewScatter(xy)
 		if err != nil {
-			return Figure{}, err, false
+			return Figure{}, false, err
 		}
 		s.GlyphStyle.Color = []color.Color{colInternal, colExternal}[c]
 		s.GlyphStyle.Radius = vg.Points(2.5)
@@ -259,7 +259,7 @@ func blandAltman(rows []CaseRow) (Figure, error, bool) {
 	for i, y := range []float64{mean, mean - 1.96*sd, mean + 1.96*sd} {
 		l, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: y}, {X: xmax, Y: y}})
 		if err != nil {
-			return Figure{}, err, false
+			return Figure{}, false, err
 		}
 		l.Color = colGrey
 		if i > 0 {
@@ -286,13 +286,13 @@ func blandAltman(rows []CaseRow) (Figure, error, bool) {
 	f, err := render(p, "bland_altman_volume", "Bland-Altman of labyrinth volumes",
 		fmt.Sprintf("Each point is one ear (both masks non-empty). Bias %.2f mm³, 95%% limits of agreement %.2f to %.2f mm³ (bias ± 1.96 SD).", mean, mean-1.96*sd, mean+1.96*sd),
 		vg.Points(460), vg.Points(320))
-	return f, err, true
+	return f, true, err
 }
 
-func timePlot(res *Result) (Figure, error, bool) {
+func timePlot(res *Result) (Figure, bool, error) {
 	t := res.Summary.Time
 	if t == nil {
-		return Figure{}, nil, false
+		return Figure{}, false, nil
 	}
 	var auto, manual plotter.Values
 	for _, r := range res.Rows {
@@ -305,7 +305,7 @@ func timePlot(res *Result) (Figure, error, bool) {
 	}
 	auto = append(auto, res.autoSeconds...)
 	if len(auto) == 0 && len(manual) == 0 {
-		return Figure{}, nil, false
+		return Figure{}, false, nil
 	}
 	p := plot.New()
 	p.Title.Text = "Processing time per case"
@@ -321,7 +321,7 @@ func timePlot(res *Result) (Figure, error, bool) {
 		}
 		b, err := plotter.NewBoxPlot(vg.Points(40), float64(i), v)
 		if err != nil {
-			return Figure{}, err, false
+			return Figure{}, false, err
 		}
 		b.FillColor = withAlpha([]color.Color{colInternal, colGrey}[i], 0x60)
 		p.Add(b)
@@ -334,12 +334,12 @@ func timePlot(res *Result) (Figure, error, bool) {
 		caption += fmt.Sprintf(" Median speed-up %.1f× over %d paired cases.", t.SpeedupOfMedians, t.Paired)
 	}
 	f, err := render(p, "time", "Processing time", caption, vg.Points(320), vg.Points(300))
-	return f, err, true
+	return f, true, err
 }
 
-func likertPlot(l *LikertSummary) (Figure, error, bool) {
+func likertPlot(l *LikertSummary) (Figure, bool, error) {
 	if l == nil || l.Ratings == 0 {
-		return Figure{}, nil, false
+		return Figure{}, false, nil
 	}
 	groups := []GroupShares{{Stratum: "all", Group: "all", N: l.Ratings, Levels: l.Overall}}
 	for _, g := range l.ByGroup {
@@ -360,7 +360,7 @@ func likertPlot(l *LikertSummary) (Figure, error, bool) {
 		}
 		b, err := plotter.NewBarChart(v, vg.Points(26))
 		if err != nil {
-			return Figure{}, err, false
+			return Figure{}, false, err
 		}
 		b.Color = likertCols[lv]
 		b.LineStyle.Width = 0
@@ -391,5 +391,5 @@ func likertPlot(l *LikertSummary) (Figure, error, bool) {
 	f, err := render(p, "likert", "Likert distribution",
 		"Share of each Likert level overall and per split, cohort and subgroup (every reader's rating counts).",
 		vg.Points(max(380, 60*float64(len(groups)))), vg.Points(340))
-	return f, err, true
+	return f, true, err
 }
