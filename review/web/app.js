@@ -45,34 +45,51 @@ function image(url, onload) {
   return e;
 }
 
-const overlayCache = new Map(); // url|mode -> canvas
-function overlayCanvas(entry, key, mode) {
-  let c = overlayCache.get(key);
-  if (c) return c;
+const overlayCache = new Map(); // url -> canvas (fill) or outline segments
+
+// labelPixels reads a label slice image back as RGBA.
+function labelPixels(entry) {
   const img = entry.img, w = img.naturalWidth, h = img.naturalHeight;
-  c = document.createElement("canvas");
+  const c = document.createElement("canvas");
   c.width = w; c.height = h;
   const ctx = c.getContext("2d");
   ctx.drawImage(img, 0, 0);
-  if (mode === "outline") {
-    const src = ctx.getImageData(0, 0, w, h), d = src.data;
-    const out = ctx.createImageData(w, h), o = out.data;
-    const key32 = (p) => (d[p] << 24) | (d[p + 1] << 16) | (d[p + 2] << 8) | d[p + 3];
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = 4 * (y * w + x);
-        if (d[p + 3] === 0) continue;
-        const k = key32(p);
-        const edge = x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
-          key32(p - 4) !== k || key32(p + 4) !== k || key32(p - 4 * w) !== k || key32(p + 4 * w) !== k;
-        if (edge) { o[p] = d[p]; o[p + 1] = d[p + 1]; o[p + 2] = d[p + 2]; o[p + 3] = 255; }
-      }
-    }
-    ctx.putImageData(out, 0, 0);
-  }
-  overlayCache.set(key, c);
-  if (overlayCache.size > 300) overlayCache.delete(overlayCache.keys().next().value);
+  return { c, w, h, d: ctx.getImageData(0, 0, w, h).data };
+}
+
+// fillCanvas is the label slice itself, drawn translucent.
+function fillCanvas(entry, key) {
+  let c = overlayCache.get(key);
+  if (!c) { c = labelPixels(entry).c; cache(key, c); }
   return c;
+}
+
+// outlineSegments returns, per colour, the pixel edges between a label and
+// anything else, in slice pixel units; they are stroked at screen
+// resolution, so the outline stays a thin line however far one zooms.
+function outlineSegments(entry, key) {
+  let segs = overlayCache.get(key);
+  if (segs) return segs;
+  const { w, h, d } = labelPixels(entry);
+  const at = (x, y) => (x < 0 || y < 0 || x >= w || y >= h) ? 0 : d[4 * (y * w + x) + 3] === 0 ? 0 :
+    ((d[4 * (y * w + x)] << 16) | (d[4 * (y * w + x) + 1] << 8) | d[4 * (y * w + x) + 2]) + 1;
+  const by = new Map();
+  const add = (k, x0, y0, x1, y1) => { let a = by.get(k); if (!a) by.set(k, a = []); a.push(x0, y0, x1, y1); };
+  for (let y = 0; y <= h; y++) {
+    for (let x = 0; x <= w; x++) {
+      const k = at(x, y), left = at(x - 1, y), up = at(x, y - 1);
+      if (k !== left) add(k || left, x, y, x, y + 1);
+      if (k !== up) add(k || up, x, y, x + 1, y);
+    }
+  }
+  segs = [...by].map(([k, a]) => ({ colour: "rgb(" + (((k - 1) >> 16) & 255) + "," + (((k - 1) >> 8) & 255) + "," + ((k - 1) & 255) + ")", a }));
+  cache(key, segs);
+  return segs;
+}
+
+function cache(key, v) {
+  overlayCache.set(key, v);
+  if (overlayCache.size > 300) overlayCache.delete(overlayCache.keys().next().value);
 }
 
 function sliceIndex(view) { return view === "axial" ? S.pos[2] : view === "coronal" ? S.pos[1] : S.pos[0]; }
@@ -143,10 +160,24 @@ function drawView(view) {
     const url = sliceURL(view, S.seg);
     const lab = image(url, drawAll);
     if (lab.ok) {
-      const oc = overlayCanvas(lab, url + "|" + S.overlay, S.overlay);
-      ctx.imageSmoothingEnabled = false;
-      ctx.globalAlpha = S.overlay === "fill" ? S.opacity : Math.min(1, S.opacity + 0.45);
-      ctx.drawImage(oc, L.ox, L.oy, L.dw, L.dh);
+      if (S.overlay === "fill") {
+        ctx.imageSmoothingEnabled = false;
+        ctx.globalAlpha = S.opacity;
+        ctx.drawImage(fillCanvas(lab, url + "|fill"), L.ox, L.oy, L.dw, L.dh);
+      } else {
+        ctx.globalAlpha = Math.min(1, S.opacity + 0.45);
+        ctx.lineWidth = 1.5 * (window.devicePixelRatio || 1);
+        for (const sg of outlineSegments(lab, url + "|outline")) {
+          ctx.strokeStyle = sg.colour;
+          ctx.beginPath();
+          const a = sg.a;
+          for (let i = 0; i < a.length; i += 4) {
+            ctx.moveTo(L.ox + a[i] * L.px, L.oy + a[i + 1] * L.py);
+            ctx.lineTo(L.ox + a[i + 2] * L.px, L.oy + a[i + 3] * L.py);
+          }
+          ctx.stroke();
+        }
+      }
       ctx.globalAlpha = 1;
     }
   }
@@ -477,7 +508,7 @@ function otherEar() {
 
 // FOCUS_MM is the field of view the slices open with: an inner ear with
 // some of the temporal bone around it. Reset view (R) shows the whole scan.
-const FOCUS_MM = 45;
+const FOCUS_MM = 32;
 function focusAll() { S.focus = { axial: true, coronal: true, sagittal: true }; drawAll(); }
 function resetViews() { S.focus = {}; for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; } drawAll(); }
 
