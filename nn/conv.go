@@ -23,6 +23,9 @@ type Conv3d struct {
 	NoInputGrad bool
 	// Threads caps the goroutines the layer uses; 0 means runtime.GOMAXPROCS.
 	Threads int
+	// Scratch, when set, is working memory shared with other layers that
+	// never run at the same time (see ConvScratch); nil keeps a private one.
+	Scratch *ConvScratch
 
 	x      *Tensor // input of the last training Forward (not copied)
 	y, dx  *Tensor
@@ -67,6 +70,9 @@ func (c *Conv3d) geom(s [5]int) convGeom {
 
 // Forward convolves x. In training mode it keeps a reference to x (not a
 // copy) for Backward, so x must not change in between.
+//
+// The input and weight checks panic: a wrong shape here is a bug in the
+// network's wiring, not bad data.
 func (c *Conv3d) Forward(x *Tensor, training bool) *Tensor {
 	if x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn.Conv3d: input %v has %d channels, want %d", x.Shape, x.Shape[1], c.In))
@@ -80,7 +86,7 @@ func (c *Conv3d) Forward(x *Tensor, training bool) *Tensor {
 	if c.Bias != nil {
 		b = c.Bias.Data
 	}
-	c.engine.forward(&g, x.Data, c.Weight.Data, b, c.y.Data, c.Threads)
+	c.engine.forward(&g, x.Data, c.Weight.Data, b, c.y.Data, c.Scratch, c.Threads)
 	if training {
 		c.x = x
 	} else {
@@ -103,12 +109,12 @@ func (c *Conv3d) Backward(dy *Tensor) *Tensor {
 	if c.Bias != nil {
 		db = c.Bias.Grad
 	}
-	c.engine.backwardWeight(&g, c.x.Data, dy.Data, c.Weight.Grad, db, c.Threads)
+	c.engine.backwardWeight(&g, c.x.Data, dy.Data, c.Weight.Grad, db, c.Scratch, c.Threads)
 	if c.NoInputGrad {
 		return nil
 	}
 	c.dx = Ensure(c.dx, c.x.Shape)
-	c.engine.backwardData(&g, dy.Data, c.Weight.Data, c.dx.Data, c.Threads)
+	c.engine.backwardData(&g, dy.Data, c.Weight.Data, c.dx.Data, c.Scratch, c.Threads)
 	return c.dx
 }
 
@@ -121,6 +127,9 @@ type ConvTranspose3d struct {
 	Weight, Bias *Param
 	// Threads caps the goroutines the layer uses; 0 means runtime.GOMAXPROCS.
 	Threads int
+	// Scratch, when set, is working memory shared with other layers that
+	// never run at the same time (see ConvScratch); nil keeps a private one.
+	Scratch *ConvScratch
 
 	x      *Tensor
 	y, dx  *Tensor
@@ -152,7 +161,7 @@ func (c *ConvTranspose3d) Forward(x *Tensor, training bool) *Tensor {
 		panic(fmt.Sprintf("nn.ConvTranspose3d: input %v has %d channels, want %d", x.Shape, x.Shape[1], c.In))
 	}
 	c.y = Ensure(c.y, c.OutShape(x.Shape))
-	c.engine.forward(x, c.Weight.Data, c.Bias.Data, c.y, c.Threads)
+	c.engine.forward(x, c.Weight.Data, c.Bias.Data, c.y, c.Scratch, c.Threads)
 	if training {
 		c.x = x
 	} else {
@@ -171,6 +180,6 @@ func (c *ConvTranspose3d) Backward(dy *Tensor) *Tensor {
 		panic(fmt.Sprintf("nn.ConvTranspose3d: gradient %v does not match output %v", dy.Shape, c.OutShape(c.x.Shape)))
 	}
 	c.dx = Ensure(c.dx, c.x.Shape)
-	c.engine.backward(c.x, dy, c.Weight.Data, c.Weight.Grad, c.Bias.Grad, c.dx, c.Threads)
+	c.engine.backward(c.x, dy, c.Weight.Data, c.Weight.Grad, c.Bias.Grad, c.dx, c.Scratch, c.Threads)
 	return c.dx
 }

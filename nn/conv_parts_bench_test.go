@@ -57,8 +57,8 @@ func BenchmarkConvParts(b *testing.B) {
 			fn   func()
 		}{
 			{"fwd", func() { c.Forward(x, true) }},
-			{"wgrad", func() { c.engine.backwardWeight(&g, x.Data, dy.Data, c.Weight.Grad, c.Bias.Grad, 0) }},
-			{"dgrad", func() { c.engine.backwardData(&g, dy.Data, c.Weight.Data, x.Data, 0) }},
+			{"wgrad", func() { c.engine.backwardWeight(&g, x.Data, dy.Data, c.Weight.Grad, c.Bias.Grad, nil, 0) }},
+			{"dgrad", func() { c.engine.backwardData(&g, dy.Data, c.Weight.Data, x.Data, nil, 0) }},
 		}
 		for _, p := range parts {
 			b.Run(name+"/"+p.name, func(b *testing.B) {

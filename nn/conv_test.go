@@ -82,7 +82,10 @@ func forEachPath(t *testing.T, f func(t *testing.T, k *kernels)) {
 
 func TestConv3dMatchesPyTorch(t *testing.T) {
 	forEachPath(t, func(t *testing.T, k *kernels) {
-		for _, mode := range []string{"auto", "rows"} {
+		// One scratch for every layer of the "shared" runs, as a network
+		// shares it: no pass may depend on what another left there.
+		shared := &ConvScratch{}
+		for _, mode := range []string{"auto", "rows", "shared"} {
 			for _, name := range convFixtures {
 				t.Run(mode+"/"+name, func(t *testing.T) {
 					x := tensorOf(t, mustFixture(t, name, "x"))
@@ -97,6 +100,9 @@ func TestConv3dMatchesPyTorch(t *testing.T) {
 					c := NewConv3d(in, out, ks, stride, hasBias)
 					c.engine.kern = k
 					c.engine.rowsOnly = mode == "rows"
+				if mode == "shared" {
+					c.Scratch = shared
+				}
 					copy(c.Weight.Data, wa.F32())
 					if hasBias {
 						copy(c.Bias.Data, ba.F32())
@@ -131,12 +137,14 @@ func TestConv3dMatchesPyTorch(t *testing.T) {
 
 func TestConvTranspose3dMatchesPyTorch(t *testing.T) {
 	forEachPath(t, func(t *testing.T, k *kernels) {
+		shared := &ConvScratch{}
 		for _, name := range upFixtures {
 			t.Run(name, func(t *testing.T) {
 				x := tensorOf(t, mustFixture(t, name, "x"))
 				wa := mustFixture(t, name, "w")
 				c := NewConvTranspose3d(wa.Shape[0], wa.Shape[1])
 				c.engine.kern = k
+				c.Scratch = shared
 				copy(c.Weight.Data, wa.F32())
 				copy(c.Bias.Data, mustFixture(t, name, "b").F32())
 				y := mustFixture(t, name, "y")

@@ -12,7 +12,6 @@ type convEngine struct {
 	g      convGeom
 	fwd    prepGeom // input -> prepared input
 	fwdP   dcPlan
-	xs     []float32 // prepared input, all samples
 	a, ab  []float32 // packed forward / backward weights
 	bias   []float32
 	zeros  []float32
@@ -24,10 +23,26 @@ type convEngine struct {
 	bwdP    []dcPlan
 	bwdTaps [][]int // tap indices (into the k^3 kernel) per class
 	bwdDims [][3]int
-	dys     []float32
-	tmp     []float32
-	wgPart  []float32 // weight-gradient partial sums
-	col     []float32 // im2col copies (dcPlan.useCol)
+	own     ConvScratch // used when the layer has no shared Scratch
+}
+
+// ConvScratch is the working memory of the convolution passes: the padded
+// (and for stride 2 phase-split) copy of the source, im2col copies, the
+// parity classes of a stride-2 input gradient, weight-gradient partial
+// sums. Nothing in it outlives a call, so layers that never run at the same
+// time, such as the layers of one network, can share one ConvScratch and
+// the network then holds the largest layer's scratch instead of the sum
+// over all layers. The zero value is ready to use; a layer whose Scratch is
+// nil keeps its own.
+type ConvScratch struct {
+	src, dy, tmp, col, part []float32
+}
+
+func (e *convEngine) scratch(s *ConvScratch) *ConvScratch {
+	if s == nil {
+		return &e.own
+	}
+	return s
 }
 
 func (e *convEngine) kernels() *kernels {
@@ -121,41 +136,42 @@ func (e *convEngine) setup(g *convGeom) {
 	}
 }
 
-func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, threads int) {
+func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, sc *ConvScratch, threads int) {
 	if !g.fast() {
 		refConvForward(g, x, w, b, y, threads)
 		return
 	}
 	k := e.kernels()
 	e.setup(g)
+	sc = e.scratch(sc)
 	T := g.K * g.K * g.K
 	e.a = packA(e.a, w, g.Cout, g.Cin, g.Cin*T, T, e.tapIdx, threads)
 	e.bias = padBias(e.bias, b, g.Cout, 1)
 	in, out := g.inSpatial(), g.outSpatial()
 	if g.K == 1 {
 		for n := 0; n < g.N; n++ {
-			dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, x[n*g.Cin*in:(n+1)*g.Cin*in], y[n*g.Cout*out:], out, e.bias, &e.col, threads)
+			dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, x[n*g.Cin*in:(n+1)*g.Cin*in], y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
 		}
 		return
 	}
-	cl := g.Cin * e.fwd.chanLen()
-	e.xs = growSlice(e.xs, g.N*cl)
+	sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
 	for n := 0; n < g.N; n++ {
-		xs := e.xs[n*cl : (n+1)*cl]
-		dcPrep(&e.fwd, xs, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
-		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, xs, y[n*g.Cout*out:], out, e.bias, &e.col, threads)
+		dcPrep(&e.fwd, sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
+		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, sc.src, y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
 	}
 }
 
-// backwardWeight needs the prepared input of the last forward (still in
-// e.xs: Conv3d calls it before backwardData, which does not touch e.xs).
-func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, threads int) {
+// backwardWeight prepares each sample of the input again rather than
+// keeping the forward pass's copy: the copy costs a few percent of the
+// pass, keeping it would double the memory of every convolution's input.
+func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, sc *ConvScratch, threads int) {
 	if !g.fast() {
 		refConvBackwardWeight(g, x, dy, dw, db, threads)
 		return
 	}
 	k := e.kernels()
 	e.setup(g)
+	sc = e.scratch(sc)
 	in, out := g.inSpatial(), g.outSpatial()
 	for n := 0; n < g.N; n++ {
 		dyn := dy[n*g.Cout*out : (n+1)*g.Cout*out]
@@ -163,45 +179,46 @@ func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, thread
 			sumRows(db, dyn, g.Cout, out, threads)
 		}
 		if g.K == 1 {
-			e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, e.wgPart, &e.col, threads)
+			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, sc.part, &sc.col, threads)
 			continue
 		}
-		cl := g.Cin * e.fwd.chanLen()
-		e.wgPart = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, e.xs[n*cl:(n+1)*cl], dw, e.wgPart, &e.col, threads)
+		sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
+		dcPrep(&e.fwd, sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
+		sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, sc.src, dw, sc.part, &sc.col, threads)
 	}
 }
 
-func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, threads int) {
+func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScratch, threads int) {
 	if !g.fast() {
 		refConvBackwardData(g, dy, w, dx, threads)
 		return
 	}
 	k := e.kernels()
 	e.setup(g)
+	sc = e.scratch(sc)
 	T := g.K * g.K * g.K
 	in, out := g.inSpatial(), g.outSpatial()
 	e.zeros = padBias(e.zeros, nil, g.Cin, 1)
 	if g.K == 1 {
 		e.ab = packA(e.ab, w, g.Cin, g.Cout, 1, g.Cin, []int{0}, threads)
 		for n := 0; n < g.N; n++ {
-			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, dy[n*g.Cout*out:(n+1)*g.Cout*out], dx[n*g.Cin*in:], in, e.zeros, &e.col, threads)
+			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, dy[n*g.Cout*out:(n+1)*g.Cout*out], dx[n*g.Cin*in:], in, e.zeros, &sc.col, threads)
 		}
 		return
 	}
-	cl := g.Cout * e.bwd.chanLen()
-	e.dys = growSlice(e.dys, cl)
+	sc.dy = growSlice(sc.dy, g.Cout*e.bwd.chanLen())
 	if g.S == 1 {
 		e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[0], threads)
 		for n := 0; n < g.N; n++ {
-			dcPrep(&e.bwd, e.dys, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
-			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, e.dys, dx[n*g.Cin*in:], in, e.zeros, &e.col, threads)
+			dcPrep(&e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, sc.dy, dx[n*g.Cin*in:], in, e.zeros, &sc.col, threads)
 		}
 		return
 	}
-	// Stride 2: one pass per parity class into e.tmp, then interleave.
-	e.tmp = growSlice(e.tmp, g.Cin*in)
+	// Stride 2: one pass per parity class into sc.tmp, then interleave.
+	sc.tmp = growSlice(sc.tmp, g.Cin*in)
 	for n := 0; n < g.N; n++ {
-		dcPrep(&e.bwd, e.dys, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+		dcPrep(&e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
 		off := 0
 		var offs [8]int
 		for cls := range e.bwdP {
@@ -212,17 +229,17 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, threads int)
 				continue
 			}
 			e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[cls], threads)
-			dcRun(k, &e.bwdP[cls], e.ab, g.Cin, g.Cout, e.dys, e.tmp[off*g.Cin:], cnt, e.zeros, &e.col, threads)
+			dcRun(k, &e.bwdP[cls], e.ab, g.Cin, g.Cout, sc.dy, sc.tmp[off*g.Cin:], cnt, e.zeros, &sc.col, threads)
 			off += cnt
 		}
-		e.scatterParity(g, offs, dx[n*g.Cin*in:(n+1)*g.Cin*in], threads)
+		e.scatterParity(g, offs, sc.tmp, dx[n*g.Cin*in:(n+1)*g.Cin*in], threads)
 	}
 }
 
 // scatterParity moves the eight parity classes of the stride-2 input
-// gradient from e.tmp (class cls holds Cin x m0 x m1 x m2 starting at
+// gradient from tmp (class cls holds Cin x m0 x m1 x m2 starting at
 // offs[cls]*Cin) to their places in dx.
-func (e *convEngine) scatterParity(g *convGeom, offs [8]int, dx []float32, threads int) {
+func (e *convEngine) scatterParity(g *convGeom, offs [8]int, tmp, dx []float32, threads int) {
 	in := g.inSpatial()
 	parallelFor(threads, g.Cin*g.ID, func(_, lo, hi int) {
 		for cz := lo; cz < hi; cz++ {
@@ -238,7 +255,7 @@ func (e *convEngine) scatterParity(g *convGeom, offs [8]int, dx []float32, threa
 						continue
 					}
 					cnt := m[0] * m[1] * m[2]
-					src := e.tmp[offs[cls]*g.Cin+c*cnt+(md*m[1]+mh)*m[2]:]
+					src := tmp[offs[cls]*g.Cin+c*cnt+(md*m[1]+mh)*m[2]:]
 					for j := 0; j < m[2]; j++ {
 						row[2*j+pw] = src[j]
 					}
@@ -253,15 +270,13 @@ func (e *convEngine) scatterParity(g *convGeom, offs [8]int, dx []float32, threa
 // tmp[co*8+p] = W[:,co,p]^T x is one 1x1 convolution, and y is tmp with
 // the parities interleaved.
 type upEngine struct {
-	kern     *kernels
-	n        int
-	plan     dcPlan
-	a, ab    []float32
-	bias     []float32
-	zeros    []float32
-	tmp, dyt []float32
-	wgPart   []float32
-	col      []float32
+	kern  *kernels
+	n     int
+	plan  dcPlan
+	a, ab []float32
+	bias  []float32
+	zeros []float32
+	own   ConvScratch
 }
 
 func (e *upEngine) kernels() *kernels {
@@ -279,35 +294,41 @@ func (e *upEngine) setup(in int) {
 	e.plan = dcPlan{cs: in, taps: []int64{0}, segs: flatSegs(e.plan.segs, in)}
 }
 
-func (e *upEngine) forward(x *Tensor, w, b []float32, y *Tensor, threads int) {
+func (e *upEngine) forward(x *Tensor, w, b []float32, y *Tensor, sc *ConvScratch, threads int) {
 	k := e.kernels()
+	if sc == nil {
+		sc = &e.own
+	}
 	N, Cin, Cout := x.Shape[0], x.Shape[1], y.Shape[1]
 	in := x.Spatial()
 	e.setup(in)
 	e.a = packA(e.a, w, 8*Cout, Cin, 1, 8*Cout, []int{0}, threads)
 	e.bias = padBias(e.bias, b, 8*Cout, 8)
-	e.tmp = growSlice(e.tmp, 8*Cout*in)
+	sc.tmp = growSlice(sc.tmp, 8*Cout*in)
 	for n := 0; n < N; n++ {
-		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], e.tmp, in, e.bias, &e.col, threads)
-		upShuffle(x.Shape, Cout, e.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
+		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], sc.tmp, in, e.bias, &sc.col, threads)
+		upShuffle(x.Shape, Cout, sc.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
 	}
 }
 
-func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, threads int) {
+func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, sc *ConvScratch, threads int) {
 	k := e.kernels()
+	if sc == nil {
+		sc = &e.own
+	}
 	N, Cin, Cout := x.Shape[0], x.Shape[1], dy.Shape[1]
 	in := x.Spatial()
 	e.setup(in)
 	e.ab = packA(e.ab, w, Cin, 8*Cout, 8*Cout, 1, []int{0}, threads)
 	e.zeros = padBias(e.zeros, nil, Cin, 1)
-	e.dyt = growSlice(e.dyt, 8*Cout*in)
+	sc.dy = growSlice(sc.dy, 8*Cout*in)
 	for n := 0; n < N; n++ {
 		dyn := dy.Data[n*Cout*8*in : (n+1)*Cout*8*in]
 		sumRows(db, dyn, Cout, 8*in, threads)
-		upShuffle(x.Shape, Cout, e.dyt, dyn, true, threads)
+		upShuffle(x.Shape, Cout, sc.dy, dyn, true, threads)
 		xn := x.Data[n*Cin*in : (n+1)*Cin*in]
-		e.wgPart = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, e.dyt, dw, e.wgPart, &e.col, threads)
-		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, e.dyt, dx.Data[n*Cin*in:], in, e.zeros, &e.col, threads)
+		sc.part = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, sc.dy, dw, sc.part, &sc.col, threads)
+		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, sc.dy, dx.Data[n*Cin*in:], in, e.zeros, &sc.col, threads)
 	}
 }
 
