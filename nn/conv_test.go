@@ -100,9 +100,9 @@ func TestConv3dMatchesPyTorch(t *testing.T) {
 					c := NewConv3d(in, out, ks, stride, hasBias)
 					c.engine.kern = k
 					c.engine.rowsOnly = mode == "rows"
-				if mode == "shared" {
-					c.Scratch = shared
-				}
+					if mode == "shared" {
+						c.Scratch = shared
+					}
 					copy(c.Weight.Data, wa.F32())
 					if hasBias {
 						copy(c.Bias.Data, ba.F32())
