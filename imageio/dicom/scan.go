@@ -199,6 +199,21 @@ func (s *scanner) element(off, end, depth int, res *scanResult) (tag.Tag, int, e
 		if !(vr[0] >= 'A' && vr[0] <= 'Z' && vr[1] >= 'A' && vr[1] <= 'Z') {
 			return t, 0, fmt.Errorf("element %s at byte %d has an invalid VR %q", t, off, vr)
 		}
+		if vr == "OV" || vr == "SV" || vr == "UV" {
+			// 64-bit VRs (2019; the Extended Offset Table is OV) have a
+			// 32-bit length, which the library reads as 16-bit: checked
+			// here and cut out of what it sees.
+			if end-p < 6 {
+				return t, 0, fmt.Errorf("truncated element %s at byte %d", t, off)
+			}
+			vl = s.bo.Uint32(b[p+2:])
+			p += 6
+			if vl == undefinedLength || int64(vl) > int64(end-p) {
+				return t, 0, fmt.Errorf("element %s at byte %d: length %d runs past the end of its container", t, off, vl)
+			}
+			s.opaque = true
+			return t, p + int(vl), nil
+		}
 		if longVR(vr) {
 			if end-p < 6 {
 				return t, 0, fmt.Errorf("truncated element %s at byte %d", t, off)

@@ -212,11 +212,14 @@ def main():
                       slope=2.0, intercept=-1000.0, description="rle", seed=4)
     write(rle, os.path.join(HERE, "rle"))
     expected("rle", os.path.join(HERE, "rle"))
-    for f in os.listdir(os.path.join(HERE, "rle")):
+    for i, f in enumerate(sorted(os.listdir(os.path.join(HERE, "rle")))):
         p = os.path.join(HERE, "rle", f)
         ds = pydicom.dcmread(p)
         ds.compress(RLELossless)
         ds["PixelData"].VR = "OB"  # encapsulated pixel data is OB
+        if i % 2 == 0:  # half the files carry an Extended Offset Table (VR OV, 32-bit length)
+            ds.add_new(0x7FE00001, "OV", bytes(8))
+            ds.add_new(0x7FE00002, "OV", (len(ds.PixelData) - 8).to_bytes(8, "little"))
         ds.save_as(p, write_like_original=False)
 
     # 4./5. JPEG Lossless, process 14 selection value 1 (.70) and predictor 7 (.57),
