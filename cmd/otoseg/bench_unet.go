@@ -6,6 +6,6 @@ import (
 )
 
 // unetBenchRunner is the hook through which `otoseg bench engine` times the
-// U-Net: package unet's Bench, which does the work bench.UNetRunner
-// describes.
+// U-Net: package unet's implementation of bench.UNetRunner (see its doc
+// comment for the work it times).
 func unetBenchRunner() bench.UNetRunner { return unet.Bench }
