@@ -256,7 +256,9 @@ func writeZip(t *testing.T, dst, dir string, extra map[string][]byte) {
 func TestReadZip(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "series.zip")
 	// Entry names that would escape an extraction folder are only labels here.
-	writeZip(t, dst, filepath.Join("testdata", "oblique"), map[string][]byte{"../../etc/evil": []byte("not dicom"), "/abs/notes.txt": []byte("x")})
+	// A damaged DICOMDIR is not parsed.
+	dicomdir := append(make([]byte, 128), "DICM\x02\x00garbage"...)
+	writeZip(t, dst, filepath.Join("testdata", "oblique"), map[string][]byte{"../../etc/evil": []byte("not dicom"), "/abs/notes.txt": []byte("x"), "cd/DICOMDIR": dicomdir})
 	v, err := Read(dst, Options{})
 	if err != nil {
 		t.Fatal(err)

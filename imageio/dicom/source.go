@@ -78,6 +78,22 @@ func readCapped(r io.Reader, head []byte, max int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// isDICOMDIR reports a media directory file by its standard name. It
+// indexes the files beside it and holds no image, so it is not parsed: a
+// damaged DICOMDIR (CD writers make them) must not stop a folder's read.
+func isDICOMDIR(name string) bool {
+	return strings.EqualFold(pathBase(name), "DICOMDIR")
+}
+
+// pathBase is the last element of a path or zip entry name, whichever
+// separator it uses.
+func pathBase(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
 // readHead reads the first 132 bytes of r (fewer if r is shorter) and says
 // whether they start a DICOM file.
 func readHead(r io.Reader) ([]byte, bool) {
@@ -129,6 +145,9 @@ func (s *dirSource) each(fn func(string, []byte) error) error {
 		}
 		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
 			return nil // folders, devices, pipes
+		}
+		if isDICOMDIR(path) {
+			return nil
 		}
 		return visit(path)
 	})
@@ -201,7 +220,7 @@ func newZipSource(path string, zr *zip.ReadCloser, lim limits) *zipSource {
 func (s *zipSource) each(fn func(string, []byte) error) error {
 	var total int64
 	for i, f := range s.zr.File {
-		if f.FileInfo().IsDir() {
+		if f.FileInfo().IsDir() || isDICOMDIR(f.Name) {
 			continue
 		}
 		data, ok, err := s.readEntry(f)
