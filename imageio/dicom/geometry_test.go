@@ -70,3 +70,15 @@ func TestAssembleTolerances(t *testing.T) {
 		})
 	}
 }
+
+func TestDropLocalizers(t *testing.T) {
+	s := stack(0, 0.5, 1)
+	scout := slice{name: "scout", localizer: true, rows: 9, cols: 9, hasIPP: true, hasIOP: true, iop: [6]float64{0, 1, 0, 0, 0, -1}}
+	g, err := assemble(dropLocalizers(append(s, scout)))
+	if err != nil || g.Dims[2] != 3 {
+		t.Errorf("series with a localizer: %v, %v", g.Dims, err)
+	}
+	if got := dropLocalizers([]slice{scout}); len(got) != 1 {
+		t.Errorf("a series of localizers only lost them: %d slices", len(got))
+	}
+}

@@ -34,6 +34,9 @@ type slice struct {
 	pixelSpacing                          [2]float64 // row spacing (between rows), column spacing
 	sliceThickness                        float64
 	hasIPP, hasIOP, hasSpacing, hasPixels bool
+	// localizer marks scout images (ImageType value LOCALIZER), which some
+	// scanners put in the series of the axial images they planned.
+	localizer bool
 	// unsupported is set for files whose transfer syntax is refused; their
 	// headers are still read so ListSeries can show them.
 	unsupported error
@@ -154,6 +157,15 @@ func (sl *slice) fill(ds *sdicom.Dataset) error {
 	sl.description = strings.TrimSpace(firstString(ds, tagSeriesDescription))
 	sl.modality = strings.TrimSpace(firstString(ds, tagModality))
 	sl.seriesNumber, _ = intValue(ds, tag.SeriesNumber)
+	if e, err := ds.FindElementByTag(tag.ImageType); err == nil && e.Value != nil {
+		if v, ok := e.Value.GetValue().([]string); ok {
+			for _, x := range v {
+				if strings.TrimSpace(x) == "LOCALIZER" {
+					sl.localizer = true
+				}
+			}
+		}
+	}
 	sl.instance, _ = intValue(ds, tag.InstanceNumber)
 	// Files without SeriesInstanceUID (a Type 1 attribute some hand-made
 	// files omit) form one series with an empty UID.

@@ -81,6 +81,7 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, error) {
 	if err != nil {
 		return nil, err
 	}
+	slices = dropLocalizers(slices)
 	for _, sl := range slices {
 		if sl.unsupported != nil {
 			return nil, fmt.Errorf("%s: %w", sl.name, sl.unsupported)
@@ -150,6 +151,21 @@ func readSlice(src source, first *slice, dst []float32) error {
 	return nil
 }
 
+// dropLocalizers removes scout images from a series that also holds other
+// images: they lie across the stack and would make it unreadable.
+func dropLocalizers(slices []slice) []slice {
+	var kept []slice
+	for _, s := range slices {
+		if !s.localizer {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		return slices
+	}
+	return kept
+}
+
 // seriesSet holds the image files found, grouped by SeriesInstanceUID.
 type seriesSet map[string][]slice
 
@@ -184,6 +200,7 @@ func collect(src source, path string) (seriesSet, error) {
 func (set seriesSet) infos() []SeriesInfo {
 	var out []SeriesInfo
 	for uid, sls := range set {
+		sls = dropLocalizers(sls)
 		s := sls[0]
 		info := SeriesInfo{
 			UID: uid, Number: s.seriesNumber, Description: s.description, Modality: s.modality,
