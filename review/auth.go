@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -71,8 +72,12 @@ func checkSecret(r Reader, secret string) bool {
 }
 
 // dummyHash is compared against when the reader does not exist, so a login
-// for an unknown name takes as long as one for a known name.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("otoseg-no-such-reader"), bcrypt.MinCost)
+// for an unknown name takes as long as a password login for a known name.
+// It is made on first use: bcrypt at the default cost takes tens of ms.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("otoseg-no-such-reader"), bcrypt.DefaultCost)
+	return h
+})
 
 // AddReader creates an account. With password empty it creates a sign-in
 // token and returns it (it is stored only as a hash, so this is the one

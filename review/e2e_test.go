@@ -212,3 +212,60 @@ func writeShots(t *testing.T, ctx context.Context, dir string) {
 		}
 	}
 }
+
+// TestBrowserCompareMode: with --compare the form has segmentations A and B;
+// 3 rates A, Shift+4 rates B, A switches the overlay; both ratings are stored
+// against the right source.
+func TestBrowserCompareMode(t *testing.T) {
+	h := newHarness(t, makeStudy(t, 2, [3]int{48, 48, 24}), true, "alice")
+	ctx := newBrowser(t)
+	wait := func(what, expr string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: %v", what, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.ts.URL+"/login"),
+		chromedp.SendKeys(chromedp.ID("reader"), "alice"),
+		chromedp.SendKeys(chromedp.ID("secret"), h.tokens["alice"]),
+		chromedp.Click(chromedp.ID("login-button"))); err != nil {
+		t.Fatal(err)
+	}
+	wait("two rating groups", `!!(window.otoseg && otoseg.info) && document.querySelectorAll("fieldset.seg-group").length === 2`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("3")); err != nil {
+		t.Fatal(err)
+	}
+	wait("A saved", `!!(otoseg.ratings.A && otoseg.ratings.A.rated_at)`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("4", chromedp.KeyModifiers(chromedp.ModifierShift))); err != nil {
+		t.Fatal(err)
+	}
+	wait("B saved", `!!(otoseg.ratings.B && otoseg.ratings.B.rated_at && otoseg.ratings.B.likert === 4)`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("a")); err != nil {
+		t.Fatal(err)
+	}
+	wait("overlay shows B", `otoseg.seg === "B" && document.getElementById("surface-info").textContent.includes("B,")`)
+	auto, _ := h.store.AllRatings(context.Background(), SourceAutomated)
+	man, _ := h.store.AllRatings(context.Background(), SourceManual)
+	if len(auto) != 1 || len(man) != 1 || auto[0].CaseID != man[0].CaseID {
+		t.Fatalf("automated %+v, manual %+v", auto, man)
+	}
+	asg, err := h.store.Assignment(context.Background(), auto[0].ReaderID, auto[0].CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAuto := 4
+	if asg.AIsAuto {
+		wantAuto = 3
+	}
+	if auto[0].Likert != wantAuto || man[0].Likert != 7-wantAuto {
+		t.Fatalf("A is automated: %v; automated rated %d, manual %d", asg.AIsAuto, auto[0].Likert, man[0].Likert)
+	}
+}

@@ -445,7 +445,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if errors.Is(err, ErrNotFound) {
-		checkSecret(Reader{SecretKind: KindPassword, SecretHash: string(dummyHash)}, secret)
+		checkSecret(Reader{SecretKind: KindPassword, SecretHash: string(dummyHash())}, secret)
 		s.recordFailure(req.Reader, now)
 		return errStatus(http.StatusUnauthorized, "unknown reader or wrong token/password")
 	}

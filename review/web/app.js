@@ -21,7 +21,8 @@ const $ = (id) => document.getElementById(id);
 // ---- API
 
 async function api(method, url, body) {
-  const opt = { method, credentials: "same-origin", headers: {} };
+  // keepalive lets a save started as the page closes still reach the server
+  const opt = { method, credentials: "same-origin", headers: {}, keepalive: method !== "GET" };
   if (method !== "GET") opt.headers["X-CSRF-Token"] = S.csrf;
   if (body !== undefined) { opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body); }
   const r = await fetch(url, opt);
