@@ -783,15 +783,50 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) er
 	if err != nil {
 		return err
 	}
-	img, labels, err := s.caseVolumes(r.Context(), c, asg)
-	if err != nil {
-		return err
-	}
 	if i+1 < len(as) {
 		select {
 		case s.prefetch <- as[i+1].CaseID + "\x00" + strconv.FormatInt(a.reader.ID, 10):
 		default:
 		}
+	}
+	prev, next := "", ""
+	if i > 0 {
+		prev = s.idOut(a, as[i-1].CaseID)
+	}
+	if i+1 < len(as) {
+		next = s.idOut(a, as[i+1].CaseID)
+	}
+	sum := s.summary(a, asg)
+	var spent float64
+	for _, rt := range asg.Ratings {
+		spent = max(spent, rt.SecondsSpent)
+	}
+	out := map[string]any{
+		"case_id": s.idOut(a, id), "position": asg.Position, "total": len(as), "prev": prev, "next": next,
+		"status": sum.Status, "submitted": asg.Submitted, "ratings": sum.Ratings, "seconds_spent": spent,
+		"segmentations": s.segmentations(),
+		"window":        map[string]float64{"width": BoneWindow.Width, "level": BoneWindow.Level},
+	}
+	img, labels, err := s.caseVolumes(r.Context(), c, asg)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		// The case stays ratable (e.g. 4, indeterminate) when its files
+		// cannot be shown; the reader sees why and the admin finds it in
+		// the log.
+		s.o.Log.Error("case cannot be shown", "case", id, "err", err)
+		msg := "the images of this case cannot be shown"
+		var ae *apiError
+		if errors.As(err, &ae) {
+			msg = ae.msg
+			if a.sess.Blind {
+				msg = strings.ReplaceAll(msg, id, "this case")
+			}
+		}
+		out["load_error"] = msg
+		writeJSON(w, http.StatusOK, out)
+		return nil
 	}
 	f := img.Frame
 	views := map[string]viewInfo{}
@@ -811,26 +846,8 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) er
 			break
 		}
 	}
-	ctr := ears[0]
-	prev, next := "", ""
-	if i > 0 {
-		prev = s.idOut(a, as[i-1].CaseID)
-	}
-	if i+1 < len(as) {
-		next = s.idOut(a, as[i+1].CaseID)
-	}
-	sum := s.summary(a, asg)
-	var spent float64
-	for _, rt := range asg.Ratings {
-		spent = max(spent, rt.SecondsSpent)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"case_id": s.idOut(a, id), "position": asg.Position, "total": len(as), "prev": prev, "next": next,
-		"status": sum.Status, "submitted": asg.Submitted, "ratings": sum.Ratings, "seconds_spent": spent,
-		"segmentations": s.segmentations(), "views": views,
-		"dims": f.Dims, "spacing_mm": f.Spacing, "centre": ctr, "ears": ears,
-		"window": map[string]float64{"width": BoneWindow.Width, "level": BoneWindow.Level},
-	})
+	out["views"], out["dims"], out["spacing_mm"], out["centre"], out["ears"] = views, f.Dims, f.Spacing, ears[0], ears
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -726,3 +726,33 @@ func TestBlindSessions(t *testing.T) {
 		t.Fatalf("stored %+v", rs)
 	}
 }
+
+// TestUnreadableCaseStaysRatable: a case whose files cannot be read (here a
+// corrupt prediction, then one on another grid) still opens, says why, and
+// can be rated.
+func TestUnreadableCaseStaysRatable(t *testing.T) {
+	dir := makeStudy(t, 2, [3]int{16, 16, 8})
+	if err := os.WriteFile(filepath.Join(dir, PredictionsDir, "case001.nii.gz"), []byte("not a nifti file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, other := synthEar([3]int{12, 16, 8}, 0)
+	if err := imageio.Write(filepath.Join(dir, PredictionsDir, "case002.nii.gz"), other); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, dir, false, "alice")
+	c := h.login("alice")
+	for id, want := range map[string]string{"case001": "cannot be shown", "case002": "not on the CT's voxel grid"} {
+		var info map[string]any
+		c.getJSON("/api/cases/"+id, &info)
+		msg, _ := info["load_error"].(string)
+		if !strings.Contains(msg, want) || info["views"] != nil {
+			t.Fatalf("%s: load_error %q, want %q", id, msg, want)
+		}
+		if status, body := c.rate(id, 4, "cannot see it", 3); status != 200 {
+			t.Fatalf("%s: rate: %d %s", id, status, body)
+		}
+		if status, _ := c.do("GET", "/api/cases/"+id+"/slice?view=axial&index=0", nil, nil); status < 400 {
+			t.Fatalf("%s: slice of an unreadable case: %d", id, status)
+		}
+	}
+}

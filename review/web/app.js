@@ -95,6 +95,7 @@ function cache(key, v) {
 
 function sliceIndex(view) { return view === "axial" ? S.pos[2] : view === "coronal" ? S.pos[1] : S.pos[0]; }
 function setSliceIndex(view, i) {
+  if (!S.info.views) return;
   const n = S.info.views[view].slices;
   i = Math.max(0, Math.min(n - 1, i));
   if (view === "axial") S.pos[2] = i; else if (view === "coronal") S.pos[1] = i; else S.pos[0] = i;
@@ -147,6 +148,17 @@ function drawView(view) {
   if (!S.info) return;
   const canvas = document.querySelector('canvas.slice[data-view="' + view + '"]');
   fitCanvas(canvas);
+  if (!S.info.views) {
+    // the server could not load this case: say so, keep the form usable
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = "#ff6b6b";
+    ctx.font = 14 * (window.devicePixelRatio || 1) + "px sans-serif";
+    ctx.fillText(S.info.load_error || "no images", 12, 40);
+    canvas.parentElement.querySelector(".idx").textContent = "";
+    return;
+  }
   if (S.focus && S.focus[view] && canvas.width > 1) { focusView(view, canvas); S.focus[view] = false; }
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#000";
@@ -214,7 +226,7 @@ function setupPanels() {
       for (const p of document.querySelectorAll(".panel")) p.classList.toggle("active", p.dataset.view === view);
     });
     canvas.addEventListener("wheel", (e) => {
-      if (!S.info) return;
+      if (!S.info || !S.info.views) return;
       e.preventDefault();
       if (e.ctrlKey || e.metaKey) {
         S.zoom[view] = Math.max(0.5, Math.min(16, S.zoom[view] * Math.exp(-e.deltaY * 0.0015)));
@@ -225,7 +237,7 @@ function setupPanels() {
     }, { passive: false });
     canvas.addEventListener("contextmenu", (e) => e.preventDefault());
     canvas.addEventListener("pointerdown", (e) => {
-      if (!S.info) return;
+      if (!S.info || !S.info.views) return;
       canvas.setPointerCapture(e.pointerId);
       const mode = e.button === 2 ? "wl" : (e.button === 1 || e.shiftKey) ? "pan" : "point";
       drag = { mode, x: e.clientX, y: e.clientY, win: { ...S.win } };
@@ -269,6 +281,7 @@ function setWindow(w, l) {
 let surface = null;
 async function loadSurface() {
   if (!S.info) return;
+  if (!S.info.views) { surface.setMessage(S.info.load_error || ""); $("surface-info").textContent = "(unavailable)"; return; }
   const id = S.info.case_id, seg = S.seg;
   $("surface-info").textContent = "loading…";
   try {
@@ -472,11 +485,19 @@ function updateProgress() {
 // ---- cases
 
 async function openCase(id) {
+  try {
+    await openCaseInner(id);
+  } catch (e) {
+    status("Cannot open the case: " + e.message, "err");
+  }
+}
+
+async function openCaseInner(id) {
   if (S.info) await flushComments();
   status("Loading case…", "busy");
   const info = await api("GET", "/api/cases/" + encodeURIComponent(id));
   S.info = info;
-  S.pos = info.centre.slice();
+  S.pos = info.centre ? info.centre.slice() : [0, 0, 0];
   S.ear = 0;
   $("other-ear").style.display = info.ears && info.ears.length > 1 ? "" : "none";
   S.ratings = { ...info.ratings };
@@ -494,7 +515,8 @@ async function openCase(id) {
   history.replaceState(null, "", "#n=" + info.position);
   buildRatingForm();
   showRatings();
-  status(info.submitted ? "Submitted." : Object.keys(info.ratings).length ? "Rating saved earlier; you can change it." : "", "ok");
+  if (info.load_error) status("The images of this case cannot be shown (" + info.load_error + "); you can still rate it, e.g. 4.", "err");
+  else status(info.submitted ? "Submitted." : Object.keys(info.ratings).length ? "Rating saved earlier; you can change it." : "", "ok");
   drawAll();
   loadSurface();
 }
