@@ -42,6 +42,7 @@ func TestAssembleTolerances(t *testing.T) {
 		{"single slice uses SliceThickness", []float64{3}, 9, ""},
 		{"two missing", []float64{0, 0.5, 1, 2.5, 3}, 0, "2 slice(s) missing between s2 and s3"},
 		{"uneven gap", []float64{0, 0.5, 1, 1.8, 2.3}, 0, "uneven slice spacing: 0.8 mm"},
+		{"one step 20% long", []float64{0, 0.7, 1.4, 2.1, 2.94, 3.64, 4.34, 5.04}, 0, "uneven slice spacing: 0.84 mm"},
 		{"drift", drift, 0, "off a regular grid"},
 		{"duplicate", []float64{0, 0.5, 0.5, 1}, 0, "duplicate slice positions"},
 	}

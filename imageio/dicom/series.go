@@ -260,14 +260,13 @@ const (
 	// still taken as rounding.
 	posTolMM  = 0.01
 	posTolRel = 1e-3
-	// stepTolRel is the relative deviation of one slice step from the
-	// median step still taken as rounding (20%, plus posTolMM): scanners
-	// that print positions to 0.1 mm make 0.5 mm steps vary by that much.
-	stepTolRel = 0.2
-	// gridTolRel is the largest distance of a slice from the regular grid
-	// the volume puts it on, as a fraction of the step (plus posTolMM), so
-	// small per-step deviations cannot add up to a misplaced slice.
-	gridTolRel = 0.1
+	// stepTolRel times the mean slice step plus stepTolMM is the largest
+	// deviation of one step from the mean step, and of a slice from the
+	// regular grid the volume puts it on, still taken as rounding: scanners
+	// that print positions to 0.1 mm make 0.625 mm steps alternate between
+	// 0.6 and 0.7 mm.
+	stepTolRel = 0.1
+	stepTolMM  = 0.02
 )
 
 // assemble checks that the slices form one regular grid and returns its
@@ -350,20 +349,22 @@ func assemble(slices []slice) (volume.Geometry, error) {
 			}
 		}
 		med := median(gaps)
+		step = (d[n-1] - d[0]) / float64(n-1)
+		// A gap of about twice (thrice...) the usual one is missing slices;
+		// otherwise every gap must be within rounding of the mean.
 		for i, gap := range gaps {
-			tol := stepTolRel*med + posTolMM
-			if math.Abs(gap-med) <= tol {
-				continue
-			}
 			ratio := gap / med
-			if ratio > 1.5 && math.Abs(ratio-math.Round(ratio))*med <= tol {
+			if ratio > 1.5 && math.Abs(ratio-math.Round(ratio))*med <= stepTolRel*med+stepTolMM {
 				return g, fmt.Errorf("missing slice: %d slice(s) missing between %s and %s (gap %.4g mm, slice spacing %.4g mm)", int(math.Round(ratio))-1, slices[i].name, slices[i+1].name, gap, med)
 			}
-			return g, fmt.Errorf("uneven slice spacing: %.4g mm between %s and %s, %.4g mm elsewhere", gap, slices[i].name, slices[i+1].name, med)
 		}
-		step = (d[n-1] - d[0]) / float64(n-1)
+		for i, gap := range gaps {
+			if math.Abs(gap-step) > stepTolRel*step+stepTolMM {
+				return g, fmt.Errorf("uneven slice spacing: %.4g mm between %s and %s, %.4g mm on average", gap, slices[i].name, slices[i+1].name, step)
+			}
+		}
 		for k := range d {
-			if off := d[k] - (d[0] + float64(k)*step); math.Abs(off) > gridTolRel*step+posTolMM {
+			if off := d[k] - (d[0] + float64(k)*step); math.Abs(off) > stepTolRel*step+stepTolMM {
 				return g, fmt.Errorf("uneven slice spacing: %s lies %.4g mm off a regular grid of %.4g mm slices", slices[k].name, off, step)
 			}
 		}
