@@ -14,6 +14,9 @@ import (
 // reads.
 var ExportColumns = []string{"case_id", "reader", "likert", "comment", "seconds_spent", "rated_at"}
 
+// HistoryColumns is the header of the audit trail ExportHistory writes.
+var HistoryColumns = []string{"case_id", "reader", "segmentation", "likert", "comment", "seconds_spent", "rated_at", "submitted"}
+
 // ExportOptions select what Export writes.
 type ExportOptions struct {
 	// Source is SourceAutomated (default) or SourceManual.
@@ -37,40 +40,70 @@ func Export(ctx context.Context, st *Store, path string, o ExportOptions) (int, 
 	if err != nil {
 		return 0, fmt.Errorf("export %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return 0, fmt.Errorf("export %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return 0, fmt.Errorf("export %s: %w", path, err)
-	}
-	w := csv.NewWriter(tmp)
-	_ = w.Write(ExportColumns)
-	n := 0
+	var rows [][]string
 	for _, r := range rs {
 		if o.SubmittedOnly && !r.Submitted {
 			continue
 		}
-		_ = w.Write([]string{r.CaseID, r.Reader, strconv.Itoa(r.Likert), r.Comment,
+		rows = append(rows, []string{r.CaseID, r.Reader, strconv.Itoa(r.Likert), r.Comment,
 			strconv.FormatFloat(r.SecondsSpent, 'f', -1, 64), r.RatedAt.UTC().Format(time.RFC3339)})
-		n++
+	}
+	if err := writeCSV(path, ExportColumns, rows); err != nil {
+		return 0, err
+	}
+	return len(rows), nil
+}
+
+// ExportHistory writes every acknowledged rating request, including ratings
+// changed later, in the order the server committed them (HistoryColumns;
+// segmentation is automated or manual). It returns the number of rows.
+func ExportHistory(ctx context.Context, st *Store, path string) (int, error) {
+	es, err := st.History(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("export %s: %w", path, err)
+	}
+	rows := make([][]string, 0, len(es))
+	for _, e := range es {
+		rows = append(rows, []string{e.CaseID, e.Reader, e.Source, strconv.Itoa(e.Likert), e.Comment,
+			strconv.FormatFloat(e.SecondsSpent, 'f', -1, 64), e.RatedAt.UTC().Format(time.RFC3339), strconv.FormatBool(e.Submit)})
+	}
+	if err := writeCSV(path, HistoryColumns, rows); err != nil {
+		return 0, err
+	}
+	return len(rows), nil
+}
+
+// writeCSV writes header and rows to path through a temporary file in the
+// same folder, synced and renamed, so path is never half written.
+func writeCSV(path string, header []string, rows [][]string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	w := csv.NewWriter(tmp)
+	_ = w.Write(header)
+	for _, r := range rows {
+		_ = w.Write(r)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		tmp.Close()
-		return 0, fmt.Errorf("export %s: %w", path, err)
+		return fmt.Errorf("export %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return 0, fmt.Errorf("export %s: %w", path, err)
+		return fmt.Errorf("export %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("export %s: %w", path, err)
+		return fmt.Errorf("export %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, fmt.Errorf("export %s: %w", path, err)
+		return fmt.Errorf("export %s: %w", path, err)
 	}
-	return n, nil
+	return nil
 }

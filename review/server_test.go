@@ -651,6 +651,27 @@ func TestConcurrentReaders(t *testing.T) {
 			t.Fatalf("row %v: comment is not the reader's last for the case", r)
 		}
 	}
+	// The audit trail has both rounds of every reader, in commit order.
+	hist := filepath.Join(t.TempDir(), "h.csv")
+	if n, err := ExportHistory(context.Background(), h.store, hist); err != nil || n != 2*readers*cases {
+		t.Fatalf("history: %d rows (want %d), %v", n, 2*readers*cases, err)
+	}
+	rows := readCSV(t, hist)
+	if strings.Join(rows[0], ",") != strings.Join(HistoryColumns, ",") {
+		t.Fatalf("history header %v", rows[0])
+	}
+	first := map[string]bool{}
+	for _, r := range rows[1:] {
+		key := r[1] + " " + r[0]
+		if strings.HasSuffix(r[4], "r0") {
+			first[key] = true
+			if r[7] != "false" {
+				t.Fatalf("round 0 submitted: %v", r)
+			}
+		} else if !first[key] || r[7] != "true" {
+			t.Fatalf("round 1 before round 0, or not submitted: %v", r)
+		}
+	}
 }
 
 // FuzzRatingBody: whatever a client posts, the server answers with a 2xx or

@@ -160,6 +160,17 @@ CREATE TABLE IF NOT EXISTS sessions (
 	expires_at TEXT NOT NULL,
 	blind INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS rating_events (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	reader_id INTEGER NOT NULL REFERENCES readers(id) ON DELETE CASCADE,
+	case_id TEXT NOT NULL,
+	source TEXT NOT NULL,
+	likert INTEGER NOT NULL,
+	comment TEXT NOT NULL,
+	seconds_spent REAL NOT NULL,
+	rated_at TEXT NOT NULL,
+	submit INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settings (
 	name TEXT PRIMARY KEY,
 	value BLOB NOT NULL
@@ -521,6 +532,12 @@ func (s *Store) SaveRating(ctx context.Context, r Rating, submit bool, required 
 		r.ReaderID, r.CaseID, r.Source, r.Likert, r.Comment, r.SecondsSpent, fmtTime(r.RatedAt)); err != nil {
 		return err
 	}
+	// The audit trail keeps every acknowledged rating, also those changed
+	// later, in the same transaction.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rating_events (reader_id, case_id, source, likert, comment, seconds_spent, rated_at, submit)
+		VALUES (?,?,?,?,?,?,?,?)`, r.ReaderID, r.CaseID, r.Source, r.Likert, r.Comment, r.SecondsSpent, fmtTime(r.RatedAt), submit); err != nil {
+		return err
+	}
 	if submit {
 		if err := submitTx(ctx, tx, r.ReaderID, r.CaseID, required, r.RatedAt); err != nil {
 			return err
@@ -572,6 +589,34 @@ func submitTx(ctx context.Context, tx *sql.Tx, readerID int64, caseID string, re
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE assignments SET submitted_at=? WHERE reader_id=? AND case_id=?`, fmtTime(now), readerID, caseID)
 	return err
+}
+
+// RatingEvent is one acknowledged rating request, kept even when the rating
+// was changed afterwards.
+type RatingEvent struct {
+	Rating
+	Submit bool // the request also submitted the case
+}
+
+// History returns every acknowledged rating request in commit order.
+func (s *Store) History(ctx context.Context) ([]RatingEvent, error) {
+	rows, err := s.rd.QueryContext(ctx, `SELECT e.reader_id, rd.name, e.case_id, e.source, e.likert, e.comment, e.seconds_spent, e.rated_at, e.submit
+		FROM rating_events e JOIN readers rd ON rd.id = e.reader_id ORDER BY e.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RatingEvent
+	for rows.Next() {
+		var e RatingEvent
+		var at string
+		if err := rows.Scan(&e.ReaderID, &e.Reader, &e.CaseID, &e.Source, &e.Likert, &e.Comment, &e.SecondsSpent, &at, &e.Submit); err != nil {
+			return nil, err
+		}
+		e.RatedAt = parseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // AllRatings returns every rating of the given source, by case then reader.

@@ -40,6 +40,8 @@ See docs/review.md for the HTTP API.`,
 
 // reviewServeOptions are the flags of review serve.
 type reviewServeOptions struct {
+	TLSCert      string
+	TLSKey       string
 	Study        string
 	DB           string
 	Addr         string
@@ -69,7 +71,9 @@ func newReviewServeCmd() *cobra.Command {
 	f.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.IntVar(&o.CacheMB, "cache-mb", 2048, "memory for cached volumes, MiB")
 	f.BoolVar(&o.Compare, "compare", false, "show the manual and the automated segmentation, blinded as A and B, and rate both")
-	f.BoolVar(&o.SecureCookie, "secure-cookie", false, "mark the session cookie Secure (when served behind HTTPS)")
+	f.BoolVar(&o.SecureCookie, "secure-cookie", false, "mark the session cookie Secure (when served behind an HTTPS proxy)")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	f.StringVar(&o.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.Float64Var(&o.SessionHours, "session-hours", 24, "how long a sign-in lasts")
 	_ = cmd.MarkFlagRequired("study")
 	return cmd
@@ -99,14 +103,20 @@ func runReviewServe(ctx context.Context, o reviewServeOptions, logw io.Writer, r
 	for _, w := range st.BlindingWarnings() {
 		log.Warn("blinding", "problem", w)
 	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return errors.New("review serve: --tls-cert and --tls-key go together")
+	}
 	store, err := openReviewStore(st.Dir, o.DB)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if rs, err := store.Readers(ctx); err == nil && len(rs) == 0 {
+		log.Warn("no accounts yet: add readers with `otoseg review readers add NAME --study " + o.Study + "`")
+	}
 	srv, err := review.NewServer(review.Options{
 		Study: st, Store: store, Load: imageio.Read, CacheBytes: int64(o.CacheMB) << 20,
-		Compare: o.Compare, SecureCookie: o.SecureCookie,
+		Compare: o.Compare, SecureCookie: o.SecureCookie || o.TLSCert != "",
 		SessionTTL: time.Duration(o.SessionHours * float64(time.Hour)), Log: log,
 	})
 	if err != nil {
@@ -119,12 +129,22 @@ func runReviewServe(ctx context.Context, o reviewServeOptions, logw io.Writer, r
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
-	log.Info("review: serving", "url", "http://"+ln.Addr().String(), "study", st.Dir, "cases", len(st.Cases), "compare", o.Compare)
+	scheme := "http"
+	if o.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("review: serving", "url", scheme+"://"+ln.Addr().String(), "study", st.Dir, "cases", len(st.Cases), "compare", o.Compare)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if o.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, o.TLSCert, o.TLSKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -248,6 +268,7 @@ func runReviewReaders(ctx context.Context, action, name string, o reviewReaderOp
 
 // reviewExportOptions are the flags of review export.
 type reviewExportOptions struct {
+	History       bool
 	Study         string
 	DB            string
 	Out           string
@@ -263,7 +284,11 @@ func newReviewExportCmd() *cobra.Command {
 		Long: `export writes every rating of the automated segmentations (or, with
 --segmentation manual, of the manual ones rated in --compare mode) as CSV with
 the columns case_id,reader,likert,comment,seconds_spent,rated_at (RFC 3339
-UTC), sorted by case and reader. It can run while the server runs.`,
+UTC), sorted by case and reader. It can run while the server runs.
+
+--history writes the audit trail instead: every rating the server
+acknowledged, also those changed later, in commit order, with the columns
+case_id,reader,segmentation,likert,comment,seconds_spent,rated_at,submitted.`,
 		Example: `  otoseg review export --study study/ -o ratings.csv`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -276,6 +301,7 @@ UTC), sorted by case and reader. It can run while the server runs.`,
 	f.StringVarP(&o.Out, "out", "o", "", "output CSV file (required)")
 	f.StringVar(&o.Segmentation, "segmentation", review.SourceAutomated, "which ratings: automated or manual")
 	f.BoolVar(&o.SubmittedOnly, "submitted-only", false, "only cases the reader has submitted")
+	f.BoolVar(&o.History, "history", false, "write the audit trail instead: every acknowledged rating request, changed ones included")
 	_ = cmd.MarkFlagRequired("study")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -292,7 +318,12 @@ func runReviewExport(ctx context.Context, o reviewExportOptions, logw io.Writer)
 		return err
 	}
 	defer store.Close()
-	n, err := review.Export(ctx, store, o.Out, review.ExportOptions{Source: o.Segmentation, SubmittedOnly: o.SubmittedOnly})
+	var n int
+	if o.History {
+		n, err = review.ExportHistory(ctx, store, o.Out)
+	} else {
+		n, err = review.Export(ctx, store, o.Out, review.ExportOptions{Source: o.Segmentation, SubmittedOnly: o.SubmittedOnly})
+	}
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -122,7 +131,89 @@ func TestReviewCommands(t *testing.T) {
 		!strings.HasPrefix(rows[1], `a,alice,3,"gap, ""apex""",42,`) || !strings.HasSuffix(rows[1], "Z") {
 		t.Fatalf("export:\n%s", b)
 	}
+	histPath := filepath.Join(t.TempDir(), "history.csv")
+	if err := runReviewExport(ctx, reviewExportOptions{Study: dir, Out: histPath, History: true}, &log); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(histPath); !strings.HasPrefix(string(b), "case_id,reader,segmentation,likert,comment,seconds_spent,rated_at,submitted\na,alice,automated,3,") {
+		t.Fatalf("history:\n%s", b)
+	}
 	if err := runReviewExport(ctx, reviewExportOptions{Study: t.TempDir(), Out: csvPath}, &log); err == nil {
 		t.Fatal("export of a study without a database succeeded")
 	}
+}
+
+// TestReviewServeTLS: with --tls-cert/--tls-key the app is served over HTTPS
+// and the session cookie is Secure.
+func TestReviewServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	g := volume.NewGeometry([3]int{8, 8, 4}, [3]float64{1, 1, 1})
+	v := volume.New(g, volume.Uint8)
+	for _, p := range []string{"img/a.nii.gz", "predictions/a.nii.gz"} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := imageio.Write(filepath.Join(dir, p), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := "case_id,image,label,center,split,subgroup,pathology,spacing_mm,manual_seconds\na,img/a.nii.gz,,x,external,normal,,,\n"
+	if err := os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM := selfSigned(t)
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(cert, certPEM, 0o600)
+	_ = os.WriteFile(key, keyPEM, 0o600)
+	var out bytes.Buffer
+	if err := runReviewReaders(context.Background(), "add", "alice", reviewReaderOptions{Study: dir}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	token := lines[len(lines)-1]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- runReviewServe(ctx, reviewServeOptions{Study: dir, Addr: "127.0.0.1:0", CacheMB: 16, SessionHours: 1, TLSCert: cert, TLSKey: key}, &bytes.Buffer{}, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := hc.Post("https://"+addr+"/api/login", "application/json", strings.NewReader(`{"reader":"alice","token":"`+token+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure {
+		t.Fatalf("login over TLS: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})
 }
