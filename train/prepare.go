@@ -9,6 +9,7 @@ import (
 	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/locate"
+	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
@@ -172,6 +173,9 @@ func newSample(img, lab *volume.Volume, bg float32) *Sample {
 // small share keeps its outline.
 const LocatorTargetFraction = 0.05
 
+// LocatorTargetDilateMM grows the localiser's target (see LocatorSample).
+const LocatorTargetDilateMM = 1.5
+
 // LocatorSample turns a scan and its labels (nil for a scan without ears)
 // into a localiser sample: the coarse normalised image and a binary map of
 // the coarse voxels the labyrinth touches, on the same grid.
@@ -196,8 +200,17 @@ func LocatorSample(img, lab *volume.Volume, l plan.Locator) (*Sample, error) {
 		if !frac.SameGrid(low.Geometry, 1e-6) {
 			return nil, fmt.Errorf("localiser target grid differs from its image grid")
 		}
+		m := morph.NewMask(frac.Dims)
 		for i, f := range frac.Data {
-			if f >= LocatorTargetFraction {
+			m.Data[i] = f >= LocatorTargetFraction
+		}
+		// Grow the target by LocatorTargetDilateMM: a blob is easier to learn
+		// than a thin coarse outline, and growing it evenly keeps its centre.
+		if m, err = morph.Dilate(m, frac.Spacing, LocatorTargetDilateMM); err != nil {
+			return nil, err
+		}
+		for i, in := range m.Data {
+			if in {
 				bin.Data[i] = 1
 			}
 		}

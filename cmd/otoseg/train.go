@@ -80,8 +80,8 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.IntVar(&o.batch, "batch", 2, "patches per batch")
 	f.IntVar(&o.locEpochs, "locator-epochs", 15, "localiser epochs (0 keeps --init's localiser)")
 	f.IntVar(&o.locSteps, "locator-steps", 40, "localiser steps per epoch")
-	f.StringVar(&o.optimizer, "optimizer", "sgd", "sgd (Nesterov, momentum 0.99, nnU-Net) or adamw")
-	f.Float64Var(&o.lr, "lr", 0, "initial learning rate (default 1e-2 for sgd, 1e-3 for adamw)")
+	f.StringVar(&o.optimizer, "optimizer", "adamw", "adamw (default: converges in the short CPU schedules otoseg uses) or sgd (nnU-Net: Nesterov, momentum 0.99)")
+	f.Float64Var(&o.lr, "lr", 0, "initial learning rate (default 1e-2 for sgd, 2e-3 for adamw)")
 	f.StringVar(&o.features, "features", "16,32,64,128", "segmenter features per stage")
 	f.StringVar(&o.locFeatures, "locator-features", "8,16,32,64", "localiser features per stage")
 	f.Uint64Var(&o.seed, "seed", 1, "random seed (initialisation, patches, augmentation)")
@@ -121,7 +121,7 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 	if o.lr == 0 {
 		o.lr = 1e-2
 		if o.optimizer == "adamw" {
-			o.lr = 1e-3
+			o.lr = 2e-3
 		}
 	}
 	m, err := dataset.Read(o.manifest)
@@ -218,6 +218,8 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		lo.Epochs, lo.StepsPerEpoch, lo.Batch, lo.Seed = o.locEpochs, o.locSteps, o.batch, o.seed+1
 		lo.Optimizer, lo.LR = o.optimizer, o.lr
 		lo.Patcher.Patch = p.Locator.PatchSize
+		// The ears fill a thousandth of a head: show them in half the patches.
+		lo.Patcher.ForegroundFraction = 0.5
 		lo.CheckpointDir, lo.Resume = mkdir(filepath.Join(o.out, "checkpoint-locator")), o.resume
 		if err := fit(ctx, log, "localiser", locNet, ls, lv, lo, &curves); err != nil {
 			return err
