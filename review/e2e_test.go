@@ -189,6 +189,19 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if len(rs) != 1 || rs[0].Likert != 1 || !rs[0].Submitted {
 		t.Fatalf("after submit: %+v", rs)
 	}
+
+	// Sign out; the admin sees alice's progress (1 submitted) and no ratings.
+	do("sign out", chromedp.Click(chromedp.ID("logout")))
+	poll("sign-in page", `location.pathname === "/login" && !!document.getElementById("reader")`)
+	do("admin sign in",
+		chromedp.SendKeys(chromedp.ID("reader"), "admin"),
+		chromedp.SendKeys(chromedp.ID("secret"), h.tokens["admin"]),
+		chromedp.Click(chromedp.ID("login-button")),
+	)
+	poll("admin progress", `location.pathname === "/admin" && [...document.querySelectorAll("#progress tbody tr")].some((tr) => tr.cells[0].textContent === "alice" && tr.cells[3].textContent === "1")`)
+	if body := eval(`document.body.innerText`); strings.Contains(body, "thin rim") {
+		t.Fatalf("admin page shows a comment: %q", body)
+	}
 }
 
 func writeShots(t *testing.T, ctx context.Context, dir string) {
