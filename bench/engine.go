@@ -54,6 +54,7 @@ var DefaultShapes = []ConvShape{{48, 16}, {32, 32}, {16, 64}}
 type Options struct {
 	Threads int         // threads for both sides
 	Reps    int         // timed runs per figure (the median is reported)
+	Rounds  int         // rounds of both sides, one after the other (medians reported)
 	Python  string      // interpreter with torch; "" skips PyTorch
 	Shapes  []ConvShape // convolution shapes
 	UNet    UNetRunner  // nil skips the U-Net part
@@ -84,6 +85,7 @@ type UNetResult struct {
 type Report struct {
 	Threads int          `json:"threads"`
 	Reps    int          `json:"reps"`
+	Rounds  int          `json:"rounds"`
 	Kernels string       `json:"kernels"`
 	Torch   string       `json:"torch,omitempty"`
 	Conv    []ConvResult `json:"conv"`
@@ -100,7 +102,10 @@ func TorchAvailable(ctx context.Context, python string) bool {
 }
 
 // RunEngine runs the benchmark: otoseg's convolutions, then PyTorch's, then
-// the two U-Nets, each timed as the median of o.Reps runs.
+// the two U-Nets, each timed as the median of o.Reps runs; with several
+// rounds it repeats all of it and reports each figure's median over the
+// rounds, so a burst of load from other processes on a shared machine
+// moves one round, not the result.
 func RunEngine(ctx context.Context, o Options) (*Report, error) {
 	if o.Threads <= 0 {
 		return nil, errors.New("bench: threads must be positive")
@@ -108,12 +113,69 @@ func RunEngine(ctx context.Context, o Options) (*Report, error) {
 	if o.Reps <= 0 {
 		o.Reps = 5
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = 1
+	}
+	var rounds []*Report
+	for i := 0; i < o.Rounds; i++ {
+		if o.Log != nil && o.Rounds > 1 {
+			fmt.Fprintf(o.Log, "round %d of %d\n", i+1, o.Rounds)
+		}
+		r, err := runRound(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		rounds = append(rounds, r)
+	}
+	return mergeRounds(rounds), nil
+}
+
+// mergeRounds returns the first round's report with every figure replaced
+// by its median over the rounds.
+func mergeRounds(rs []*Report) *Report {
+	r := rs[0]
+	r.Rounds = len(rs)
+	med := func(get func(*Report) *float64) *float64 {
+		var v []float64
+		for _, x := range rs {
+			if p := get(x); p != nil {
+				v = append(v, *p)
+			}
+		}
+		if len(v) == 0 {
+			return nil
+		}
+		slices.Sort(v)
+		m := v[len(v)/2]
+		if len(v)%2 == 0 {
+			m = (v[len(v)/2-1] + m) / 2
+		}
+		return &m
+	}
+	for i := range r.Conv {
+		r.Conv[i].Seconds = *med(func(x *Report) *float64 { return &x.Conv[i].Seconds })
+		r.Conv[i].GFLOPS = *med(func(x *Report) *float64 { return &x.Conv[i].GFLOPS })
+		r.Conv[i].TorchSeconds = med(func(x *Report) *float64 { return x.Conv[i].TorchSeconds })
+		r.Conv[i].TorchGFLOPS = med(func(x *Report) *float64 { return x.Conv[i].TorchGFLOPS })
+	}
+	u := UNetResult{
+		TrainStepS:      med(func(x *Report) *float64 { return x.UNet.TrainStepS }),
+		Infer96S:        med(func(x *Report) *float64 { return x.UNet.Infer96S }),
+		TorchTrainStepS: med(func(x *Report) *float64 { return x.UNet.TorchTrainStepS }),
+		TorchInfer96S:   med(func(x *Report) *float64 { return x.UNet.TorchInfer96S }),
+	}
+	r.UNet = u
+	return r
+}
+
+// runRound runs every part once on both sides.
+func runRound(ctx context.Context, o Options) (*Report, error) {
 	logf := func(format string, a ...any) {
 		if o.Log != nil {
 			fmt.Fprintf(o.Log, format+"\n", a...)
 		}
 	}
-	r := &Report{Threads: o.Threads, Reps: o.Reps, Kernels: nn.KernelPath()}
+	r := &Report{Threads: o.Threads, Reps: o.Reps, Rounds: 1, Kernels: nn.KernelPath()}
 	for _, s := range o.Shapes {
 		for _, bwd := range []bool{false, true} {
 			if err := ctx.Err(); err != nil {
@@ -259,7 +321,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	if torch == "" {
 		torch = "not run"
 	}
-	fmt.Fprintf(w, "engine benchmark: %d threads, median of %d runs, kernels %s, PyTorch %s\n\n", r.Threads, r.Reps, r.Kernels, torch)
+	fmt.Fprintf(w, "engine benchmark: %d threads, median of %d runs (x %d rounds), kernels %s, PyTorch %s\n\n", r.Threads, r.Reps, r.Rounds, r.Kernels, torch)
 	fmt.Fprintf(w, "%-28s %12s %12s %15s\n", "convolution 3x3x3, GFLOP/s", "otoseg", "PyTorch", "otoseg/PyTorch")
 	for _, c := range r.Conv {
 		name := c.Shape + " " + c.Pass

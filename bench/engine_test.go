@@ -51,6 +51,18 @@ func TestRunEngineReportsEveryShapeAndPass(t *testing.T) {
 	}
 }
 
+func TestMergeRoundsTakesMedians(t *testing.T) {
+	mk := func(g, tg, train float64) *Report {
+		return &Report{Conv: []ConvResult{{Shape: "8^3x4", Pass: "fwd", GFLOPS: g, Seconds: 1 / g, TorchGFLOPS: ptr(tg)}},
+			UNet: UNetResult{TrainStepS: ptr(train)}}
+	}
+	r := mergeRounds([]*Report{mk(10, 5, 3), mk(30, 1, 1), mk(20, 9, 2)})
+	c := r.Conv[0]
+	if r.Rounds != 3 || c.GFLOPS != 20 || *c.TorchGFLOPS != 5 || *r.UNet.TrainStepS != 2 || r.UNet.TorchTrainStepS != nil {
+		t.Errorf("merged %+v %+v, want medians 20, 5, 2 and no torch U-Net", c, r.UNet)
+	}
+}
+
 func TestRunEngineRejectsBadThreads(t *testing.T) {
 	if _, err := RunEngine(context.Background(), Options{Threads: 0}); err == nil {
 		t.Fatal("threads 0 accepted")

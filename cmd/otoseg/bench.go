@@ -16,6 +16,7 @@ type benchEngineOptions struct {
 	JSON    bool
 	Threads int
 	Reps    int
+	Rounds  int
 	Python  string
 	NoTorch bool
 	NoUNet  bool
@@ -42,8 +43,9 @@ inference (96^3), then the same work in PyTorch when the interpreter given by
 --python can import torch. It prints GFLOP/s, seconds and the ratio
 otoseg/PyTorch; --json prints one JSON object instead.
 
-Example:
-  otoseg bench engine --threads 2 --reps 5`,
+Examples:
+  otoseg bench engine
+  otoseg bench engine --threads 2 --reps 5 --rounds 3 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBenchEngine(cmd, o, cmd.OutOrStdout())
@@ -53,6 +55,7 @@ Example:
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object (keys conv, unet, ...) instead of a table")
 	f.IntVar(&o.Threads, "threads", 2, "threads for otoseg and PyTorch")
 	f.IntVar(&o.Reps, "reps", 5, "timed runs per figure; the median is reported")
+	f.IntVar(&o.Rounds, "rounds", 1, "repeat both sides this many times, one after the other, and report medians (steadier on a shared machine)")
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch")
 	f.BoolVar(&o.NoTorch, "no-torch", false, "skip the PyTorch side")
 	f.BoolVar(&o.NoUNet, "no-unet", false, "skip the U-Net part")
@@ -60,10 +63,10 @@ Example:
 }
 
 func runBenchEngine(cmd *cobra.Command, o benchEngineOptions, out io.Writer) error {
-	if o.Threads <= 0 || o.Reps <= 0 {
-		return fmt.Errorf("bench engine: --threads and --reps must be positive")
+	if o.Threads <= 0 || o.Reps <= 0 || o.Rounds <= 0 {
+		return fmt.Errorf("bench engine: --threads, --reps and --rounds must be positive")
 	}
-	opts := bench.Options{Threads: o.Threads, Reps: o.Reps, Python: o.Python, Shapes: bench.DefaultShapes}
+	opts := bench.Options{Threads: o.Threads, Reps: o.Reps, Rounds: o.Rounds, Python: o.Python, Shapes: bench.DefaultShapes}
 	if o.NoTorch {
 		opts.Python = ""
 	}
