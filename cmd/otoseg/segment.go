@@ -13,11 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
-	"github.com/otoseg/otoseg/imageio/nrrd"
-	"github.com/otoseg/otoseg/mesh"
 	"github.com/otoseg/otoseg/models"
 	"github.com/otoseg/otoseg/segment"
-	"github.com/otoseg/otoseg/volume"
 )
 
 type segmentOptions struct {
@@ -120,29 +117,6 @@ func scanInputs(in string) (files []string, batch bool, err error) {
 	return files, true, nil
 }
 
-// caseName is a file's name without its image extension.
-func caseName(path string) string {
-	b := filepath.Base(strings.TrimRight(path, "/"))
-	for _, ext := range []string{".nii.gz", ".seg.nrrd", ".nii", ".nrrd", ".mha", ".mhd", ".zip", ".dcm"} {
-		if strings.HasSuffix(strings.ToLower(b), ext) {
-			return b[:len(b)-len(ext)]
-		}
-	}
-	return b
-}
-
-// segmentReport is the JSON written beside each label map.
-type segmentReport struct {
-	Input   string             `json:"input"`
-	Output  string             `json:"output,omitempty"`
-	Model   string             `json:"model"`
-	Ears    []segment.Ear      `json:"ears"`
-	Message string             `json:"message,omitempty"`
-	Seconds float64            `json:"seconds"`
-	Stages  map[string]float64 `json:"stage_seconds"`
-	Outputs []string           `json:"extra_outputs,omitempty"`
-}
-
 func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	if o.out == "" {
 		return errors.New("segment: -o OUT is required")
@@ -169,9 +143,13 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	for i, f := range files {
 		out := o.out
 		if batch {
-			out = filepath.Join(o.out, caseName(f)+".nii.gz")
+			out = filepath.Join(o.out, segment.CaseName(f)+".nii.gz")
 		}
-		rep, err := segmentOne(cmd, model, f, out, o)
+		rep, err := model.SegmentFile(cmd.Context(), f, out, segment.FileOptions{
+			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM},
+			Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
+			Slicer: o.slicer, Mesh: o.mesh,
+		})
 		if err != nil && !errors.Is(err, segment.ErrNoEar) {
 			return err
 		}
@@ -179,7 +157,7 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		if i == 0 {
 			rep.Stages["load_model"] = loadSec
 		}
-		if err := writeJSON(sidecar(out), rep); err != nil {
+		if err := writeJSON(segment.Sidecar(out), rep); err != nil {
 			return err
 		}
 		if errors.Is(err, segment.ErrNoEar) {
@@ -204,89 +182,9 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 
 // sidecar is the JSON path beside a label map.
 func sidecar(out string) string {
-	return filepath.Join(filepath.Dir(out), caseName(out)+".json")
+	return filepath.Join(filepath.Dir(out), segment.CaseName(out)+".json")
 }
 
-func segmentOne(cmd *cobra.Command, model *segment.Model, in, out string, o segmentOptions) (*segmentReport, error) {
-	rep := &segmentReport{Input: in, Stages: map[string]float64{}}
-	t0 := time.Now()
-	img, err := imageio.ReadWith(in, imageio.Options{Series: o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0)})
-	if err != nil {
-		return rep, err
-	}
-	rep.Stages["read"] = time.Since(t0).Seconds()
-	so := segment.DefaultOptions()
-	so.Mirror, so.MinEarVolumeMM3 = o.tta, o.minEarMM
-	res, err := model.Segment(cmd.Context(), img, so)
-	if errors.Is(err, segment.ErrNoEar) {
-		rep.Message = segment.ErrNoEar.Error()
-		rep.Seconds = time.Since(t0).Seconds()
-		return rep, err
-	}
-	if err != nil {
-		return rep, fmt.Errorf("segment %s: %w", in, err)
-	}
-	for k, v := range res.Stages {
-		rep.Stages[k] = v
-	}
-	rep.Ears = res.Ears
-	t1 := time.Now()
-	if err := imageio.Write(out, res.Labels); err != nil {
-		return rep, err
-	}
-	rep.Output = out
-	if o.slicer {
-		p := filepath.Join(filepath.Dir(out), caseName(out)+".seg.nrrd")
-		if err := nrrd.WriteSegmentation(p, res.Labels, slicerSegments(model)); err != nil {
-			return rep, err
-		}
-		rep.Outputs = append(rep.Outputs, p)
-	}
-	if o.mesh {
-		for _, e := range res.Ears {
-			p := filepath.Join(filepath.Dir(out), caseName(out)+"_"+e.Side+".stl")
-			if err := writeEarMesh(p, res.Labels, e); err != nil {
-				return rep, err
-			}
-			rep.Outputs = append(rep.Outputs, p)
-		}
-	}
-	rep.Stages["write"] = time.Since(t1).Seconds()
-	rep.Seconds = time.Since(t0).Seconds()
-	return rep, nil
-}
-
-func slicerSegments(m *segment.Model) []nrrd.Segment {
-	colours := map[int][3]float64{1: {0.95, 0.75, 0.3}, 2: {0.3, 0.7, 0.95}, 3: {0.5, 0.85, 0.4}}
-	var segs []nrrd.Segment
-	for l := 1; l <= 3; l++ {
-		name := m.Plan.Labels[l]
-		if name == "" {
-			continue
-		}
-		segs = append(segs, nrrd.Segment{ID: strings.ReplaceAll(name, " ", "_"), Name: name, Color: colours[l], LabelValue: l})
-	}
-	return segs
-}
-
-// writeEarMesh writes the labyrinth surface of one ear (marching cubes on
-// the ear's box, lightly smoothed) as STL in LPS mm.
-func writeEarMesh(path string, labels *volume.Volume, e segment.Ear) error {
-	lo, hi := e.BoxLo, e.BoxHi
-	for a := 0; a < 3; a++ {
-		lo[a] = max(lo[a]-1, 0)
-		hi[a] = min(hi[a]+2, labels.Dims[a])
-	}
-	box, err := volume.Crop(labels, lo, hi)
-	if err != nil {
-		return err
-	}
-	m, err := mesh.MarchingCubes(box, mesh.Options{Select: func(x float32) bool { return x > 0 }, Closed: true})
-	if err != nil {
-		return err
-	}
-	return mesh.WriteFile(path, m)
-}
 
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
