@@ -185,7 +185,6 @@ func sidecar(out string) string {
 	return filepath.Join(filepath.Dir(out), segment.CaseName(out)+".json")
 }
 
-
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
