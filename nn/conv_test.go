@@ -295,3 +295,74 @@ func TestPathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestFastMatchesReference holds the engine to the plain loops (refConv*)
+// on configurations the PyTorch fixtures do not cover: kernel 5, sizes of 1,
+// single channels, batches, and a configuration only the loops handle.
+func TestFastMatchesReference(t *testing.T) {
+	cases := []struct {
+		n, in, out, ks, stride int
+		shape                  [3]int
+	}{
+		{1, 2, 3, 5, 1, [3]int{6, 5, 7}},
+		{2, 1, 1, 3, 1, [3]int{1, 1, 1}},
+		{1, 3, 9, 3, 2, [3]int{1, 2, 3}},
+		{3, 4, 5, 3, 2, [3]int{2, 5, 33}},
+		{1, 9, 17, 1, 1, [3]int{1, 1, 5}},
+		{1, 3, 4, 1, 2, [3]int{4, 5, 6}}, // stride-2 1x1: reference loops only
+	}
+	for _, k := range availableKernels() {
+		for _, tc := range cases {
+			name := fmt.Sprintf("%s/n%d_%dto%d_k%ds%d_%v", k.name, tc.n, tc.in, tc.out, tc.ks, tc.stride, tc.shape)
+			t.Run(name, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(9, 10))
+				c := NewConv3d(tc.in, tc.out, tc.ks, tc.stride, true)
+				c.engine.kern = k
+				randParams(rng, c)
+				x := randTensor(rng, tc.n, tc.in, tc.shape[0], tc.shape[1], tc.shape[2])
+				g := c.geom(x.Shape)
+				y := c.Forward(x, true)
+				ref := make([]float32, y.Len())
+				refConvForward(&g, x.Data, c.Weight.Data, c.Bias.Data, ref, 1)
+				checkClose(t, "y", y.Data, ref, 1e-5)
+				dy := randTensor(rng, y.Shape[0], y.Shape[1], y.Shape[2], y.Shape[3], y.Shape[4])
+				gx := c.Backward(dy)
+				rdx := make([]float32, x.Len())
+				refConvBackwardData(&g, dy.Data, c.Weight.Data, rdx, 1)
+				checkClose(t, "gx", gx.Data, rdx, 1e-5)
+				rdw, rdb := make([]float32, len(c.Weight.Grad)), make([]float32, tc.out)
+				refConvBackwardWeight(&g, x.Data, dy.Data, rdw, rdb, 1)
+				checkClose(t, "gw", c.Weight.Grad, rdw, 1e-5)
+				checkClose(t, "gb", c.Bias.Grad, rdb, 1e-5)
+			})
+		}
+	}
+}
+
+// TestThreadsDoNotChangeResults: work is split so that each output element
+// is summed by one goroutine in a fixed order, so any thread count gives the
+// same bits.
+func TestThreadsDoNotChangeResults(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	x := randTensor(rng, 2, 12, 5, 9, 20)
+	var first [][]float32
+	for _, th := range []int{1, 2, 3, 7} {
+		c := NewConv3d(12, 10, 3, 1, true)
+		c.Threads = th
+		randParams(rand.New(rand.NewPCG(13, 14)), c)
+		y := c.Forward(x, true)
+		gx := c.Backward(y)
+		got := [][]float32{append([]float32(nil), y.Data...), append([]float32(nil), gx.Data...), c.Weight.Grad, c.Bias.Grad}
+		if first == nil {
+			first = got
+			continue
+		}
+		for i := range got {
+			for j := range got[i] {
+				if got[i][j] != first[i][j] {
+					t.Fatalf("threads %d: result %d element %d = %v, with 1 thread %v", th, i, j, got[i][j], first[i][j])
+				}
+			}
+		}
+	}
+}
