@@ -46,6 +46,11 @@ type earShape struct {
 	lscDysplasia bool // lateral canal replaced by a wide stub fused with the vestibule
 	// aqueduct
 	vaRadius float64 // vestibular aqueduct lumen radius at its midpoint
+
+	// memo of spiral(), valid while memoKey matches the parameters
+	memoKey [5]float64
+	memoC   float64
+	memoK   float64
 }
 
 // sampleEar draws a normal adult ear with the spreads of the reference
@@ -57,22 +62,24 @@ func sampleEar(r *rand.Rand) earShape {
 	e := earShape{
 		aValue:     g(8.75, 0.31, 8.1, 9.4),
 		turns:      g(2.57, 0.2, 2.25, 2.85),
-		raBase:     g(1.2, 0.05, 1.1, 1.3),
-		rzBase:     g(0.62, 0.03, 0.56, 0.68),
+		raBase:     g(1.35, 0.05, 1.25, 1.45),
+		rzBase:     g(0.72, 0.03, 0.66, 0.78),
 		raApex:     g(0.5, 0.03, 0.45, 0.55),
 		rzApex:     g(0.4, 0.02, 0.36, 0.44),
 		rApex:      g(0.6, 0.04, 0.52, 0.68),
 		base:       vec3{-2.6, -5.4, -1.9},
 		axis:       vec3{0.55, -0.72, -0.3}.unit(),
 		vest:       vec3{g(1.3, 0.08, 1.15, 1.45), g(2.95, 0.12, 2.7, 3.2), g(2.7, 0.1, 2.5, 2.9)},
-		canalR:     [3]float64{g(3.2, 0.15, 2.9, 3.5), g(3.2, 0.15, 2.9, 3.5), g(2.5, 0.12, 2.25, 2.75)},
+		canalR:     [3]float64{g(3.2, 0.15, 2.9, 3.5), g(3.2, 0.15, 2.9, 3.5), 0},
 		canalLumen: g(0.5, 0.025, 0.45, 0.55),
-		ampulla:    g(1.0, 0.05, 0.9, 1.1),
+		ampulla:    g(0.9, 0.04, 0.82, 0.98),
 		present:    [3]bool{true, true, true},
 		vaRadius:   g(0.35, 0.04, 0.28, 0.42),
 	}
+	// the lateral canal's radius of curvature is ~20% below the others'
+	e.canalR[Lateral] = 0.78 * (e.canalR[Anterior] + e.canalR[Posterior]) / 2 * (1 + 0.03*r.NormFloat64())
 	e.rise = (3.3 - e.rzBase - e.rzApex) / e.turns
-	e.rise = math.Max(e.rise, 1.0)
+	e.rise = math.Max(e.rise, 1.04)
 	return e
 }
 
@@ -89,6 +96,11 @@ const (
 // (lateral wall at θ=0 to lateral wall at θ=π, across the modiolus) and
 // the apical radius come out as asked.
 func (e *earShape) spiral() (c, k float64) {
+	key := [5]float64{e.aValue, e.turns, e.rApex, e.raBase, e.raApex}
+	if key == e.memoKey {
+		return e.memoC, e.memoK
+	}
+	defer func() { e.memoKey, e.memoC, e.memoK = key, c, k }()
 	tmax := 2 * math.Pi * e.turns
 	want := e.aValue - e.ra(0) - e.ra(math.Pi)
 	lo, hi := 0.0, 1.0
@@ -119,8 +131,15 @@ func (e *earShape) aValueOf() float64 {
 func (e *earShape) frac(th float64) float64 {
 	return math.Max(0, math.Min(1, th/(2*math.Pi*e.turns)))
 }
-func (e *earShape) ra(th float64) float64 { return e.raBase + (e.raApex-e.raBase)*e.frac(th) }
-func (e *earShape) rz(th float64) float64 { return e.rzBase + (e.rzApex-e.rzBase)*e.frac(th) }
+
+// taperTurns is the e-folding length, in turns, of the duct's calibre: the
+// basal turn is wide and the middle turn already much narrower, which keeps
+// a bony septum between successive turns.
+const taperTurns = 0.8
+
+func (e *earShape) taper(th float64) float64 { return math.Exp(-th / (2 * math.Pi * taperTurns)) }
+func (e *earShape) ra(th float64) float64    { return e.raApex + (e.raBase-e.raApex)*e.taper(th) }
+func (e *earShape) rz(th float64) float64    { return e.rzApex + (e.rzBase-e.rzApex)*e.taper(th) }
 
 // cochleaFrame gives the unit vectors of the spiral: e0 points from the
 // axis towards the vestibule (where the basal turn starts), e1 = axis × e0.
@@ -197,7 +216,10 @@ func circleThrough(e1, e2, n, d vec3, r float64) canalGeom {
 	if w.dot(d) < 0 {
 		w = w.scale(-1)
 	}
-	hc := math.Sqrt(math.Max(r*r-c*c/4, 0))
+	// a radius too small for the chord would leave the arc short of an
+	// attachment; the sampled radii stay clear of this
+	r = math.Max(r, 0.55*c)
+	hc := math.Sqrt(r*r - c*c/4)
 	mid := e1.lerp(e2, 0.5)
 	centre := mid.add(w.scale(hc))
 	// the arc goes the long way: away from the chord, through centre + r·w
@@ -225,12 +247,12 @@ func (g canalGeom) at(t float64) vec3 {
 
 // Canal attachment points and plane normals (local frame, left ear).
 var (
-	lscAmp   = vec3{0.7, -1.7, 1.5}
+	lscAmp   = vec3{0.9, -1.8, 0.8}
 	lscEnd   = vec3{0.5, 2.1, 1.0}
-	ascAmp   = vec3{0.6, -1.4, 1.9}
-	crusTop  = vec3{-0.9, 1.9, 4.6}
+	ascAmp   = vec3{0.1, -1.0, 2.5}
+	crusTop  = vec3{-0.9, 1.8, 4.0}
 	crusBase = vec3{-0.5, 1.0, 1.2}
-	pscAmp   = vec3{0.0, 2.4, -1.6}
+	pscAmp   = vec3{0.1, 2.2, -1.2}
 )
 
 // canals returns the geometry of the three canals in the local frame.
@@ -285,6 +307,9 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 	add := func(s shape, l uint8) { out = append(out, object{s: s, label: l, bb: s.bounds()}) }
 	// vestibule
 	add(ef.ell(vec3{}, e.vest.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
+	// spherical (saccular) recess, anteroinferior
+	sr := e.vest.mul(vec3{1, 0.62, 0.6})
+	add(ef.ell(vec3{-0.05, -1.1, -1.0}.mul(e.vest.div(vec3{1.3, 2.95, 2.7})), sr.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
 	if e.lscDysplasia {
 		// the lateral canal is a short wide pouch fused with the vestibule
 		add(ef.ell(vec3{1.6, 0.6, 1.1}, vec3{1.9 + grow, 2.3 + grow, 1.3 + grow}, rotXYZ(0, 0, 25)), LabelVestibule)

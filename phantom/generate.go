@@ -57,9 +57,13 @@ type Ear struct {
 	CanalRadius   [3]float64 `json:"canal_radius_mm"` // anterior, posterior, lateral
 	CanalLumen    float64    `json:"canal_lumen_radius_mm"`
 	CanalPresent  [3]bool    `json:"canal_present"`
-	VAMidWidth    float64    `json:"vestibular_aqueduct_mid_width_mm"`
-	Pathology     string     `json:"pathology"`
-	Severity      float64    `json:"severity"`
+	// CanalCentre and CanalNormal place each canal's circle (world mm,
+	// unit normal), anterior, posterior, lateral.
+	CanalCentre [3][3]float64 `json:"canal_centre_world_mm"`
+	CanalNormal [3][3]float64 `json:"canal_normal"`
+	VAMidWidth  float64       `json:"vestibular_aqueduct_mid_width_mm"`
+	Pathology   string        `json:"pathology"`
+	Severity    float64       `json:"severity"`
 	// LabelVoxels counts voxels of labels 1..3 nearest this ear; Volume is
 	// the labelled labyrinth volume in mm^3 on the output grid.
 	LabelVoxels [3]int  `json:"label_voxels"`
@@ -96,7 +100,7 @@ type Meta struct {
 
 // seedStream derives the generator for one purpose of one case.
 func seedStream(seed uint64, purpose uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x6f746f736567^purpose))
+	return rand.New(rand.NewPCG(splitmix64(seed^splitmix64(purpose)), splitmix64(purpose^0x6f746f736567)))
 }
 
 // Generate makes one case in memory: an int16-valued CT (HU) and a uint8
@@ -156,8 +160,8 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 		e.turns += 0.04 * ra.NormFloat64()
 		e.canalR[0] += 0.05 * ra.NormFloat64()
 		e.canalR[1] += 0.05 * ra.NormFloat64()
-		e.canalR[2] += 0.04 * ra.NormFloat64()
-		e.rise = math.Max(1.0, (3.3-e.rzBase-e.rzApex)/e.turns)
+		e.canalR[2] = 0.78 * (e.canalR[0] + e.canalR[1]) / 2 * (1 + 0.02*ra.NormFloat64())
+		e.rise = math.Max(1.04, (3.3-e.rzBase-e.rzApex)/e.turns)
 	}
 
 	rp := seedStream(cfg.Seed, 2) // pathology and placement
@@ -234,7 +238,7 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 		target = vec3{0, 3, 0}
 	case FOVEar:
 		f := head.frame(side)
-		target = f.p(vec3{1.0, -1.0, -0.5})
+		target = f.p(vec3{0, -1.5, 0.8})
 	}
 	// the scanner centres the FOV on where the technologist aims, which
 	// is the anatomical target seen through the patient's pose, give or take
@@ -336,6 +340,11 @@ func earMeta(ears [2]earShape, affected [2]bool, path string, sev float64, head 
 		}
 		if affected[s] {
 			ev.Pathology, ev.Severity = path, sev
+		}
+		o := toWorld(ef.p(vec3{}))
+		for c, cg := range e.canals() {
+			ev.CanalCentre[c] = toWorld(ef.p(cg.c))
+			ev.CanalNormal[c] = toWorld(ef.p(cg.u.cross(cg.v))).sub(o).unit()
 		}
 		out[s] = ev
 		centres[s] = toWorld(ef.p(vec3{-0.5, -2.0, 0.0}))

@@ -81,7 +81,7 @@ func applyShape(e *earShape, name string, s float64, r *rand.Rand) {
 		e.raApex *= k
 		e.rzApex *= k
 		e.rApex *= 0.9
-		e.rise = math.Max(1.0, (2.6-0.6*s-e.rzBase-e.rzApex)/e.turns)
+		e.rise = math.Max(1.04, (2.6-0.6*s-e.rzBase-e.rzApex)/e.turns)
 	case IncompletePartition1:
 		e.cystic = 2.5 + 0.8*s
 		e.vest = e.vest.scale(1.25 + 0.3*s)

@@ -336,7 +336,13 @@ func houndsfieldBar(v *volume.Volume, a, b vec3, depth float64) {
 	}
 	ab := b.sub(a)
 	l2 := ab.dot(ab)
+	zlo, zhi := math.Min(a[2], b[2])-14, math.Max(a[2], b[2])+14
 	for k := 0; k < v.Dims[2]; k++ {
+		// the band is 4 mm thick (sigma) about the line through the ears:
+		// slices far from it are left alone
+		if z := v.World(0, 0, float64(k))[2]; (z < zlo || z > zhi) && v.Direction == volume.Identity() {
+			continue
+		}
 		for j := 0; j < v.Dims[1]; j++ {
 			for i := 0; i < v.Dims[0]; i++ {
 				idx := v.Index(i, j, k)
@@ -345,13 +351,16 @@ func houndsfieldBar(v *volume.Volume, a, b vec3, depth float64) {
 				}
 				p := vec3(v.World(float64(i), float64(j), float64(k)))
 				t := math.Max(0, math.Min(1, p.sub(a).dot(ab)/l2))
+				if t <= 0.12 || t >= 0.88 {
+					continue
+				}
 				q := a.add(ab.scale(t))
 				dz := p[2] - q[2]
 				dxy := math.Hypot(p[0]-q[0], p[1]-q[1])
-				f := math.Exp(-dz*dz/(2*4*4)) * math.Exp(-dxy*dxy/(2*3.5*3.5))
-				if t > 0.12 && t < 0.88 {
-					v.Data[idx] -= float32(depth * f)
+				if dxy > 14 || math.Abs(dz) > 16 {
+					continue
 				}
+				v.Data[idx] -= float32(depth * math.Exp(-dz*dz/(2*4*4)) * math.Exp(-dxy*dxy/(2*3.5*3.5)))
 			}
 		}
 	}
