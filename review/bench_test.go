@@ -124,3 +124,16 @@ func BenchmarkRating(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEars finds the ears of a 512x512x200 label map (once per case,
+// when it is first opened).
+func BenchmarkEars(b *testing.B) {
+	_, lab := synthEar(benchDims, 0)
+	labels, _ := toLabels("bench", lab)
+	f := NewFrame(lab.Geometry)
+	for b.Loop() {
+		if es := Ears(labels, lab.Geometry, f); len(es) != 1 {
+			b.Fatalf("%d ears", len(es))
+		}
+	}
+}

@@ -480,6 +480,17 @@ function updateProgress() {
   $("overall").max = Math.max(1, S.list.total);
   $("overall").value = S.list.submitted;
   $("overall-text").textContent = S.list.submitted + "/" + S.list.total + " submitted";
+  // the jump list: position and state only, never the case id
+  const sel = $("case-jump");
+  const mark = { submitted: "✓ submitted", rated: "● rated", unrated: "○ to do" };
+  sel.replaceChildren();
+  for (const c of S.list.cases) {
+    const o = document.createElement("option");
+    o.value = c.case_id;
+    o.textContent = "Case " + c.position + " – " + mark[c.status];
+    sel.appendChild(o);
+  }
+  if (S.info) sel.value = S.info.case_id;
 }
 
 // ---- cases
@@ -509,6 +520,7 @@ async function openCaseInner(id) {
   for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; }
   S.focus = { axial: true, coronal: true, sagittal: true };
   $("case-label").textContent = "Case " + info.position + " of " + info.total;
+  $("case-jump").value = info.case_id;
   $("prev").disabled = !info.prev;
   $("next").disabled = !info.next;
   // the address shows the position in the reader's list, never the case id
@@ -570,7 +582,8 @@ function onKeyUp() {
 }
 
 function onKey(e) {
-  const typing = e.target instanceof HTMLTextAreaElement || (e.target instanceof HTMLInputElement && e.target.type !== "radio");
+  const typing = e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement ||
+    (e.target instanceof HTMLInputElement && e.target.type !== "radio" && e.target.type !== "range");
   if (typing) {
     if (e.key === "Escape") e.target.blur();
     return;
@@ -640,8 +653,11 @@ async function main() {
   $("prev").onclick = () => S.info && S.info.prev && openCase(S.info.prev);
   $("next").onclick = () => S.info && S.info.next && openCase(S.info.next);
   $("submit").onclick = () => submitCase();
+  $("case-jump").onchange = () => { const id = $("case-jump").value; $("case-jump").blur(); if (!S.info || id !== S.info.case_id) openCase(id); };
   $("help-button").onclick = () => $("help").showModal();
   $("logout").onclick = async () => { await flushComments(); await api("POST", "/api/logout"); location.replace("/login"); };
+  // a menu gives the keyboard back to the shortcuts once a choice is made
+  for (const sel of document.querySelectorAll("select")) sel.addEventListener("change", () => sel.blur());
   document.addEventListener("keydown", onKey);
   document.addEventListener("keyup", onKeyUp);
   document.addEventListener("visibilitychange", tick);
