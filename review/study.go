@@ -97,7 +97,8 @@ func OpenStudy(dir string, needReference bool) (*Study, error) {
 		s.Cases = append(s.Cases, c)
 	}
 	if len(s.Cases) == 0 {
-		return nil, fmt.Errorf("study %s: no case has a prediction in %s/ (%s)", dir, PredictionsDir, strings.Join(s.Skipped, "; "))
+		return nil, fmt.Errorf("study %s: no case has a prediction %s/<case_id>.nii.gz to review (write them with `otoseg segment %s/images -o %s/%s`): %s",
+			dir, PredictionsDir, dir, dir, PredictionsDir, strings.Join(s.Skipped, "; "))
 	}
 	return s, nil
 }
