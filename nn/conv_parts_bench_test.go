@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // cpuSeconds is the process's user+system CPU time.
@@ -80,6 +81,53 @@ func BenchmarkConvParts(b *testing.B) {
 		})
 		b.Run(name+"/bwd", func(b *testing.B) {
 			timeIt(b, 2*flops, func() { u.Backward(dy) })
+		})
+	}
+}
+
+// BenchmarkKernels times one direct-convolution and one weight-gradient
+// kernel call per path on data that sits in L1 (16 channels x 27 taps, 48
+// positions), single-threaded: the kernels' ceiling, to compare with the
+// core's FMA peak (go test -bench Kernels -cpu 1 ./nn).
+func BenchmarkKernels(b *testing.B) {
+	src := make([]float32, 16*3*4*64+64)
+	for i := range src {
+		src[i] = float32(i%7) - 3
+	}
+	w := make([]float32, 16*27*dcRows)
+	dst := make([]float32, dcRows*64)
+	bias := make([]float32, dcRows)
+	var taps []int64
+	for kd := 0; kd < 3; kd++ {
+		for kh := 0; kh < 3; kh++ {
+			for kw := 0; kw < 3; kw++ {
+				taps = append(taps, int64(4*(kd*4*64+kh*64+kw)))
+			}
+		}
+	}
+	var segs []dcSeg
+	for i := 0; i < 48; i++ {
+		segs = append(segs, dcSeg{src: int64(4 * (i % 8) * 16), dst: int64(4 * (i % 8) * 16), mask: 0xffff})
+	}
+	rows := [wgRows]int64{0, 4 * 512, 4 * 1024, 4 * 1536}
+	cols := [wgCols]int64{4, 8, 4 * 1024, 4*1024 + 4, 4*2048 + 8, 4 * 3072}
+	var out [wgOut]float32
+	ks := availableKernels()
+	for _, k := range ks[:len(ks)-1] {
+		a := dcArgs{a: unsafe.Pointer(&w[0]), taps: unsafe.Pointer(&taps[0]), ntaps: 27, nchan: 16,
+			cs: 4 * 3 * 4 * 64, ldc: 4 * 64, bias: unsafe.Pointer(&bias[0]), nrows: dcRows}
+		for v := 0; v < dcSegs; v++ {
+			a.src[v] = unsafe.Pointer(&src[16*v])
+			a.dst[v] = unsafe.Pointer(&dst[16*v])
+			a.mask[v] = 0xffff
+		}
+		b.Run(k.name+"/direct", func(b *testing.B) {
+			timeIt(b, 16*27*dcRows*dcSegs*lanes*2, func() { k.dc(&a) })
+		})
+		g := wgArgs{dy: unsafe.Pointer(&src[0]), rows: &rows, src: unsafe.Pointer(&src[0]), cols: &cols,
+			segs: unsafe.Pointer(&segs[0]), nseg: int64(len(segs)), out: &out}
+		b.Run(k.name+"/wgrad", func(b *testing.B) {
+			timeIt(b, float64(len(segs)*wgRows*wgCols*lanes*2), func() { k.wg(&g) })
 		})
 	}
 }

@@ -41,39 +41,3 @@ func parallelFor(threads, n int, fn func(w, lo, hi int)) {
 	fn(0, 0, n/nw)
 	wg.Wait()
 }
-
-// parallelTasks runs fn(w, i) for i in [0, n) on up to workers(threads)
-// goroutines that take tasks in order from a shared counter, which balances
-// tasks of uneven cost. w identifies the goroutine (for per-worker scratch).
-func parallelTasks(threads, n int, fn func(w, i int)) {
-	nw := workers(threads)
-	if nw > n {
-		nw = n
-	}
-	if nw <= 1 {
-		for i := 0; i < n; i++ {
-			fn(0, i)
-		}
-		return
-	}
-	var mu sync.Mutex
-	next := 0
-	take := func() int {
-		mu.Lock()
-		i := next
-		next++
-		mu.Unlock()
-		return i
-	}
-	var wg sync.WaitGroup
-	wg.Add(nw)
-	for w := 0; w < nw; w++ {
-		go func() {
-			defer wg.Done()
-			for i := take(); i < n; i = take() {
-				fn(w, i)
-			}
-		}()
-	}
-	wg.Wait()
-}

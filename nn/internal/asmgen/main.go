@@ -459,26 +459,47 @@ func wgAVX2() {
 	p("MOVQ 0(DI), R8")
 	p("MOVQ 8(DI), R9")
 	p("MOVQ 16(DI), BX")
-	p("POPCNTQ BX, BX")
-	p("NEGQ BX")
-	p("LEAQ 64(AX)(BX*4), BX")
-	p("VMOVDQU (BX), Y13")
-	p("VMOVDQU 32(BX), Y14")
-	for half := 0; half < 2; half++ {
-		mk := 13 + half
-		for m, r := range rows {
-			p("VMASKMOVPS %d(%s)(R9*1), Y%d, Y%d", 32*half, r, mk, 8+m)
+	p("CMPQ BX, $0xffff")
+	p("JNE wg2part")
+	for _, masked := range []bool{false, true} {
+		if masked {
+			label("wg2part")
+			p("POPCNTQ BX, BX")
+			p("NEGQ BX")
+			p("LEAQ 64(AX)(BX*4), BX")
+			p("VMOVDQU (BX), Y13")
+			p("VMOVDQU 32(BX), Y14")
 		}
-		for j, c := range cols {
-			p("VMASKMOVPS %d(%s)(R8*1), Y%d, Y12", 32*half, c, mk)
-			for m := range rows {
-				p("VFMADD231PS Y12, Y%d, Y%d", 8+m, 2*m+j)
+		for half := 0; half < 2; half++ {
+			mk := 13 + half
+			ld := func(addr string, y int) {
+				if masked {
+					p("VMASKMOVPS %s, Y%d, Y%d", addr, mk, y)
+				} else {
+					p("VMOVUPS %s, Y%d", addr, y)
+				}
 			}
+			for m, r := range rows {
+				ld(fmt.Sprintf("%d(%s)(R9*1)", 32*half, r), 8+m)
+			}
+			for j, c := range cols {
+				ld(fmt.Sprintf("%d(%s)(R8*1)", 32*half, c), 12)
+				for m := range rows {
+					p("VFMADD231PS Y12, Y%d, Y%d", 8+m, 2*m+j)
+				}
+			}
+		}
+		if !masked {
+			p("ADDQ $24, DI")
+			p("DECQ CX")
+			p("JNZ wg2seg")
+			p("JMP wg2end")
 		}
 	}
 	p("ADDQ $24, DI")
 	p("DECQ CX")
 	p("JNZ wg2seg")
+	label("wg2end")
 	p("MOVQ args+0(FP), DI")
 	p("MOVQ %d(DI), AX", g2Out)
 	for m := 0; m < 4; m++ {
