@@ -137,6 +137,7 @@ function fitCanvas(c) {
   if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
 }
 
+const shown = {}; // view -> the last slice pair drawn complete
 let drawPending = false;
 function drawAll() {
   if (drawPending) return;
@@ -164,35 +165,39 @@ function drawView(view) {
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   const L = layout(view, canvas);
+  // Draw the requested slice once its CT and overlay have both arrived;
+  // until then keep the last complete pair, so scrolling never flashes
+  // black and an overlay is never drawn on another slice's CT.
   const base = image(sliceURL(view, "image"), drawAll);
-  if (base.ok) {
+  const labURL = S.overlay !== "off" ? sliceURL(view, S.seg) : "";
+  const lab = labURL ? image(labURL, drawAll) : null;
+  let pair = { base, lab, labURL, overlay: S.overlay };
+  if (base.ok && (!lab || lab.ok)) shown[view] = pair;
+  else if (shown[view] && shown[view].overlay === S.overlay) pair = shown[view];
+  if (pair.base.ok) {
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(base.img, L.ox, L.oy, L.dw, L.dh);
+    ctx.drawImage(pair.base.img, L.ox, L.oy, L.dw, L.dh);
   }
-  if (S.overlay !== "off") {
-    const url = sliceURL(view, S.seg);
-    const lab = image(url, drawAll);
-    if (lab.ok) {
-      if (S.overlay === "fill") {
-        ctx.imageSmoothingEnabled = false;
-        ctx.globalAlpha = S.opacity;
-        ctx.drawImage(fillCanvas(lab, url + "|fill"), L.ox, L.oy, L.dw, L.dh);
-      } else {
-        ctx.globalAlpha = Math.min(1, S.opacity + 0.45);
-        ctx.lineWidth = 1.5 * (window.devicePixelRatio || 1);
-        for (const sg of outlineSegments(lab, url + "|outline")) {
-          ctx.strokeStyle = sg.colour;
-          ctx.beginPath();
-          const a = sg.a;
-          for (let i = 0; i < a.length; i += 4) {
-            ctx.moveTo(L.ox + a[i] * L.px, L.oy + a[i + 1] * L.py);
-            ctx.lineTo(L.ox + a[i + 2] * L.px, L.oy + a[i + 3] * L.py);
-          }
-          ctx.stroke();
+  if (pair.lab && pair.lab.ok) {
+    if (S.overlay === "fill") {
+      ctx.imageSmoothingEnabled = false;
+      ctx.globalAlpha = S.opacity;
+      ctx.drawImage(fillCanvas(pair.lab, pair.labURL + "|fill"), L.ox, L.oy, L.dw, L.dh);
+    } else {
+      ctx.globalAlpha = Math.min(1, S.opacity + 0.45);
+      ctx.lineWidth = 1.5 * (window.devicePixelRatio || 1);
+      for (const sg of outlineSegments(pair.lab, pair.labURL + "|outline")) {
+        ctx.strokeStyle = sg.colour;
+        ctx.beginPath();
+        const a = sg.a;
+        for (let i = 0; i < a.length; i += 4) {
+          ctx.moveTo(L.ox + a[i] * L.px, L.oy + a[i + 1] * L.py);
+          ctx.lineTo(L.ox + a[i + 2] * L.px, L.oy + a[i + 3] * L.py);
         }
+        ctx.stroke();
       }
-      ctx.globalAlpha = 1;
     }
+    ctx.globalAlpha = 1;
   }
   // crosshair with a gap around the point, so it never hides the anatomy
   const [c, r] = crossOf(view);
@@ -519,6 +524,7 @@ async function openCaseInner(id) {
   if (!info.segmentations.includes(S.seg)) S.seg = info.segmentations[0];
   for (const v of VIEWS) { S.zoom[v] = 1; S.pan[v] = [0, 0]; }
   S.focus = { axial: true, coronal: true, sagittal: true };
+  for (const v of VIEWS) delete shown[v];
   $("case-label").textContent = "Case " + info.position + " of " + info.total;
   $("case-jump").value = info.case_id;
   $("prev").disabled = !info.prev;
