@@ -167,6 +167,7 @@ type reviewReaderOptions struct {
 	DB            string
 	Admin         bool
 	PasswordStdin bool
+	Password      string
 }
 
 func newReviewReadersCmd() *cobra.Command {
@@ -212,6 +213,7 @@ nothing.`,
 	add.Flags().BoolVar(&o.Admin, "admin", false, "create an admin account (progress view, no rating)")
 	for _, c := range []*cobra.Command{add, reset} {
 		c.Flags().BoolVar(&o.PasswordStdin, "password-stdin", false, "read a password from standard input instead of issuing a token")
+		c.Flags().StringVar(&o.Password, "password", "", "set this password instead of issuing a token (visible to other users of the machine; prefer --password-stdin)")
 	}
 	cmd.AddCommand(add, reset, list)
 	return cmd
@@ -239,7 +241,10 @@ func runReviewReaders(ctx context.Context, action, name string, o reviewReaderOp
 		}
 		return tw.Flush()
 	}
-	pw := ""
+	pw := o.Password
+	if o.PasswordStdin && pw != "" {
+		return errors.New("--password and --password-stdin are exclusive")
+	}
 	if o.PasswordStdin {
 		line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {

@@ -68,6 +68,9 @@ func TestReviewCommands(t *testing.T) {
 	if err := runReviewReaders(ctx, "add", "bob", reviewReaderOptions{Study: dir, PasswordStdin: true}, strings.NewReader("a long password\n"), &out); err != nil {
 		t.Fatal(err)
 	}
+	if err := runReviewReaders(ctx, "add", "carol", reviewReaderOptions{Study: dir, Password: "another long one"}, nil, &out); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	if err := runReviewReaders(ctx, "list", "", reviewReaderOptions{Study: dir}, nil, &out); err != nil || !strings.Contains(out.String(), "bob") || !strings.Contains(out.String(), "password") {
 		t.Fatalf("list: %v\n%s", err, out.String())
