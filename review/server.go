@@ -1046,7 +1046,7 @@ func (s *Server) handleRate(w http.ResponseWriter, r *http.Request, a authed) er
 		return err
 	}
 	rt := Rating{ReaderID: a.reader.ID, Reader: a.reader.Name, CaseID: req.CaseID, Source: src, Likert: req.Likert,
-		Comment: req.Comment, SecondsSpent: math.Round(secs*10) / 10, RatedAt: s.o.Now().UTC().Truncate(time.Second)}
+		Comment: req.Comment, SecondsSpent: secs, RatedAt: s.o.Now().UTC().Truncate(time.Second)}
 	if err := s.o.Store.SaveRating(r.Context(), rt, req.Submit, s.requiredSources()); err != nil {
 		return err
 	}
