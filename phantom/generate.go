@@ -231,8 +231,10 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 	var target vec3
 	switch c.FOV {
 	case FOVHead:
-		ext[0] = float64(c.Matrix) * sp[0]
-		ext[1] = float64(c.Matrix) * sp[1]
+		if cfg.Extent[0] == 0 {
+			ext[0] = float64(c.Matrix) * sp[0]
+			ext[1] = float64(c.Matrix) * sp[1]
+		}
 		target = vec3{0, 8, 4}
 	case FOVBilateral:
 		target = vec3{0, 3, 0}
