@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// nibabelCheck reads a phantom cohort with nibabel, as the study's
+// independent checker does: dtypes, shapes, affines, label values, manifest.
+const nibabelCheck = `
+import csv, sys, os
+import numpy as np, nibabel as nib
+d = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(d, "manifest.csv"))))
+need = "case_id,image,label,center,split,subgroup,pathology,spacing_mm,manual_seconds".split(",")
+assert list(rows[0].keys())[:9] == need, list(rows[0].keys())
+for r in rows:
+    im = nib.load(os.path.join(d, r["image"])); lb = nib.load(os.path.join(d, r["label"]))
+    a = np.asanyarray(im.dataobj); l = np.asanyarray(lb.dataobj)
+    assert a.dtype == np.int16, a.dtype
+    assert l.dtype == np.uint8, l.dtype
+    assert a.shape == l.shape, (a.shape, l.shape)
+    assert np.allclose(im.affine, lb.affine)
+    assert set(np.unique(l)) <= {0, 1, 2, 3}, np.unique(l)
+    assert (l > 0).sum() > 0
+    z = [float(x) for x in r["spacing_mm"].split("x")]
+    assert np.allclose(im.header.get_zooms()[:3], z, atol=1e-3), (im.header.get_zooms(), z)
+    assert r["subgroup"] in ("normal", "pathological") and r["split"] in ("train", "validation", "external")
+    assert float(r["manual_seconds"]) > 0
+    assert a.min() >= -1024 and a.max() > 1500
+print("ok", len(rows))
+`
+
+func TestPhantomCommandNibabel(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	o := &phantomOptions{Out: dir, Cases: 2, Seed: 7, Centres: "E,C", Pathological: 0.5, Body: "head"}
+	if err := runPhantom(context.Background(), o, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "wrote 2 cases (1 pathological)") {
+		t.Errorf("stdout %q", out.String())
+	}
+	if !strings.Contains(errb.String(), "2/2") {
+		t.Errorf("no progress on stderr: %q", errb.String())
+	}
+	py := exec.Command("/usr/bin/python3", "-c", nibabelCheck, dir)
+	res, err := py.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nibabel check (needs /usr/bin/python3 with nibabel and numpy): %v\n%s", err, res)
+	}
+	if !strings.HasPrefix(string(res), "ok 2") {
+		t.Fatalf("nibabel check: %s", res)
+	}
+
+	// snapshot of the first case, with and without its label
+	png := filepath.Join(dir, "snap.png")
+	so := &snapshotOptions{Image: filepath.Join(dir, "images", "c000_E.nii.gz"), Label: filepath.Join(dir, "labels", "c000_E.nii.gz"),
+		Out: png, FieldMM: 40, Window: "4000,1000"}
+	out.Reset()
+	if err := runSnapshot(so, &out); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
+		t.Fatalf("snapshot: %v", err)
+	}
+	if !strings.Contains(out.String(), "from label") {
+		t.Errorf("snapshot centre not from the label: %q", out.String())
+	}
+	so.Label = ""
+	out.Reset()
+	if err := runSnapshot(so, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "from sidecar") {
+		t.Errorf("snapshot centre not from the sidecar: %q", out.String())
+	}
+}
+
+func TestPhantomCommandErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	for _, o := range []*phantomOptions{
+		{Out: "", Cases: 1},
+		{Out: t.TempDir(), Cases: 0},
+		{Out: t.TempDir(), Cases: 1, Centres: "A,Q"},
+		{Out: t.TempDir(), Cases: 1, Pathological: 2},
+		{Out: t.TempDir(), Cases: 1, Body: "knee"},
+	} {
+		if err := runPhantom(context.Background(), o, &out, &errb); err == nil {
+			t.Errorf("runPhantom(%+v) accepted", o)
+		}
+	}
+	for _, so := range []*snapshotOptions{
+		{Image: "/nonexistent.nii.gz", Out: filepath.Join(t.TempDir(), "x.png"), Window: "4000,1000"},
+		{Image: "x.nii", Out: "", Window: "4000,1000"},
+		{Image: "x.nii", Out: "y.png", Window: "0,1000"},
+	} {
+		if err := runSnapshot(so, &out); err == nil {
+			t.Errorf("runSnapshot(%+v) accepted", so)
+		}
+	}
+}
