@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +89,10 @@ type Report struct {
 	Reps    int          `json:"reps"`
 	Rounds  int          `json:"rounds"`
 	Kernels string       `json:"kernels"`
+	// LoadAvg is the 1-minute load average (Linux /proc/loadavg) at the
+	// start and the end of the run: above the thread count, other processes
+	// competed for the cores and absolute figures are low.
+	LoadAvg []float64 `json:"loadavg,omitempty"`
 	Torch   string       `json:"torch,omitempty"`
 	Conv    []ConvResult `json:"conv"`
 	UNet    UNetResult   `json:"unet"`
@@ -116,6 +122,7 @@ func RunEngine(ctx context.Context, o Options) (*Report, error) {
 	if o.Rounds <= 0 {
 		o.Rounds = 1
 	}
+	load0, ok0 := loadAvg()
 	var rounds []*Report
 	for i := 0; i < o.Rounds; i++ {
 		if o.Log != nil && o.Rounds > 1 {
@@ -127,7 +134,25 @@ func RunEngine(ctx context.Context, o Options) (*Report, error) {
 		}
 		rounds = append(rounds, r)
 	}
-	return mergeRounds(rounds), nil
+	r := mergeRounds(rounds)
+	if load1, ok1 := loadAvg(); ok0 && ok1 {
+		r.LoadAvg = []float64{load0, load1}
+	}
+	return r, nil
+}
+
+// loadAvg reads the 1-minute load average; ok is false where there is none.
+func loadAvg() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
 }
 
 // mergeRounds returns the first round's report with every figure replaced
@@ -347,6 +372,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	row("train step 2x64^3", r.UNet.TrainStepS, r.UNet.TorchTrainStepS)
 	row("inference 96^3", r.UNet.Infer96S, r.UNet.TorchInfer96S)
+	if len(r.LoadAvg) == 2 {
+		fmt.Fprintf(w, "\nload average (1 min) %.1f at the start, %.1f at the end", r.LoadAvg[0], r.LoadAvg[1])
+		if max(r.LoadAvg[0], r.LoadAvg[1]) > float64(r.Threads)+0.5 {
+			fmt.Fprintf(w, ": other processes shared the cores, absolute figures are low")
+		}
+		fmt.Fprintln(w)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "\nnote: %s", n)
 	}
