@@ -85,14 +85,14 @@ type UNetResult struct {
 // Report is the result of RunEngine; its JSON form is what
 // `otoseg bench engine --json` prints.
 type Report struct {
-	Threads int          `json:"threads"`
-	Reps    int          `json:"reps"`
-	Rounds  int          `json:"rounds"`
-	Kernels string       `json:"kernels"`
+	Threads int    `json:"threads"`
+	Reps    int    `json:"reps"`
+	Rounds  int    `json:"rounds"`
+	Kernels string `json:"kernels"`
 	// LoadAvg is the 1-minute load average (Linux /proc/loadavg) at the
 	// start and the end of the run: above the thread count, other processes
 	// competed for the cores and absolute figures are low.
-	LoadAvg []float64 `json:"loadavg,omitempty"`
+	LoadAvg []float64    `json:"loadavg,omitempty"`
 	Torch   string       `json:"torch,omitempty"`
 	Conv    []ConvResult `json:"conv"`
 	UNet    UNetResult   `json:"unet"`
