@@ -1,6 +1,9 @@
 package nn
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 //go:generate go run ./internal/asmgen kernels_amd64.s
 
@@ -106,77 +109,109 @@ func bestKernels() *kernels { return availableKernels()[0] }
 
 func f32at(p unsafe.Pointer, off int64) *float32 { return (*float32)(unsafe.Add(p, off)) }
 
-// dcGo is the portable direct-convolution kernel.
+// dcGo is the portable direct-convolution kernel. It blocks 4 rows x 2
+// lanes in scalar accumulators (14 live floats, within the 15 registers
+// Go's amd64 code generator has for them; more on arm64), so each source
+// and weight load feeds several multiply-adds.
 func dcGo(a *dcArgs) {
-	var acc [dcRows][lanes]float32
 	taps := unsafe.Slice((*int64)(a.taps), a.ntaps)
-	w := unsafe.Slice((*float32)(a.a), a.nchan*a.ntaps*dcRows)
 	for v := 0; v < dcSegs; v++ {
 		mask := a.mask[v]
 		if mask == 0 {
 			continue
 		}
-		n := 0
-		for mask>>n&1 != 0 {
-			n++
-		}
-		for m := 0; m < dcRows; m++ {
-			for l := 0; l < n; l++ {
-				if a.accum != 0 {
-					if int64(m) < a.nrows {
-						acc[m][l] = *f32at(a.dst[v], int64(m)*a.ldc+4*int64(l))
-					}
-				} else {
-					acc[m][l] = *f32at(a.bias, 4*int64(m))
-				}
+		n := bits.OnesCount64(uint64(mask))
+		for m0 := 0; m0 < dcRows; m0 += 4 {
+			if int64(m0) >= a.nrows {
+				break
 			}
-		}
-		k := 0
-		for c := int64(0); c < a.nchan; c++ {
-			base := unsafe.Add(a.src[v], c*a.cs)
-			for _, t := range taps {
-				row := unsafe.Slice(f32at(base, t), n)
-				wk := w[k*dcRows : k*dcRows+dcRows]
-				for m := 0; m < dcRows; m++ {
-					wm := wk[m]
-					am := acc[m][:n]
-					for l, x := range row {
-						am[l] += wm * x
+			for l := 0; l < n; l += 2 {
+				two := l+1 < n
+				// acc[i][j]: row m0+i, lane l+j.
+				var acc [4][2]float32
+				for i := 0; i < 4; i++ {
+					m := int64(m0 + i)
+					for j := 0; j < 2; j++ {
+						if j == 1 && !two {
+							continue
+						}
+						if a.accum == 0 {
+							acc[i][j] = *f32at(a.bias, 4*m)
+						} else if m < a.nrows {
+							acc[i][j] = *f32at(a.dst[v], m*a.ldc+4*int64(l+j))
+						}
 					}
 				}
-				k++
-			}
-		}
-		for m := int64(0); m < a.nrows; m++ {
-			for l := 0; l < n; l++ {
-				*f32at(a.dst[v], m*a.ldc+4*int64(l)) = acc[m][l]
+				a00, a01, a10, a11 := acc[0][0], acc[0][1], acc[1][0], acc[1][1]
+				a20, a21, a30, a31 := acc[2][0], acc[2][1], acc[3][0], acc[3][1]
+				wp := unsafe.Add(a.a, 4*m0)
+				sp := unsafe.Add(a.src[v], 4*l)
+				for c := int64(0); c < a.nchan; c++ {
+					for _, t := range taps {
+						x0 := *f32at(sp, t)
+						var x1 float32
+						if two {
+							x1 = *f32at(sp, t+4)
+						}
+						w0, w1, w2, w3 := *f32at(wp, 0), *f32at(wp, 4), *f32at(wp, 8), *f32at(wp, 12)
+						a00 += w0 * x0
+						a01 += w0 * x1
+						a10 += w1 * x0
+						a11 += w1 * x1
+						a20 += w2 * x0
+						a21 += w2 * x1
+						a30 += w3 * x0
+						a31 += w3 * x1
+						wp = unsafe.Add(wp, 4*dcRows)
+					}
+					sp = unsafe.Add(sp, a.cs)
+				}
+				acc = [4][2]float32{{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}}
+				for i := 0; i < 4; i++ {
+					m := int64(m0 + i)
+					if m >= a.nrows {
+						break
+					}
+					*f32at(a.dst[v], m*a.ldc+4*int64(l)) = acc[i][0]
+					if two {
+						*f32at(a.dst[v], m*a.ldc+4*int64(l+1)) = acc[i][1]
+					}
+				}
 			}
 		}
 	}
 }
 
-// wgGo is the portable weight-gradient kernel.
+// wgGo is the portable weight-gradient kernel: 2 rows x 3 columns of
+// scalar accumulators at a time, so each load feeds several multiply-adds.
 func wgGo(a *wgArgs) {
 	segs := unsafe.Slice((*dcSeg)(a.segs), a.nseg)
-	for m := 0; m < wgRows; m++ {
-		for j := 0; j < wgCols; j++ {
-			var s float32
+	for m0 := 0; m0 < wgRows; m0 += 2 {
+		for j0 := 0; j0 < wgCols; j0 += 3 {
+			var s00, s01, s02, s10, s11, s12 float32
+			r0, r1 := a.rows[m0], a.rows[m0+1]
+			c0, c1, c2 := a.cols[j0], a.cols[j0+1], a.cols[j0+2]
 			for _, sg := range segs {
-				n := 0
-				for sg.mask>>n&1 != 0 {
-					n++
-				}
-				dy := unsafe.Slice(f32at(a.dy, a.rows[m]+sg.dst), n)
-				x := unsafe.Slice(f32at(a.src, a.cols[j]+sg.src), n)
-				for l, v := range dy {
-					s += v * x[l]
+				n := bits.OnesCount64(uint64(sg.mask))
+				dy := unsafe.Add(a.dy, sg.dst)
+				x := unsafe.Add(a.src, sg.src)
+				for l := int64(0); l < int64(4*n); l += 4 {
+					d0, d1 := *f32at(dy, r0+l), *f32at(dy, r1+l)
+					x0, x1, x2 := *f32at(x, c0+l), *f32at(x, c1+l), *f32at(x, c2+l)
+					s00 += d0 * x0
+					s01 += d0 * x1
+					s02 += d0 * x2
+					s10 += d1 * x0
+					s11 += d1 * x1
+					s12 += d1 * x2
 				}
 			}
-			a.out[wgSlot(m*wgCols+j)] += s
+			a.out[wgSlot(m0*wgCols+j0)] += s00
+			a.out[wgSlot(m0*wgCols+j0+1)] += s01
+			a.out[wgSlot(m0*wgCols+j0+2)] += s02
+			a.out[wgSlot((m0+1)*wgCols+j0)] += s10
+			a.out[wgSlot((m0+1)*wgCols+j0+1)] += s11
+			a.out[wgSlot((m0+1)*wgCols+j0+2)] += s12
 		}
 	}
 }
-
-// KernelPath names the microkernels layers use on this CPU ("avx512",
-// "avx2" or "go"), for reports.
-func KernelPath() string { return bestKernels().name }
