@@ -111,6 +111,8 @@ func OpenStore(path string) (*Store, error) {
 			return nil, fmt.Errorf("review database %s: %w", path, err)
 		}
 	}
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
 	// busy_timeout lets a CLI command (readers add, export) work while the
 	// server runs; _txlock=immediate takes the write lock at BEGIN, so two
 	// writers queue on busy_timeout instead of failing to upgrade a read lock.
@@ -126,6 +128,14 @@ func OpenStore(path string) (*Store, error) {
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("review database %s: %w", path, err)
+	}
+	if created {
+		// Comments are clinical opinions: keep a new database private to
+		// its owner (SQLite gives the -wal and -shm files the same mode).
+		if err := os.Chmod(path, 0o600); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("review database %s: %w", path, err)
+		}
 	}
 	rd, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {

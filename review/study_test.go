@@ -193,7 +193,8 @@ func TestAssignmentsRandomAndStable(t *testing.T) {
 }
 
 func TestStoreIsWALAndDurable(t *testing.T) {
-	st, err := OpenStore(filepath.Join(t.TempDir(), "r.db"))
+	dbPath := filepath.Join(t.TempDir(), "r.db")
+	st, err := OpenStore(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +209,9 @@ func TestStoreIsWALAndDurable(t *testing.T) {
 	}
 	if mode != "wal" || sync != 2 {
 		t.Fatalf("journal_mode %s, synchronous %d; want wal and 2 (FULL)", mode, sync)
+	}
+	if fi, err := os.Stat(dbPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("new database mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 }
 
