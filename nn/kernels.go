@@ -144,16 +144,18 @@ func dcGo(a *dcArgs) {
 				}
 				a00, a01, a10, a11 := acc[0][0], acc[0][1], acc[1][0], acc[1][1]
 				a20, a21, a30, a31 := acc[2][0], acc[2][1], acc[3][0], acc[3][1]
-				wp := unsafe.Add(a.a, 4*m0)
-				sp := unsafe.Add(a.src[v], 4*l)
+				// Offsets rather than moving pointers: a pointer stepped
+				// past the last element would leave its allocation.
+				wo := int64(4 * m0)
+				so := int64(4 * l)
 				for c := int64(0); c < a.nchan; c++ {
 					for _, t := range taps {
-						x0 := *f32at(sp, t)
+						x0 := *f32at(a.src[v], so+t)
 						var x1 float32
 						if two {
-							x1 = *f32at(sp, t+4)
+							x1 = *f32at(a.src[v], so+t+4)
 						}
-						w0, w1, w2, w3 := *f32at(wp, 0), *f32at(wp, 4), *f32at(wp, 8), *f32at(wp, 12)
+						w0, w1, w2, w3 := *f32at(a.a, wo), *f32at(a.a, wo+4), *f32at(a.a, wo+8), *f32at(a.a, wo+12)
 						a00 += w0 * x0
 						a01 += w0 * x1
 						a10 += w1 * x0
@@ -162,9 +164,9 @@ func dcGo(a *dcArgs) {
 						a21 += w2 * x1
 						a30 += w3 * x0
 						a31 += w3 * x1
-						wp = unsafe.Add(wp, 4*dcRows)
+						wo += 4 * dcRows
 					}
-					sp = unsafe.Add(sp, a.cs)
+					so += a.cs
 				}
 				acc = [4][2]float32{{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}}
 				for i := 0; i < 4; i++ {

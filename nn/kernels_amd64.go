@@ -70,6 +70,10 @@ func dcAVX2(a *dcArgs) {
 	for v := range n {
 		n[v] = bits.OnesCount64(uint64(a.mask[v]))
 	}
+	// Every pointer handed on stays inside its tensor (the garbage
+	// collector and checkptr require it): an empty half-vector points at
+	// its segment's start, and only existing rows are addressed.
+	var dst0 [3]unsafe.Pointer
 	for pass := 0; pass < 2; pass++ {
 		full := true
 		for i := 0; i < 3; i++ {
@@ -77,8 +81,12 @@ func dcAVX2(a *dcArgs) {
 			seg, part := hv/2, hv%2
 			k := min(max(n[seg]-8*part, 0), 8)
 			full = full && k == 8
-			s.src[i] = unsafe.Add(a.src[seg], 32*part)
-			s.dst[i] = unsafe.Add(a.dst[seg], 32*part)
+			off := 0
+			if k > 0 {
+				off = 32 * part
+			}
+			s.src[i] = unsafe.Add(a.src[seg], off)
+			dst0[i] = unsafe.Add(a.dst[seg], off)
 			s.mask[i] = &laneMaskTab[16-k]
 		}
 		s.full = 0
@@ -93,10 +101,10 @@ func dcAVX2(a *dcArgs) {
 			s.a = unsafe.Add(a.a, 16*rh)
 			s.bias = unsafe.Add(a.bias, 16*rh)
 			s.nrows = min(rows, 4)
-			dc2AVX2(&s)
 			for i := range s.dst {
-				s.dst[i] = unsafe.Add(s.dst[i], 4*a.ldc)
+				s.dst[i] = unsafe.Add(dst0[i], 4*int64(rh)*a.ldc)
 			}
+			dc2AVX2(&s)
 		}
 	}
 }
