@@ -217,3 +217,7 @@ func wgGo(a *wgArgs) {
 		}
 	}
 }
+
+// KernelPath names the microkernels layers use on this CPU ("avx512",
+// "avx2" or "go"), for reports.
+func KernelPath() string { return bestKernels().name }
