@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -396,5 +397,29 @@ func TestBackwardPartialGradients(t *testing.T) {
 	}
 	if err := u.Backward(nil); err == nil {
 		t.Error("wrong number of gradients accepted")
+	}
+}
+
+// paramShapes, which Load checks files against before allocating, must list
+// exactly what New builds.
+func TestParamShapesMatchNew(t *testing.T) {
+	for _, c := range []Config{
+		DefaultConfig(),
+		{InChannels: 2, NumClasses: 3, Features: []int{3, 5}, ConvsPerStage: 1, NegativeSlope: 0.01, NormEps: 1e-5},
+		{InChannels: 1, NumClasses: 2, Features: []int{4, 8, 16, 32, 64, 128}, ConvsPerStage: 3, DeepSupervision: true, NegativeSlope: 0.01, NormEps: 1e-5},
+	} {
+		u, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.paramShapes()
+		if len(want) != len(u.Params()) {
+			t.Fatalf("%v: %d shapes, %d parameters", c.Features, len(want), len(u.Params()))
+		}
+		for i, p := range u.Params() {
+			if p.Name != want[i].name || !slices.Equal(p.Shape, want[i].shape) {
+				t.Errorf("parameter %d: %s %v, paramShapes says %s %v", i, p.Name, p.Shape, want[i].name, want[i].shape)
+			}
+		}
 	}
 }

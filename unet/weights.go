@@ -69,6 +69,20 @@ func FromSafetensors(st *nn.Safetensors) (*UNet, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("architecture: %w", err)
 	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("architecture: %w", err)
+	}
+	// Check the tensors against the architecture before building it, so a
+	// file cannot make us allocate more than it holds.
+	for _, ps := range c.paramShapes() {
+		t, ok := st.Get(ps.name)
+		if !ok {
+			return nil, fmt.Errorf("weights lack %s", ps.name)
+		}
+		if !slices.Equal(t.Shape, ps.shape) {
+			return nil, fmt.Errorf("weights %s have shape %v, the network needs %v", ps.name, t.Shape, ps.shape)
+		}
+	}
 	u, err := New(c)
 	if err != nil {
 		return nil, fmt.Errorf("architecture: %w", err)
@@ -118,4 +132,46 @@ func (u *UNet) StateDict() map[string]*nn.Param {
 		m[p.Name] = p
 	}
 	return m
+}
+
+type paramShape struct {
+	name  string
+	shape []int
+}
+
+// paramShapes lists the parameters New(c) creates, in the same order,
+// without allocating them.
+func (c Config) paramShapes() []paramShape {
+	var out []paramShape
+	add := func(name string, shape ...int) { out = append(out, paramShape{name, shape}) }
+	stage := func(prefix string, in, f int) {
+		for j := range c.ConvsPerStage {
+			p := fmt.Sprintf("%s.convs.%d.", prefix, j)
+			add(p+"conv.weight", f, in, 3, 3, 3)
+			add(p+"conv.bias", f)
+			add(p+"norm.weight", f)
+			add(p+"norm.bias", f)
+			in = f
+		}
+	}
+	n := len(c.Features)
+	in := c.InChannels
+	for s, f := range c.Features {
+		stage(fmt.Sprintf("encoder.stages.%d.0", s), in, f)
+		in = f
+	}
+	for s := range n - 1 {
+		add(fmt.Sprintf("decoder.transpconvs.%d.weight", s), c.Features[n-1-s], c.Features[n-2-s], 2, 2, 2)
+		add(fmt.Sprintf("decoder.transpconvs.%d.bias", s), c.Features[n-2-s])
+	}
+	for s := range n - 1 {
+		f := c.Features[n-2-s]
+		stage(fmt.Sprintf("decoder.stages.%d", s), 2*f, f)
+	}
+	for s := range n - 1 {
+		f := c.Features[n-2-s]
+		add(fmt.Sprintf("decoder.seg_layers.%d.weight", s), c.NumClasses, f, 1, 1, 1)
+		add(fmt.Sprintf("decoder.seg_layers.%d.bias", s), c.NumClasses)
+	}
+	return out
 }
