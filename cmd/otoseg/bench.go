@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -76,7 +77,11 @@ func runBenchEngine(cmd *cobra.Command, o benchEngineOptions, out io.Writer) err
 	if !o.JSON {
 		opts.Log = os.Stderr
 	}
-	r, err := bench.RunEngine(cmd.Context(), opts)
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, err := bench.RunEngine(ctx, opts)
 	if err != nil {
 		return err
 	}
