@@ -2,6 +2,7 @@ package unet
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -167,8 +168,15 @@ func TestMatchesPyTorch(t *testing.T) {
 // it with load_state_dict(strict=True) into the mirror module and run it, and
 // compares outputs: names, shapes, layout and metadata all carry over.
 func TestPyTorchLoadsOurWeights(t *testing.T) {
-	cfg := Config{InChannels: 2, NumClasses: 3, Features: []int{3, 6, 12}, ConvsPerStage: 2,
-		DeepSupervision: true, NegativeSlope: 0.01, NormEps: 1e-5}
+	for _, cfg := range []Config{
+		{InChannels: 2, NumClasses: 3, Features: []int{3, 6, 12}, ConvsPerStage: 2, DeepSupervision: true, NegativeSlope: 0.01, NormEps: 1e-5},
+		{InChannels: 1, NumClasses: 2, Features: []int{4, 8}, ConvsPerStage: 1, DeepSupervision: false, NegativeSlope: 0.1, NormEps: 1e-3},
+	} {
+		t.Run(fmt.Sprint(cfg.Features), func(t *testing.T) { pytorchLoads(t, cfg) })
+	}
+}
+
+func pytorchLoads(t *testing.T, cfg Config) {
 	u, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +195,7 @@ func TestPyTorchLoadsOurWeights(t *testing.T) {
 	if err := u.Save(wpath, map[string]string{"note": "test"}); err != nil {
 		t.Fatal(err)
 	}
-	x := nn.NewTensor(1, 2, 8, 12, 8)
+	x := nn.NewTensor(1, cfg.InChannels, 8, 12, 8)
 	for i := range x.Data {
 		x.Data[i] = float32(math.Cos(float64(i) * 0.37))
 	}
@@ -217,6 +225,9 @@ tu.write_safetensors(sys.argv[4], {f"out{i}": o for i, o in enumerate(outs)}, {}
 		t.Fatal(err)
 	}
 	ours := u.Forward(x, false)
+	if len(ours) != len(theirs.Tensors) {
+		t.Fatalf("%d outputs, PyTorch %d", len(ours), len(theirs.Tensors))
+	}
 	for i, o := range ours {
 		if e := relErr(o.Data, get(t, theirs, "out"+string(rune('0'+i))).Data); e > tol {
 			t.Errorf("output %d: PyTorch and otoseg differ by %.3g", i, e)
