@@ -247,9 +247,9 @@ func (g canalGeom) at(t float64) vec3 {
 
 // Canal attachment points and plane normals (local frame, left ear).
 var (
-	lscAmp   = vec3{0.9, -1.8, 0.8}
+	lscAmp   = vec3{1.0, -2.0, 0.4}
 	lscEnd   = vec3{0.5, 2.1, 1.0}
-	ascAmp   = vec3{0.1, -1.0, 2.5}
+	ascAmp   = vec3{-0.3, -0.6, 2.5}
 	crusTop  = vec3{-0.9, 1.8, 4.0}
 	crusBase = vec3{-0.5, 1.0, 1.2}
 	pscAmp   = vec3{0.1, 2.2, -1.2}

@@ -27,7 +27,7 @@ func fineEar(t *testing.T, seed uint64, path string, sev float64, sp float64) (*
 // vestibule.
 func TestNormalAnatomy(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
-		_, lab, m := fineEar(t, seed, Normal, 0, 0.13)
+		_, lab, m := fineEar(t, seed, Normal, 0, 0.15)
 		e := m.Ears[0]
 		if e.Side != "left" || !e.InFOV {
 			t.Fatalf("seed %d: ear %+v", seed, e)
@@ -168,4 +168,18 @@ func median(x []float64) float64 {
 	s := append([]float64{}, x...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// TestAmpullaeSeparate checks over many subjects that the anterior and
+// lateral ampullae, which sit side by side, keep bone between them (else
+// the label would gain a false loop).
+func TestAmpullaeSeparate(t *testing.T) {
+	for seed := uint64(0); seed < 300; seed++ {
+		e := sampleEar(seedStream(seed, 1))
+		cg := e.canals()
+		gap := cg[Anterior].at(0.07).sub(cg[Lateral].at(0.07)).norm() - 2*e.ampulla*1.35
+		if gap < 0.1 {
+			t.Fatalf("seed %d: ampullae %.2f mm apart (elongated bound)", seed, gap)
+		}
+	}
 }

@@ -36,6 +36,9 @@ type CohortOptions struct {
 	// pathologies cycle through Pathologies in a seeded order, so a
 	// cohort of enough pathological cases holds each at least once.
 	Pathological float64
+	// Pathology, if set, is the pathology of every pathological case
+	// instead of the cycle through all of them.
+	Pathology string
 	// Body is BodyHead (default) or BodyOther.
 	Body string
 	// Workers bounds parallelism; 0 uses GOMAXPROCS.
@@ -78,6 +81,9 @@ func Plan(opt CohortOptions) ([]CaseSpec, error) {
 	case "", BodyHead, BodyOther:
 	default:
 		return nil, fmt.Errorf("body %q, want %s or %s", opt.Body, BodyHead, BodyOther)
+	}
+	if err := ValidPathology(opt.Pathology); err != nil {
+		return nil, err
 	}
 	var cs []Centre
 	if len(opt.Centres) == 0 {
@@ -130,6 +136,9 @@ func Plan(opt CohortOptions) ([]CaseSpec, error) {
 		p := Normal
 		if isPath[i] {
 			p = order[np%len(order)]
+			if opt.Pathology != "" && opt.Pathology != Normal {
+				p = opt.Pathology
+			}
 			np++
 		}
 		specs[i] = CaseSpec{

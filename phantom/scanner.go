@@ -266,7 +266,7 @@ func metalStreaks(v *volume.Volume, src []vec3, amp float64, seed uint64, worker
 	}
 	r := rand.New(rand.NewPCG(seed, 77))
 	type dir struct{ a, w float64 }
-	dirs := make([]dir, 10)
+	dirs := make([]dir, 16)
 	for i := range dirs {
 		s := 1.0
 		if i%2 == 1 {
@@ -317,7 +317,7 @@ func metalStreaks(v *volume.Volume, src []vec3, amp float64, seed uint64, worker
 								da = math.Min(da, math.Pi-da)
 								s += dr.w * math.Exp(-da*da*d*d/(2*0.35*0.35))
 							}
-							add += amp * (s - 0.25*math.Exp(-d/2.5)) / (1 + d/6) / float64(len(here))
+							add += amp * (s - 0.25*math.Exp(-d/2.5)) / (1 + d/10) / math.Sqrt(float64(len(here)))
 						}
 						v.Data[v.Index(i, j, k)] += float32(add)
 					}

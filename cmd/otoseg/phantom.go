@@ -19,6 +19,7 @@ type phantomOptions struct {
 	Seed         uint64
 	Centres      string
 	Pathological float64
+	Pathology    string
 	Body         string
 	Workers      int
 	Quiet        bool
@@ -62,6 +63,7 @@ for testing that no ear is found where there is none.`,
 	f.StringVar(&o.Centres, "centers", "", "comma-separated centres to use, in order (default all: A,B,C,D,E)")
 	f.StringVar(&o.Centres, "centres", "", "alias of --centers")
 	f.Float64Var(&o.Pathological, "pathological", 0.3, "fraction of pathological cases (0..1)")
+	f.StringVar(&o.Pathology, "pathology", "", "give every pathological case this pathology (default: cycle through all)")
 	f.StringVar(&o.Body, "body", phantom.BodyHead, "head (temporal bones) or other (no inner ear)")
 	f.IntVar(&o.Workers, "workers", 0, "goroutines per case (0: all cores); does not change the output")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar")
@@ -94,7 +96,7 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 		centres = strings.Split(o.Centres, ",")
 	}
 	opt := phantom.CohortOptions{Cases: o.Cases, Seed: o.Seed, Centres: centres,
-		Pathological: o.Pathological, Body: o.Body, Workers: o.Workers}
+		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, Workers: o.Workers}
 	if _, err := phantom.Plan(opt); err != nil {
 		return fmt.Errorf("phantom: %w", err)
 	}

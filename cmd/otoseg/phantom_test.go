@@ -69,7 +69,7 @@ func TestPhantomCommandNibabel(t *testing.T) {
 	if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
 		t.Fatalf("snapshot: %v", err)
 	}
-	if !strings.Contains(out.String(), "from label") {
+	if !strings.Contains(out.String(), "from label: cochlea, then vestibule") {
 		t.Errorf("snapshot centre not from the label: %q", out.String())
 	}
 	so.Label = ""

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/draw"
 	"io"
 	"math"
 	"os"
@@ -85,6 +87,7 @@ func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
 		}
 	}
 	var c [3]int
+	var rows [][3]int // extra rows: per-structure centres when a label is given
 	how := ""
 	switch {
 	case o.Centre != "":
@@ -95,8 +98,16 @@ func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
 	default:
 		var ok bool
 		if lab != nil {
-			c, ok = labelCentre(lab)
+			c, ok = labelCentre(lab, 0)
 			how = "label"
+			// a second row through the vestibule when the first goes through
+			// the cochlea: the canals show there
+			if cc, ok1 := labelCentre(lab, 1); ok1 {
+				if vc, ok2 := labelCentre(lab, 2); ok2 {
+					c, rows = cc, [][3]int{vc}
+					how = "label: cochlea, then vestibule"
+				}
+			}
 		}
 		if !ok {
 			c, ok = sidecarCentre(o.Image, img)
@@ -119,6 +130,13 @@ func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
 	pic, err := render.SlicesWith(img, lab, c, win, render.Options{FieldMM: o.FieldMM, PixelMM: o.PixelMM, Title: title})
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
+	}
+	for _, rc := range rows {
+		more, err := render.SlicesWith(img, lab, rc, win, render.Options{FieldMM: o.FieldMM, PixelMM: o.PixelMM})
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		pic = stack(pic, more)
 	}
 	if err := render.WritePNG(o.Out, pic); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -156,16 +174,32 @@ func parseIJK(s string) ([3]int, error) {
 	return c, nil
 }
 
-// labelCentre is the centroid of the labelled voxels; when they span more
-// than 40 mm left to right (two ears) only the side with more voxels counts.
-func labelCentre(lab *volume.Volume) ([3]int, bool) {
+// stack puts b under a.
+func stack(a, b image.Image) image.Image {
+	ab, bb := a.Bounds(), b.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, max(ab.Dx(), bb.Dx()), ab.Dy()+bb.Dy()))
+	draw.Draw(out, image.Rect(0, 0, ab.Dx(), ab.Dy()), a, ab.Min, draw.Src)
+	draw.Draw(out, image.Rect(0, ab.Dy(), bb.Dx(), ab.Dy()+bb.Dy()), b, bb.Min, draw.Src)
+	return out
+}
+
+// labelCentre is the centroid of the voxels with label want (any label > 0
+// when want is 0); when they span more than 40 mm left to right (two ears)
+// only the side with more voxels counts.
+func labelCentre(lab *volume.Volume, want int) ([3]int, bool) {
+	is := func(v float32) bool {
+		if want == 0 {
+			return v > 0
+		}
+		return int(v) == want
+	}
 	var sum [3]float64
 	var n float64
 	lo, hi := lab.Dims[0], -1
 	for k := 0; k < lab.Dims[2]; k++ {
 		for j := 0; j < lab.Dims[1]; j++ {
 			for i := 0; i < lab.Dims[0]; i++ {
-				if lab.Data[lab.Index(i, j, k)] > 0 {
+				if is(lab.Data[lab.Index(i, j, k)]) {
 					sum[0] += float64(i)
 					sum[1] += float64(j)
 					sum[2] += float64(k)
@@ -185,7 +219,7 @@ func labelCentre(lab *volume.Volume) ([3]int, bool) {
 		for k := 0; k < lab.Dims[2]; k++ {
 			for j := 0; j < lab.Dims[1]; j++ {
 				for i := 0; i < lab.Dims[0]; i++ {
-					if lab.Data[lab.Index(i, j, k)] > 0 {
+					if is(lab.Data[lab.Index(i, j, k)]) {
 						h := 0
 						if float64(i) >= split {
 							h = 1
