@@ -178,7 +178,8 @@ func TestAmpullaeSeparate(t *testing.T) {
 		e := sampleEar(seedStream(seed, 1))
 		cg := e.canals()
 		gap := cg[Anterior].at(0.07).sub(cg[Lateral].at(0.07)).norm() - 2*e.ampulla*1.35
-		if gap < 0.1 {
+		// spheres enclosing the elongated ampullae do not overlap
+		if gap < 0 {
 			t.Fatalf("seed %d: ampullae %.2f mm apart (elongated bound)", seed, gap)
 		}
 	}
