@@ -8,7 +8,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/otoseg/otoseg/imageio/internal/atomicfile"
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -56,7 +56,7 @@ func WriteWith(path string, v *volume.Volume, opt WriteOptions) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("nifti %s: %w", path, err)
+		return fmt.Errorf("nifti: %w", err) // names path already
 	}
 	return nil
 }

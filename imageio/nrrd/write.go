@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/otoseg/otoseg/imageio/internal/atomicfile"
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"
 )

@@ -3,8 +3,10 @@ package atomicfile
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,8 +39,8 @@ func TestFailedWriteLeavesOldFile(t *testing.T) {
 		w.Write(make([]byte, 3<<20)) // past the buffer, so bytes reach the temp file
 		return boom
 	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want boom", err)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("err = %v, want boom naming %s", err, p)
 	}
 	b, _ := os.ReadFile(p)
 	if string(b) != "old" {
@@ -69,9 +71,50 @@ func TestAbortAfterCommitIsNoop(t *testing.T) {
 	}
 }
 
-func TestCreateInMissingDir(t *testing.T) {
+func TestMissingDirErrorNamesTarget(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "no", "such", "a.bin")
-	if _, err := Create(p); err == nil {
-		t.Error("no error")
+	for name, f := range map[string]func() error{
+		"Create":     func() error { _, err := Create(p); return err },
+		"Write":      func() error { return Write(p, func(io.Writer) error { return nil }) },
+		"WriteBytes": func() error { return WriteBytes(p, []byte("x")) },
+	} {
+		err := f()
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if !errors.Is(err, fs.ErrNotExist) || err.Error() != "write "+p+": no such file or directory" {
+			t.Errorf("%s: err = %q, want the target named once and ErrNotExist", name, err)
+		}
+	}
+}
+
+func TestWriteBytesReplacesWithMode0644(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.json")
+	if err := os.WriteFile(p, []byte("old, private"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteBytes(p, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if string(b) != "new" || st.Mode().Perm() != Mode {
+		t.Errorf("got %q mode %v, want \"new\" mode %v", b, st.Mode().Perm(), Mode)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("temporary file left behind: %v", entries)
+	}
+}
+
+func TestFailedWriteLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "new.bin")
+	if err := Write(p, func(w io.Writer) error { w.Write([]byte("partial")); return errors.New("boom") }); err == nil {
+		t.Fatal("no error")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("failed write left %v", entries)
 	}
 }
