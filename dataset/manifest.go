@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // Columns are the required manifest columns, in order. Further columns may
@@ -215,31 +217,22 @@ func (m *Manifest) CheckFiles() error {
 // paths made relative to the manifest's folder where possible.
 func Write(path string, cases []Case, extra []string) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".manifest-*.csv")
-	if err != nil {
-		return fmt.Errorf("manifest %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	w := csv.NewWriter(tmp)
-	_ = w.Write(append(append([]string{}, Columns...), extra...))
-	for _, c := range cases {
-		rec := []string{c.ID, relTo(dir, c.Image), relTo(dir, c.Label), c.Center, c.Split, c.Subgroup,
-			c.Pathology, c.SpacingMM, strconv.FormatFloat(c.ManualSeconds, 'f', -1, 64)}
-		for _, e := range extra {
-			rec = append(rec, c.Extra[e])
+	err := atomicfile.Write(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		_ = w.Write(append(append([]string{}, Columns...), extra...))
+		for _, c := range cases {
+			rec := []string{c.ID, relTo(dir, c.Image), relTo(dir, c.Label), c.Center, c.Split, c.Subgroup,
+				c.Pathology, c.SpacingMM, strconv.FormatFloat(c.ManualSeconds, 'f', -1, 64)}
+			for _, e := range extra {
+				rec = append(rec, c.Extra[e])
+			}
+			_ = w.Write(rec)
 		}
-		_ = w.Write(rec)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("manifest %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("manifest %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("manifest %s: %w", path, err)
+		w.Flush()
+		return w.Error()
+	})
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
 	}
 	return nil
 }

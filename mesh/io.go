@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // WriteFile writes m to path in the format named by its extension: .stl
@@ -38,32 +40,8 @@ func WriteFile(path string, m *Mesh) error {
 	default:
 		return fmt.Errorf("mesh: write %s: unknown extension (want .stl, .ply, .obj, .json or .otomesh)", path)
 	}
-	return writeAtomic(path, func(w io.Writer) error { return enc(w, m) })
-}
-
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("mesh: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = write(bw); err != nil {
-		return fmt.Errorf("mesh: write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("mesh: write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("mesh: write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("mesh: write %s: %w", path, err)
+	if err := atomicfile.Write(path, func(w io.Writer) error { return enc(w, m) }); err != nil {
+		return fmt.Errorf("mesh: %w", err)
 	}
 	return nil
 }

@@ -10,9 +10,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // Safetensors is the weights format (https://github.com/huggingface/safetensors):
@@ -118,30 +119,11 @@ func WriteSafetensors(w io.Writer, tensors []NamedTensor, meta map[string]string
 	return bw.Flush()
 }
 
-// SaveSafetensors writes a weights file atomically: a temporary file in the
-// same directory, synced and renamed, so a crash never leaves half a file.
-func SaveSafetensors(path string, tensors []NamedTensor, meta map[string]string) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("save weights %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = WriteSafetensors(tmp, tensors, meta); err != nil {
-		return fmt.Errorf("save weights %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("save weights %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("save weights %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save weights %s: %w", path, err)
+// SaveSafetensors writes a weights file atomically (package atomicfile): a
+// crash never leaves half a file.
+func SaveSafetensors(path string, tensors []NamedTensor, meta map[string]string) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return WriteSafetensors(w, tensors, meta) }); err != nil {
+		return fmt.Errorf("save weights: %w", err)
 	}
 	return nil
 }

@@ -14,8 +14,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // Version is the plan format version written by this package.
@@ -221,19 +222,10 @@ func (p *Plan) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plans-*.json")
-	if err != nil {
-		return fmt.Errorf("plans %s: %w", path, err)
+	if err := atomicfile.WriteBytes(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("plans: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("plans %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("plans %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Load reads a plan written by Save and checks it.

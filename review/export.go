@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strconv"
 	"time"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // ExportColumns is the header of the ratings file the evaluation report
@@ -73,37 +74,20 @@ func ExportHistory(ctx context.Context, st *Store, path string) (int, error) {
 	return len(rows), nil
 }
 
-// writeCSV writes header and rows to path through a temporary file in the
-// same folder, synced and renamed, so path is never half written.
+// writeCSV writes header and rows to path atomically (package atomicfile),
+// so path is never half written.
 func writeCSV(path string, header []string, rows [][]string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	err := atomicfile.Write(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		_ = w.Write(header)
+		for _, r := range rows {
+			_ = w.Write(r)
+		}
+		w.Flush()
+		return w.Error()
+	})
 	if err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	w := csv.NewWriter(tmp)
-	_ = w.Write(header)
-	for _, r := range rows {
-		_ = w.Write(r)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("export %s: %w", path, err)
+		return fmt.Errorf("export: %w", err)
 	}
 	return nil
 }

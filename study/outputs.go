@@ -8,6 +8,8 @@ import (
 	"math"
 	"path/filepath"
 	"strconv"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // CSVColumns are the columns of cases.csv, in order.
@@ -89,8 +91,8 @@ func writeOutputs(dir string, res *Result) error {
 		data []byte
 	}{"report.html", html})
 	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
-			return fmt.Errorf("write report: %w", err)
+		if err := atomicfile.WriteBytes(filepath.Join(dir, f.name), f.data); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
 	}
 	return nil
