@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/segment"
 )
@@ -46,17 +46,8 @@ func writeCard(dir string, p *plan.Plan, recipe map[string]string, curves []curv
 		}
 		fmt.Fprintf(&b, "- `sha256 %s %s`\n", sum, f)
 	}
-	tmp, err := os.CreateTemp(dir, ".card-*")
-	if err != nil {
-		return err
+	if err := atomicfile.WriteBytes(filepath.Join(dir, segment.CardFile), []byte(b.String())); err != nil {
+		return fmt.Errorf("model card: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, segment.CardFile))
+	return nil
 }

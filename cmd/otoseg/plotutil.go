@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"image/color"
-	"os"
+	"io"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
 // palette is a colour-blind-safe set (Okabe-Ito).
@@ -22,17 +24,12 @@ func savePlot(p *plot.Plot, path string) error {
 	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".plot-*")
+	err = atomicfile.Write(path, func(f io.Writer) error {
+		_, err := w.WriteTo(f)
+		return err
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("plot: %w", err)
 	}
-	defer os.Remove(f.Name())
-	if _, err := w.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }

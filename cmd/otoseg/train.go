@@ -23,6 +23,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/segment"
 	"github.com/otoseg/otoseg/train"
@@ -371,28 +372,19 @@ func newBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
 // Dice per epoch, one line per network).
 func writeCurves(dir string, rows []curveRow) error {
 	path := filepath.Join(dir, "training.csv")
-	f, err := os.CreateTemp(dir, ".training-*.csv")
+	err := atomicfile.Write(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		_ = w.Write([]string{"network", "epoch", "lr", "train_loss", "val_dice", "val_dice_per_class", "seconds"})
+		for _, r := range rows {
+			_ = w.Write([]string{r.Network, strconv.Itoa(r.Epoch), strconv.FormatFloat(r.LR, 'g', 6, 64),
+				strconv.FormatFloat(r.TrainLoss, 'f', 5, 64), strconv.FormatFloat(r.ValDice, 'f', 5, 64),
+				strings.Trim(fmtDice(r.ValDiceClass), "[]"), strconv.FormatFloat(r.Seconds, 'f', 1, 64)})
+		}
+		w.Flush()
+		return w.Error()
+	})
 	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	w := csv.NewWriter(f)
-	_ = w.Write([]string{"network", "epoch", "lr", "train_loss", "val_dice", "val_dice_per_class", "seconds"})
-	for _, r := range rows {
-		_ = w.Write([]string{r.Network, strconv.Itoa(r.Epoch), strconv.FormatFloat(r.LR, 'g', 6, 64),
-			strconv.FormatFloat(r.TrainLoss, 'f', 5, 64), strconv.FormatFloat(r.ValDice, 'f', 5, 64),
-			strings.Trim(fmtDice(r.ValDiceClass), "[]"), strconv.FormatFloat(r.Seconds, 'f', 1, 64)})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
+		return fmt.Errorf("training curves: %w", err)
 	}
 	if len(rows) == 0 {
 		return nil
