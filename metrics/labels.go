@@ -3,8 +3,8 @@ package metrics
 import (
 	"fmt"
 	"math"
-	"slices"
 
+	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -28,7 +28,9 @@ const (
 // Defaults for Options.
 const (
 	DefaultToleranceMM = 1.0
-	DefaultEarGapMM    = 20.0
+	// DefaultEarGapMM is roi.EarGapMM: evaluation and training decide
+	// "which ear" by the same rule (roi.SplitEars).
+	DefaultEarGapMM = roi.EarGapMM
 )
 
 // Options tune Evaluate.
@@ -76,12 +78,13 @@ type CaseResult struct {
 // the bounding box of both label maps plus one voxel, so whole-head scans
 // cost little more than the inner ears themselves.
 //
-// Ears: the world LPS x of every reference labyrinth voxel is sorted; a gap
-// of at least EarGapMM splits the case into two ears at the middle of the
-// largest gap (x above it is the patient's left, LPS +x). Without such a gap
-// the case holds one ear, the side of the reference centroid (x > 0 left),
-// and the whole volume belongs to that ear. Without reference voxels only
-// "both" rows are produced.
+// Ears (roi.SplitEars, the rule training uses too): the world LPS x of
+// every reference labyrinth voxel is sorted; a gap of at least EarGapMM
+// splits the case into two ears at the middle of the largest gap (x above it
+// is the patient's left, LPS +x). Without such a gap the case holds one ear,
+// the side of the reference centroid (x > 0 left), and the whole volume
+// belongs to that ear. Without reference voxels only "both" rows are
+// produced.
 func Evaluate(ref, pred *volume.Volume, opt Options) (*CaseResult, error) {
 	if err := ref.Check(); err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
@@ -208,29 +211,17 @@ func (c *cropped) splitEars(gap float64) Ears {
 	if len(xs) == 0 {
 		return Ears{Rule: "reference empty: only whole-volume rows"}
 	}
-	slices.Sort(xs)
-	best, at := 0.0, 0
-	for i := 1; i < len(xs); i++ {
-		if g := xs[i] - xs[i-1]; g > best {
-			best, at = g, i
-		}
+	e := roi.SplitEars(xs, gap)
+	if e.Split {
+		return Ears{Present: []string{EarLeft, EarRight}, Split: true, PlaneX: e.PlaneX,
+			Rule: fmt.Sprintf("two ears: reference labyrinth voxels leave a %.1f mm gap along LPS x; split at x = %.2f mm (x above is left)", e.GapMM, e.PlaneX)}
 	}
-	if best >= gap {
-		plane := (xs[at-1] + xs[at]) / 2
-		return Ears{Present: []string{EarLeft, EarRight}, Split: true, PlaneX: plane,
-			Rule: fmt.Sprintf("two ears: reference labyrinth voxels leave a %.1f mm gap along LPS x; split at x = %.2f mm (x above is left)", best, plane)}
-	}
-	var mean float64
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
 	side := EarRight
-	if mean > 0 {
+	if e.Side(e.CentroidX) == roi.Left {
 		side = EarLeft
 	}
 	return Ears{Present: []string{side},
-		Rule: fmt.Sprintf("one ear: no gap of %.0f mm between reference labyrinth voxels; their centroid is at LPS x = %.2f mm, so the whole volume is the %s ear", gap, mean, side)}
+		Rule: fmt.Sprintf("one ear: no gap of %.0f mm between reference labyrinth voxels; their centroid is at LPS x = %.2f mm, so the whole volume is the %s ear", gap, e.CentroidX, side)}
 }
 
 // masks returns the reference and predicted masks of structure s limited to

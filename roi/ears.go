@@ -18,78 +18,120 @@ type Ear struct {
 	Voxels int
 }
 
-// MinEarSeparationMM separates two ears: labelled voxels further apart than
-// this along the left-right axis belong to different ears. Inner ears sit
-// 90-100 mm apart; one labyrinth spans under 25 mm.
+// EarGapMM is the default smallest empty gap, along the patient's
+// left-right axis (LPS x), between labelled voxels that separates a left
+// and a right ear. One labyrinth spans under 20 mm in x and the two lie 60
+// to 100 mm apart, so 20 mm splits every head and never splits one ear.
+// Every "which ear" decision on label maps (FindEars for training, the
+// evaluation's per-ear rows in package metrics) goes through SplitEars with
+// this gap unless told otherwise.
+const EarGapMM = 20.0
+
+// MinEarSeparationMM is how far apart along LPS x two detected ear centres
+// must be to count as two ears (package locate): centres of one ear's
+// detections lie within a few mm, those of two ears 60 to 100 mm apart.
 const MinEarSeparationMM = 40
 
-// FindEars groups the labelled voxels of a reference label map into ears.
-// Voxels are split at the widest gap along LPS x when it exceeds
-// MinEarSeparationMM. With two ears the one further to +x is the left; a
-// single ear takes its side from the sign of x (scanners put the patient's
-// mid-sagittal plane near x = 0).
+// EarSplit is how a label map's labelled voxels divide into ears.
+type EarSplit struct {
+	// Split is true when two ears were found. PlaneX is then the LPS x (mm)
+	// of the sagittal plane midway across the widest gap: x > PlaneX is the
+	// patient's left (LPS +x), the rest the right.
+	Split  bool
+	PlaneX float64
+	// GapMM is the widest gap between neighbouring voxels along x.
+	GapMM float64
+	// CentroidX is the mean LPS x of the voxels. Without a split its sign
+	// gives the side of the one ear: scanners put the patient's
+	// mid-sagittal plane near x = 0.
+	CentroidX float64
+}
+
+// SplitEars decides which ear each labelled voxel belongs to from the LPS x
+// (mm) of every labelled voxel; it sorts xs in place. The sorted x leave a
+// widest gap; a gap of at least gapMM (EarGapMM when gapMM <= 0) splits the
+// voxels into two ears at its middle. Otherwise they form one ear, the left
+// when their centroid has x > 0. Without voxels there is no ear: the zero
+// EarSplit, which callers check with len(xs).
+func SplitEars(xs []float64, gapMM float64) EarSplit {
+	if gapMM <= 0 {
+		gapMM = EarGapMM
+	}
+	var s EarSplit
+	if len(xs) == 0 {
+		return s
+	}
+	slices.Sort(xs)
+	at := 0
+	for i := 1; i < len(xs); i++ {
+		if g := xs[i] - xs[i-1]; g > s.GapMM {
+			s.GapMM, at = g, i
+		}
+	}
+	if s.GapMM >= gapMM {
+		s.Split, s.PlaneX = true, (xs[at-1]+xs[at])/2
+	}
+	for _, x := range xs {
+		s.CentroidX += x
+	}
+	s.CentroidX /= float64(len(xs))
+	return s
+}
+
+// Side returns the ear of a labelled voxel at LPS x: with two ears its side
+// of the plane, with one the side of the centroid.
+func (s EarSplit) Side(x float64) Side {
+	if !s.Split {
+		x, s.PlaneX = s.CentroidX, 0
+	}
+	if x > s.PlaneX {
+		return Left
+	}
+	return Right
+}
+
+// FindEars groups the labelled voxels of a reference label map into ears
+// with SplitEars and EarGapMM, the right ear first.
 func FindEars(lab *volume.Volume) []Ear {
-	type pt struct{ w [3]float64 }
-	var pts []pt
+	var pts [][3]float64
 	nx, ny := lab.Dims[0], lab.Dims[1]
 	for idx, v := range lab.Data {
 		if v <= 0 {
 			continue
 		}
 		i, j, k := idx%nx, idx/nx%ny, idx/(nx*ny)
-		pts = append(pts, pt{lab.World(float64(i), float64(j), float64(k))})
+		pts = append(pts, lab.World(float64(i), float64(j), float64(k)))
 	}
 	if len(pts) == 0 {
 		return nil
 	}
 	xs := make([]float64, len(pts))
 	for i, p := range pts {
-		xs[i] = p.w[0]
+		xs[i] = p[0]
 	}
-	slices.Sort(xs)
-	split, gap := math.Inf(1), 0.0
-	for i := 1; i < len(xs); i++ {
-		if d := xs[i] - xs[i-1]; d > gap {
-			gap, split = d, (xs[i]+xs[i-1])/2
-		}
-	}
-	if gap < MinEarSeparationMM {
-		split = math.Inf(1)
-	}
-	var groups [2][]pt // [0] x < split, [1] x >= split
-	for _, p := range pts {
-		if p.w[0] < split {
-			groups[0] = append(groups[0], p)
-		} else {
-			groups[1] = append(groups[1], p)
-		}
-	}
+	split := SplitEars(xs, EarGapMM)
 	var ears []Ear
-	for gi, g := range groups {
-		if len(g) == 0 {
-			continue
-		}
+	for _, side := range []Side{Right, Left} {
+		e := Ear{Side: side}
 		lo := [3]float64{math.Inf(1), math.Inf(1), math.Inf(1)}
 		hi := [3]float64{math.Inf(-1), math.Inf(-1), math.Inf(-1)}
-		for _, p := range g {
+		for _, p := range pts {
+			if split.Side(p[0]) != side {
+				continue
+			}
+			e.Voxels++
 			for a := 0; a < 3; a++ {
-				lo[a] = min(lo[a], p.w[a])
-				hi[a] = max(hi[a], p.w[a])
+				lo[a] = min(lo[a], p[a])
+				hi[a] = max(hi[a], p[a])
 			}
 		}
-		e := Ear{Voxels: len(g)}
+		if e.Voxels == 0 {
+			continue
+		}
 		for a := 0; a < 3; a++ {
 			e.Centre[a] = (lo[a] + hi[a]) / 2
 			// Voxel centres span extent minus one voxel; add the voxel back.
 			e.ExtentMM[a] = hi[a] - lo[a] + voxelExtent(lab.Geometry, a)
-		}
-		switch {
-		case !math.IsInf(split, 1) && gi == 1:
-			e.Side = Left
-		case !math.IsInf(split, 1):
-			e.Side = Right
-		default:
-			e.Side = SideOf(e.Centre, 0)
 		}
 		ears = append(ears, e)
 	}

@@ -2,6 +2,7 @@ package roi
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/otoseg/otoseg/volume"
@@ -71,11 +72,53 @@ func TestFindEars(t *testing.T) {
 	}
 	one := volume.New(g, volume.Uint8)
 	one.Set(150, 5, 5, 2)
-	one.Set(130, 5, 5, 3) // 20 mm away: same ear
-	if e := FindEars(one); len(e) != 1 || e[0].Side != Left {
+	one.Set(135, 5, 5, 3) // 15 mm away, under EarGapMM: same ear
+	if e := FindEars(one); len(e) != 1 || e[0].Side != Left || e[0].Voxels != 2 {
 		t.Errorf("single ear: %+v", e)
+	}
+	one.Set(135, 5, 5, 0)
+	one.Set(130, 5, 5, 3) // a gap of EarGapMM splits
+	if e := FindEars(one); len(e) != 2 || e[0].Side != Right || e[1].Side != Left {
+		t.Errorf("labels %g mm apart: %+v, want two ears", EarGapMM, e)
 	}
 	if e := FindEars(volume.New(g, volume.Uint8)); e != nil {
 		t.Errorf("empty label map gave ears %+v", e)
+	}
+}
+
+func TestSplitEars(t *testing.T) {
+	tests := []struct {
+		name      string
+		xs        []float64
+		gap       float64
+		split     bool
+		plane     float64
+		widest    float64
+		sides     []Side // of xs as given
+		centroidX float64
+	}{
+		{"two ears", []float64{50, -48, 47, -50}, 0, true, -0.5, 95, []Side{Left, Right, Left, Right}, -0.25},
+		{"one left ear", []float64{12, 3, 8}, 0, false, 0, 5, []Side{Left, Left, Left}, 23.0 / 3},
+		{"one right ear straddling the midline", []float64{-10, 2}, 0, false, 0, 12, []Side{Right, Right}, -4},
+		{"gap exactly EarGapMM splits", []float64{10, 30}, 0, true, 20, 20, []Side{Right, Left}, 20},
+		{"caller's gap", []float64{10, 30}, 25, false, 0, 20, []Side{Left, Left}, 20},
+		{"one voxel", []float64{-7}, 0, false, 0, 0, []Side{Right}, -7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			xs := slices.Clone(tt.xs)
+			s := SplitEars(xs, tt.gap)
+			if s.Split != tt.split || s.PlaneX != tt.plane || s.GapMM != tt.widest || math.Abs(s.CentroidX-tt.centroidX) > 1e-12 {
+				t.Fatalf("got %+v, want split %v plane %g gap %g centroid %g", s, tt.split, tt.plane, tt.widest, tt.centroidX)
+			}
+			for i, x := range tt.xs {
+				if got := s.Side(x); got != tt.sides[i] {
+					t.Errorf("x = %g: %v, want %v", x, got, tt.sides[i])
+				}
+			}
+		})
+	}
+	if s := SplitEars(nil, 0); s != (EarSplit{}) {
+		t.Errorf("no voxels: %+v", s)
 	}
 }
