@@ -66,20 +66,26 @@ func addHead(sc *scene, h *headShape, r *rand.Rand) {
 	sc.add(diff{ellipsoid{c: c, a: in0, rot: ident3()}, ellipsoid{c: c, a: inner, rot: ident3()}}, Cortical, 0)
 	sc.add(diff{ellipsoid{c: c, a: in0.sub(vec3{t * 0.3, t * 0.3, t * 0.3}), rot: ident3()}, ellipsoid{c: c, a: in0.sub(vec3{t * 0.75, t * 0.75, t * 0.75}), rot: ident3()}}, Marrow, 0)
 	brain := ellipsoid{c: c, a: inner, rot: ident3()}
-	// the brain stops at the skull base: the floor is higher in front
-	// (middle fossa) and lower behind (posterior fossa); bone lines it
-	n := vec3{0, -0.35, -1}.unit()
-	fc := vec3{0, 0, -6}
-	sc.add(inter{ellipsoid{c: c, a: in0, rot: ident3()}, diff{halfspace{c: fc.add(n.scale(t)), n: n}, halfspace{c: fc, n: n}}}, Cortical, 0)
-	sc.add(inter{brain, halfspace{c: fc, n: n}}, Brain, 0)
+	skull := ellipsoid{c: c, a: in0, rot: ident3()}
+	// the brain stops at the skull base: the middle fossa floor lies just
+	// above the middle ears (z = 4), the posterior fossa reaches down to the
+	// foramen magnum (z = -30) behind the petrous ridges (y = 4). Bone lines
+	// both; below the middle fossa, in front, is soft tissue.
+	above := func(z float64) halfspace { return halfspace{c: vec3{0, 0, z}, n: vec3{0, 0, -1}} }
+	behind := func(y float64) halfspace { return halfspace{c: vec3{0, y, 0}, n: vec3{0, -1, 0}} }
+	const plate = 2.5 // mm of bone lining the fossae
+	sc.add(inter{inter{skull, above(4 - plate)}, halfspace{c: vec3{0, 0, 4 + 40}, n: vec3{0, 0, 1}}}, Cortical, 0)
+	sc.add(inter{inter{skull, behind(4 - plate)}, above(-30 - plate)}, Cortical, 0)
+	sc.add(inter{brain, above(4)}, Brain, 0)
+	sc.add(inter{inter{brain, behind(4)}, above(-30)}, Brain, 0)
 	// CSF of the cerebellopontine cisterns and around the brainstem
 	sc.add(ellipsoid{c: vec3{0, 14, -8}, a: vec3{24 * s, 14, 24}, rot: ident3()}, Fluid, 0)
 	sc.add(ellipsoid{c: vec3{0, 16, -8}, a: vec3{13 * s, 11, 30}, rot: ident3()}, Brain, 0)
 	sc.add(ellipsoid{c: vec3{0, 40, -14}, a: vec3{45 * s, 28, 20}, rot: ident3()}, Brain, 0) // cerebellum
 	// skull base plate under the middle fossa and the clivus
-	sc.add(obox{c: vec3{0, -28, -10}, h: vec3{52 * s, 30, 4.5}, rot: rotXYZ(-8, 0, 0)}, Cortical, 0)
-	sc.add(obox{c: vec3{0, -3, -16}, h: vec3{9, 6, 14}, rot: rotXYZ(-25, 0, 0)}, Marrow, 0)
-	sc.add(diff{obox{c: vec3{0, -3, -16}, h: vec3{9.5, 6.5, 14.5}, rot: rotXYZ(-25, 0, 0)}, obox{c: vec3{0, -3, -16}, h: vec3{8, 5, 13}, rot: rotXYZ(-25, 0, 0)}}, Cortical, 0)
+	sc.add(inter{obox{c: vec3{0, -30, -16}, h: vec3{40 * s, 26, 2.5}, rot: rotXYZ(-4, 0, 0)}, ellipsoid{c: vec3{0, -30, -16}, a: vec3{44 * s, 30, 10}, rot: ident3()}}, Cortical, 0)
+	sc.add(ellipsoid{c: vec3{0, -6, -18}, a: vec3{9, 6, 15}, rot: rotXYZ(-25, 0, 0)}, Cortical, 0)
+	sc.add(ellipsoid{c: vec3{0, -6, -18}, a: vec3{7.5, 4.5, 13.5}, rot: rotXYZ(-25, 0, 0)}, Marrow, 0)
 	// sphenoid sinus and nasopharynx (air near the midline)
 	sc.add(ellipsoid{c: vec3{0, -26, -6}, a: vec3{12 * s, 10, 8}, rot: ident3()}, Air, 0)
 	sc.add(obox{c: vec3{0, -34, -30}, h: vec3{13, 9, 8}, rot: ident3()}, Air, 0)
