@@ -3,9 +3,8 @@ package morph
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/otoseg/otoseg/internal/parallel"
 )
 
 // EDT returns, for every voxel of m, the Euclidean distance in mm from its
@@ -49,7 +48,7 @@ func SquaredEDT(m *Mask, spacing [3]float64, toForeground bool) ([]float32, erro
 
 	// x: two scans per row give the index distance to the nearest site.
 	wx := spacing[0] * spacing[0]
-	parallelFor(ny*nz, func() struct{} { return struct{}{} }, func(row int, _ struct{}) {
+	parallel.For(ny*nz, func() struct{} { return struct{}{} }, func(row int, _ struct{}) {
 		base := row * nx
 		src := m.Data[base : base+nx]
 		dst := d[base : base+nx]
@@ -114,7 +113,7 @@ func SquaredEDT(m *Mask, spacing [3]float64, toForeground bool) ([]float32, erro
 	if ny > 1 {
 		wy := spacing[1] * spacing[1]
 		blocksPerSlice := (nx + block - 1) / block
-		parallelFor(nz*blocksPerSlice, newScratch(ny), func(q int, sc *scratch) {
+		parallel.For(nz*blocksPerSlice, newScratch(ny), func(q int, sc *scratch) {
 			k, b := q/blocksPerSlice, q%blocksPerSlice
 			i0 := b * block
 			envelope(d, ny, nx, k*nx*ny+i0, min(block, nx-i0), wy, sc)
@@ -124,7 +123,7 @@ func SquaredEDT(m *Mask, spacing [3]float64, toForeground bool) ([]float32, erro
 		wz := spacing[2] * spacing[2]
 		plane := nx * ny
 		blocks := (plane + block - 1) / block
-		parallelFor(blocks, newScratch(nz), func(q int, sc *scratch) {
+		parallel.For(blocks, newScratch(nz), func(q int, sc *scratch) {
 			p0 := q * block
 			envelope(d, nz, plane, p0, min(block, plane-p0), wz, sc)
 		})
@@ -174,28 +173,6 @@ func lowerEnvelope(f []float64, w float64, out []float64, v []int, z []float64) 
 		dq := float64(q - v[j])
 		out[q] = w*dq*dq + f[v[j]]
 	}
-}
-
-// parallelFor runs f(0..n-1) on all cores, each worker with its own scratch.
-func parallelFor[T any](n int, newScratch func() T, f func(i int, scratch T)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := newScratch()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				f(i, sc)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // Dilate returns m grown by a ball of radius mm: every voxel whose centre is

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/otoseg/otoseg/internal/parallel"
 )
 
 // MaxLabel is the largest label value ResampleLabels accepts.
@@ -73,7 +75,7 @@ func resampleLabels(v *Volume, tg Geometry, useFill bool) (*Volume, error) {
 		idx [3][4]int32
 		wt  [3][4]float32
 	}
-	parallelSlices(mz, func() *scratch {
+	parallel.For(mz, func() *scratch {
 		return &scratch{w: make([]float32, maxL+1), at: make([]int, maxL+1)}
 	}, func(z int, sc *scratch) {
 		var labs [8]int

@@ -3,9 +3,8 @@ package volume
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"github.com/otoseg/otoseg/internal/parallel"
 )
 
 // Interp selects how Resample and ResampleTo compute a value between voxel
@@ -280,29 +279,6 @@ func (s *sampler) axisTable(scale, offset float64, count, n int) axisTaps {
 	return t
 }
 
-// parallelSlices runs f for each target slice k on all cores, each worker
-// with its own scratch from newScratch.
-func parallelSlices[T any](nz int, newScratch func() T, f func(k int, scratch T)) {
-	workers := min(runtime.GOMAXPROCS(0), nz)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := newScratch()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= nz {
-					return
-				}
-				f(k, sc)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 // separable resamples axis by axis for each target slice: the k input slices
 // are blended into one plane (only the rows and columns the target uses),
 // the plane's rows into one row, and the row's samples into target voxels.
@@ -351,7 +327,7 @@ func (s *sampler) separable(mp mapping, out *Volume) {
 		tx.idx[i] -= int32(xlo)
 	}
 	type scratch struct{ plane, row []float32 }
-	parallelSlices(mz, func() *scratch {
+	parallel.For(mz, func() *scratch {
 		return &scratch{plane: make([]float32, len(rows)*span), row: make([]float32, span)}
 	}, func(z int, sc *scratch) {
 		dst := out.Data[z*mx*my : (z+1)*mx*my]
@@ -476,7 +452,7 @@ func (s *sampler) general(mp mapping, out *Volume) {
 		idx [3][4]int32
 		w   [3][4]float32
 	}
-	parallelSlices(mz, func() *scratch { return &scratch{} }, func(z int, sc *scratch) {
+	parallel.For(mz, func() *scratch { return &scratch{} }, func(z int, sc *scratch) {
 		if s.skipSlice(out, z) {
 			return
 		}
@@ -523,7 +499,7 @@ func bsplineCoefficients(v *Volume) []float32 {
 	nx, ny, nz := v.Dims[0], v.Dims[1], v.Dims[2]
 	// x: contiguous lines, one float64 line buffer per worker.
 	if nx > 1 {
-		parallelSlices(nz, func() []float64 { return make([]float64, nx) }, func(k int, line []float64) {
+		parallel.For(nz, func() []float64 { return make([]float64, nx) }, func(k int, line []float64) {
 			for j := 0; j < ny; j++ {
 				row := c[(k*ny+j)*nx : (k*ny+j+1)*nx]
 				for i, x := range row {
@@ -541,7 +517,7 @@ func bsplineCoefficients(v *Volume) []float32 {
 	type colBuf struct{ acc []float64 }
 	newBuf := func() *colBuf { return &colBuf{} }
 	if ny > 1 {
-		parallelSlices(nz, newBuf, func(k int, b *colBuf) {
+		parallel.For(nz, newBuf, func(k int, b *colBuf) {
 			filterStrided(c[k*nx*ny:(k+1)*nx*ny], nx, ny, nx, &b.acc)
 		})
 	}
@@ -549,7 +525,7 @@ func bsplineCoefficients(v *Volume) []float32 {
 		// Split the x*y plane into chunks of rows so the work parallelises.
 		const chunk = 8
 		nChunks := (ny + chunk - 1) / chunk
-		parallelSlices(nChunks, newBuf, func(q int, b *colBuf) {
+		parallel.For(nChunks, newBuf, func(q int, b *colBuf) {
 			j0, j1 := q*chunk, min(ny, (q+1)*chunk)
 			filterStridedBlock(c, nx*ny, nz, j0*nx, (j1-j0)*nx, &b.acc)
 		})
@@ -717,7 +693,7 @@ func (s *sampler) generalLinear(mp mapping, out *Volume) {
 	// step to the next voxel on each axis (0 on a one-voxel axis)
 	sx, sy, sz := min(1, nx-1), min(nx, nx*(ny-1)), min(nx*ny, nx*ny*(nz-1))
 	d := s.src
-	parallelSlices(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
+	parallel.For(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
 		if s.skipSlice(out, z) {
 			return
 		}
@@ -769,7 +745,7 @@ func (s *sampler) generalCubic(mp mapping, out *Volume) {
 	nx, ny, nz := s.dims[0], s.dims[1], s.dims[2]
 	mx, my, mz := out.Dims[0], out.Dims[1], out.Dims[2]
 	c := s.src
-	parallelSlices(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
+	parallel.For(mz, func() struct{} { return struct{}{} }, func(z int, _ struct{}) {
 		var ix, iy, iz [4]int
 		if s.skipSlice(out, z) {
 			return
