@@ -10,6 +10,6 @@ OUT=${OUT:-baseline-run}
 COHORT=${COHORT:-$OUT/cohort}
 "$BIN" phantom --out "$COHORT" --cases 48 --seed 101 --centers A,B,C,D --pathological 0.4
 "$BIN" train --manifest "$COHORT/manifest.csv" --out "$OUT/model" \
-  --features 16,32,64,128 --epochs 24 --steps 50 \
-  --locator-features 8,16,32,64 --locator-epochs 16 --locator-steps 50 \
+  --features 8,16,32,64 --epochs 40 --steps 60 \
+  --locator-features 8,16,32,64 --locator-epochs 12 --locator-steps 50 \
   --negatives 6 --optimizer adamw --seed 1
