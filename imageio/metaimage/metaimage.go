@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -474,19 +473,5 @@ func writeWith(path string, v *volume.Volume, opt WriteOptions) error {
 		}
 		return voxio.WriteFrom(w, v.Data, k, binary.LittleEndian)
 	}
-	if detached {
-		if err := atomicfile.Write(dataPath, writeData); err != nil {
-			return err
-		}
-		return atomicfile.Write(path, func(w io.Writer) error {
-			_, err := w.Write(hdr.Bytes())
-			return err
-		})
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		if _, err := w.Write(hdr.Bytes()); err != nil {
-			return err
-		}
-		return writeData(w)
-	})
+	return voxio.WriteHeaderAndData(path, dataPath, hdr.Bytes(), writeData)
 }

@@ -8,8 +8,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/volume"
 )
 

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -100,22 +99,7 @@ func writeWith(path string, v *volume.Volume, opt WriteOptions) error {
 		}
 		return voxio.WriteFrom(w, v.Data, k, binary.LittleEndian)
 	}
-	if detached {
-		// Data first, so a header never points at a missing file.
-		if err := atomicfile.Write(dataPath, writeData); err != nil {
-			return err
-		}
-		return atomicfile.Write(path, func(w io.Writer) error {
-			_, err := w.Write(hdr.Bytes())
-			return err
-		})
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		if _, err := w.Write(hdr.Bytes()); err != nil {
-			return err
-		}
-		return writeData(w)
-	})
+	return voxio.WriteHeaderAndData(path, dataPath, hdr.Bytes(), writeData)
 }
 
 // Segment describes one segment of a 3D Slicer segmentation.

@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -419,4 +420,24 @@ func PickVolume(nvol int64, pick bool, index int) (int64, error) {
 		return 0, fmt.Errorf("file is 4-D with %d volumes; choose one with --volume N (0-based, 0..%d)", nvol, nvol-1)
 	}
 	return 0, nil
+}
+
+// WriteHeaderAndData writes an image atomically (package atomicfile): the
+// header hdr followed by the voxels writeData writes in one file at path, or,
+// when dataPath is not empty, the voxels in dataPath and the header alone in
+// path. A detached pair writes its data first, so a header never points at a
+// missing file.
+func WriteHeaderAndData(path, dataPath string, hdr []byte, writeData func(io.Writer) error) error {
+	if dataPath != "" {
+		if err := atomicfile.Write(dataPath, writeData); err != nil {
+			return err
+		}
+		return atomicfile.WriteBytes(path, hdr)
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if _, err := w.Write(hdr); err != nil {
+			return err
+		}
+		return writeData(w)
+	})
 }

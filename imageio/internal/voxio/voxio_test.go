@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -90,6 +93,38 @@ func TestChecks(t *testing.T) {
 		got, err := PickVolume(c.nvol, c.pick, c.index)
 		if (err == nil) != c.ok || got != c.want {
 			t.Errorf("PickVolume(%d, %v, %d) = %d, %v", c.nvol, c.pick, c.index, got, err)
+		}
+	}
+}
+
+func TestWriteHeaderAndData(t *testing.T) {
+	dir := t.TempDir()
+	data := func(w io.Writer) error { _, err := w.Write([]byte("DATA")); return err }
+	one := filepath.Join(dir, "a.mha")
+	if err := WriteHeaderAndData(one, "", []byte("HDR\n"), data); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(one); string(b) != "HDR\nDATA" {
+		t.Errorf("attached: %q", b)
+	}
+	hdr, raw := filepath.Join(dir, "b.mhd"), filepath.Join(dir, "b.raw")
+	if err := WriteHeaderAndData(hdr, raw, []byte("HDR\n"), data); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := os.ReadFile(hdr)
+	d, _ := os.ReadFile(raw)
+	if string(h) != "HDR\n" || string(d) != "DATA" {
+		t.Errorf("detached: header %q, data %q", h, d)
+	}
+	// Failing data: no header may point at it.
+	hdr2, raw2 := filepath.Join(dir, "c.mhd"), filepath.Join(dir, "c.raw")
+	boom := errors.New("boom")
+	if err := WriteHeaderAndData(hdr2, raw2, []byte("HDR\n"), func(io.Writer) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	for _, p := range []string{hdr2, raw2} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after a failed write", p)
 		}
 	}
 }
