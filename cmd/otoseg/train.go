@@ -24,6 +24,7 @@ import (
 
 	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/internal/atomicfile"
+	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/segment"
 	"github.com/otoseg/otoseg/train"
@@ -302,13 +303,26 @@ func buildNet(cfgJSON json.RawMessage, base *segment.Model, pick func(*segment.M
 	return net, nil
 }
 
-// negativeSamples are scans without inner ears for the localiser: phantoms
-// of another body part and a blank volume, so that it learns to say "none".
+// negativeSamples are scans without inner ears for the localiser, so that
+// it learns to say "none": phantoms of the abdomen (phantom.NonEar), of a
+// limb, and blank volumes, in turn.
 func negativeSamples(n int, seed uint64, l plan.Locator) ([]*train.Sample, error) {
 	var out []*train.Sample
 	rng := rand.New(rand.NewPCG(seed, 99))
 	for i := 0; i < n; i++ {
-		img := negativeScan(rng, i%4 == 3)
+		var img *volume.Volume
+		switch i % 3 {
+		case 0:
+			c := phantom.Centres[rng.IntN(len(phantom.Centres))]
+			var err error
+			if img, _, _, err = phantom.NonEar(phantom.NonEarConfig{Seed: rng.Uint64(), Centre: c}); err != nil {
+				return nil, err
+			}
+		case 1:
+			img = negativeScan(rng, false)
+		default:
+			img = negativeScan(rng, true)
+		}
 		s, err := train.LocatorSample(img, nil, l)
 		if err != nil {
 			return nil, err
