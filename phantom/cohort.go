@@ -32,6 +32,9 @@ type CohortOptions struct {
 	// Centres names the centres to draw from, in order; cases go round
 	// them. Empty means all built-in centres.
 	Centres []string
+	// Sites, if not empty, are custom centre profiles used instead of
+	// Centres (names): a study can describe its own scanners.
+	Sites []Centre
 	// Pathological is the fraction of cases with a pathology (0..1). The
 	// pathologies cycle through Pathologies in a seeded order, so a
 	// cohort of enough pathological cases holds each at least once.
@@ -86,11 +89,24 @@ func Plan(opt CohortOptions) ([]CaseSpec, error) {
 		return nil, err
 	}
 	var cs []Centre
-	if len(opt.Centres) == 0 {
+	if len(opt.Centres) == 0 && len(opt.Sites) == 0 {
 		cs = append(cs, Centres...)
 	}
 	seen := map[string]bool{}
+	for _, c := range opt.Sites {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		if c.Name == "" || strings.ContainsAny(c.Name, ",/\\ ") || seen[c.Name] {
+			return nil, fmt.Errorf("centre name %q: want a unique name without commas, slashes or spaces", c.Name)
+		}
+		seen[c.Name] = true
+		cs = append(cs, c)
+	}
 	for _, n := range opt.Centres {
+		if len(opt.Sites) > 0 {
+			return nil, fmt.Errorf("give centres by name or as sites, not both")
+		}
 		n = strings.TrimSpace(n)
 		if n == "" {
 			continue

@@ -116,7 +116,13 @@ func TestPlan(t *testing.T) {
 // TestCohortFiles writes a small cohort twice and compares the bytes, and
 // checks that the manifest agrees with the sidecars.
 func TestCohortFiles(t *testing.T) {
-	opt := CohortOptions{Cases: 2, Seed: 3, Centres: []string{"E", "C"}, Pathological: 0.5}
+	// the built-in E and C protocols on smaller fields, to keep the test short
+	e, _ := CentreByName("E")
+	c, _ := CentreByName("C")
+	e.Extent = [3]float64{130, 60, 24}
+	c.Extent = [3]float64{30, 30, 24}
+	c.Slice = []float64{0.5}
+	opt := CohortOptions{Cases: 2, Seed: 3, Sites: []Centre{e, c}, Pathological: 0.5}
 	d1, d2 := t.TempDir(), t.TempDir()
 	var calls int
 	rows, err := Cohort(context.Background(), d1, opt, func(done, total int) { calls++ })

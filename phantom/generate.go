@@ -48,7 +48,9 @@ type Ear struct {
 	Axis    [3]float64 `json:"modiolar_axis"`
 	// Centre is the centroid of the labyrinth (world mm), what a localiser
 	// should find.
-	Centre        [3]float64 `json:"labyrinth_centre_world_mm"`
+	Centre [3]float64 `json:"labyrinth_centre_world_mm"`
+	// CentreRAS is Centre in NIfTI/nibabel RAS coordinates (x, y negated).
+	CentreRAS     [3]float64 `json:"labyrinth_centre_ras_mm"`
 	AValue        float64    `json:"a_value_mm"`
 	Turns         float64    `json:"turns"`
 	CochleaHeight float64    `json:"cochlea_height_mm"`
@@ -90,6 +92,8 @@ type Meta struct {
 	Rotation [3]float64 `json:"patient_rotation_deg"`
 	Shift    [3]float64 `json:"patient_shift_mm"`
 	Ears     []Ear      `json:"ears"`
+	// Coordinates says how to read the world positions.
+	Coordinates string `json:"coordinates"`
 	// EarsInFOV is "left+right", "left", "right" or "none".
 	EarsInFOV string             `json:"ears_in_fov"`
 	TissueHU  map[string]float64 `json:"tissue_hu"`
@@ -97,6 +101,9 @@ type Meta struct {
 	ManualSeconds          float64 `json:"manual_seconds"`
 	ManualSecondsSimulated bool    `json:"manual_seconds_simulated"`
 }
+
+// coordinatesNote tells readers of the sidecar which frame positions are in.
+const coordinatesNote = "positions *_world_mm are LPS mm (DICOM/ITK, the grid's frame); *_ras_mm are NIfTI/nibabel RAS (x and y negated)"
 
 // seedStream derives the generator for one purpose of one case.
 func seedStream(seed uint64, purpose uint64) *rand.Rand {
@@ -287,7 +294,7 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 	meta = Meta{
 		Seed: cfg.Seed, Body: "head", Centre: c, Pathology: path, Severity: sev,
 		PathologyInfo: PathologyInfo[path], FOV: c.FOV, Dims: dims, Spacing: sp, Origin: g.Origin,
-		Rotation: rot, Shift: shift, TissueHU: map[string]float64{},
+		Rotation: rot, Shift: shift, TissueHU: map[string]float64{}, Coordinates: coordinatesNote,
 	}
 	for t := Tissue(0); t < numTissues; t++ {
 		meta.TissueHU[t.String()] = hu[t]
@@ -383,6 +390,7 @@ func earMeta(ears [2]earShape, affected [2]bool, path string, sev float64, head 
 		} else {
 			out[s].Centre = centres[s]
 		}
+		out[s].CentreRAS = [3]float64{-out[s].Centre[0], -out[s].Centre[1], out[s].Centre[2]}
 		// an ear is in the FOV when most of its expected labyrinth is
 		out[s].InFOV = out[s].Volume > 40
 	}

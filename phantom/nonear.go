@@ -108,7 +108,7 @@ func NonEar(cfg NonEarConfig) (img, label *volume.Volume, meta Meta, err error) 
 	meta = Meta{
 		Seed: cfg.Seed, Body: BodyOther, Centre: c, Pathology: Normal, PathologyInfo: "no inner ear: abdomen-like CT",
 		FOV: "abdomen", Dims: dims, Spacing: sp, Origin: geo.Origin, Rotation: rot, Shift: ps.shift,
-		Ears: []Ear{}, EarsInFOV: "none", TissueHU: map[string]float64{}, ManualSecondsSimulated: true,
+		Ears: []Ear{}, EarsInFOV: "none", Coordinates: coordinatesNote, TissueHU: map[string]float64{}, ManualSecondsSimulated: true,
 	}
 	for t := Tissue(0); t < numTissues; t++ {
 		meta.TissueHU[t.String()] = hu[t]

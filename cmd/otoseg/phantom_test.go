@@ -33,6 +33,21 @@ for r in rows:
     assert r["subgroup"] in ("normal", "pathological") and r["split"] in ("train", "validation", "external")
     assert float(r["manual_seconds"]) > 0
     assert a.min() >= -1024 and a.max() > 1500
+    # geometry: the labels sit where the sidecar says, in nibabel's RAS
+    import json
+    m = json.load(open(os.path.join(d, "meta", r["case_id"] + ".json")))
+    ijk = np.argwhere(l > 0)
+    ras = nib.affines.apply_affine(lb.affine, ijk)
+    ears = [e for e in m["ears"]]
+    cs = np.array([e["labyrinth_centre_ras_mm"] for e in ears])
+    near = np.argmin(((ras[:, None, :] - cs[None, :, :]) ** 2).sum(-1), axis=1)
+    for n, e in enumerate(ears):
+        if not e["in_fov"]:
+            continue
+        c = ras[near == n].mean(0)
+        assert np.abs(c - cs[n]).max() < 1.0, (r["case_id"], e["side"], c, cs[n])
+        # the left ear is on the patient's left: +x in LPS, -x in RAS
+        assert (c[0] < 0) == (e["side"] == "left"), (e["side"], c)
 print("ok", len(rows))
 `
 
