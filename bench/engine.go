@@ -216,7 +216,10 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	torchOK := TorchAvailable(ctx, o.Python)
-	if !torchOK {
+	switch {
+	case o.Python == "":
+		r.Notes = append(r.Notes, "PyTorch side skipped")
+	case !torchOK:
 		r.Notes = append(r.Notes, "PyTorch not available ("+o.Python+" -c 'import torch' failed): torch figures omitted")
 	}
 	if torchOK && len(o.Shapes) > 0 {
@@ -242,7 +245,7 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 		r.UNet.TrainStepS, r.UNet.Infer96S = ptr(train), ptr(infer)
 		logf("otoseg  U-Net train step %.3f s, inference 96^3 %.3f s", train, infer)
 	} else {
-		r.Notes = append(r.Notes, "otoseg U-Net not wired in: U-Net figures omitted")
+		r.Notes = append(r.Notes, "U-Net part skipped")
 	}
 	if torchOK && o.UNet != nil {
 		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "unet")
