@@ -1,5 +1,7 @@
 package nn
 
+import "math/bits"
+
 // convEngine runs a Conv3d's passes on the fast primitives and keeps their
 // scratch between calls: the prepared (padded, phase-split) input, which the
 // weight gradient reuses, the packed weights and the plans, which depend
@@ -23,7 +25,31 @@ type convEngine struct {
 	bwdP    []dcPlan
 	bwdTaps [][]int // tap indices (into the k^3 kernel) per class
 	bwdDims [][3]int
-	own     ConvScratch // used when the layer has no shared Scratch
+
+	// Stride 1 with short rows runs on shifted copies (shiftGeom), forward
+	// and backward alike: sh is its plan, the chan/tap tables place the
+	// weights for the forward and the (flipped) backward pass, and outCol
+	// maps the weight gradient's columns back to PyTorch's order.
+	shift            bool
+	sg               shiftGeom
+	sh               dcPlan
+	fwdChan, fwdTapS []int
+	bwdChan, bwdTapS []int
+	outCol           []int
+
+	own ConvScratch // used when the layer has no shared Scratch
+}
+
+// rowEff is the fraction of lanes the plan's segments use.
+func (p *dcPlan) rowEff() float64 {
+	if len(p.segs) == 0 {
+		return 1
+	}
+	var valid int
+	for _, s := range p.segs {
+		valid += bits.OnesCount64(uint64(s.mask))
+	}
+	return float64(valid) / float64(lanes*len(p.segs))
 }
 
 // ConvScratch is the working memory of the convolution passes: the padded
@@ -82,6 +108,10 @@ func (e *convEngine) setup(g *convGeom) {
 			e.fwdP.useCol(g.Cin)
 		}
 	}
+	e.shift = false
+	if g.K > 1 && g.S == 1 && !e.rowsOnly && e.fwdP.rowEff() < 0.9 {
+		e.setupShift(g)
+	}
 	e.bwdP, e.bwdTaps, e.bwdDims = nil, nil, nil
 	switch {
 	case g.K == 1:
@@ -136,6 +166,38 @@ func (e *convEngine) setup(g *convGeom) {
 	}
 }
 
+// setupShift builds the shifted-copy plan and its index tables.
+func (e *convEngine) setupShift(g *convGeom) {
+	K, T := g.K, g.K*g.K*g.K
+	e.shift = true
+	e.sg = newShiftGeom(K, g.P, g.ID, g.IH, g.IW)
+	e.sh = dcPlan{cs: e.sg.chanLen(), taps: e.sg.taps(), segs: e.sg.segs(nil)}
+	e.fwdChan, e.bwdChan = make([]int, g.Cin*K), make([]int, g.Cout*K)
+	for kw := 0; kw < K; kw++ {
+		for c := 0; c < g.Cin; c++ {
+			e.fwdChan[c*K+kw] = c*T + kw
+		}
+		for c := 0; c < g.Cout; c++ {
+			e.bwdChan[c*K+kw] = c*g.Cin*T + (K - 1 - kw)
+		}
+	}
+	e.fwdTapS, e.bwdTapS = make([]int, K*K), make([]int, K*K)
+	for kd := 0; kd < K; kd++ {
+		for kh := 0; kh < K; kh++ {
+			e.fwdTapS[kd*K+kh] = (kd*K + kh) * K
+			e.bwdTapS[kd*K+kh] = ((K-1-kd)*K + (K - 1 - kh)) * K
+		}
+	}
+	e.outCol = make([]int, g.Cin*T)
+	for c := 0; c < g.Cin; c++ {
+		for kw := 0; kw < K; kw++ {
+			for t := 0; t < K*K; t++ {
+				e.outCol[(c*K+kw)*K*K+t] = c*T + t*K + kw
+			}
+		}
+	}
+}
+
 func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, sc *ConvScratch, threads int) {
 	if !g.fast() {
 		refConvForward(g, x, w, b, y, threads)
@@ -145,9 +207,18 @@ func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, sc *ConvScratch,
 	e.setup(g)
 	sc = e.scratch(sc)
 	T := g.K * g.K * g.K
-	e.a = packA(e.a, w, g.Cout, g.Cin, g.Cin*T, T, e.tapIdx, threads)
 	e.bias = padBias(e.bias, b, g.Cout, 1)
 	in, out := g.inSpatial(), g.outSpatial()
+	if e.shift {
+		e.a = packAOff(e.a, w, g.Cout, g.Cin*g.K, g.Cin*T, 0, e.fwdChan, e.fwdTapS, threads)
+		sc.src = growSlice(sc.src, g.Cin*g.K*e.sg.chanLen())
+		for n := 0; n < g.N; n++ {
+			e.sg.prep(sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
+			dcRun(k, &e.sh, e.a, g.Cout, g.Cin*g.K, sc.src, y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
+		}
+		return
+	}
+	e.a = packA(e.a, w, g.Cout, g.Cin, g.Cin*T, T, e.tapIdx, threads)
 	if g.K == 1 {
 		for n := 0; n < g.N; n++ {
 			dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, x[n*g.Cin*in:(n+1)*g.Cin*in], y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
@@ -178,13 +249,19 @@ func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, sc *Co
 		if db != nil {
 			sumRows(db, dyn, g.Cout, out, threads)
 		}
-		if g.K == 1 {
-			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, x[n*g.Cin*in:(n+1)*g.Cin*in], dw, sc.part, &sc.col, threads)
-			continue
+		xn := x[n*g.Cin*in : (n+1)*g.Cin*in]
+		switch {
+		case g.K == 1:
+			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, xn, dw, sc.part, nil, &sc.col, threads)
+		case e.shift:
+			sc.src = growSlice(sc.src, g.Cin*g.K*e.sg.chanLen())
+			e.sg.prep(sc.src, xn, g.Cin, threads)
+			sc.part = wgRun(k, &e.sh, g.Cout, g.Cin*g.K, dyn, out, sc.src, dw, sc.part, e.outCol, &sc.col, threads)
+		default:
+			sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
+			dcPrep(&e.fwd, sc.src, xn, g.Cin, threads)
+			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, sc.src, dw, sc.part, nil, &sc.col, threads)
 		}
-		sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
-		dcPrep(&e.fwd, sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
-		sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, sc.src, dw, sc.part, &sc.col, threads)
 	}
 }
 
@@ -203,6 +280,15 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 		e.ab = packA(e.ab, w, g.Cin, g.Cout, 1, g.Cin, []int{0}, threads)
 		for n := 0; n < g.N; n++ {
 			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, dy[n*g.Cout*out:(n+1)*g.Cout*out], dx[n*g.Cin*in:], in, e.zeros, &sc.col, threads)
+		}
+		return
+	}
+	if e.shift {
+		e.ab = packAOff(e.ab, w, g.Cin, g.Cout*g.K, T, 0, e.bwdChan, e.bwdTapS, threads)
+		sc.dy = growSlice(sc.dy, g.Cout*g.K*e.sg.chanLen())
+		for n := 0; n < g.N; n++ {
+			e.sg.prep(sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+			dcRun(k, &e.sh, e.ab, g.Cin, g.Cout*g.K, sc.dy, dx[n*g.Cin*in:], in, e.zeros, &sc.col, threads)
 		}
 		return
 	}
@@ -327,7 +413,7 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, sc *
 		sumRows(db, dyn, Cout, 8*in, threads)
 		upShuffle(x.Shape, Cout, sc.dy, dyn, true, threads)
 		xn := x.Data[n*Cin*in : (n+1)*Cin*in]
-		sc.part = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, sc.dy, dw, sc.part, &sc.col, threads)
+		sc.part = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, sc.dy, dw, sc.part, nil, &sc.col, threads)
 		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, sc.dy, dx.Data[n*Cin*in:], in, e.zeros, &sc.col, threads)
 	}
 }

@@ -201,6 +201,12 @@ func dcPrep(g *prepGeom, dst, x []float32, c, threads int) {
 // the deep layers (millions of weights, few voxels) it is worth splitting
 // between workers.
 func packA(dst, w []float32, nrows, nchan, rs, cs int, tapIdx []int, threads int) []float32 {
+	return packAOff(dst, w, nrows, nchan, rs, cs, nil, tapIdx, threads)
+}
+
+// packAOff is packA with channel c at offset chanOff[c] instead of c*cs
+// when chanOff is not nil.
+func packAOff(dst, w []float32, nrows, nchan, rs, cs int, chanOff, tapIdx []int, threads int) []float32 {
 	nb, T := (nrows+dcRows-1)/dcRows, len(tapIdx)
 	blk := nchan * T * dcRows
 	dst = growSlice(dst, nb*blk)
@@ -212,9 +218,13 @@ func packA(dst, w []float32, nrows, nchan, rs, cs int, tapIdx []int, threads int
 			d := dst[rb*blk : (rb+1)*blk]
 			mr := min(dcRows, nrows-rb*dcRows)
 			for c := 0; c < nchan; c++ {
+				co := c * cs
+				if chanOff != nil {
+					co = chanOff[c]
+				}
 				dc := d[c*T*dcRows : (c+1)*T*dcRows]
 				for m := 0; m < mr; m++ {
-					wc := w[(rb*dcRows+m)*rs+c*cs:]
+					wc := w[(rb*dcRows+m)*rs+co:]
 					for t, ti := range tapIdx {
 						dc[t*dcRows+m] = wc[ti]
 					}
@@ -228,6 +238,80 @@ func packA(dst, w []float32, nrows, nchan, rs, cs int, tapIdx []int, threads int
 		}
 	})
 	return dst
+}
+
+// shiftGeom is the layout for stride-1 convolutions with short rows: one
+// copy of the source per kernel column kw, shifted by kw so that rows need
+// no padding columns, copy[c][kw][z][y][x] = src[c][z-p][y-p][x+kw-p] (zero
+// outside). Without padding columns the rows of a plane are contiguous in
+// the copy as in the output, so segments run across rows and only the end
+// of a plane leaves lanes empty (widths 4, 8, 12, 20 fill every lane). The
+// kernel then sees k*C channels (c, kw) of k*k taps (kd, kh).
+type shiftGeom struct {
+	k, p, d, h, w, pd, ph int
+}
+
+func newShiftGeom(k, p, d, h, w int) shiftGeom {
+	return shiftGeom{k: k, p: p, d: d, h: h, w: w, pd: d + 2*p, ph: h + 2*p}
+}
+
+// chanLen is the length of one (channel, kw) copy.
+func (g *shiftGeom) chanLen() int { return g.pd * g.ph * g.w }
+
+func (g *shiftGeom) taps() []int64 {
+	var t []int64
+	for kd := 0; kd < g.k; kd++ {
+		for kh := 0; kh < g.k; kh++ {
+			t = append(t, 4*int64((kd*g.ph+kh)*g.w))
+		}
+	}
+	return t
+}
+
+// segs covers each output plane (h*w positions, contiguous in source and
+// destination) with 16-lane segments.
+func (g *shiftGeom) segs(segs []dcSeg) []dcSeg {
+	segs = segs[:0]
+	n := g.h * g.w
+	for z := 0; z < g.d; z++ {
+		s, o := z*g.ph*g.w, z*n
+		for i := 0; i < n; i += lanes {
+			segs = append(segs, dcSeg{src: 4 * int64(s+i), dst: 4 * int64(o+i), mask: laneMask(n - i)})
+		}
+	}
+	return segs
+}
+
+// prep writes the k shifted copies of the c channels of x into dst.
+func (g *shiftGeom) prep(dst, x []float32, c, threads int) {
+	in, cl := g.d*g.h*g.w, g.chanLen()
+	plane := g.ph * g.w
+	parallelFor(threads, c*g.k*g.pd, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ckw, z := i/g.pd, i%g.pd
+			ch, kw := ckw/g.k, ckw%g.k
+			pl := dst[ckw*cl+z*plane : ckw*cl+(z+1)*plane]
+			iz := z - g.p
+			if iz < 0 || iz >= g.d {
+				clear(pl)
+				continue
+			}
+			// Columns x+kw-p inside [0, w): x in [x0, x1).
+			x0, x1 := max(0, g.p-kw), min(g.w, g.w+g.p-kw)
+			for y := 0; y < g.ph; y++ {
+				row := pl[y*g.w : (y+1)*g.w]
+				iy := y - g.p
+				if iy < 0 || iy >= g.h || x0 >= x1 {
+					clear(row)
+					continue
+				}
+				xr := x[ch*in+(iz*g.h+iy)*g.w:]
+				clear(row[:x0])
+				copy(row[x0:x1], xr[x0+kw-g.p:x1+kw-g.p])
+				clear(row[x1:])
+			}
+		}
+	})
 }
 
 // padBias returns the bias padded to whole blocks of 8 rows (zero when b is
@@ -342,13 +426,17 @@ const wgChunk = 192
 // element and no partial sums need merging; each tile's sums build up in
 // part (per tile wgOut floats, grown as needed and returned) across the
 // chunks and are added to out at the end.
-func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out, part []float32, col *[]float32, threads int) []float32 {
+//
+// outCol, when not nil, maps the column c*T+t to the column of out that
+// receives it (the shifted layout orders its columns differently from
+// PyTorch's weight).
+func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src []float32, out, part []float32, outCol []int, col *[]float32, threads int) []float32 {
 	if len(p.segs) == 0 || nrows == 0 {
 		return part
 	}
 	if p.col != nil {
 		*col = im2col(p, src, nchan, *col, threads)
-		return wgRun(k, p.col, nrows, nchan*len(p.taps), dy, ldy, *col, out, part, nil, threads)
+		return wgRun(k, p.col, nrows, nchan*len(p.taps), dy, ldy, *col, out, part, outCol, nil, threads)
 	}
 	T := len(p.taps)
 	ncols := nchan * T
@@ -390,7 +478,11 @@ func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src [
 			for m := 0; m < wgRows && rb*wgRows+m < nrows; m++ {
 				o := out[(rb*wgRows+m)*ncols:]
 				for j := 0; j < wgCols && cb*wgCols+j < ncols; j++ {
-					o[cb*wgCols+j] += tile[wgSlot(m*wgCols+j)]
+					q := cb*wgCols + j
+					if outCol != nil {
+						q = outCol[q]
+					}
+					o[q] += tile[wgSlot(m*wgCols+j)]
 				}
 			}
 		}
