@@ -1,6 +1,7 @@
 package phantom
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"testing"
@@ -27,6 +28,15 @@ func fineEar(t *testing.T, seed uint64, path string, sev float64, sp float64) (*
 // vestibule.
 func TestNormalAnatomy(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			normalAnatomy(t, seed)
+		})
+	}
+}
+
+func normalAnatomy(t *testing.T, seed uint64) {
+	{
 		_, lab, m := fineEar(t, seed, Normal, 0, 0.15)
 		e := m.Ears[0]
 		if e.Side != "left" || !e.InFOV {

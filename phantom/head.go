@@ -132,6 +132,19 @@ func addEar(sc *scene, ef earFrame, e *earShape, h *headShape, r *rand.Rand, p *
 			}
 		}
 	}
+	// marrow spaces and apical air cells in the petrous apex, kept 6 mm
+	// from the labyrinth: the apex is not uniform bone
+	for i := 0; i < 14; i++ {
+		q := vec3{-8 - 12*r.Float64(), -6 - 8*r.Float64(), -4 + 6*r.Float64()}
+		if q.sub(e.base).norm() < 6 || q.norm() < 6 {
+			continue
+		}
+		t := Marrow
+		if r.Float64() < 0.35*h.pneum {
+			t = Air
+		}
+		sc.add(sphere{c: ef.p(q), r: 0.7 + 1.3*r.Float64()}, t, 0)
+	}
 	// otic capsule: the labyrinth grown by ~1.5 mm, plus the cochlear shell
 	for _, o := range e.lumen(ef, 1.5) {
 		sc.add(o.s, Capsule, 0)

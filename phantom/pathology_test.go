@@ -160,6 +160,8 @@ func TestPathologies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// the checks are serial; overlap them with other cases' rendering
+			t.Parallel()
 			img, lab, m := fineEar(t, seed, tc.name, tc.sev, sp)
 			if m.Pathology != tc.name || m.Severity != tc.sev || m.Ears[0].Pathology != tc.name || m.Ears[0].Severity != tc.sev {
 				t.Errorf("meta records %q %.2f, left ear %q %.2f; want %q %.2f", m.Pathology, m.Severity, m.Ears[0].Pathology, m.Ears[0].Severity, tc.name, tc.sev)
