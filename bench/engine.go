@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/otoseg/otoseg/nn"
@@ -54,9 +55,13 @@ var DefaultShapes = []ConvShape{{48, 16}, {32, 32}, {16, 64}}
 
 // Options configures RunEngine.
 type Options struct {
-	Threads int         // threads for both sides
-	Reps    int         // timed runs per figure (the median is reported)
-	Rounds  int         // rounds of both sides, one after the other (medians reported)
+	Threads int // threads for both sides
+	Reps    int // timed runs per figure (the median is reported)
+	Rounds  int // rounds of both sides, one after the other (medians reported)
+	// CPUTime times the convolutions by process CPU time instead of wall
+	// time (single-threaded only, U-Net skipped): on a busy machine wall
+	// time measures the other processes as much as the engine.
+	CPUTime bool
 	Python  string      // interpreter with torch; "" skips PyTorch
 	Shapes  []ConvShape // convolution shapes
 	UNet    UNetRunner  // nil skips the U-Net part
@@ -88,6 +93,7 @@ type Report struct {
 	Threads int    `json:"threads"`
 	Reps    int    `json:"reps"`
 	Rounds  int    `json:"rounds"`
+	Clock   string `json:"clock"` // "wall" or "cpu" (Options.CPUTime)
 	Kernels string `json:"kernels"`
 	// LoadAvg is the 1-minute load average (Linux /proc/loadavg) at the
 	// start and the end of the run: above the thread count, other processes
@@ -121,6 +127,9 @@ func RunEngine(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Rounds <= 0 {
 		o.Rounds = 1
+	}
+	if o.CPUTime && o.Threads != 1 {
+		return nil, errors.New("bench: CPU time is a fair measure only with one thread (PyTorch's waiting threads spin and burn CPU)")
 	}
 	load0, ok0 := loadAvg()
 	var rounds []*Report
@@ -200,13 +209,17 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 			fmt.Fprintf(o.Log, format+"\n", a...)
 		}
 	}
-	r := &Report{Threads: o.Threads, Reps: o.Reps, Rounds: 1, Kernels: nn.KernelPath()}
+	r := &Report{Threads: o.Threads, Reps: o.Reps, Rounds: 1, Clock: "wall", Kernels: nn.KernelPath()}
+	clock := wallClock
+	if o.CPUTime {
+		r.Clock, clock = "cpu", cpuClock
+	}
 	for _, s := range o.Shapes {
 		for _, bwd := range []bool{false, true} {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			sec := timeConv(s, bwd, o.Threads, o.Reps)
+			sec := timeConv(s, bwd, o.Threads, o.Reps, clock)
 			pass, f := "fwd", s.Flops()
 			if bwd {
 				pass, f = "fwd+bwd", 3*f
@@ -223,7 +236,7 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 		r.Notes = append(r.Notes, "PyTorch not available ("+o.Python+" -c 'import torch' failed): torch figures omitted")
 	}
 	if torchOK && len(o.Shapes) > 0 {
-		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "conv")
+		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "conv", r.Clock)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +250,10 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 	}
-	if o.UNet != nil {
+	if o.UNet != nil && o.CPUTime {
+		r.Notes = append(r.Notes, "U-Net part skipped: it is timed by wall clock only")
+		o.UNet = nil
+	} else if o.UNet != nil {
 		train, infer, err := o.UNet(ctx, o.Threads, o.Reps)
 		if err != nil {
 			return nil, fmt.Errorf("bench: otoseg U-Net: %w", err)
@@ -248,7 +264,7 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 		r.Notes = append(r.Notes, "U-Net part skipped")
 	}
 	if torchOK && o.UNet != nil {
-		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "unet")
+		tr, err := runTorch(ctx, o.Python, o.Threads, o.Reps, "unet", r.Clock)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +282,7 @@ func ptr(v float64) *float64 { return &v }
 // timeConv returns the median seconds of reps runs of one convolution,
 // forward only (inference mode) or forward+backward (training mode, the
 // output itself as upstream gradient, as the PyTorch side does).
-func timeConv(s ConvShape, backward bool, threads, reps int) float64 {
+func timeConv(s ConvShape, backward bool, threads, reps int, clock func() float64) float64 {
 	rng := rand.New(rand.NewPCG(uint64(s.Size), uint64(s.C)))
 	c := nn.NewConv3d(s.C, s.C, 3, 1, false)
 	c.Threads = threads
@@ -284,18 +300,33 @@ func timeConv(s ConvShape, backward bool, threads, reps int) float64 {
 			c.Backward(y)
 		}
 	}
-	return Median(reps, run)
+	return medianBy(clock, reps, run)
+}
+
+// wallClock and cpuClock return seconds since an arbitrary origin: wall
+// time, and the CPU time of the whole process.
+func wallClock() float64 { return float64(time.Now().UnixNano()) / 1e9 }
+
+func cpuClock() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return wallClock()
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // Median runs fn once to warm up, then reps times, and returns the median
 // wall time in seconds.
-func Median(reps int, fn func()) float64 {
+func Median(reps int, fn func()) float64 { return medianBy(wallClock, reps, fn) }
+
+// medianBy is Median with the given clock.
+func medianBy(clock func() float64, reps int, fn func()) float64 {
 	fn()
 	t := make([]float64, reps)
 	for i := range t {
-		t0 := time.Now()
+		t0 := clock()
 		fn()
-		t[i] = time.Since(t0).Seconds()
+		t[i] = clock() - t0
 	}
 	slices.Sort(t)
 	if reps%2 == 1 {
@@ -319,8 +350,8 @@ type torchResult struct {
 }
 
 // runTorch runs the embedded PyTorch script for the given parts.
-func runTorch(ctx context.Context, python string, threads, reps int, parts string) (*torchResult, error) {
-	cmd := exec.CommandContext(ctx, python, "-c", torchScript, fmt.Sprint(threads), fmt.Sprint(reps), parts)
+func runTorch(ctx context.Context, python string, threads, reps int, parts, clock string) (*torchResult, error) {
+	cmd := exec.CommandContext(ctx, python, "-c", torchScript, fmt.Sprint(threads), fmt.Sprint(reps), parts, clock)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -349,7 +380,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	if torch == "" {
 		torch = "not run"
 	}
-	fmt.Fprintf(w, "engine benchmark: %d threads, median of %d runs (x %d rounds), kernels %s, PyTorch %s\n\n", r.Threads, r.Reps, r.Rounds, r.Kernels, torch)
+	fmt.Fprintf(w, "engine benchmark: %d threads, %s time, median of %d runs (x %d rounds), kernels %s, PyTorch %s\n\n", r.Threads, r.Clock, r.Reps, r.Rounds, r.Kernels, torch)
 	fmt.Fprintf(w, "%-28s %12s %12s %15s\n", "convolution 3x3x3, GFLOP/s", "otoseg", "PyTorch", "otoseg/PyTorch")
 	for _, c := range r.Conv {
 		name := c.Shape + " " + c.Pass

@@ -67,6 +67,20 @@ func TestRunEngineRejectsBadThreads(t *testing.T) {
 	if _, err := RunEngine(context.Background(), Options{Threads: 0}); err == nil {
 		t.Fatal("threads 0 accepted")
 	}
+	if _, err := RunEngine(context.Background(), Options{Threads: 2, CPUTime: true}); err == nil {
+		t.Fatal("CPU time with 2 threads accepted")
+	}
+}
+
+func TestRunEngineCPUTime(t *testing.T) {
+	r, err := RunEngine(context.Background(), Options{Threads: 1, Reps: 1, CPUTime: true, Shapes: []ConvShape{{8, 4}},
+		UNet: func(context.Context, int, int) (float64, float64, error) { return 1, 1, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Clock != "cpu" || !(r.Conv[0].Seconds > 0) || r.UNet.TrainStepS != nil {
+		t.Errorf("report %+v: want cpu clock, positive times, U-Net skipped", r)
+	}
 }
 
 // TestTorchScript runs the embedded PyTorch script's convolution part with
@@ -76,7 +90,7 @@ func TestTorchScript(t *testing.T) {
 	if !TorchAvailable(context.Background(), py) {
 		t.Fatalf("%s cannot import torch (install python3-torch)", py)
 	}
-	tr, err := runTorch(context.Background(), py, 1, 1, "conv")
+	tr, err := runTorch(context.Background(), py, 1, 1, "conv", "cpu")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 """PyTorch side of `otoseg bench engine`: the same work as the Go side,
 timed the same way, printed as one JSON object on stdout.
 
-Usage: python3 torch_engine.py THREADS REPS PARTS
+Usage: python3 torch_engine.py THREADS REPS PARTS [CLOCK]
 PARTS is a comma list of: conv (the three 3x3x3 convolution shapes),
 unet (a training step on 2x1x64^3 and an inference on 1x1x96^3).
+CLOCK is wall (default) or cpu (process CPU time, for single-threaded runs
+on a busy machine).
 Each figure is the median of REPS timed runs after one untimed warm-up.
 """
 import json
@@ -15,6 +17,7 @@ import torch
 import torch.nn as nn
 
 threads, reps, parts = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(",")
+clock = time.process_time if len(sys.argv) > 4 and sys.argv[4] == "cpu" else time.perf_counter
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -23,9 +26,9 @@ def timed(fn):
     fn()
     runs = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        runs.append(time.perf_counter() - t0)
+        runs.append(clock() - t0)
     return statistics.median(runs)
 
 

@@ -21,6 +21,7 @@ type benchEngineOptions struct {
 	Python  string
 	NoTorch bool
 	NoUNet  bool
+	CPUTime bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -46,7 +47,8 @@ otoseg/PyTorch; --json prints one JSON object instead.
 
 Examples:
   otoseg bench engine
-  otoseg bench engine --threads 2 --reps 5 --rounds 3 --json`,
+  otoseg bench engine --threads 2 --reps 5 --rounds 3 --json
+  otoseg bench engine --threads 1 --cpu-time   # kernel quality on a busy machine`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBenchEngine(cmd, o, cmd.OutOrStdout())
@@ -60,6 +62,7 @@ Examples:
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch")
 	f.BoolVar(&o.NoTorch, "no-torch", false, "skip the PyTorch side")
 	f.BoolVar(&o.NoUNet, "no-unet", false, "skip the U-Net part")
+	f.BoolVar(&o.CPUTime, "cpu-time", false, "time the convolutions by process CPU time (needs --threads 1; skips the U-Net): steadier on a busy machine")
 	return cmd
 }
 
@@ -67,7 +70,7 @@ func runBenchEngine(cmd *cobra.Command, o benchEngineOptions, out io.Writer) err
 	if o.Threads <= 0 || o.Reps <= 0 || o.Rounds <= 0 {
 		return fmt.Errorf("bench engine: --threads, --reps and --rounds must be positive")
 	}
-	opts := bench.Options{Threads: o.Threads, Reps: o.Reps, Rounds: o.Rounds, Python: o.Python, Shapes: bench.DefaultShapes}
+	opts := bench.Options{Threads: o.Threads, Reps: o.Reps, Rounds: o.Rounds, CPUTime: o.CPUTime, Python: o.Python, Shapes: bench.DefaultShapes}
 	if o.NoTorch {
 		opts.Python = ""
 	}
