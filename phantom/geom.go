@@ -317,9 +317,14 @@ func (t *tube) sdf(p vec3) float64 {
 		}
 		o := ap.sub(sg.ab.scale(s))
 		ra := a.ra + s*(b.ra-a.ra)
+		on := o.norm()
 		var d float64
 		if sg.round {
-			d = o.norm() - ra
+			d = on - ra
+		} else if on-math.Max(ra, a.rz+s*(b.rz-a.rz)) >= best {
+			// the section lies within a circle of its larger semi-axis:
+			// this segment cannot come closer than the best so far
+			continue
 		} else {
 			rz := a.rz + s*(b.rz-a.rz)
 			up := a.up.lerp(b.up, s).unit()

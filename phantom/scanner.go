@@ -343,13 +343,15 @@ func houndsfieldBar(v *volume.Volume, a, b vec3, depth float64) {
 		if z := v.World(0, 0, float64(k))[2]; (z < zlo || z > zhi) && v.Direction == volume.Identity() {
 			continue
 		}
+		step := vec3(v.World(1, 0, 0)).sub(v.World(0, 0, 0))
 		for j := 0; j < v.Dims[1]; j++ {
+			row := vec3(v.World(0, float64(j), float64(k)))
 			for i := 0; i < v.Dims[0]; i++ {
 				idx := v.Index(i, j, k)
 				if v.Data[idx] < -300 || v.Data[idx] > 1200 {
 					continue
 				}
-				p := vec3(v.World(float64(i), float64(j), float64(k)))
+				p := row.add(step.scale(float64(i)))
 				t := math.Max(0, math.Min(1, p.sub(a).dot(ab)/l2))
 				if t <= 0.12 || t >= 0.88 {
 					continue
