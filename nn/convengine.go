@@ -2,13 +2,13 @@ package nn
 
 import "math/bits"
 
-// convEngine runs a Conv3d's passes on the fast primitives and keeps their
-// scratch between calls: the prepared (padded, phase-split) input, which the
-// weight gradient reuses, the packed weights and the plans, which depend
-// only on the shape.
+// convEngine runs a Conv3d's passes on the fast primitives. It keeps the
+// plans, which depend only on the shape, and the packed weights; working
+// memory comes from a ConvScratch (the layer's shared one or its own).
 type convEngine struct {
 	kern *kernels
-	// rowsOnly keeps every plan in its direct form (no im2col), for tests.
+	// rowsOnly keeps every plan in its direct, whole-row form (no shifted
+	// copies, no im2col), for tests.
 	rowsOnly bool
 
 	g      convGeom
