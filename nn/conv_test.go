@@ -366,3 +366,32 @@ func TestThreadsDoNotChangeResults(t *testing.T) {
 		}
 	}
 }
+
+func TestInterleave(t *testing.T) {
+	for _, k := range availableKernels() {
+		for _, n := range []int{0, 1, 15, 16, 17, 33, 64} {
+			a, b := make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i] = float32(i), float32(-i-1)
+			}
+			d := make([]float32, 2*n+1)
+			d[2*n] = 99
+			k.ilv(d[:2*n], a, b)
+			for i := 0; i < n; i++ {
+				if d[2*i] != a[i] || d[2*i+1] != b[i] {
+					t.Fatalf("%s ilv n=%d: pair %d = %v, %v", k.name, n, i, d[2*i], d[2*i+1])
+				}
+			}
+			if d[2*n] != 99 {
+				t.Fatalf("%s ilv n=%d wrote past the end", k.name, n)
+			}
+			a2, b2 := make([]float32, n), make([]float32, n)
+			k.dilv(a2, b2, d[:2*n])
+			for i := range a2 {
+				if a2[i] != a[i] || b2[i] != b[i] {
+					t.Fatalf("%s dilv n=%d: element %d = %v, %v", k.name, n, i, a2[i], b2[i])
+				}
+			}
+		}
+	}
+}

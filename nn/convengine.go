@@ -227,7 +227,7 @@ func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, sc *ConvScratch,
 	}
 	sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
 	for n := 0; n < g.N; n++ {
-		dcPrep(&e.fwd, sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
+		dcPrep(k, &e.fwd, sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
 		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, sc.src, y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
 	}
 }
@@ -259,7 +259,7 @@ func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, sc *Co
 			sc.part = wgRun(k, &e.sh, g.Cout, g.Cin*g.K, dyn, out, sc.src, dw, sc.part, e.outCol, &sc.col, threads)
 		default:
 			sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
-			dcPrep(&e.fwd, sc.src, xn, g.Cin, threads)
+			dcPrep(k, &e.fwd, sc.src, xn, g.Cin, threads)
 			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, sc.src, dw, sc.part, nil, &sc.col, threads)
 		}
 	}
@@ -296,7 +296,7 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 	if g.S == 1 {
 		e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[0], threads)
 		for n := 0; n < g.N; n++ {
-			dcPrep(&e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+			dcPrep(k, &e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
 			dcRun(k, &e.bwdP[0], e.ab, g.Cin, g.Cout, sc.dy, dx[n*g.Cin*in:], in, e.zeros, &sc.col, threads)
 		}
 		return
@@ -304,7 +304,7 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 	// Stride 2: one pass per parity class into sc.tmp, then interleave.
 	sc.tmp = growSlice(sc.tmp, g.Cin*in)
 	for n := 0; n < g.N; n++ {
-		dcPrep(&e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
+		dcPrep(k, &e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
 		off := 0
 		var offs [8]int
 		for cls := range e.bwdP {
@@ -393,7 +393,7 @@ func (e *upEngine) forward(x *Tensor, w, b []float32, y *Tensor, sc *ConvScratch
 	sc.tmp = growSlice(sc.tmp, 8*Cout*in)
 	for n := 0; n < N; n++ {
 		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], sc.tmp, in, e.bias, &sc.col, threads)
-		upShuffle(x.Shape, Cout, sc.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
+		upShuffle(k, x.Shape, Cout, sc.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
 	}
 }
 
@@ -411,7 +411,7 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, sc *
 	for n := 0; n < N; n++ {
 		dyn := dy.Data[n*Cout*8*in : (n+1)*Cout*8*in]
 		sumRows(db, dyn, Cout, 8*in, threads)
-		upShuffle(x.Shape, Cout, sc.dy, dyn, true, threads)
+		upShuffle(k, x.Shape, Cout, sc.dy, dyn, true, threads)
 		xn := x.Data[n*Cin*in : (n+1)*Cin*in]
 		sc.part = wgRun(k, &e.plan, Cin, 8*Cout, xn, in, sc.dy, dw, sc.part, nil, &sc.col, threads)
 		dcRun(k, &e.plan, e.ab, Cin, 8*Cout, sc.dy, dx.Data[n*Cin*in:], in, e.zeros, &sc.col, threads)
@@ -421,7 +421,7 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, sc *
 // upShuffle moves between the parity-major layout t[co*8+p][d][h][w] and
 // the output layout y[co][2d+a][2h+b][2w+c] (p = a*4+b*2+c): t to y, or y
 // to t when toT.
-func upShuffle(s [5]int, cout int, t, y []float32, toT bool, threads int) {
+func upShuffle(k *kernels, s [5]int, cout int, t, y []float32, toT bool, threads int) {
 	D, H, W := s[2], s[3], s[4]
 	in := D * H * W
 	parallelFor(threads, cout*D, func(_, lo, hi int) {
@@ -435,13 +435,9 @@ func upShuffle(s [5]int, cout int, t, y []float32, toT bool, threads int) {
 						t1 := t[(co*8+p+1)*in+(d*H+h)*W:][:W]
 						yr := y[co*8*in+((2*d+a)*2*H+2*h+bb)*2*W:][:2*W]
 						if toT {
-							for i := range t0 {
-								t0[i], t1[i] = yr[2*i], yr[2*i+1]
-							}
+							k.dilv(t0, t1, yr)
 						} else {
-							for i := range t0 {
-								yr[2*i], yr[2*i+1] = t0[i], t1[i]
-							}
+							k.ilv(yr, t0, t1)
 						}
 					}
 				}

@@ -151,8 +151,9 @@ func (g *prepGeom) segs(dst []dcSeg) []dcSeg {
 }
 
 // dcPrep writes the padded, phase-split copy of the c channels of x (each
-// id x ih x iw) into dst (c * chanLen floats).
-func dcPrep(g *prepGeom, dst, x []float32, c, threads int) {
+// id x ih x iw) into dst (c * chanLen floats). k, when not nil, supplies the
+// vector even/odd split for stride 2.
+func dcPrep(k *kernels, g *prepGeom, dst, x []float32, c, threads int) {
 	in, cl := g.id*g.ih*g.iw, g.chanLen()
 	parallelFor(threads, c*g.pd, func(_, lo, hi int) {
 		for cz := lo; cz < hi; cz++ {
@@ -177,6 +178,22 @@ func dcPrep(g *prepGeom, dst, x []float32, c, threads int) {
 					clear(row[:lo])
 					n := copy(row[lo:], xr)
 					clear(row[lo+n:])
+					continue
+				}
+				if g.s == 2 && g.p == 1 && k != nil {
+					// Odd columns go to phase 0 (after its leading pad),
+					// even columns to phase 1.
+					r0, r1 := row[:g.wh], row[g.wh:]
+					np := g.iw / 2
+					r0[0] = 0
+					k.dilv(r1[:np], r0[1:1+np], xr[:2*np])
+					clear(r0[1+np:])
+					e := np
+					if g.iw%2 == 1 {
+						r1[np] = xr[g.iw-1]
+						e++
+					}
+					clear(r1[e:])
 					continue
 				}
 				for ph := 0; ph < g.s; ph++ {

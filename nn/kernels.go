@@ -100,9 +100,31 @@ type kernels struct {
 	name string
 	dc   func(*dcArgs)
 	wg   func(*wgArgs)
+	// ilv sets dst[2i] = a[i], dst[2i+1] = b[i]; dilv is its inverse. They
+	// move the transposed convolution's parities and split stride-2 rows.
+	ilv  func(dst, a, b []float32)
+	dilv func(a, b, src []float32)
 }
 
-var goKernels = &kernels{name: "go", dc: dcGo, wg: wgGo}
+var goKernels = &kernels{name: "go", dc: dcGo, wg: wgGo, ilv: ilvGo, dilv: dilvGo}
+
+func ilvGo(dst, a, b []float32) {
+	b = b[:len(a)]
+	dst = dst[:2*len(a)]
+	for i, v := range a {
+		pr := dst[2*i : 2*i+2 : 2*i+2]
+		pr[0], pr[1] = v, b[i]
+	}
+}
+
+func dilvGo(a, b, src []float32) {
+	b = b[:len(a)]
+	src = src[:2*len(a)]
+	for i := range a {
+		pr := src[2*i : 2*i+2 : 2*i+2]
+		a[i], b[i] = pr[0], pr[1]
+	}
+}
 
 // bestKernels is the path layers use unless told otherwise.
 func bestKernels() *kernels { return availableKernels()[0] }

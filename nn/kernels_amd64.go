@@ -16,15 +16,52 @@ func dcAVX512(args *dcArgs)
 func wgAVX512(args *wgArgs)
 
 //go:noescape
+func ilv2AVX512(dst, a, b *float32, n int, idx *[32]int32)
+
+//go:noescape
+func dilv2AVX512(a, b, src *float32, n int, idx *[32]int32)
+
+//go:noescape
 func dc2AVX2(args *dc2Args)
 
 //go:noescape
 func wg2AVX2(args *wg2Args)
 
 var (
-	avx512Kernels = &kernels{name: "avx512", dc: dcAVX512, wg: wgAVX512}
-	avx2Kernels   = &kernels{name: "avx2", dc: dcAVX2, wg: wgAVX2}
+	avx512Kernels = &kernels{name: "avx512", dc: dcAVX512, wg: wgAVX512, ilv: ilvAVX512, dilv: dilvAVX512}
+	avx2Kernels   = &kernels{name: "avx2", dc: dcAVX2, wg: wgAVX2, ilv: ilvGo, dilv: dilvGo}
 )
+
+// ilvIdx holds VPERMT2PS indices: lanes 0-15 of the interleaved pairs
+// (a0 b0 a1 b1 ... a7 b7), then lanes 16-31 (a8 b8 ... a15 b15); dilvIdx
+// the even then the odd elements of 32 consecutive floats.
+var ilvIdx, dilvIdx = func() (ilv, dilv [32]int32) {
+	for i := 0; i < 16; i++ {
+		ilv[i] = int32(i/2 + 16*(i%2))
+		ilv[16+i] = int32(8 + i/2 + 16*(i%2))
+		dilv[i] = int32(2 * i)
+		dilv[16+i] = int32(2*i + 1)
+	}
+	return
+}()
+
+func ilvAVX512(dst, a, b []float32) {
+	n := len(a) &^ (lanes - 1)
+	if n > 0 {
+		_, _ = b[n-1], dst[2*n-1]
+		ilv2AVX512(&dst[0], &a[0], &b[0], n, &ilvIdx)
+	}
+	ilvGo(dst[2*n:], a[n:], b[n:len(a)])
+}
+
+func dilvAVX512(a, b, src []float32) {
+	n := len(a) &^ (lanes - 1)
+	if n > 0 {
+		_, _ = b[n-1], src[2*n-1]
+		dilv2AVX512(&a[0], &b[0], &src[0], n, &dilvIdx)
+	}
+	dilvGo(a[n:], b[n:len(a)], src[2*n:])
+}
 
 // availableKernels lists the paths this CPU can run, fastest first; the
 // portable Go path is always last. x/sys/cpu reports a vector extension only

@@ -51,6 +51,7 @@ func generate() []byte {
 	wgAVX512()
 	dcAVX2()
 	wgAVX2()
+	ilvAVX512()
 	return append([]byte(nil), b.Bytes()...)
 }
 
@@ -299,6 +300,62 @@ func reduce16() string {
 	}
 	shufPair("VSHUFPS", 0x88, 0xDD, reg[0], reg[8])
 	return reg[0]
+}
+
+// ilvAVX512 writes ilv2AVX512 (interleave two arrays) and dilv2AVX512 (split
+// one into its even and odd elements), 16 pairs per step with VPERMT2PS;
+// idx holds the two 16-lane index vectors.
+func ilvAVX512() {
+	b.WriteString("// func ilv2AVX512(dst, a, b *float32, n int, idx *[32]int32)\nTEXT ·ilv2AVX512(SB), NOSPLIT, $0-40\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ b+16(FP), DX")
+	p("MOVQ n+24(FP), CX")
+	p("MOVQ idx+32(FP), AX")
+	p("VMOVDQU32 (AX), Z2")
+	p("VMOVDQU32 64(AX), Z3")
+	label("ilvloop")
+	p("VMOVUPS (SI), Z0")
+	p("VMOVUPS (DX), Z1")
+	p("VMOVAPS Z0, Z4")
+	p("VPERMT2PS Z1, Z2, Z4")
+	p("VMOVAPS Z0, Z5")
+	p("VPERMT2PS Z1, Z3, Z5")
+	p("VMOVUPS Z4, (DI)")
+	p("VMOVUPS Z5, 64(DI)")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, DX")
+	p("ADDQ $128, DI")
+	p("SUBQ $16, CX")
+	p("JNZ ilvloop")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
+	b.WriteString("// func dilv2AVX512(a, b, src *float32, n int, idx *[32]int32)\nTEXT ·dilv2AVX512(SB), NOSPLIT, $0-40\n")
+	p("MOVQ a+0(FP), DI")
+	p("MOVQ b+8(FP), SI")
+	p("MOVQ src+16(FP), DX")
+	p("MOVQ n+24(FP), CX")
+	p("MOVQ idx+32(FP), AX")
+	p("VMOVDQU32 (AX), Z2")
+	p("VMOVDQU32 64(AX), Z3")
+	label("dilvloop")
+	p("VMOVUPS (DX), Z0")
+	p("VMOVUPS 64(DX), Z1")
+	p("VMOVAPS Z0, Z4")
+	p("VPERMT2PS Z1, Z2, Z4")
+	p("VMOVAPS Z0, Z5")
+	p("VPERMT2PS Z1, Z3, Z5")
+	p("VMOVUPS Z4, (DI)")
+	p("VMOVUPS Z5, (SI)")
+	p("ADDQ $128, DX")
+	p("ADDQ $64, DI")
+	p("ADDQ $64, SI")
+	p("SUBQ $16, CX")
+	p("JNZ dilvloop")
+	p("VZEROUPPER")
+	p("RET")
+	b.WriteString("\n")
 }
 
 // dc2Args field offsets (the AVX2 direct-convolution kernel: 4 rows x 3
