@@ -318,14 +318,14 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 			dcRun(k, &e.bwdP[cls], e.ab, g.Cin, g.Cout, sc.dy, sc.tmp[off*g.Cin:], cnt, e.zeros, &sc.col, threads)
 			off += cnt
 		}
-		e.scatterParity(g, offs, sc.tmp, dx[n*g.Cin*in:(n+1)*g.Cin*in], threads)
+		e.scatterParity(k, g, offs, sc.tmp, dx[n*g.Cin*in:(n+1)*g.Cin*in], threads)
 	}
 }
 
 // scatterParity moves the eight parity classes of the stride-2 input
 // gradient from tmp (class cls holds Cin x m0 x m1 x m2 starting at
 // offs[cls]*Cin) to their places in dx.
-func (e *convEngine) scatterParity(g *convGeom, offs [8]int, tmp, dx []float32, threads int) {
+func (e *convEngine) scatterParity(k *kernels, g *convGeom, offs [8]int, tmp, dx []float32, threads int) {
 	in := g.inSpatial()
 	parallelFor(threads, g.Cin*g.ID, func(_, lo, hi int) {
 		for cz := lo; cz < hi; cz++ {
@@ -334,17 +334,20 @@ func (e *convEngine) scatterParity(g *convGeom, offs [8]int, tmp, dx []float32, 
 			for y := 0; y < g.IH; y++ {
 				ph, mh := y&1, y>>1
 				row := dx[c*in+(z*g.IH+y)*g.IW : c*in+(z*g.IH+y+1)*g.IW]
+				// Even columns come from class pw=0 (ceil(IW/2) of them), odd
+				// ones from pw=1 (floor(IW/2)).
+				var srcs [2][]float32
 				for pw := 0; pw < 2; pw++ {
 					cls := pd<<2 | ph<<1 | pw
 					m := e.bwdDims[cls]
-					if m[2] == 0 {
-						continue
-					}
 					cnt := m[0] * m[1] * m[2]
-					src := tmp[offs[cls]*g.Cin+c*cnt+(md*m[1]+mh)*m[2]:]
-					for j := 0; j < m[2]; j++ {
-						row[2*j+pw] = src[j]
-					}
+					o := offs[cls]*g.Cin + c*cnt + (md*m[1]+mh)*m[2]
+					srcs[pw] = tmp[o : o+m[2]]
+				}
+				np := g.IW / 2
+				k.ilv(row[:2*np], srcs[0][:np], srcs[1][:np])
+				if g.IW%2 == 1 {
+					row[2*np] = srcs[0][np]
 				}
 			}
 		}
