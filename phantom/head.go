@@ -191,6 +191,21 @@ func addEar(sc *scene, ef earFrame, e *earShape, h *headShape, r *rand.Rand, p *
 	ef.tube(sc, Fluid, 0, va, vr)
 	last := va[len(va)-1]
 	sc.add(ef.ell(last.add(vec3{-0.6, 1.2, -1.4}), vec3{1.2 * vr[len(vr)-1] / 0.5, 3.0, 3.5}, rotXYZ(0, 0, -35)), Fluid, 0)
+	// subarcuate canal: a small vessel canal from the posterior fossa
+	// through the arch of the anterior canal (a classic look-alike)
+	if ac := e.canals()[Anterior]; e.present[Anterior] {
+		n := ac.u.cross(ac.v).unit()
+		if n[0] > 0 { // point it medially (-x)
+			n = n.scale(-1)
+		}
+		ef.tube(sc, Soft, 0, []vec3{ac.c.add(n.scale(6)), ac.c, ac.c.sub(n.scale(1.5))}, []float64{0.45, 0.3, 0.25})
+	}
+	// cochlear aqueduct: a thin fluid duct from below the basal turn
+	// towards the jugular foramen
+	if e.cystic == 0 {
+		st := e.duct(0.5).add(vec3{0, 0, -(e.rz(0.5) + e.ra(0.5) + 0.45)})
+		ef.tube(sc, Fluid, 0, []vec3{st, st.add(vec3{-2, 1.5, -3}), st.add(vec3{-4, 3.5, -6.5})}, []float64{0.22, 0.3, 0.6})
+	}
 	// modiolus (spongy bone carrying the cochlear nerve)
 	if e.cystic == 0 {
 		ht := e.height() - 0.4

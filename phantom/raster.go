@@ -17,7 +17,8 @@ const blockSize = 8
 // surface crosses: superN^3 samples integrate the voxel (partial volume)
 // and vote its label. Voxels crossed only by unlabelled surfaces take
 // superLo^3 samples: their partial volume only feeds the HU, which the
-// point-spread blur smooths anyway.
+// point-spread blur smooths anyway. Either way only the objects whose
+// surface passes among the samples are evaluated per sample.
 const (
 	superN  = 3
 	superLo = 2
@@ -77,7 +78,6 @@ func rasterize(sc *scene, g volume.Geometry, ps pose, hu [numTissues]float64, wo
 			var near []int32
 			var skip []int
 			var dc []float64
-			var grad []vec3
 			for {
 				b := int(next.Add(1) - 1)
 				if b >= total {
@@ -124,9 +124,8 @@ func rasterize(sc *scene, g volume.Geometry, ps pose, hu [numTissues]float64, wo
 				if cap(inside) < len(idx) {
 					inside = make([]bool, len(idx))
 					dc = make([]float64, len(idx))
-					grad = make([]vec3, len(idx))
 				}
-				inside, dc, grad = inside[:len(idx)], dc[:len(idx)], grad[:len(idx)]
+				inside, dc = inside[:len(idx)], dc[:len(idx)]
 				if cap(skip) < len(idx) {
 					skip = make([]int, len(idx))
 				}
@@ -173,19 +172,21 @@ func rasterize(sc *scene, g volume.Geometry, ps pose, hu [numTissues]float64, wo
 									break
 								}
 							}
-							if sn == superLo {
-								// unlabelled surfaces only: a planar model of each
-								// near surface (value and gradient in index units)
-								// stands in for sdf calls at every sample
-								const e = 0.25
-								for _, n := range near {
-									ob := sc.objs[idx[n]].s
-									grad[n] = vec3{
-										(ob.sdf(toAnat(float64(i)+e, float64(j), float64(k))) - dc[n]) / e,
-										(ob.sdf(toAnat(float64(i), float64(j)+e, float64(k))) - dc[n]) / e,
-										(ob.sdf(toAnat(float64(i), float64(j), float64(k)+e)) - dc[n]) / e,
-									}
+							// samples lie within rs of the centre (offsets of at most
+							// (sn-1)/(2sn) of the voxel per axis); an object whose
+							// surface is farther than that contains all of them or
+							// none, so only the others are evaluated per sample
+							rs := h * float64(sn-1) / float64(sn) * sdfSlack
+							vary := near[:0]
+							for _, n := range near {
+								if math.Abs(dc[n]) < rs {
+									vary = append(vary, n)
 								}
+							}
+							if len(vary) == 0 {
+								img.Data[vi] = float32(hu[t])
+								lab.Data[vi] = float32(l)
+								continue
 							}
 							var sum float64
 							var votes [8]int
@@ -194,16 +195,9 @@ func rasterize(sc *scene, g volume.Geometry, ps pose, hu [numTissues]float64, wo
 								fi := (float64(s%sn)+0.5)/fn - 0.5
 								fj := (float64((s/sn)%sn)+0.5)/fn - 0.5
 								fk := (float64(s/(sn*sn))+0.5)/fn - 0.5
-								if sn == superLo {
-									f := vec3{fi, fj, fk}
-									for _, n := range near {
-										inside[n] = dc[n]+grad[n].dot(f) < 0
-									}
-								} else {
-									q := toAnat(float64(i)+fi, float64(j)+fj, float64(k)+fk)
-									for _, n := range near {
-										inside[n] = sc.objs[idx[n]].s.sdf(q) < 0
-									}
+								q := toAnat(float64(i)+fi, float64(j)+fj, float64(k)+fk)
+								for _, n := range vary {
+									inside[n] = sc.objs[idx[n]].s.sdf(q) < 0
 								}
 								ts, ls := paintAt(sc.objs, idx, inside)
 								sum += hu[ts]
