@@ -107,7 +107,7 @@ func TestCochlearTurnsSeparate(t *testing.T) {
 		for _, sev := range []float64{0, 0.3, 1} {
 			e := sampleEar(seedStream(seed, 1))
 			if sev > 0 {
-				applyShape(&e, CochlearHypoplasia, sev, nil)
+				applyShape(&e, CochlearHypoplasia, sev)
 			}
 			tmax := 2 * math.Pi * e.turns
 			for th := 0.0; th+2*math.Pi < tmax; th += 0.05 {

@@ -201,19 +201,19 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 	}
 	for s := 0; s < 2; s++ {
 		if affected[s] {
-			applyShape(&ears[s], path, sev, rp)
+			applyShape(&ears[s], path, sev)
 		}
 	}
 
 	// scene in anatomical space
 	sc := &scene{}
-	addHead(sc, &head, ra)
+	addHead(sc, &head)
 	var metalPts []vec3
 	for s := 0; s < 2; s++ {
 		ef := head.frame(s)
 		var plan *pathologyPlan
 		if affected[s] {
-			plan = planOverlays(&ears[s], ef, path, sev, rp)
+			plan = planOverlays(&ears[s], ef, path, sev)
 			metalPts = append(metalPts, plan.metalPts...)
 		}
 		addEar(sc, ef, &ears[s], &head, ra, plan)

@@ -53,7 +53,7 @@ func (h *headShape) frame(side int) earFrame {
 
 // addHead paints the head: scalp, skull, brain, skull base, sinuses,
 // mandibular condyles; the temporal bones come from addEar.
-func addHead(sc *scene, h *headShape, r *rand.Rand) {
+func addHead(sc *scene, h *headShape) {
 	s := h.scale
 	c := vec3{0, 8, 30}
 	outer := vec3{74 * s, 96 * s, 110 * s}
@@ -98,9 +98,7 @@ func addHead(sc *scene, h *headShape, r *rand.Rand) {
 		sc.add(ellipsoid{c: vec3{sx * 50 * s, -11, -4}, a: vec3{9, 4.5, 5}, rot: rotXYZ(0, 0, sx*-15)}, Cortical, 0)
 		sc.add(ellipsoid{c: vec3{sx * 50 * s, -11, -4}, a: vec3{7.5, 3.2, 3.8}, rot: rotXYZ(0, 0, sx*-15)}, Marrow, 0)
 		sc.add(ellipsoid{c: vec3{sx * 48 * s, -12, -22}, a: vec3{5, 5, 16}, rot: ident3()}, Cortical, 0) // ramus
-		// temporalis / masseter region: soft tissue is already there
 	}
-	_ = r
 }
 
 // earBuild paints one temporal bone: petrous and mastoid bone, the otic

@@ -3,7 +3,6 @@ package phantom
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // Pathology names, as written in the manifest and the JSON sidecar.
@@ -69,8 +68,8 @@ type pathologyPlan struct {
 }
 
 // applyShape changes the ear's parameters for a pathology of severity s in
-// (0, 1]. It returns what it did, for the sidecar.
-func applyShape(e *earShape, name string, s float64, r *rand.Rand) {
+// (0, 1].
+func applyShape(e *earShape, name string, s float64) {
 	switch name {
 	case CochlearHypoplasia:
 		e.aValue -= 1.2 + 2.0*s
@@ -100,12 +99,11 @@ func applyShape(e *earShape, name string, s float64, r *rand.Rand) {
 	case CanalDysplasia:
 		e.lscDysplasia = true
 	}
-	_ = r
 }
 
 // planOverlays builds the solids painted over the normal anatomy
 // (ossification, otosclerotic foci, electrode) for one ear.
-func planOverlays(e *earShape, ef earFrame, name string, s float64, r *rand.Rand) *pathologyPlan {
+func planOverlays(e *earShape, ef earFrame, name string, s float64) *pathologyPlan {
 	p := &pathologyPlan{}
 	switch name {
 	case LabyrinthitisOssificans:
@@ -186,6 +184,5 @@ func planOverlays(e *earShape, ef earFrame, name string, s float64, r *rand.Rand
 		}
 		p.metalPts = append(p.metalPts, ef.p(rw), ef.p(vec3{8, 6, 0}))
 	}
-	_ = r
 	return p
 }
