@@ -99,6 +99,14 @@ func TestPathologies(t *testing.T) {
 				t.Errorf("aplasia: %d canal loops, present %v, canals %d voxels (normal %d)", tun, m.Ears[0].CanalPresent, c[3], nc[3])
 			}
 		}},
+		{CanalAplasia, 0.5, func(t *testing.T, img, lab *volume.Volume, m Meta) {
+			// lateral and posterior gone: the anterior canal is the one loop left,
+			// so each canal was a loop of its own through the vestibule
+			_, _, tun, _ := topologyOf(lab)
+			if p := m.Ears[0].CanalPresent; tun != 1 || p != [3]bool{true, false, false} {
+				t.Errorf("aplasia of two canals: %d loops, present %v; want 1 (anterior)", tun, p)
+			}
+		}},
 		{CanalAplasia, 1, func(t *testing.T, img, lab *volume.Volume, m Meta) {
 			c := labelCounts(lab)
 			_, _, tun, _ := topologyOf(lab)
