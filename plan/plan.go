@@ -38,6 +38,12 @@ type Plan struct {
 	Intensity Intensity `json:"intensity"`
 	// Network is the U-Net configuration as its package serialises it.
 	Network json.RawMessage `json:"network"`
+	// ForegroundThreshold is the summed foreground probability at which a
+	// voxel of the scan's grid counts as labyrinth; 0 means 0.5. It is
+	// chosen on validation cases after training (see otoseg train), because
+	// interpolating probabilities back onto a coarser scan grid dilutes thin
+	// canals.
+	ForegroundThreshold float64 `json:"foreground_threshold,omitempty"`
 	// Locator is the plan of the low-resolution network that finds the ears.
 	Locator Locator `json:"locator"`
 	// Fingerprint records the statistics the plan was derived from.
@@ -265,6 +271,9 @@ func (p *Plan) Check() error {
 	}
 	if l := p.Locator; !(l.Spacing > 0.2 && l.Spacing < 10) || l.PatchSize[0] < 4 || l.PatchSize[1] < 4 || l.PatchSize[2] < 4 || !(l.Intensity.Std > 0) {
 		return fmt.Errorf("locator plan %+v is degenerate", l)
+	}
+	if p.ForegroundThreshold < 0 || p.ForegroundThreshold >= 1 {
+		return fmt.Errorf("foreground threshold %g out of [0, 1)", p.ForegroundThreshold)
 	}
 	if len(p.Labels) == 0 {
 		return fmt.Errorf("no labels")

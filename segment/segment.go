@@ -26,6 +26,9 @@ type Options struct {
 	// MinEarVolumeMM3 rejects an ear whose predicted labyrinth is smaller:
 	// the localiser saw something, the fine network found no labyrinth.
 	MinEarVolumeMM3 float64
+	// ForegroundThreshold overrides the plan's: a voxel is labyrinth when
+	// its summed foreground probability reaches it (0 keeps the plan's).
+	ForegroundThreshold float64
 }
 
 // DefaultOptions are the settings `otoseg segment` uses.
@@ -164,8 +167,8 @@ func foregroundBox(prob []float32, C int, dims [3]int) (lo, hi [3]int, ok bool) 
 }
 
 // paste writes one ear's prediction into out (the scan's grid): every scan
-// voxel inside the region takes the argmax of the trilinearly interpolated
-// class probabilities. Then the labyrinth is cleaned within the region:
+// voxel inside the region whose trilinearly interpolated foreground
+// probability reaches the threshold takes the most likely structure. Then the labyrinth is cleaned within the region:
 // components much smaller than the largest are dropped and enclosed holes
 // filled. It reports false when too little labyrinth remains to be an ear.
 func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bool, error) {
@@ -175,6 +178,13 @@ func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bo
 		return Ear{}, false, nil
 	}
 	bd := [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
+	tau := float32(m.Plan.ForegroundThreshold)
+	if o.ForegroundThreshold > 0 {
+		tau = float32(o.ForegroundThreshold)
+	}
+	if tau <= 0 {
+		tau = 0.5
+	}
 	n := bd[0] * bd[1] * bd[2]
 	lab := make([]uint8, n)
 	fgBest := make([]uint8, n) // most likely non-background class
@@ -189,17 +199,19 @@ func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bo
 				if !interpolate(pr.prob, gd, plane, C, ci, probs) {
 					continue
 				}
-				best, bf := 0, 1
-				for c := 1; c < C; c++ {
-					if probs[c] > probs[best] {
-						best = c
-					}
+				// Labyrinth or not first (summed foreground probability
+				// against the threshold), then which structure.
+				bf := 1
+				for c := 2; c < C; c++ {
 					if probs[c] > probs[bf] {
 						bf = c
 					}
 				}
 				idx := i + bd[0]*(j+bd[1]*k)
-				lab[idx], fgBest[idx] = uint8(best), uint8(bf)
+				fgBest[idx] = uint8(bf)
+				if 1-probs[0] >= tau {
+					lab[idx] = uint8(bf)
+				}
 			}
 		}
 	}

@@ -32,7 +32,10 @@ type Augment struct {
 	PContrast, ContrastLo, ContrastHi float64
 	PGamma, GammaLo, GammaHi          float64
 	PGammaInvert                      float64
-	PMirror                           float64 // per axis
+	// PLowRes simulates a coarser scan: the patch is downsampled by a
+	// factor in [LowResLo, 1] per axis (nearest) and brought back (linear).
+	PLowRes, LowResLo float64
+	PMirror           float64 // per axis
 }
 
 // NNUNetAugment returns nnU-Net's default augmentation probabilities.
@@ -45,6 +48,7 @@ func NNUNetAugment() Augment {
 		PBright: 0.15, BrightLo: 0.75, BrightHi: 1.25,
 		PContrast: 0.15, ContrastLo: 0.75, ContrastHi: 1.25,
 		PGamma: 0.3, GammaLo: 0.7, GammaHi: 1.5, PGammaInvert: 0.1,
+		PLowRes: 0.25, LowResLo: 0.5,
 		PMirror: 0.5,
 	}
 }
@@ -150,6 +154,13 @@ func (p *Patcher) intensity(rng *rand.Rand, img []float32) {
 	}
 	if rng.Float64() < a.PBlur {
 		blur(img, p.Patch, a.BlurLo+rng.Float64()*(a.BlurHi-a.BlurLo))
+	}
+	if rng.Float64() < a.PLowRes {
+		var f [3]float64
+		for ax := 0; ax < 3; ax++ {
+			f[ax] = a.LowResLo + rng.Float64()*(1-a.LowResLo)
+		}
+		lowRes(img, p.Patch, f)
 	}
 	if rng.Float64() < a.PBright {
 		f := float32(a.BrightLo + rng.Float64()*(a.BrightHi-a.BrightLo))
@@ -281,6 +292,39 @@ func blur(img []float32, dims [3]int, sigma float64) {
 						img[base+i*st] = acc
 					}
 				}
+			}
+		}
+	}
+}
+
+// lowRes simulates a scan of lower resolution, as nnU-Net's
+// SimulateLowResolutionTransform does: sample the patch on a grid coarser by
+// f per axis (nearest neighbour), then interpolate it back (linear).
+func lowRes(img []float32, dims [3]int, f [3]float64) {
+	var ld [3]int
+	for a := 0; a < 3; a++ {
+		ld[a] = max(1, int(math.Round(float64(dims[a])*f[a])))
+	}
+	low := make([]float32, ld[0]*ld[1]*ld[2])
+	for z := 0; z < ld[2]; z++ {
+		sz := min(int(float64(z)*float64(dims[2])/float64(ld[2])), dims[2]-1)
+		for y := 0; y < ld[1]; y++ {
+			sy := min(int(float64(y)*float64(dims[1])/float64(ld[1])), dims[1]-1)
+			for x := 0; x < ld[0]; x++ {
+				sx := min(int(float64(x)*float64(dims[0])/float64(ld[0])), dims[0]-1)
+				low[x+ld[0]*(y+ld[1]*z)] = img[sx+dims[0]*(sy+dims[1]*sz)]
+			}
+		}
+	}
+	o := 0
+	for z := 0; z < dims[2]; z++ {
+		cz := float64(z) * float64(ld[2]) / float64(dims[2])
+		for y := 0; y < dims[1]; y++ {
+			cy := float64(y) * float64(ld[1]) / float64(dims[1])
+			for x := 0; x < dims[0]; x++ {
+				cx := float64(x) * float64(ld[0]) / float64(dims[0])
+				img[o] = trilinear(low, ld[0], ld[1], ld[2], min(cx, float64(ld[0]-1)), min(cy, float64(ld[1]-1)), min(cz, float64(ld[2]-1)), 0)
+				o++
 			}
 		}
 	}

@@ -113,3 +113,33 @@ func TestBlurPreservesMean(t *testing.T) {
 		t.Errorf("peak not spread: %v", img[7+15*(7+15*7)])
 	}
 }
+
+func TestLowResKeepsConstantsAndSmooths(t *testing.T) {
+	dims := [3]int{8, 8, 8}
+	img := make([]float32, 512)
+	for i := range img {
+		img[i] = 2
+	}
+	lowRes(img, dims, [3]float64{0.5, 0.5, 0.5})
+	for _, v := range img {
+		if math.Abs(float64(v-2)) > 1e-6 {
+			t.Fatalf("constant image changed to %v", v)
+		}
+	}
+	// A single-voxel checkerboard loses its finest detail.
+	for i := range img {
+		x, y, z := i%8, i/8%8, i/64
+		img[i] = float32((x + y + z) % 2)
+	}
+	lowRes(img, dims, [3]float64{0.5, 1, 1})
+	same := 0
+	for i := range img {
+		x, y, z := i%8, i/8%8, i/64
+		if img[i] == float32((x+y+z)%2) {
+			same++
+		}
+	}
+	if same == 512 {
+		t.Error("low-resolution simulation left a checkerboard untouched")
+	}
+}

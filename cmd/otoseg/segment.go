@@ -27,6 +27,7 @@ type segmentOptions struct {
 	series   string
 	volume   int
 	minEarMM float64
+	thresh   float64
 }
 
 // errNoEarExit marks a run whose only scan had no inner ear (exit status 3).
@@ -72,6 +73,7 @@ then 3.`,
 	f.BoolVar(&o.slicer, "slicer", false, "also write a 3D Slicer segmentation (.seg.nrrd)")
 	f.StringVar(&o.series, "series", "", "DICOM SeriesInstanceUID to read (default: the largest series)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
+	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
 	f.Float64Var(&o.minEarMM, "min-ear-volume", segment.DefaultOptions().MinEarVolumeMM3, "smallest labyrinth (mm^3) reported as an ear")
 	return cmd
 }
@@ -147,7 +149,7 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 			out = filepath.Join(o.out, segment.CaseName(f)+".nii.gz")
 		}
 		rep, err := model.SegmentFile(cmd.Context(), f, out, segment.FileOptions{
-			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM},
+			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
 			Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
 			Slicer: o.slicer, Mesh: o.mesh,
 		})
