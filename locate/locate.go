@@ -194,7 +194,7 @@ func Components(g volume.Geometry, fg []float32, l plan.Locator) ([]Candidate, e
 	var cands []Candidate
 	for lab := 1; lab <= comps.N; lab++ {
 		a := accs[lab]
-		if float64(a.n)*voxelMM3 < l.MinVolumeMM3 {
+		if float64(a.n)*voxelMM3 < l.MinVolumeMM3 || a.score < l.MinScore {
 			continue
 		}
 		var c Candidate

@@ -22,17 +22,19 @@ func TestComponentsFindsEarsAndSides(t *testing.T) {
 		}
 	}
 	l := plan.DefaultLocator()
+	l.MinScore = 80 // a radius-2 blob holds 125 voxels
 	tests := []struct {
 		name  string
 		blobs [][3]float64 // centre index, probability, radius
 		want  []roi.Side
 	}{
 		{"none", nil, nil},
-		{"both", [][3]float64{{8, 0.9, 1}, {70, 0.8, 1}}, []roi.Side{roi.Right, roi.Left}},
-		{"left only", [][3]float64{{70, 0.9, 1}}, []roi.Side{roi.Left}},
-		{"speck below min volume", [][3]float64{{70, 0.9, 0}}, nil},
-		{"two on one side keep the best", [][3]float64{{60, 0.7, 1}, {70, 0.95, 1}}, []roi.Side{roi.Left}},
+		{"both", [][3]float64{{8, 0.9, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}},
+		{"left only", [][3]float64{{70, 0.9, 2}}, []roi.Side{roi.Left}},
+		{"speck below min volume", [][3]float64{{70, 0.9, 1}}, nil},
+		{"two on one side keep the best", [][3]float64{{60, 0.7, 2}, {70, 0.95, 2}}, []roi.Side{roi.Left}},
 		{"below threshold", [][3]float64{{70, 0.3, 2}}, nil},
+		{"below min score", [][3]float64{{70, 0.55, 2}}, nil},
 	}
 	for _, tt := range tests {
 		fg := make([]float32, g.Len())
