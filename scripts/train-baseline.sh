@@ -13,3 +13,18 @@ COHORT=${COHORT:-$OUT/cohort}
   --features 8,16,32,64 --epochs 40 --steps 60 \
   --locator-features 8,16,32,64 --locator-epochs 12 --locator-steps 50 \
   --negatives 6 --optimizer adamw --seed 1
+# Stage 2: continue the segmenter with a lower learning rate (and the
+# low-resolution simulation augmentation, added after stage 1 was run),
+# keeping the stage-1 plan and localiser.
+"$BIN" train --manifest "$COHORT/manifest.csv" --out "$OUT/model2" --init "$OUT/model" \
+  --locator-epochs 0 --epochs 24 --steps 60 --optimizer adamw --lr 1e-3 --seed 2
+# Stage 3: choose the foreground threshold on the cohort's validation cases
+# (never the test cohort): segment them at a few thresholds and keep the one
+# with the best mean labyrinth Dice; write it into plans.json as
+# "foreground_threshold" (0.4 for the shipped baseline).
+mkdir -p "$OUT/tune"
+awk -F, 'NR==1 || $5=="validation"' "$COHORT/manifest.csv" > "$COHORT/validation.csv"
+for t in 0.5 0.4 0.3; do
+  "$BIN" segment "$COHORT/images" -o "$OUT/tune/pred$t" --model "$OUT/model2" --threshold "$t" >/dev/null
+  echo "threshold $t: $("$BIN" evaluate --manifest "$COHORT/validation.csv" --pred "$OUT/tune/pred$t" --out "$OUT/tune/report$t" -q | head -1)"
+done
