@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -243,28 +244,7 @@ func WriteManifest(dir string, rows []ManifestRow) error {
 	return writeAtomic(filepath.Join(dir, "manifest.csv"), b.Bytes())
 }
 
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
+func writeAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }
 
 // Cohort generates a cohort into dir: images/, labels/, meta/ and
 // manifest.csv. Cases are generated one after another, each using all
