@@ -36,6 +36,9 @@ func writeCard(dir string, p *plan.Plan, recipe map[string]string, curves []curv
 		last := curves[n-1]
 		fmt.Fprintf(&b, "- final validation Dice (%s, labyrinth as one structure): %.4f; per class %s\n", last.Network, last.ValDice, fmtDice(last.ValDiceClass))
 	}
+	if c := recipe["calibration"]; c != "" {
+		fmt.Fprintf(&b, "- calibration %s\n", c)
+	}
 	fmt.Fprintf(&b, "- see `training.csv` / `training.png`, and the README for evaluation on unseen phantom cohorts\n\n")
 	fmt.Fprintf(&b, "## Licence\n\nWeights and card: CC BY 4.0. Code: see the otoseg repository licence.\n\n")
 	fmt.Fprintf(&b, "## Checksums\n\n")

@@ -23,6 +23,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/plan"
@@ -266,6 +267,18 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 	if err := segNet.Save(filepath.Join(o.out, segment.SegmenterFile), recipe); err != nil {
 		return err
 	}
+	if len(valCases) > 0 {
+		m := &segment.Model{Plan: p, Seg: segNet, Locator: locNet}
+		cal, err := calibrate(ctx, log, m, valCases)
+		if err != nil {
+			return err
+		}
+		p.ForegroundThreshold, p.Locator.MinScore = cal.threshold, cal.minScore
+		recipe["calibration"] = cal.summary
+		if err := p.Save(filepath.Join(o.out, segment.PlansFile)); err != nil {
+			return err
+		}
+	}
 	if err := writeCurves(o.out, curves); err != nil {
 		return err
 	}
@@ -476,4 +489,100 @@ func negativeScan(rng *rand.Rand, blank bool) *volume.Volume {
 		}
 	}
 	return v
+}
+
+// calibration is what calibrate chose on the validation cases.
+type calibration struct {
+	threshold, minScore float64
+	summary             string
+}
+
+// calibrate chooses, on the validation cases, the two decisions a trained
+// model leaves open: the foreground threshold (the one of a few that gives
+// the best mean labyrinth Dice on the scans' own grids) and the localiser's
+// minimum score (half the weakest validation ear's), so that stray specks
+// in scans without ears are not taken for ears.
+func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dataset.Case) (calibration, error) {
+	thresholds := []float64{0.5, 0.45, 0.4, 0.35, 0.3}
+	sums := make([]float64, len(thresholds))
+	n := 0
+	weakest := math.Inf(1)
+	m.Plan.Locator.MinScore = 0
+	bar := newBar(log, len(cases)*len(thresholds), "calibration")
+	for _, c := range cases {
+		img, err := imageio.Read(c.Image)
+		if err != nil {
+			return calibration{}, err
+		}
+		ref, err := imageio.Read(c.Label)
+		if err != nil {
+			return calibration{}, err
+		}
+		for ti, t := range thresholds {
+			o := segment.DefaultOptions()
+			o.ForegroundThreshold = t
+			res, err := m.Segment(ctx, img, o)
+			if errors.Is(err, segment.ErrNoEar) {
+				n += boolInt(ti == 0)
+				_ = bar.Add(1)
+				continue // a missed case scores 0 at every threshold
+			}
+			if err != nil {
+				return calibration{}, err
+			}
+			if ti == 0 {
+				n++
+				for _, e := range res.Ears {
+					weakest = min(weakest, e.LocatorScore)
+				}
+			}
+			sums[ti] += labyrinthDice(ref, res.Labels)
+			_ = bar.Add(1)
+		}
+	}
+	_ = bar.Finish()
+	best := 0
+	var parts []string
+	for i := range thresholds {
+		if sums[i] > sums[best] {
+			best = i
+		}
+		parts = append(parts, fmt.Sprintf("%.2f: %.4f", thresholds[i], sums[i]/float64(max(n, 1))))
+	}
+	cal := calibration{threshold: thresholds[best]}
+	if !math.IsInf(weakest, 1) {
+		cal.minScore = math.Round(weakest / 2)
+	}
+	cal.summary = fmt.Sprintf("on %d validation cases, mean labyrinth Dice by foreground threshold {%s}: chose %.2f; localiser minimum score %.0f (half the weakest validation ear, %.0f)",
+		n, strings.Join(parts, ", "), cal.threshold, cal.minScore, weakest)
+	fmt.Fprintln(log, "calibration:", cal.summary)
+	return cal, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// labyrinthDice is the Dice of labels > 0 over the whole scan.
+func labyrinthDice(ref, pred *volume.Volume) float64 {
+	var inter, a, b int
+	for i, r := range ref.Data {
+		p := pred.Data[i]
+		if r > 0 {
+			a++
+		}
+		if p > 0 {
+			b++
+			if r > 0 {
+				inter++
+			}
+		}
+	}
+	if a+b == 0 {
+		return 1
+	}
+	return 2 * float64(inter) / float64(a+b)
 }
