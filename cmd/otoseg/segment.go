@@ -30,9 +30,6 @@ type segmentOptions struct {
 	thresh   float64
 }
 
-// errNoEarExit marks a run whose only scan had no inner ear (exit status 3).
-var errNoEarExit = errors.New("no inner ear found")
-
 func newSegmentCmd() *cobra.Command {
 	o := segmentOptions{}
 	cmd := &cobra.Command{
@@ -57,12 +54,7 @@ then 3.`,
   otoseg segment cohort/images -o predictions --model mymodel`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := runSegment(cmd, args[0], o)
-			if errors.Is(err, errNoEarExit) {
-				fmt.Fprintln(cmd.ErrOrStderr(), "otoseg:", segment.ErrNoEar)
-				os.Exit(3)
-			}
-			return err
+			return runSegment(cmd, args[0], o)
 		},
 	}
 	f := cmd.Flags()
@@ -165,7 +157,9 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		}
 		if errors.Is(err, segment.ErrNoEar) {
 			noEar++
-			fmt.Fprintf(log, "%s: %v\n", f, segment.ErrNoEar)
+			if batch {
+				fmt.Fprintf(log, "%s: %v\n", f, segment.ErrNoEar)
+			}
 			continue
 		}
 		var parts []string
@@ -175,7 +169,7 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %d ear(s) [%s] in %.2f s\n", f, out, len(rep.Ears), strings.Join(parts, ", "), rep.Seconds)
 	}
 	if !batch && noEar == 1 {
-		return errNoEarExit
+		return exitError{code: 3, err: fmt.Errorf("%s: %w", files[0], segment.ErrNoEar)}
 	}
 	if batch {
 		fmt.Fprintf(cmd.OutOrStdout(), "%d scans, %d without an inner ear, %.1f s in all\n", len(files), noEar, time.Since(t0).Seconds())
