@@ -192,6 +192,17 @@ func New(c Config) (*UNet, error) {
 		u.heads = append(u.heads, h)
 	}
 	u.cat = make([]nn.Concat, n-1)
+	// The layers run one at a time, so they share one convolution scratch:
+	// the network holds the largest layer's working memory, not the sum.
+	sc := &nn.ConvScratch{}
+	for _, st := range append(append([]stage{}, u.enc...), u.dec...) {
+		for _, b := range st {
+			b.conv.Scratch = sc
+		}
+	}
+	for s := range u.up {
+		u.up[s].Scratch, u.heads[s].Scratch = sc, sc
+	}
 	// Parameter order follows PyTorch's module registration order.
 	for _, st := range u.enc {
 		u.params = append(u.params, st.params()...)
