@@ -51,14 +51,7 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 	fp := plan.Fingerprint{Cases: len(cases)}
 	var fg []float64
 	rng := rand.New(rand.NewPCG(42, 42))
-	for i, c := range cases {
-		if err := ctx.Err(); err != nil {
-			return fp, err
-		}
-		img, lab, err := readPair(c)
-		if err != nil {
-			return fp, err
-		}
+	err := eachPair(ctx, cases, progress, func(c dataset.Case, img, lab *volume.Volume) error {
 		// Files store spacing in float32: round away its noise (0.36, not 0.3599999994).
 		var sp [3]float64
 		for a := 0; a < 3; a++ {
@@ -67,7 +60,7 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 		fp.Spacings = append(fp.Spacings, sp)
 		ears := roi.FindEars(lab)
 		if len(ears) == 0 {
-			return fp, fmt.Errorf("case %s: label %s is empty", c.ID, c.Label)
+			return fmt.Errorf("case %s: label %s is empty", c.ID, c.Label)
 		}
 		for _, e := range ears {
 			fp.Ears++
@@ -86,9 +79,10 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 		for _, j := range idx[:min(len(idx), 20000)] {
 			fg = append(fg, float64(img.Data[j]))
 		}
-		if progress != nil {
-			progress(i + 1)
-		}
+		return nil
+	})
+	if err != nil {
+		return fp, err
 	}
 	fp.FGSample = len(fg)
 	if len(fg) == 0 {
@@ -112,27 +106,40 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 // rotate patches, resampled to the target spacing on the canonical side.
 func EarSamples(ctx context.Context, cases []dataset.Case, p *plan.Plan, margin int, progress func(done int)) ([]*Sample, error) {
 	var out []*Sample
-	for i, c := range cases {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		img, lab, err := readPair(c)
-		if err != nil {
-			return nil, err
-		}
+	err := eachPair(ctx, cases, progress, func(c dataset.Case, img, lab *volume.Volume) error {
 		for _, e := range roi.FindEars(lab) {
 			s, err := EarSample(img, lab, e, p, margin)
 			if err != nil {
-				return nil, fmt.Errorf("case %s %s ear: %w", c.ID, e.Side, err)
+				return fmt.Errorf("case %s %s ear: %w", c.ID, e.Side, err)
 			}
 			s.ID = c.ID + "-" + e.Side.String()
 			out = append(out, s)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// eachPair reads every case's image and label (checked by readPair) in
+// turn and hands them to fn, reporting progress after each case and
+// stopping at the first error or when ctx is done.
+func eachPair(ctx context.Context, cases []dataset.Case, progress func(done int), fn func(c dataset.Case, img, lab *volume.Volume) error) error {
+	for i, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		img, lab, err := readPair(c)
+		if err != nil {
+			return err
+		}
+		if err := fn(c, img, lab); err != nil {
+			return err
 		}
 		if progress != nil {
 			progress(i + 1)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // EarSample cuts the region of interest around one ear.
@@ -231,23 +238,14 @@ func LocatorSample(img, lab *volume.Volume, l plan.Locator) (*Sample, error) {
 // LocatorSamples makes one localiser sample per case.
 func LocatorSamples(ctx context.Context, cases []dataset.Case, l plan.Locator, progress func(done int)) ([]*Sample, error) {
 	var out []*Sample
-	for i, c := range cases {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		img, lab, err := readPair(c)
-		if err != nil {
-			return nil, err
-		}
+	err := eachPair(ctx, cases, progress, func(c dataset.Case, img, lab *volume.Volume) error {
 		s, err := LocatorSample(img, lab, l)
 		if err != nil {
-			return nil, fmt.Errorf("case %s: %w", c.ID, err)
+			return fmt.Errorf("case %s: %w", c.ID, err)
 		}
 		s.ID = c.ID
 		out = append(out, s)
-		if progress != nil {
-			progress(i + 1)
-		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
