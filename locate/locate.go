@@ -42,9 +42,17 @@ func Prepare(img *volume.Volume, l plan.Locator) (*volume.Volume, error) {
 // isotropic voxels of size sp (box filter, then linear, so thin bone, or a
 // thin canal in a mask, does not alias away). Outside the input is fill.
 func Coarse(img *volume.Volume, sp float64, fill float32) (*volume.Volume, error) {
-	v, err := volume.Reorient(img, "LPS")
+	// A scan already stored in LPS order needs no reoriented copy (a whole
+	// head is 200 MB of float32).
+	o, err := img.OrientationTo("LPS")
 	if err != nil {
 		return nil, err
+	}
+	v := img
+	if o != (volume.Orientation{Perm: [3]int{0, 1, 2}}) {
+		if v, err = volume.Reorient(img, "LPS"); err != nil {
+			return nil, err
+		}
 	}
 	var f [3]int
 	for a := 0; a < 3; a++ {
