@@ -198,8 +198,17 @@ func Derive(fp Fingerprint, labels map[int]string, r Rules) (*Plan, error) {
 	for a := 0; a < 3; a++ {
 		p.ROISizeMM[a] = fp.EarExtentMM[a] + 2*r.MarginMM
 	}
-	// Patch: the ROI in voxels, rounded up to the divisor, then shrunk on the
-	// largest axis (as nnU-Net does) until it fits the voxel budget.
+	p.SetSpacing(sp, r)
+	return p, nil
+}
+
+// SetSpacing sets the target spacing and derives the patch size from it: the
+// ROI in voxels, rounded up to the divisor, then shrunk on the largest axis
+// (as nnU-Net does) until it fits the voxel budget. The patch must follow
+// the spacing, or an overridden spacing would leave a patch cut for another
+// grid (too small to see the ear, or too big for the budget).
+func (p *Plan) SetSpacing(sp [3]float64, r Rules) {
+	p.TargetSpacing = sp
 	for a := 0; a < 3; a++ {
 		n := int(math.Ceil(p.ROISizeMM[a] / sp[a]))
 		p.PatchSize[a] = (n + r.Divisor - 1) / r.Divisor * r.Divisor
@@ -216,7 +225,6 @@ func Derive(fp Fingerprint, labels map[int]string, r Rules) (*Plan, error) {
 		}
 		p.PatchSize[a] -= r.Divisor
 	}
-	return p, nil
 }
 
 // ROIDims returns the region of interest in voxels at the target spacing,

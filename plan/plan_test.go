@@ -85,3 +85,28 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// The patch follows the spacing: the ROI in voxels rounded up to the
+// divisor, then shrunk on the axis longest in mm until it fits the budget.
+func TestSetSpacingRederivesPatch(t *testing.T) {
+	tests := []struct {
+		name    string
+		spacing [3]float64
+		want    [3]int
+	}{
+		// 18.4x24x23.75 mm: 52x67x36 voxels, rounded to 56x72x40.
+		{"baseline grid", [3]float64{0.36, 0.36, 0.675}, [3]int{56, 72, 40}},
+		// 62x80x80 voxels, 64x80x80 rounded, over the 64^3 budget.
+		{"fine isotropic", [3]float64{0.3, 0.3, 0.3}, [3]int{64, 64, 64}},
+		{"coarse", [3]float64{1, 1, 1}, [3]int{24, 24, 24}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Plan{ROISizeMM: [3]float64{18.4, 24, 23.75}}
+			p.SetSpacing(tt.spacing, DefaultRules())
+			if p.TargetSpacing != tt.spacing || p.PatchSize != tt.want {
+				t.Errorf("spacing %v: got spacing %v patch %v, want patch %v", tt.spacing, p.TargetSpacing, p.PatchSize, tt.want)
+			}
+		})
+	}
+}

@@ -90,7 +90,7 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.Uint64Var(&o.seed, "seed", 1, "random seed (initialisation, patches, augmentation)")
 	f.IntVar(&o.negatives, "negatives", 4, "scans without an inner ear (phantoms of another body part and blank volumes) added to the localiser's training")
 	f.BoolVar(&o.resume, "resume", false, "continue from the checkpoints in --out")
-	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm")
+	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm (the patch size is re-derived for it)")
 	return cmd
 }
 
@@ -184,7 +184,8 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p.TargetSpacing = sp
+		// The patch is re-derived for the new grid.
+		p.SetSpacing(sp, plan.DefaultRules())
 	}
 	if err := p.Check(); err != nil {
 		return err
