@@ -57,31 +57,53 @@ type Options struct {
 	Volume     int
 }
 
+// suffixes maps every file name ending otoseg reads to its format, longest
+// first so that ".nii.gz" wins over ".gz" lookalikes and ".seg.nrrd" over
+// ".nrrd" when an ending is trimmed.
+var suffixes = []struct {
+	suffix string
+	f      Format
+}{
+	{".seg.nrrd", NRRD}, {".nii.gz", NIfTI}, {".hdr.gz", NIfTI},
+	{".nii", NIfTI}, {".hdr", NIfTI},
+	{".nrrd", NRRD}, {".nhdr", NRRD},
+	{".mha", MetaImage}, {".mhd", MetaImage},
+	{".zip", DICOM}, {".dcm", DICOM},
+}
+
 // FormatOf returns the format of path from its extension (case-insensitive);
 // a directory is DICOM.
 func FormatOf(path string) Format {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return DICOM
 	}
-	p := strings.ToLower(path)
-	for _, e := range []struct {
-		suffix string
-		f      Format
-	}{
-		{".nii", NIfTI}, {".nii.gz", NIfTI}, {".hdr", NIfTI}, {".hdr.gz", NIfTI},
-		{".nrrd", NRRD}, {".nhdr", NRRD},
-		{".mha", MetaImage}, {".mhd", MetaImage},
-		{".zip", DICOM}, {".dcm", DICOM},
-	} {
-		if strings.HasSuffix(p, e.suffix) {
-			return e.f
-		}
-	}
-	return Unknown
+	_, f := splitSuffix(path)
+	return f
 }
 
-// Extensions lists the file name endings Write accepts.
-const Extensions = ".nii, .nii.gz, .nrrd, .seg.nrrd, .nhdr, .mha, .mhd"
+// TrimExtension returns name without the image file ending FormatOf
+// recognises (".nii.gz", ".seg.nrrd", ".mha", ...), or name unchanged when it
+// has none: the case id that segmentation outputs and evaluation share.
+func TrimExtension(name string) string {
+	n, _ := splitSuffix(name)
+	return name[:n]
+}
+
+// splitSuffix returns the length of path without its image ending and the
+// ending's format (len(path) and Unknown when there is none).
+func splitSuffix(path string) (int, Format) {
+	p := strings.ToLower(path)
+	for _, e := range suffixes {
+		if strings.HasSuffix(p, e.suffix) {
+			return len(path) - len(e.suffix), e.f
+		}
+	}
+	return len(path), Unknown
+}
+
+// WriteExtensions lists the file name endings Write accepts, in the order
+// a reader of label maps should try them.
+var WriteExtensions = []string{".nii.gz", ".nii", ".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd"}
 
 // Read reads the 3-D image at path.
 func Read(path string) (*volume.Volume, error) {
@@ -137,5 +159,5 @@ func Write(path string, v *volume.Volume) error {
 	case MetaImage:
 		return writeMetaImage(path, v)
 	}
-	return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", path, Extensions)
+	return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", path, strings.Join(WriteExtensions, ", "))
 }

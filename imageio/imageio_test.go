@@ -212,6 +212,18 @@ func TestFormatOf(t *testing.T) {
 	}
 }
 
+func TestTrimExtension(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"c001_B.nii.gz", "c001_B"}, {"c001_B.NII.GZ", "c001_B"}, {"ear.seg.nrrd", "ear"},
+		{"ear.nrrd", "ear"}, {"scan.mha", "scan"}, {"scan.hdr.gz", "scan"}, {"series.zip", "series"},
+		{"dicomdir", "dicomdir"}, {"notes.txt", "notes.txt"}, {"a.nii.bak", "a.nii.bak"}, {".nii", ""},
+	} {
+		if got := TrimExtension(c.in); got != c.want {
+			t.Errorf("TrimExtension(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
 // TestWriteRefusals: unknown extensions and invalid volumes are errors that
 // name the file, and leave no file (or temporary file) behind.
 func TestWriteRefusals(t *testing.T) {

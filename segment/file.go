@@ -93,13 +93,7 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 // CaseName is a file's name without its image extension: the case id
 // evaluation matches predictions by.
 func CaseName(path string) string {
-	b := filepath.Base(strings.TrimRight(path, "/"))
-	for _, ext := range []string{".nii.gz", ".seg.nrrd", ".nii", ".nrrd", ".mha", ".mhd", ".zip", ".dcm"} {
-		if strings.HasSuffix(strings.ToLower(b), ext) {
-			return b[:len(b)-len(ext)]
-		}
-	}
-	return b
+	return imageio.TrimExtension(filepath.Base(strings.TrimRight(path, "/")))
 }
 
 // Sidecar is the JSON report path beside a label map.

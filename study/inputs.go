@@ -12,11 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otoseg/otoseg/imageio"
 )
 
 // PredictionExtensions are tried, in this order, for DIR/<case_id><ext>;
-// the first file that exists is the prediction.
-var PredictionExtensions = []string{".nii.gz", ".nii", ".seg.nrrd", ".nrrd", ".nhdr", ".mha", ".mhd"}
+// the first file that exists is the prediction. They are the endings otoseg
+// writes label maps in.
+var PredictionExtensions = imageio.WriteExtensions
 
 // FindPrediction returns the prediction file of caseID in dir, or an error
 // that lists the names tried.

@@ -81,7 +81,7 @@ func defaultInterp(dt volume.DType) volume.Interp {
 
 func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 	if imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM {
-		return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", out, imageio.Extensions)
+		return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", out, strings.Join(imageio.WriteExtensions, ", "))
 	}
 	var (
 		spacing [3]float64
