@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/otoseg/otoseg/infer"
+	"github.com/otoseg/otoseg/metrics"
 	"github.com/otoseg/otoseg/nn"
 	"github.com/otoseg/otoseg/nn/optim"
 	"github.com/otoseg/otoseg/unet"
@@ -178,10 +179,10 @@ func Validate(ctx context.Context, net *unet.UNet, val []*Sample, patch [3]int) 
 			return 0, nil, fmt.Errorf("validate %s: %w", s.ID, err)
 		}
 		pred := infer.Argmax(prob, C)
-		fg += dice(pred, s.Label, func(v uint8) bool { return v > 0 })
+		fg += metrics.DiceOf(pred, s.Label, func(v uint8) bool { return v > 0 })
 		for c := 1; c < C; c++ {
 			cc := uint8(c)
-			per[c-1] += dice(pred, s.Label, func(v uint8) bool { return v == cc })
+			per[c-1] += metrics.DiceOf(pred, s.Label, func(v uint8) bool { return v == cc })
 		}
 	}
 	n := float64(len(val))
@@ -189,27 +190,6 @@ func Validate(ctx context.Context, net *unet.UNet, val []*Sample, patch [3]int) 
 		per[i] /= n
 	}
 	return fg / n, per, nil
-}
-
-// dice of the voxels selected by in; 1 when both are empty.
-func dice(a, b []uint8, in func(uint8) bool) float64 {
-	var inter, na, nb int
-	for i := range a {
-		x, y := in(a[i]), in(b[i])
-		if x {
-			na++
-		}
-		if y {
-			nb++
-		}
-		if x && y {
-			inter++
-		}
-	}
-	if na+nb == 0 {
-		return 1
-	}
-	return 2 * float64(inter) / float64(na+nb)
 }
 
 const (

@@ -25,6 +25,7 @@ import (
 	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/atomicfile"
+	"github.com/otoseg/otoseg/metrics"
 	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/segment"
@@ -537,7 +538,7 @@ func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dat
 					weakest = min(weakest, e.LocatorScore)
 				}
 			}
-			sums[ti] += labyrinthDice(ref, res.Labels)
+			sums[ti] += metrics.DiceOf(ref.Data, res.Labels.Data, func(v float32) bool { return v > 0 })
 			_ = bar.Add(1)
 		}
 	}
@@ -565,25 +566,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// labyrinthDice is the Dice of labels > 0 over the whole scan.
-func labyrinthDice(ref, pred *volume.Volume) float64 {
-	var inter, a, b int
-	for i, r := range ref.Data {
-		p := pred.Data[i]
-		if r > 0 {
-			a++
-		}
-		if p > 0 {
-			b++
-			if r > 0 {
-				inter++
-			}
-		}
-	}
-	if a+b == 0 {
-		return 1
-	}
-	return 2 * float64(inter) / float64(a+b)
 }
