@@ -46,6 +46,8 @@ type trainOptions struct {
 	negatives            int
 	resume               bool
 	spacing              string
+	blur                 string
+	blurP, lowResMin     float64
 }
 
 func newTrainCmd() *cobra.Command {
@@ -91,8 +93,43 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.Uint64Var(&o.seed, "seed", 1, "random seed (initialisation, patches, augmentation)")
 	f.IntVar(&o.negatives, "negatives", 4, "scans without an inner ear (phantoms of another body part and blank volumes) added to the localiser's training")
 	f.BoolVar(&o.resume, "resume", false, "continue from the checkpoints in --out")
+	f.StringVar(&o.blur, "blur", "0.5,1", "segmenter augmentation: range of the Gaussian blur's sigma, in voxels of the target grid (nnU-Net: 0.5,1); widen it for scanners with smoother kernels than the training centres")
+	f.Float64Var(&o.blurP, "blur-p", 0.2, "segmenter augmentation: probability of the blur (nnU-Net: 0.2)")
+	f.Float64Var(&o.lowResMin, "lowres-min", 0.5, "segmenter augmentation: the simulated low-resolution scan is down to this fraction of the target grid per axis (nnU-Net: 0.5)")
 	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm (the patch size is re-derived for it)")
 	return cmd
+}
+
+// segmenterAugment is nnU-Net's augmentation with the blur and the
+// low-resolution simulation the flags ask for: on a fine target grid
+// nnU-Net's ranges, set in voxels, blur far less (in mm) than the kernels
+// of real scanners differ by.
+func segmenterAugment(o trainOptions) (train.Augment, error) {
+	a := train.NNUNetAugment()
+	var bad error
+	b := strings.Split(o.blur, ",")
+	if len(b) == 2 {
+		lo, err1 := strconv.ParseFloat(strings.TrimSpace(b[0]), 64)
+		hi, err2 := strconv.ParseFloat(strings.TrimSpace(b[1]), 64)
+		if err1 == nil && err2 == nil && lo > 0 && hi >= lo && hi <= 8 {
+			a.BlurLo, a.BlurHi = lo, hi
+		} else {
+			bad = fmt.Errorf("train: --blur %q: want LO,HI voxels with 0 < LO <= HI <= 8", o.blur)
+		}
+	} else {
+		bad = fmt.Errorf("train: --blur %q: want LO,HI voxels", o.blur)
+	}
+	if bad != nil {
+		return a, bad
+	}
+	if !(o.blurP >= 0 && o.blurP <= 1) {
+		return a, fmt.Errorf("train: --blur-p %g: want a probability in [0, 1]", o.blurP)
+	}
+	if !(o.lowResMin > 0 && o.lowResMin <= 1) {
+		return a, fmt.Errorf("train: --lowres-min %g: want a fraction in (0, 1]", o.lowResMin)
+	}
+	a.PBlur, a.LowResLo = o.blurP, o.lowResMin
+	return a, nil
 }
 
 func parseInts(s string) ([]int, error) {
@@ -127,6 +164,10 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		if o.optimizer == "adamw" {
 			o.lr = 2e-3
 		}
+	}
+	segAug, err := segmenterAugment(o)
+	if err != nil {
+		return err
 	}
 	m, err := dataset.Read(o.manifest)
 	if err != nil {
@@ -253,6 +294,7 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 	so.Epochs, so.StepsPerEpoch, so.Batch, so.Seed = o.epochs, o.steps, o.batch, o.seed
 	so.Optimizer, so.LR = o.optimizer, o.lr
 	so.Patcher.Patch = p.PatchSize
+	so.Patcher.Aug = segAug
 	so.CheckpointDir, so.Resume = mkdir(filepath.Join(o.out, "checkpoint-segmenter")), o.resume
 	if err := fit(ctx, log, "segmenter", segNet, ss, sv, so, &curves); err != nil {
 		return err
@@ -261,7 +303,9 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		"role": "segmenter", "trained_on": o.manifest, "train_cases": strconv.Itoa(len(trainCases)),
 		"validation_cases": strconv.Itoa(len(valCases)), "epochs": strconv.Itoa(o.epochs), "steps_per_epoch": strconv.Itoa(o.steps),
 		"batch": strconv.Itoa(o.batch), "optimizer": o.optimizer, "lr": strconv.FormatFloat(o.lr, 'g', -1, 64),
-		"seed": strconv.FormatUint(o.seed, 10), "init": o.init, "train_seconds": strconv.FormatFloat(time.Since(start).Seconds(), 'f', 0, 64),
+		"seed": strconv.FormatUint(o.seed, 10), "init": o.init,
+		"augment_blur_voxels": o.blur, "augment_blur_p": strconv.FormatFloat(o.blurP, 'g', -1, 64), "augment_lowres_min": strconv.FormatFloat(o.lowResMin, 'g', -1, 64),
+		"train_seconds": strconv.FormatFloat(time.Since(start).Seconds(), 'f', 0, 64),
 	}
 	if n := len(curves); n > 0 {
 		recipe["final_validation_dice"] = strconv.FormatFloat(curves[n-1].ValDice, 'f', 4, 64)

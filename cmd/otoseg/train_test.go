@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSegmenterAugmentFlags(t *testing.T) {
+	def := trainOptions{blur: "0.5,1", blurP: 0.2, lowResMin: 0.5}
+	tests := []struct {
+		name    string
+		edit    func(*trainOptions)
+		wantErr string
+		check   func(lo, hi, p, lr float64) bool
+	}{
+		{"defaults are nnU-Net's", func(*trainOptions) {}, "", func(lo, hi, p, lr float64) bool { return lo == 0.5 && hi == 1 && p == 0.2 && lr == 0.5 }},
+		{"wider blur", func(o *trainOptions) { o.blur, o.blurP, o.lowResMin = "0.5, 2", 0.3, 0.3 }, "", func(lo, hi, p, lr float64) bool { return lo == 0.5 && hi == 2 && p == 0.3 && lr == 0.3 }},
+		{"one number", func(o *trainOptions) { o.blur = "1" }, "--blur", nil},
+		{"reversed", func(o *trainOptions) { o.blur = "2,1" }, "--blur", nil},
+		{"huge", func(o *trainOptions) { o.blur = "1,50" }, "--blur", nil},
+		{"not a number", func(o *trainOptions) { o.blur = "a,b" }, "--blur", nil},
+		{"probability", func(o *trainOptions) { o.blurP = 1.5 }, "--blur-p", nil},
+		{"low-res zero", func(o *trainOptions) { o.lowResMin = 0 }, "--lowres-min", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := def
+			tt.edit(&o)
+			a, err := segmenterAugment(o)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(a.BlurLo, a.BlurHi, a.PBlur, a.LowResLo) {
+				t.Errorf("got blur %g-%g p %g, low-res %g", a.BlurLo, a.BlurHi, a.PBlur, a.LowResLo)
+			}
+		})
+	}
+}
