@@ -140,8 +140,15 @@ type Candidate struct {
 	Score float64
 }
 
-// Find runs the localiser over a scan and returns at most one ear per side,
-// the most confident, largest first. An empty result means no inner ear.
+// MaxPerSide caps the candidates Find returns for one side: the most
+// confident first, the others for the fine network to check (see
+// segment), since a coarse localiser can score a mastoid or the jugular
+// bulb above a faint labyrinth.
+const MaxPerSide = 3
+
+// Find runs the localiser over a scan and returns the ears it sees, most
+// confident first, at most MaxPerSide per side (see Components). An empty
+// result means no inner ear.
 func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator) ([]Candidate, error) {
 	low, err := Prepare(img, l)
 	if err != nil {
@@ -164,7 +171,9 @@ func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator
 	return Components(low.Geometry, fg, l)
 }
 
-// Components turns a foreground probability map on grid g into ears.
+// Components turns a foreground probability map on grid g into candidate
+// ears: components of at least l.MinVolumeMM3 and l.MinScore, most confident
+// first, each with its side (see assignSides).
 func Components(g volume.Geometry, fg []float32, l plan.Locator) ([]Candidate, error) {
 	m := morph.NewMask(g.Dims)
 	for i, p := range fg {
@@ -217,27 +226,56 @@ func Components(g volume.Geometry, fg []float32, l plan.Locator) ([]Candidate, e
 	return assignSides(cands), nil
 }
 
-// assignSides keeps the most confident candidate and, if there is one far
-// enough from it along left-right, the most confident ear on the other side.
-// With two ears the one further to +x (patient left) is the left; a lone ear
-// takes its side from the sign of x, as roi.FindEars does for reference
-// labels. Candidates come sorted by score.
+// assignSides gives every candidate a side. The most confident anchors
+// them: a candidate at least roi.MinEarSeparationMM from it along
+// left-right lies on the other side, any other on its side. With a
+// candidate on the other side, the one further to +x (patient left) is the
+// left; otherwise the anchor takes its side from the sign of x, as
+// roi.FindEars does for reference labels. Candidates come sorted by score
+// and keep that order; each side keeps at most MaxPerSide.
 func assignSides(cands []Candidate) []Candidate {
 	if len(cands) == 0 {
 		return nil
 	}
-	best := cands[0]
+	anchor := cands[0].Centre[0]
+	side := roi.SideOf(cands[0].Centre, 0)
 	for _, c := range cands[1:] {
-		if math.Abs(c.Centre[0]-best.Centre[0]) < roi.MinEarSeparationMM {
-			continue
+		if d := c.Centre[0] - anchor; math.Abs(d) >= roi.MinEarSeparationMM {
+			side = roi.Right
+			if d < 0 {
+				side = roi.Left
+			}
+			break
 		}
-		if best.Centre[0] > c.Centre[0] {
-			best.Side, c.Side = roi.Left, roi.Right
-		} else {
-			best.Side, c.Side = roi.Right, roi.Left
-		}
-		return []Candidate{best, c}
 	}
-	best.Side = roi.SideOf(best.Centre, 0)
-	return []Candidate{best}
+	other := roi.Left
+	if side == roi.Left {
+		other = roi.Right
+	}
+	var out []Candidate
+	count := map[roi.Side]int{}
+	for _, c := range cands {
+		c.Side = side
+		if math.Abs(c.Centre[0]-anchor) >= roi.MinEarSeparationMM {
+			c.Side = other
+		}
+		if count[c.Side] < MaxPerSide {
+			count[c.Side]++
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// BestPerSide keeps the first (most confident) candidate of each side.
+func BestPerSide(cands []Candidate) []Candidate {
+	var out []Candidate
+	seen := map[roi.Side]bool{}
+	for _, c := range cands {
+		if !seen[c.Side] {
+			seen[c.Side] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }

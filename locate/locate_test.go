@@ -26,25 +26,40 @@ func TestComponentsFindsEarsAndSides(t *testing.T) {
 	tests := []struct {
 		name  string
 		blobs [][3]float64 // centre index, probability, radius
-		want  []roi.Side
+		want  []roi.Side   // BestPerSide
+		all   []roi.Side   // every candidate, most confident first
 	}{
-		{"none", nil, nil},
-		{"both", [][3]float64{{8, 0.9, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}},
-		{"left only", [][3]float64{{70, 0.9, 2}}, []roi.Side{roi.Left}},
-		{"speck below min volume", [][3]float64{{70, 0.9, 1}}, nil},
-		{"two on one side keep the best", [][3]float64{{60, 0.7, 2}, {70, 0.95, 2}}, []roi.Side{roi.Left}},
-		{"below threshold", [][3]float64{{70, 0.3, 2}}, nil},
-		{"below min score", [][3]float64{{70, 0.55, 2}}, nil},
+		{"none", nil, nil, nil},
+		{"both", [][3]float64{{8, 0.9, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}, []roi.Side{roi.Right, roi.Left}},
+		{"left only", [][3]float64{{70, 0.9, 2}}, []roi.Side{roi.Left}, []roi.Side{roi.Left}},
+		{"speck below min volume", [][3]float64{{70, 0.9, 1}}, nil, nil},
+		{"two on one side keep the best", [][3]float64{{60, 0.7, 2}, {70, 0.95, 2}}, []roi.Side{roi.Left}, []roi.Side{roi.Left, roi.Left}},
+		// A strong false detection on the right (index 2) anchors; the
+		// real right ear (16) joins its side as an alternative, the left
+		// ear (70) is the other side.
+		{"alternatives on a side", [][3]float64{{2, 0.95, 2}, {16, 0.7, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}, []roi.Side{roi.Right, roi.Left, roi.Right}},
+		{"below threshold", [][3]float64{{70, 0.3, 2}}, nil, nil},
+		{"below min score", [][3]float64{{70, 0.55, 2}}, nil, nil},
 	}
 	for _, tt := range tests {
 		fg := make([]float32, g.Len())
 		for _, b := range tt.blobs {
 			blob(fg, int(b[0]), float32(b[1]), int(b[2]))
 		}
-		got, err := Components(g, fg, l)
+		all, err := Components(g, fg, l)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(all) != len(tt.all) {
+			t.Errorf("%s: %d candidates, want %d", tt.name, len(all), len(tt.all))
+		} else {
+			for i, c := range all {
+				if c.Side != tt.all[i] {
+					t.Errorf("%s: candidate %d side %v, want %v", tt.name, i, c.Side, tt.all[i])
+				}
+			}
+		}
+		got := BestPerSide(all)
 		if len(got) != len(tt.want) {
 			t.Errorf("%s: found %d ears, want %d", tt.name, len(got), len(tt.want))
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/otoseg/otoseg/infer"
@@ -78,19 +79,32 @@ func (m *Model) Segment(ctx context.Context, img *volume.Volume, o Options) (*Re
 	}
 	t := lap("locate", t0)
 	out := volume.New(img.Geometry, volume.Uint8)
-	for _, c := range cands {
-		pr, err := m.predictEar(ctx, img, c.Ear, o)
-		if err != nil {
-			return nil, err
+	for _, side := range sides(cands) {
+		// The localiser is coarse and may score a look-alike above a faint
+		// labyrinth: when a side has several candidates, the fine network
+		// predicts each and the one it finds most labyrinth in wins.
+		var best *earPrediction
+		var bestScore, bestEvidence float64
+		for _, c := range cands {
+			if c.Side != side {
+				continue
+			}
+			pr, err := m.predictEar(ctx, img, c.Ear, o)
+			if err != nil {
+				return nil, err
+			}
+			if ev := pr.evidence(); best == nil || ev > bestEvidence {
+				best, bestScore, bestEvidence = pr, c.Score, ev
+			}
 		}
 		t = lap("predict", t)
-		ear, ok, err := m.paste(out, pr, o)
+		ear, ok, err := m.paste(out, best, o)
 		if err != nil {
 			return nil, err
 		}
 		t = lap("paste", t)
 		if ok {
-			ear.LocatorScore = c.Score
+			ear.LocatorScore = bestScore
 			res.Ears = append(res.Ears, ear)
 		}
 	}
@@ -144,6 +158,30 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e roi.Ear, o
 		centre = g.World(float64(lo[0]+hi[0])/2, float64(lo[1]+hi[1])/2, float64(lo[2]+hi[2])/2)
 	}
 	return pr, nil
+}
+
+// sides lists the sides of the candidates in the order they first appear
+// (the most confident side first).
+func sides(cands []locate.Candidate) []roi.Side {
+	var out []roi.Side
+	for _, c := range cands {
+		if !slices.Contains(out, c.Side) {
+			out = append(out, c.Side)
+		}
+	}
+	return out
+}
+
+// evidence is the expected number of labyrinth voxels in the prediction:
+// the summed foreground probability over the region. Regions share one
+// grid size, so it compares candidates of one side.
+func (pr *earPrediction) evidence() float64 {
+	n := pr.grid.Len()
+	var sum float64
+	for _, b := range pr.prob[:n] {
+		sum += float64(1 - b)
+	}
+	return sum
 }
 
 // foregroundBox is the index box of voxels whose background probability is

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/unet"
@@ -138,5 +139,40 @@ func TestCleanLabyrinth(t *testing.T) {
 	}
 	if out[at(13, 2, 2)] != 3 {
 		t.Error("large second component dropped")
+	}
+}
+
+// A side's candidates are compared by how much labyrinth the fine network
+// finds in each: the summed foreground probability.
+func TestEvidenceRanksCandidates(t *testing.T) {
+	g := roi.Grid([3]float64{0, 0, 0}, roi.Left, [3]int{40, 40, 40}, [3]float64{0.3, 0.3, 0.3})
+	empty := &earPrediction{grid: g, prob: sphereProbs(g, [3]float64{100, 0, 0}, 1)}
+	small := &earPrediction{grid: g, prob: sphereProbs(g, [3]float64{0, 0, 0}, 1)}
+	ear := &earPrediction{grid: g, prob: sphereProbs(g, [3]float64{0, 0, 0}, 3)}
+	if e := empty.evidence(); e != 0 {
+		t.Errorf("evidence of a region without foreground = %g, want 0", e)
+	}
+	// Sphere of radius 3 plus a 1 mm shell: about 4/3·π·4³ mm³ in 0.027 mm³ voxels.
+	want := 4.0 / 3 * math.Pi * 64 / 0.027
+	if e := ear.evidence(); math.Abs(e-want) > 0.05*want {
+		t.Errorf("evidence = %g, want about %g voxels", e, want)
+	}
+	if small.evidence() >= ear.evidence() {
+		t.Errorf("evidence: small %g >= ear %g", small.evidence(), ear.evidence())
+	}
+}
+
+func TestSidesInOrderOfConfidence(t *testing.T) {
+	c := func(s roi.Side) locate.Candidate {
+		var x locate.Candidate
+		x.Side = s
+		return x
+	}
+	got := sides([]locate.Candidate{c(roi.Right), c(roi.Right), c(roi.Left), c(roi.Right)})
+	if len(got) != 2 || got[0] != roi.Right || got[1] != roi.Left {
+		t.Errorf("sides = %v, want [right left]", got)
+	}
+	if got := sides(nil); len(got) != 0 {
+		t.Errorf("sides(nil) = %v", got)
 	}
 }
