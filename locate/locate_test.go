@@ -38,6 +38,7 @@ func TestComponentsFindsEarsAndSides(t *testing.T) {
 		// real right ear (16) joins its side as an alternative, the left
 		// ear (70) is the other side.
 		{"alternatives on a side", [][3]float64{{2, 0.95, 2}, {16, 0.7, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}, []roi.Side{roi.Right, roi.Left, roi.Right}},
+		{"at most MaxPerSide a side", [][3]float64{{70, 0.95, 2}, {62, 0.9, 2}, {54, 0.85, 2}, {46, 0.8, 2}}, []roi.Side{roi.Left}, []roi.Side{roi.Left, roi.Left, roi.Left}},
 		{"below threshold", [][3]float64{{70, 0.3, 2}}, nil, nil},
 		{"below min score", [][3]float64{{70, 0.55, 2}}, nil, nil},
 	}
