@@ -266,16 +266,3 @@ func assignSides(cands []Candidate) []Candidate {
 	}
 	return out
 }
-
-// BestPerSide keeps the first (most confident) candidate of each side.
-func BestPerSide(cands []Candidate) []Candidate {
-	var out []Candidate
-	seen := map[roi.Side]bool{}
-	for _, c := range cands {
-		if !seen[c.Side] {
-			seen[c.Side] = true
-			out = append(out, c)
-		}
-	}
-	return out
-}

@@ -26,7 +26,7 @@ func TestComponentsFindsEarsAndSides(t *testing.T) {
 	tests := []struct {
 		name  string
 		blobs [][3]float64 // centre index, probability, radius
-		want  []roi.Side   // BestPerSide
+		want  []roi.Side   // the most confident of each side
 		all   []roi.Side   // every candidate, most confident first
 	}{
 		{"none", nil, nil, nil},
@@ -60,7 +60,7 @@ func TestComponentsFindsEarsAndSides(t *testing.T) {
 				}
 			}
 		}
-		got := BestPerSide(all)
+		got := bestPerSide(all)
 		if len(got) != len(tt.want) {
 			t.Errorf("%s: found %d ears, want %d", tt.name, len(got), len(tt.want))
 			continue
@@ -124,4 +124,17 @@ func TestPrepareKeepsWorldPositions(t *testing.T) {
 	if low.Data[best] < want*0.5 {
 		t.Errorf("peak %v, want near %v", low.Data[best], want)
 	}
+}
+
+// bestPerSide keeps the first (most confident) candidate of each side.
+func bestPerSide(cands []Candidate) []Candidate {
+	var out []Candidate
+	seen := map[roi.Side]bool{}
+	for _, c := range cands {
+		if !seen[c.Side] {
+			seen[c.Side] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
