@@ -36,6 +36,14 @@ type Augment struct {
 	// factor in [LowResLo, 1] per axis (nearest) and brought back (linear).
 	PLowRes, LowResLo float64
 	PMirror           float64 // per axis
+	// PCalib simulates another scanner's HU calibration, which nnU-Net's
+	// multiplicative brightness (on z-scores) does not: stored HU =
+	// true HU × gain + offset, gain in 1 ± CalibGain, offset in
+	// ± CalibOffset, on a patch z-scored with CalibMean and CalibStd (the
+	// plan's HU statistics). Zero PCalib draws nothing from the random
+	// stream, so recipes without it are unchanged.
+	PCalib, CalibGain, CalibOffset float64
+	CalibMean, CalibStd            float64
 }
 
 // NNUNetAugment returns nnU-Net's default augmentation probabilities.
@@ -146,6 +154,16 @@ func (p *Patcher) Cut(rng *rand.Rand, s *Sample, img []float32, lab []uint8) {
 // intensity applies the intensity augmentations in nnU-Net's order.
 func (p *Patcher) intensity(rng *rand.Rand, img []float32) {
 	a := p.Aug
+	if a.PCalib > 0 && a.CalibStd > 0 && rng.Float64() < a.PCalib {
+		g := 1 + a.CalibGain*(2*rng.Float64()-1)
+		off := a.CalibOffset * (2*rng.Float64() - 1)
+		// z' = ((z·sd + mean)·g + off − mean) / sd
+		scale := float32(g)
+		shift := float32(((g-1)*a.CalibMean + off) / a.CalibStd)
+		for i := range img {
+			img[i] = img[i]*scale + shift
+		}
+	}
 	if rng.Float64() < a.PNoise {
 		sd := math.Sqrt(rng.Float64() * a.NoiseVar)
 		for i := range img {

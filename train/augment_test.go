@@ -143,3 +143,35 @@ func TestLowResKeepsConstantsAndSmooths(t *testing.T) {
 		t.Error("low-resolution simulation left a checkerboard untouched")
 	}
 }
+
+// The calibration augmentation is an affine map of HU: two z-scored voxels
+// of known HU come out as (HU·gain + offset) z-scored again, with gain and
+// offset within their ranges, and the same gain and offset for both.
+func TestCalibrationShiftsHU(t *testing.T) {
+	const mean, sd = 380, 377
+	hu := []float64{0, 1800}
+	p := Patcher{Patch: [3]int{2, 1, 1}, Aug: Augment{PCalib: 1, CalibGain: 0.1, CalibOffset: 50, CalibMean: mean, CalibStd: sd}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	moved := false
+	for trial := 0; trial < 50; trial++ {
+		img := []float32{float32((hu[0] - mean) / sd), float32((hu[1] - mean) / sd)}
+		p.intensity(rng, img)
+		out := []float64{float64(img[0])*sd + mean, float64(img[1])*sd + mean}
+		gain := (out[1] - out[0]) / (hu[1] - hu[0])
+		off := out[0] - hu[0]*gain
+		if gain < 0.9-1e-4 || gain > 1.1+1e-4 || math.Abs(off) > 50+0.05 {
+			t.Fatalf("trial %d: HU %v -> %v: gain %.4f offset %.2f out of range", trial, hu, out, gain, off)
+		}
+		moved = moved || math.Abs(off) > 5
+	}
+	if !moved {
+		t.Error("offsets never moved by more than 5 HU in 50 draws")
+	}
+	// Without it the random stream is untouched.
+	a, b := rand.New(rand.NewPCG(5, 6)), rand.New(rand.NewPCG(5, 6))
+	(&Patcher{Patch: [3]int{2, 1, 1}}).intensity(a, []float32{0, 1})
+	(&Patcher{Patch: [3]int{2, 1, 1}, Aug: Augment{CalibGain: 0.1, CalibOffset: 50, CalibMean: mean, CalibStd: sd}}).intensity(b, []float32{0, 1})
+	if a.Uint64() != b.Uint64() {
+		t.Error("a zero PCalib drew from the random stream")
+	}
+}

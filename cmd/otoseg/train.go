@@ -46,7 +46,7 @@ type trainOptions struct {
 	negatives            int
 	resume               bool
 	spacing              string
-	blur                 string
+	blur, huCalib        string
 	blurP, lowResMin     float64
 }
 
@@ -96,6 +96,7 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.StringVar(&o.blur, "blur", "0.5,1", "segmenter augmentation: range of the Gaussian blur's sigma, in voxels of the target grid (nnU-Net: 0.5,1); widen it for scanners with smoother kernels than the training centres")
 	f.Float64Var(&o.blurP, "blur-p", 0.2, "segmenter augmentation: probability of the blur (nnU-Net: 0.2)")
 	f.Float64Var(&o.lowResMin, "lowres-min", 0.5, "segmenter augmentation: the simulated low-resolution scan is down to this fraction of the target grid per axis (nnU-Net: 0.5)")
+	f.StringVar(&o.huCalib, "hu-calibration", "", "segmenter augmentation: OFFSET,GAIN simulates other scanners' HU calibration in 30% of patches, stored HU = HU x (1 +- GAIN) + (+- OFFSET), e.g. 50,0.1 (default: off)")
 	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm (the patch size is re-derived for it)")
 	return cmd
 }
@@ -129,6 +130,20 @@ func segmenterAugment(o trainOptions) (train.Augment, error) {
 		return a, fmt.Errorf("train: --lowres-min %g: want a fraction in (0, 1]", o.lowResMin)
 	}
 	a.PBlur, a.LowResLo = o.blurP, o.lowResMin
+	if o.huCalib != "" {
+		c := strings.Split(o.huCalib, ",")
+		var off, gain float64
+		var err1, err2 error
+		if len(c) == 2 {
+			off, err1 = strconv.ParseFloat(strings.TrimSpace(c[0]), 64)
+			gain, err2 = strconv.ParseFloat(strings.TrimSpace(c[1]), 64)
+		}
+		if len(c) != 2 || err1 != nil || err2 != nil || !(off >= 0 && off <= 500) || !(gain >= 0 && gain < 0.5) {
+			return a, fmt.Errorf("train: --hu-calibration %q: want OFFSET,GAIN with 0 <= OFFSET <= 500 HU and 0 <= GAIN < 0.5", o.huCalib)
+		}
+		// CalibMean and CalibStd come from the plan once it is known.
+		a.PCalib, a.CalibOffset, a.CalibGain = 0.3, off, gain
+	}
 	return a, nil
 }
 
@@ -295,6 +310,7 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 	so.Optimizer, so.LR = o.optimizer, o.lr
 	so.Patcher.Patch = p.PatchSize
 	so.Patcher.Aug = segAug
+	so.Patcher.Aug.CalibMean, so.Patcher.Aug.CalibStd = p.Intensity.Mean, p.Intensity.Std
 	so.CheckpointDir, so.Resume = mkdir(filepath.Join(o.out, "checkpoint-segmenter")), o.resume
 	if err := fit(ctx, log, "segmenter", segNet, ss, sv, so, &curves); err != nil {
 		return err
@@ -304,7 +320,7 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		"validation_cases": strconv.Itoa(len(valCases)), "epochs": strconv.Itoa(o.epochs), "steps_per_epoch": strconv.Itoa(o.steps),
 		"batch": strconv.Itoa(o.batch), "optimizer": o.optimizer, "lr": strconv.FormatFloat(o.lr, 'g', -1, 64),
 		"seed": strconv.FormatUint(o.seed, 10), "init": o.init,
-		"augment_blur_voxels": o.blur, "augment_blur_p": strconv.FormatFloat(o.blurP, 'g', -1, 64), "augment_lowres_min": strconv.FormatFloat(o.lowResMin, 'g', -1, 64),
+		"augment_blur_voxels": o.blur, "augment_blur_p": strconv.FormatFloat(o.blurP, 'g', -1, 64), "augment_lowres_min": strconv.FormatFloat(o.lowResMin, 'g', -1, 64), "augment_hu_calibration": o.huCalib,
 		"train_seconds": strconv.FormatFloat(time.Since(start).Seconds(), 'f', 0, 64),
 	}
 	if n := len(curves); n > 0 {

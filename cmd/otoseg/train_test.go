@@ -21,6 +21,9 @@ func TestSegmenterAugmentFlags(t *testing.T) {
 		{"not a number", func(o *trainOptions) { o.blur = "a,b" }, "--blur", nil},
 		{"probability", func(o *trainOptions) { o.blurP = 1.5 }, "--blur-p", nil},
 		{"low-res zero", func(o *trainOptions) { o.lowResMin = 0 }, "--lowres-min", nil},
+		{"hu calibration", func(o *trainOptions) { o.huCalib = "50,0.1" }, "", func(lo, hi, p, lr float64) bool { return lo == 0.5 && hi == 1 }},
+		{"hu calibration one number", func(o *trainOptions) { o.huCalib = "50" }, "--hu-calibration", nil},
+		{"hu calibration huge gain", func(o *trainOptions) { o.huCalib = "50,2" }, "--hu-calibration", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,5 +43,18 @@ func TestSegmenterAugmentFlags(t *testing.T) {
 				t.Errorf("got blur %g-%g p %g, low-res %g", a.BlurLo, a.BlurHi, a.PBlur, a.LowResLo)
 			}
 		})
+	}
+}
+
+func TestHUCalibrationFlag(t *testing.T) {
+	a, err := segmenterAugment(trainOptions{blur: "0.5,1", blurP: 0.2, lowResMin: 0.5, huCalib: "50, 0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PCalib != 0.3 || a.CalibOffset != 50 || a.CalibGain != 0.1 {
+		t.Errorf("--hu-calibration 50,0.1: p %g offset %g gain %g", a.PCalib, a.CalibOffset, a.CalibGain)
+	}
+	if a, _ := segmenterAugment(trainOptions{blur: "0.5,1", blurP: 0.2, lowResMin: 0.5}); a.PCalib != 0 {
+		t.Errorf("default: calibration augmentation on (p %g)", a.PCalib)
 	}
 }
