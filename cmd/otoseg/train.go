@@ -107,21 +107,9 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 // of real scanners differ by.
 func segmenterAugment(o trainOptions) (train.Augment, error) {
 	a := train.NNUNetAugment()
-	var bad error
-	b := strings.Split(o.blur, ",")
-	if len(b) == 2 {
-		lo, err1 := strconv.ParseFloat(strings.TrimSpace(b[0]), 64)
-		hi, err2 := strconv.ParseFloat(strings.TrimSpace(b[1]), 64)
-		if err1 == nil && err2 == nil && lo > 0 && hi >= lo && hi <= 8 {
-			a.BlurLo, a.BlurHi = lo, hi
-		} else {
-			bad = fmt.Errorf("train: --blur %q: want LO,HI voxels with 0 < LO <= HI <= 8", o.blur)
-		}
-	} else {
-		bad = fmt.Errorf("train: --blur %q: want LO,HI voxels", o.blur)
-	}
-	if bad != nil {
-		return a, bad
+	lo, hi, ok := parsePair(o.blur)
+	if !ok || !(lo > 0 && hi >= lo && hi <= 8) {
+		return a, fmt.Errorf("train: --blur %q: want LO,HI voxels with 0 < LO <= HI <= 8", o.blur)
 	}
 	if !(o.blurP >= 0 && o.blurP <= 1) {
 		return a, fmt.Errorf("train: --blur-p %g: want a probability in [0, 1]", o.blurP)
@@ -129,22 +117,27 @@ func segmenterAugment(o trainOptions) (train.Augment, error) {
 	if !(o.lowResMin > 0 && o.lowResMin <= 1) {
 		return a, fmt.Errorf("train: --lowres-min %g: want a fraction in (0, 1]", o.lowResMin)
 	}
-	a.PBlur, a.LowResLo = o.blurP, o.lowResMin
+	a.BlurLo, a.BlurHi, a.PBlur, a.LowResLo = lo, hi, o.blurP, o.lowResMin
 	if o.huCalib != "" {
-		c := strings.Split(o.huCalib, ",")
-		var off, gain float64
-		var err1, err2 error
-		if len(c) == 2 {
-			off, err1 = strconv.ParseFloat(strings.TrimSpace(c[0]), 64)
-			gain, err2 = strconv.ParseFloat(strings.TrimSpace(c[1]), 64)
-		}
-		if len(c) != 2 || err1 != nil || err2 != nil || !(off >= 0 && off <= 500) || !(gain >= 0 && gain < 0.5) {
+		off, gain, ok := parsePair(o.huCalib)
+		if !ok || !(off >= 0 && off <= 500) || !(gain >= 0 && gain < 0.5) {
 			return a, fmt.Errorf("train: --hu-calibration %q: want OFFSET,GAIN with 0 <= OFFSET <= 500 HU and 0 <= GAIN < 0.5", o.huCalib)
 		}
 		// CalibMean and CalibStd come from the plan once it is known.
 		a.PCalib, a.CalibOffset, a.CalibGain = 0.3, off, gain
 	}
 	return a, nil
+}
+
+// parsePair reads "X,Y" (spaces allowed) as two numbers.
+func parsePair(s string) (x, y float64, ok bool) {
+	a, b, found := strings.Cut(s, ",")
+	if !found {
+		return 0, 0, false
+	}
+	x, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	y, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	return x, y, err1 == nil && err2 == nil
 }
 
 func parseInts(s string) ([]int, error) {

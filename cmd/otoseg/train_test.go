@@ -16,6 +16,7 @@ func TestSegmenterAugmentFlags(t *testing.T) {
 		{"defaults are nnU-Net's", func(*trainOptions) {}, "", func(lo, hi, p, lr float64) bool { return lo == 0.5 && hi == 1 && p == 0.2 && lr == 0.5 }},
 		{"wider blur", func(o *trainOptions) { o.blur, o.blurP, o.lowResMin = "0.5, 2", 0.3, 0.3 }, "", func(lo, hi, p, lr float64) bool { return lo == 0.5 && hi == 2 && p == 0.3 && lr == 0.3 }},
 		{"one number", func(o *trainOptions) { o.blur = "1" }, "--blur", nil},
+		{"three numbers", func(o *trainOptions) { o.blur = "0.5,1,2" }, "--blur", nil},
 		{"reversed", func(o *trainOptions) { o.blur = "2,1" }, "--blur", nil},
 		{"huge", func(o *trainOptions) { o.blur = "1,50" }, "--blur", nil},
 		{"not a number", func(o *trainOptions) { o.blur = "a,b" }, "--blur", nil},
