@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -63,22 +64,45 @@ type Result struct {
 // Segment labels the inner ears of img. It returns ErrNoEar when there is
 // none.
 func (m *Model) Segment(ctx context.Context, img *volume.Volume, o Options) (*Result, error) {
+	rs, err := m.SegmentAt(ctx, img, o, []float64{o.ForegroundThreshold})
+	if err != nil {
+		return nil, err
+	}
+	if len(rs[0].Ears) == 0 {
+		return nil, ErrNoEar
+	}
+	return rs[0], nil
+}
+
+// SegmentAt segments img once per foreground threshold (0 keeps the
+// plan's), localising and predicting once for all of them: result i is
+// what Segment gives with o.ForegroundThreshold = thresholds[i]. A result
+// may hold no ear (its labels are then all background); ErrNoEar means the
+// localiser found none at all.
+func (m *Model) SegmentAt(ctx context.Context, img *volume.Volume, o Options, thresholds []float64) ([]*Result, error) {
 	if err := img.Check(); err != nil {
 		return nil, fmt.Errorf("segment: %w", err)
 	}
 	t0 := time.Now()
-	res := &Result{Stages: map[string]float64{}}
+	stages := map[string]float64{}
 	lap := func(name string, since time.Time) time.Time {
 		now := time.Now()
-		res.Stages[name] += now.Sub(since).Seconds()
+		stages[name] += now.Sub(since).Seconds()
 		return now
 	}
 	cands, err := locate.Find(ctx, infer.UNet{Net: m.Locator}, img, m.Plan.Locator)
 	if err != nil {
 		return nil, err
 	}
+	if len(cands) == 0 {
+		return nil, ErrNoEar
+	}
 	t := lap("locate", t0)
-	out := volume.New(img.Geometry, volume.Uint8)
+	type choice struct {
+		pr    *earPrediction
+		score float64
+	}
+	var chosen []choice
 	for _, side := range sides(cands) {
 		// The localiser is coarse and may score a look-alike above a faint
 		// labyrinth: when a side has several candidates, the fine network
@@ -97,23 +121,31 @@ func (m *Model) Segment(ctx context.Context, img *volume.Volume, o Options) (*Re
 				best, bestScore, bestEvidence = pr, c.Score, ev
 			}
 		}
-		t = lap("predict", t)
-		ear, ok, err := m.paste(out, best, o)
-		if err != nil {
-			return nil, err
-		}
-		t = lap("paste", t)
-		if ok {
-			ear.LocatorScore = bestScore
-			res.Ears = append(res.Ears, ear)
-		}
+		chosen = append(chosen, choice{best, bestScore})
 	}
-	if len(res.Ears) == 0 {
-		return nil, ErrNoEar
+	lap("predict", t)
+	base := time.Since(t0).Seconds()
+	out := make([]*Result, len(thresholds))
+	for i, tau := range thresholds {
+		ts := time.Now()
+		res := &Result{Stages: maps.Clone(stages), Labels: volume.New(img.Geometry, volume.Uint8)}
+		oi := o
+		oi.ForegroundThreshold = tau
+		for _, c := range chosen {
+			ear, ok, err := m.paste(res.Labels, c.pr, oi)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				ear.LocatorScore = c.score
+				res.Ears = append(res.Ears, ear)
+			}
+		}
+		res.Stages["paste"] = time.Since(ts).Seconds()
+		res.Seconds = base + res.Stages["paste"]
+		out[i] = res
 	}
-	res.Labels = out
-	res.Seconds = time.Since(t0).Seconds()
-	return res, nil
+	return out, nil
 }
 
 // earPrediction is the fine network's output on one ear's region.

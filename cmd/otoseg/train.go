@@ -573,26 +573,23 @@ func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dat
 		if err != nil {
 			return calibration{}, err
 		}
-		for ti, t := range thresholds {
-			o := segment.DefaultOptions()
-			o.ForegroundThreshold = t
-			res, err := m.Segment(ctx, img, o)
-			if errors.Is(err, segment.ErrNoEar) {
-				n += boolInt(ti == 0)
-				_ = bar.Add(1)
-				continue // a missed case scores 0 at every threshold
+		// One localisation and prediction, pasted at every threshold.
+		rs, err := m.SegmentAt(ctx, img, segment.DefaultOptions(), thresholds)
+		n++
+		_ = bar.Add(len(thresholds))
+		if errors.Is(err, segment.ErrNoEar) {
+			continue // a missed case scores 0 at every threshold
+		}
+		if err != nil {
+			return calibration{}, err
+		}
+		for _, e := range rs[0].Ears {
+			weakest = min(weakest, e.LocatorScore)
+		}
+		for ti, res := range rs {
+			if len(res.Ears) > 0 {
+				sums[ti] += metrics.DiceOf(ref.Data, res.Labels.Data, func(v float32) bool { return v > 0 })
 			}
-			if err != nil {
-				return calibration{}, err
-			}
-			if ti == 0 {
-				n++
-				for _, e := range res.Ears {
-					weakest = min(weakest, e.LocatorScore)
-				}
-			}
-			sums[ti] += metrics.DiceOf(ref.Data, res.Labels.Data, func(v float32) bool { return v > 0 })
-			_ = bar.Add(1)
 		}
 	}
 	_ = bar.Finish()
@@ -612,11 +609,4 @@ func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dat
 		n, strings.Join(parts, ", "), cal.threshold, cal.minScore, weakest)
 	fmt.Fprintln(log, "calibration:", cal.summary)
 	return cal, nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
