@@ -45,6 +45,9 @@ type CohortOptions struct {
 	Pathology string
 	// Body is BodyHead (default) or BodyOther.
 	Body string
+	// VaryScanner draws each case's scanner around its centre's (see
+	// Centre.Varied) instead of using the centre's protocol as it is.
+	VaryScanner bool
 	// Workers bounds parallelism; 0 uses GOMAXPROCS.
 	Workers int
 }
@@ -158,9 +161,13 @@ func Plan(opt CohortOptions) ([]CaseSpec, error) {
 			}
 			np++
 		}
+		seed := splitmix64(opt.Seed ^ splitmix64(uint64(i)+1))
+		if opt.VaryScanner {
+			c = c.Varied(seed)
+		}
 		specs[i] = CaseSpec{
 			ID: fmt.Sprintf("c%03d_%s", i, c.Name), Index: i, Centre: c, Split: split, Pathology: p,
-			Seed: splitmix64(opt.Seed ^ splitmix64(uint64(i)+1)),
+			Seed: seed,
 		}
 	}
 	return specs, nil

@@ -21,6 +21,7 @@ type phantomOptions struct {
 	Pathological float64
 	Pathology    string
 	Body         string
+	VaryScanner  bool
 	Workers      int
 	Quiet        bool
 }
@@ -49,6 +50,9 @@ Centres:
 Pathologies: ` + strings.Join(phantom.Pathologies, ", ") + `
 
 The same flags and seed give the same bytes, whatever the number of workers.
+--vary-scanner draws every case's scanner around its centre's (kernel
+sharpness x0.75-2, noise, HU calibration, rotation, artefacts): a training
+cohort of few centres then covers scanners none of them has.
 --body other writes CTs of an abdomen-like body part with empty labels,
 for testing that no ear is found where there is none.`,
 		Args: cobra.NoArgs,
@@ -65,6 +69,7 @@ for testing that no ear is found where there is none.`,
 	f.Float64Var(&o.Pathological, "pathological", 0.3, "fraction of pathological cases (0..1)")
 	f.StringVar(&o.Pathology, "pathology", "", "give every pathological case this pathology (default: cycle through all)")
 	f.StringVar(&o.Body, "body", phantom.BodyHead, "head (temporal bones) or other (no inner ear)")
+	f.BoolVar(&o.VaryScanner, "vary-scanner", false, "draw each case's scanner around its centre's: kernel sharpness, dose, HU calibration, positioning and artefacts (for training cohorts; the meta JSON records each case's draw)")
 	f.IntVar(&o.Workers, "workers", 0, "goroutines per case (0: all cores); does not change the output")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar")
 	cmd.MarkFlagRequired("out")
@@ -96,7 +101,7 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 		centres = strings.Split(o.Centres, ",")
 	}
 	opt := phantom.CohortOptions{Cases: o.Cases, Seed: o.Seed, Centres: centres,
-		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, Workers: o.Workers}
+		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, VaryScanner: o.VaryScanner, Workers: o.Workers}
 	if _, err := phantom.Plan(opt); err != nil {
 		return fmt.Errorf("phantom: %w", err)
 	}
