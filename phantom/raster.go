@@ -2,10 +2,8 @@ package phantom
 
 import (
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/otoseg/otoseg/internal/parallel"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -35,6 +33,19 @@ type pose struct {
 	shift vec3
 }
 
+// rasterScratch is one rasterising worker's buffers, kept from block to
+// block: the objects that reach the block, which of them contain it whole,
+// which need a distance per voxel, and per-row state.
+type rasterScratch struct {
+	idx    []int32
+	always []bool
+	active []int32 // positions in idx of objects needing per-voxel sdf
+	inside []bool
+	near   []int32
+	skip   []int
+	dc     []float64
+}
+
 // rasterize paints sc onto geometry g: partial-volume HU (mean of the
 // tissue HU over the supersamples of boundary voxels) and the label voted by
 // the same samples (ties go to the label at the voxel centre). Work is split
@@ -62,161 +73,140 @@ func rasterize(sc *scene, g volume.Geometry, ps pose, hu [numTissues]float64, wo
 		nb[a] = (g.Dims[a] + blockSize - 1) / blockSize
 	}
 	total := nb[0] * nb[1] * nb[2]
-	if workers < 1 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var idx []int32
-			var always []bool
-			var active []int32 // positions in idx of objects needing per-voxel sdf
-			var inside []bool
-			var near []int32
-			var skip []int
-			var dc []float64
-			for {
-				b := int(next.Add(1) - 1)
-				if b >= total {
-					return
-				}
-				bx, by, bz := b%nb[0], (b/nb[0])%nb[1], b/(nb[0]*nb[1])
-				i0, j0, k0 := bx*blockSize, by*blockSize, bz*blockSize
-				i1, j1, k1 := min(i0+blockSize, g.Dims[0]), min(j0+blockSize, g.Dims[1]), min(k0+blockSize, g.Dims[2])
-				bb := emptyBox()
-				for _, c := range [8][3]float64{
-					{float64(i0) - .5, float64(j0) - .5, float64(k0) - .5}, {float64(i1) - .5, float64(j0) - .5, float64(k0) - .5},
-					{float64(i0) - .5, float64(j1) - .5, float64(k0) - .5}, {float64(i1) - .5, float64(j1) - .5, float64(k0) - .5},
-					{float64(i0) - .5, float64(j0) - .5, float64(k1) - .5}, {float64(i1) - .5, float64(j0) - .5, float64(k1) - .5},
-					{float64(i0) - .5, float64(j1) - .5, float64(k1) - .5}, {float64(i1) - .5, float64(j1) - .5, float64(k1) - .5},
-				} {
-					bb = bb.grow(toAnat(c[0], c[1], c[2]))
-				}
-				bc := bb.lo.lerp(bb.hi, 0.5)
-				reach := bb.hi.sub(bb.lo).norm()/2*sdfSlack + h
+	parallel.ForN(workers, total, func() *rasterScratch { return new(rasterScratch) }, func(b int, w *rasterScratch) {
+		idx, always, active, inside, near, skip, dc := w.idx, w.always, w.active, w.inside, w.near, w.skip, w.dc
+		defer func() { *w = rasterScratch{idx, always, active, inside, near, skip, dc} }()
+		bx, by, bz := b%nb[0], (b/nb[0])%nb[1], b/(nb[0]*nb[1])
+		i0, j0, k0 := bx*blockSize, by*blockSize, bz*blockSize
+		i1, j1, k1 := min(i0+blockSize, g.Dims[0]), min(j0+blockSize, g.Dims[1]), min(k0+blockSize, g.Dims[2])
+		bb := emptyBox()
+		for _, c := range [8][3]float64{
+			{float64(i0) - .5, float64(j0) - .5, float64(k0) - .5}, {float64(i1) - .5, float64(j0) - .5, float64(k0) - .5},
+			{float64(i0) - .5, float64(j1) - .5, float64(k0) - .5}, {float64(i1) - .5, float64(j1) - .5, float64(k0) - .5},
+			{float64(i0) - .5, float64(j0) - .5, float64(k1) - .5}, {float64(i1) - .5, float64(j0) - .5, float64(k1) - .5},
+			{float64(i0) - .5, float64(j1) - .5, float64(k1) - .5}, {float64(i1) - .5, float64(j1) - .5, float64(k1) - .5},
+		} {
+			bb = bb.grow(toAnat(c[0], c[1], c[2]))
+		}
+		bc := bb.lo.lerp(bb.hi, 0.5)
+		reach := bb.hi.sub(bb.lo).norm()/2*sdfSlack + h
+		idx, always = idx[:0], always[:0]
+		for oi := range sc.objs {
+			ob := &sc.objs[oi]
+			if !ob.bb.overlaps(bb) {
+				continue
+			}
+			d := ob.s.sdf(bc)
+			if d > reach {
+				continue
+			}
+			in := d < -reach
+			if in && ob.only == 0 && !ob.keepLabel {
+				// everything below is hidden by this object
 				idx, always = idx[:0], always[:0]
-				for oi := range sc.objs {
-					ob := &sc.objs[oi]
-					if !ob.bb.overlaps(bb) {
-						continue
-					}
-					d := ob.s.sdf(bc)
-					if d > reach {
-						continue
-					}
-					in := d < -reach
-					if in && ob.only == 0 && !ob.keepLabel {
-						// everything below is hidden by this object
-						idx, always = idx[:0], always[:0]
-					}
-					idx = append(idx, int32(oi))
-					always = append(always, in)
-				}
-				active = active[:0]
+			}
+			idx = append(idx, int32(oi))
+			always = append(always, in)
+		}
+		active = active[:0]
+		for n := range idx {
+			if !always[n] {
+				active = append(active, int32(n))
+			}
+		}
+		if cap(inside) < len(idx) {
+			inside = make([]bool, len(idx))
+			dc = make([]float64, len(idx))
+		}
+		inside, dc = inside[:len(idx)], dc[:len(idx)]
+		if cap(skip) < len(idx) {
+			skip = make([]int, len(idx))
+		}
+		skip = skip[:len(idx)]
+		for k := k0; k < k1; k++ {
+			for j := j0; j < j1; j++ {
 				for n := range idx {
-					if !always[n] {
-						active = append(active, int32(n))
-					}
+					inside[n] = always[n]
+					skip[n] = 0
 				}
-				if cap(inside) < len(idx) {
-					inside = make([]bool, len(idx))
-					dc = make([]float64, len(idx))
-				}
-				inside, dc = inside[:len(idx)], dc[:len(idx)]
-				if cap(skip) < len(idx) {
-					skip = make([]int, len(idx))
-				}
-				skip = skip[:len(idx)]
-				for k := k0; k < k1; k++ {
-					for j := j0; j < j1; j++ {
-						for n := range idx {
-							inside[n] = always[n]
-							skip[n] = 0
+				for i := i0; i < i1; i++ {
+					p := toAnat(float64(i), float64(j), float64(k))
+					near = near[:0]
+					for _, n := range active {
+						if i < skip[n] {
+							continue // containment unchanged since the last evaluation
 						}
-						for i := i0; i < i1; i++ {
-							p := toAnat(float64(i), float64(j), float64(k))
-							near = near[:0]
-							for _, n := range active {
-								if i < skip[n] {
-									continue // containment unchanged since the last evaluation
-								}
-								d := sc.objs[idx[n]].s.sdf(p)
-								dc[n] = d
-								inside[n] = d < 0
-								ad := math.Abs(d)
-								if ad < h*sdfSlack {
-									near = append(near, n)
-									continue
-								}
-								// sphere tracing along the row: the surface is at
-								// least ad/sdfSlack away, so the next voxels that
-								// stay farther than a voxel's reach need no look
-								if st := int((ad/sdfSlack - h*sdfSlack) / stepI); st > 0 {
-									skip[n] = i + 1 + st
-								}
-							}
-							t, l := paintAt(sc.objs, idx, inside)
-							vi := g.Index(i, j, k)
-							if len(near) == 0 {
-								img.Data[vi] = float32(hu[t])
-								lab.Data[vi] = float32(l)
-								continue
-							}
-							sn := superLo
-							for _, n := range near {
-								if sc.objs[idx[n]].labelled {
-									sn = superN
-									break
-								}
-							}
-							// samples lie within rs of the centre (offsets of at most
-							// (sn-1)/(2sn) of the voxel per axis); an object whose
-							// surface is farther than that contains all of them or
-							// none, so only the others are evaluated per sample
-							rs := h * float64(sn-1) / float64(sn) * sdfSlack
-							vary := near[:0]
-							for _, n := range near {
-								if math.Abs(dc[n]) < rs {
-									vary = append(vary, n)
-								}
-							}
-							if len(vary) == 0 {
-								img.Data[vi] = float32(hu[t])
-								lab.Data[vi] = float32(l)
-								continue
-							}
-							var sum float64
-							var votes [8]int
-							fn := float64(sn)
-							for s := 0; s < sn*sn*sn; s++ {
-								fi := (float64(s%sn)+0.5)/fn - 0.5
-								fj := (float64((s/sn)%sn)+0.5)/fn - 0.5
-								fk := (float64(s/(sn*sn))+0.5)/fn - 0.5
-								q := toAnat(float64(i)+fi, float64(j)+fj, float64(k)+fk)
-								for _, n := range vary {
-									inside[n] = sc.objs[idx[n]].s.sdf(q) < 0
-								}
-								ts, ls := paintAt(sc.objs, idx, inside)
-								sum += hu[ts]
-								votes[ls&7]++
-							}
-							best := l
-							for c := uint8(0); c < 8; c++ {
-								if votes[c] > votes[best] {
-									best = c
-								}
-							}
-							img.Data[vi] = float32(sum / float64(sn*sn*sn))
-							lab.Data[vi] = float32(best)
+						d := sc.objs[idx[n]].s.sdf(p)
+						dc[n] = d
+						inside[n] = d < 0
+						ad := math.Abs(d)
+						if ad < h*sdfSlack {
+							near = append(near, n)
+							continue
+						}
+						// sphere tracing along the row: the surface is at
+						// least ad/sdfSlack away, so the next voxels that
+						// stay farther than a voxel's reach need no look
+						if st := int((ad/sdfSlack - h*sdfSlack) / stepI); st > 0 {
+							skip[n] = i + 1 + st
 						}
 					}
+					t, l := paintAt(sc.objs, idx, inside)
+					vi := g.Index(i, j, k)
+					if len(near) == 0 {
+						img.Data[vi] = float32(hu[t])
+						lab.Data[vi] = float32(l)
+						continue
+					}
+					sn := superLo
+					for _, n := range near {
+						if sc.objs[idx[n]].labelled {
+							sn = superN
+							break
+						}
+					}
+					// samples lie within rs of the centre (offsets of at most
+					// (sn-1)/(2sn) of the voxel per axis); an object whose
+					// surface is farther than that contains all of them or
+					// none, so only the others are evaluated per sample
+					rs := h * float64(sn-1) / float64(sn) * sdfSlack
+					vary := near[:0]
+					for _, n := range near {
+						if math.Abs(dc[n]) < rs {
+							vary = append(vary, n)
+						}
+					}
+					if len(vary) == 0 {
+						img.Data[vi] = float32(hu[t])
+						lab.Data[vi] = float32(l)
+						continue
+					}
+					var sum float64
+					var votes [8]int
+					fn := float64(sn)
+					for s := 0; s < sn*sn*sn; s++ {
+						fi := (float64(s%sn)+0.5)/fn - 0.5
+						fj := (float64((s/sn)%sn)+0.5)/fn - 0.5
+						fk := (float64(s/(sn*sn))+0.5)/fn - 0.5
+						q := toAnat(float64(i)+fi, float64(j)+fj, float64(k)+fk)
+						for _, n := range vary {
+							inside[n] = sc.objs[idx[n]].s.sdf(q) < 0
+						}
+						ts, ls := paintAt(sc.objs, idx, inside)
+						sum += hu[ts]
+						votes[ls&7]++
+					}
+					best := l
+					for c := uint8(0); c < 8; c++ {
+						if votes[c] > votes[best] {
+							best = c
+						}
+					}
+					img.Data[vi] = float32(sum / float64(sn*sn*sn))
+					lab.Data[vi] = float32(best)
 				}
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	return img, lab
 }

@@ -7,9 +7,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
+	"github.com/otoseg/otoseg/internal/parallel"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -194,41 +193,28 @@ func blurAxis(data []float32, dims [3]int, a int, k []float32, workers int) {
 	o1, o2 := (a+1)%3, (a+2)%3
 	nl := dims[o1] * dims[o2]
 	n := dims[a]
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			line := make([]float32, n)
-			for {
-				l0 := int(next.Add(64)) - 64
-				if l0 >= nl {
-					return
-				}
-				for l := l0; l < min(l0+64, nl); l++ {
-					base := (l%dims[o1])*stride[o1] + (l/dims[o1])*stride[o2]
-					for i := 0; i < n; i++ {
-						line[i] = data[base+i*stride[a]]
-					}
-					for i := 0; i < n; i++ {
-						var s float32
-						for j := -r; j <= r; j++ {
-							ii := i + j
-							if ii < 0 {
-								ii = 0
-							} else if ii >= n {
-								ii = n - 1
-							}
-							s += k[j+r] * line[ii]
-						}
-						data[base+i*stride[a]] = s
-					}
-				}
+	// 64 lines to a piece: one line is too little work to hand out
+	parallel.ForN(workers, (nl+63)/64, func() []float32 { return make([]float32, n) }, func(c int, line []float32) {
+		for l := c * 64; l < min(c*64+64, nl); l++ {
+			base := (l%dims[o1])*stride[o1] + (l/dims[o1])*stride[o2]
+			for i := 0; i < n; i++ {
+				line[i] = data[base+i*stride[a]]
 			}
-		}()
-	}
-	wg.Wait()
+			for i := 0; i < n; i++ {
+				var s float32
+				for j := -r; j <= r; j++ {
+					ii := i + j
+					if ii < 0 {
+						ii = 0
+					} else if ii >= n {
+						ii = n - 1
+					}
+					s += k[j+r] * line[ii]
+				}
+				data[base+i*stride[a]] = s
+			}
+		}
+	})
 }
 
 // blur applies a Gaussian PSF with sigmas in mm.
@@ -260,33 +246,19 @@ func addNoise(v *volume.Volume, seed uint64, sigma, corr float64, workers int) {
 		}
 		gain /= math.Sqrt(s)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]float32, nx*ny)
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= nz {
-					return
-				}
-				rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(k)))
-				for i := range buf {
-					buf[i] = float32(rng.NormFloat64())
-				}
-				blurAxis(buf, [3]int{nx, ny, 1}, 0, kx, 1)
-				blurAxis(buf, [3]int{nx, ny, 1}, 1, ky, 1)
-				off := k * nx * ny
-				f := float32(sigma * gain)
-				for i, x := range buf {
-					v.Data[off+i] += f * x
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.ForN(workers, nz, func() []float32 { return make([]float32, nx*ny) }, func(k int, buf []float32) {
+		rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(k)))
+		for i := range buf {
+			buf[i] = float32(rng.NormFloat64())
+		}
+		blurAxis(buf, [3]int{nx, ny, 1}, 0, kx, 1)
+		blurAxis(buf, [3]int{nx, ny, 1}, 1, ky, 1)
+		off := k * nx * ny
+		f := float32(sigma * gain)
+		for i, x := range buf {
+			v.Data[off+i] += f * x
+		}
+	})
 }
 
 // metalStreaks adds the streaks radiating from metal (cochlear implant
@@ -308,56 +280,43 @@ func metalStreaks(v *volume.Volume, src []vec3, amp float64, seed uint64, worker
 	}
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i].a < dirs[j].a })
 	nx, ny, nz := v.Dims[0], v.Dims[1], v.Dims[2]
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, workers); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= nz {
-					return
-				}
-				var here [][2]float64
-				for _, s := range src {
-					ci := v.ContinuousIndex(s)
-					if math.Abs(ci[2]-float64(k))*v.Spacing[2] < 0.8 {
-						here = append(here, [2]float64{ci[0], ci[1]})
-					}
-				}
-				if len(here) == 0 {
-					continue
-				}
-				for j := 0; j < ny; j++ {
-					for i := 0; i < nx; i++ {
-						var add float64
-						for _, h := range here {
-							dx := (float64(i) - h[0]) * v.Spacing[0]
-							dy := (float64(j) - h[1]) * v.Spacing[1]
-							d := math.Hypot(dx, dy)
-							if d < 0.4 || d > 60 {
-								continue
-							}
-							ang := math.Atan2(dy, dx)
-							if ang < 0 {
-								ang += math.Pi
-							}
-							var s float64
-							for _, dr := range dirs {
-								da := math.Abs(ang - dr.a)
-								da = math.Min(da, math.Pi-da)
-								s += dr.w * math.Exp(-da*da*d*d/(2*0.35*0.35))
-							}
-							add += amp * (s - 0.25*math.Exp(-d/2.5)) / (1 + d/10) / math.Sqrt(float64(len(here)))
-						}
-						v.Data[v.Index(i, j, k)] += float32(add)
-					}
-				}
+	parallel.ForN(workers, nz, func() struct{} { return struct{}{} }, func(k int, _ struct{}) {
+		var here [][2]float64
+		for _, s := range src {
+			ci := v.ContinuousIndex(s)
+			if math.Abs(ci[2]-float64(k))*v.Spacing[2] < 0.8 {
+				here = append(here, [2]float64{ci[0], ci[1]})
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		if len(here) == 0 {
+			return
+		}
+		for j := 0; j < ny; j++ {
+			for i := 0; i < nx; i++ {
+				var add float64
+				for _, h := range here {
+					dx := (float64(i) - h[0]) * v.Spacing[0]
+					dy := (float64(j) - h[1]) * v.Spacing[1]
+					d := math.Hypot(dx, dy)
+					if d < 0.4 || d > 60 {
+						continue
+					}
+					ang := math.Atan2(dy, dx)
+					if ang < 0 {
+						ang += math.Pi
+					}
+					var s float64
+					for _, dr := range dirs {
+						da := math.Abs(ang - dr.a)
+						da = math.Min(da, math.Pi-da)
+						s += dr.w * math.Exp(-da*da*d*d/(2*0.35*0.35))
+					}
+					add += amp * (s - 0.25*math.Exp(-d/2.5)) / (1 + d/10) / math.Sqrt(float64(len(here)))
+				}
+				v.Data[v.Index(i, j, k)] += float32(add)
+			}
+		}
+	})
 }
 
 // houndsfieldBar darkens the band between the two petrous bones in the

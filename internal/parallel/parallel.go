@@ -13,7 +13,17 @@ import (
 // pieces of uneven cost balance out, and owns one scratch from newScratch,
 // so f needs no locking for its buffers. It returns when every f returned.
 func For[T any](n int, newScratch func() T, f func(i int, scratch T)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
+	ForN(0, n, newScratch, f)
+}
+
+// ForN is For on at most workers goroutines; workers < 1 means GOMAXPROCS.
+// It serves code whose parallelism is a setting (the phantom generator's
+// Workers) rather than always the whole machine.
+func ForN[T any](workers, n int, newScratch func() T, f func(i int, scratch T)) {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
