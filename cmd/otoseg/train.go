@@ -387,9 +387,9 @@ func negativeSamples(n int, seed uint64, l plan.Locator) ([]*train.Sample, error
 				return nil, err
 			}
 		case 1:
-			img = negativeScan(rng, false)
+			img = phantom.Limb(rng)
 		default:
-			img = negativeScan(rng, true)
+			img = phantom.Blank(rng)
 		}
 		s, err := train.LocatorSample(img, nil, l)
 		if err != nil {
@@ -508,42 +508,6 @@ func writeCurves(dir string, rows []curveRow) error {
 	}
 	pl.Legend.Top = true
 	return savePlot(pl, filepath.Join(dir, "training.png"))
-}
-
-// negativeScan is a CT without an inner ear: a limb-like cylinder of soft
-// tissue around a long bone (cortex and marrow) with noise, or, when blank,
-// air and noise only.
-func negativeScan(rng *rand.Rand, blank bool) *volume.Volume {
-	sp := 0.4 + 0.2*rng.Float64()
-	g := volume.NewGeometry([3]int{256, 256, 64}, [3]float64{sp, sp, 1})
-	g.Origin = [3]float64{-128 * sp, -128 * sp, -32}
-	v := volume.New(g, volume.Int16)
-	r0 := 35 + 15*rng.Float64()
-	rb := 8 + 6*rng.Float64()
-	cx, cy := 10*(rng.Float64()-0.5), 10*(rng.Float64()-0.5)
-	for k := 0; k < 64; k++ {
-		for j := 0; j < 256; j++ {
-			for i := 0; i < 256; i++ {
-				hu := -1000.0
-				if !blank {
-					x, y := (float64(i)-128)*sp-cx, (float64(j)-128)*sp-cy
-					r := math.Hypot(x, y)
-					switch {
-					case r < rb-2:
-						hu = 250 // marrow
-					case r < rb:
-						hu = 1600 // cortex
-					case r < r0:
-						hu = 40 // muscle
-					case r < r0+3:
-						hu = -90 // fat
-					}
-				}
-				v.Data[g.Index(i, j, k)] = float32(hu + 30*rng.NormFloat64())
-			}
-		}
-	}
-	return v
 }
 
 // calibration is what calibrate chose on the validation cases.
