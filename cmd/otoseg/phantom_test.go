@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otoseg/otoseg/phantom"
 )
 
 // nibabelCheck reads a phantom cohort with nibabel, as the study's
@@ -118,5 +121,34 @@ func TestPhantomCommandErrors(t *testing.T) {
 		if err := runSnapshot(so, &out); err == nil {
 			t.Errorf("runSnapshot(%+v) accepted", so)
 		}
+	}
+}
+
+// TestPhantomCommandVaryScanner checks that --vary-scanner reaches the
+// files: the sidecar records a protocol drawn around the centre's, not the
+// centre's own, and the manifest still names the centre.
+func TestPhantomCommandVaryScanner(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	o := &phantomOptions{Out: dir, Cases: 1, Seed: 9, Centres: "C", Body: "head", VaryScanner: true, Quiet: true}
+	if err := runPhantom(context.Background(), o, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, "meta", "c000_C.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta phantom.Meta
+	if err := json.Unmarshal(js, &meta); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := phantom.CentreByName("C")
+	got := meta.Centre
+	if got.Name != "C" || got.PSF == c.PSF || got.Gain == c.Gain || !strings.Contains(got.Protocol, "scanner varied") {
+		t.Errorf("sidecar protocol %+v, want C's scanner varied (C: PSF %v, gain %g)", got, c.PSF, c.Gain)
+	}
+	man, err := os.ReadFile(filepath.Join(dir, "manifest.csv"))
+	if err != nil || !strings.Contains(string(man), "c000_C,images/c000_C.nii.gz,labels/c000_C.nii.gz,C,") {
+		t.Errorf("manifest: %v\n%s", err, man)
 	}
 }
