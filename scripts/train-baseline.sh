@@ -23,7 +23,7 @@ COHORT=${COHORT:-$OUT/cohort}
   --locator-epochs 24 --locator-steps 50 --negatives 6 \
   --epochs 12 --steps 110 --optimizer adamw --lr 1e-3 \
   --blur 0.5,2 --blur-p 0.3 --lowres-min 0.3 --seed 2
-# Stages 3-5: scanner randomisation. Two more cohorts of the same four
+# Stages 3-4: scanner randomisation. Two more cohorts of the same four
 # centres, each case's scanner drawn around its centre's (kernel sharpness
 # x0.75-2, dose, HU calibration, rotation, artefacts: `phantom --vary-scanner`),
 # and the segmenter fine-tuned on them in turn at falling learning rates; the
@@ -36,9 +36,6 @@ COHORT=${COHORT:-$OUT/cohort}
 "$BIN" train --manifest "$OUT/varied-303/manifest.csv" --out "$OUT/stage4" --init "$OUT/stage3" \
   --locator-epochs 0 --epochs 16 --steps 110 --optimizer adamw --lr 7e-4 \
   --blur 0.5,2 --blur-p 0.3 --lowres-min 0.3 --seed 4
-"$BIN" train --manifest "$OUT/varied-202/manifest.csv" --out "$OUT/stage5" --init "$OUT/stage4" \
-  --locator-epochs 0 --epochs 14 --steps 110 --optimizer adamw --lr 5e-4 \
-  --blur 0.5,2 --blur-p 0.3 --lowres-min 0.3 --seed 5
 # Each run ends by calibrating on its validation cases: the foreground
 # threshold and the localiser's minimum score are written into plans.json
-# (see the MODEL_CARD's "calibration" line). Ship $OUT/stage5.
+# (see the MODEL_CARD's "calibration" line). Ship $OUT/stage4.
