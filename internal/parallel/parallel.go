@@ -1,5 +1,6 @@
-// Package parallel runs independent pieces of work on all cores. Resampling
-// and the distance transforms share it, so both balance load the same way.
+// Package parallel runs independent pieces of work on all cores. Resampling,
+// the distance transforms and the phantom generator share it, so all of
+// them balance load the same way.
 package parallel
 
 import (
