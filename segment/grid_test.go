@@ -3,6 +3,7 @@ package segment
 import (
 	"testing"
 
+	"github.com/otoseg/otoseg/metrics"
 	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
@@ -30,20 +31,7 @@ func gridCeiling(t *testing.T, m *Model, lab *volume.Volume, spacing [3]float64)
 			t.Fatalf("paste: ok=%v err=%v", ok, err)
 		}
 	}
-	var inter, a, b int
-	for i, v := range lab.Data {
-		r, p := v != 0, out.Data[i] != 0
-		if r {
-			a++
-		}
-		if p {
-			b++
-		}
-		if r && p {
-			inter++
-		}
-	}
-	return 2 * float64(inter) / float64(a+b)
+	return metrics.DiceOf(lab.Data, out.Data, func(v float32) bool { return v != 0 })
 }
 
 // The region grid bounds the Dice any network can reach on scans finer
