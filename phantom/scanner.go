@@ -147,7 +147,56 @@ func (c Centre) Validate() error {
 	if c.Extent[2] <= 0 {
 		return fmt.Errorf("centre %s: empty z extent", c.Name)
 	}
+	// Bounds a scanner could have, so that a profile read from a file
+	// cannot ask for a terabyte volume or a nonsensical image.
+	for _, e := range c.Extent {
+		if !(e <= 600) {
+			return fmt.Errorf("centre %s: extent %g mm beyond 600 mm", c.Name, e)
+		}
+	}
+	if n := c.maxVoxels(); n > MaxVoxels {
+		return fmt.Errorf("centre %s: up to %.3g voxels per scan, more than the %d allowed", c.Name, n, MaxVoxels)
+	}
+	for _, r := range []struct {
+		what      string
+		v, lo, hi float64
+	}{
+		{"in-plane point-spread sigma (mm)", c.PSF[0], 0, 5},
+		{"through-plane point-spread sigma (mm)", c.PSF[1], 0, 5},
+		{"noise (HU)", c.Noise, 0, 1000},
+		{"noise correlation (mm)", c.NoiseCorr, 0, 5},
+		{"gain", c.Gain, 0.2, 5},
+		{"offset (HU)", c.Offset, -1000, 1000},
+		{"rotation (degrees)", c.Rotation, 0, 45},
+		{"shift (mm)", c.Shift, 0, 50},
+		{"beam-hardening band (HU)", c.Bar, 0, 1000},
+		{"metal streaks (HU)", c.Metal, 0, 20000},
+	} {
+		if !(r.v >= r.lo && r.v <= r.hi) {
+			return fmt.Errorf("centre %s: %s %g out of range [%g, %g]", c.Name, r.what, r.v, r.lo, r.hi)
+		}
+	}
 	return nil
+}
+
+// MaxVoxels caps the size of one phantom scan (about 1 GB of float32).
+const MaxVoxels = 1 << 28
+
+// maxVoxels is the largest voxel count a case of c can have, over its
+// spacings.
+func (c Centre) maxVoxels() float64 {
+	in, sl := math.Inf(1), math.Inf(1)
+	for _, s := range c.InPlane {
+		in = min(in, s)
+	}
+	for _, s := range c.Slice {
+		sl = min(sl, s)
+	}
+	ext := c.Extent
+	if c.FOV == FOVHead {
+		return float64(c.Matrix) * float64(c.Matrix) * max(8, ext[2]/sl)
+	}
+	return max(8, ext[0]/in) * max(8, ext[1]/in) * max(8, ext[2]/sl)
 }
 
 // huTable maps tissues to HU for one case: the base values with the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -22,6 +23,8 @@ type phantomOptions struct {
 	Pathology    string
 	Body         string
 	VaryScanner  bool
+	Sites        string
+	PrintCentres bool
 	Workers      int
 	Quiet        bool
 }
@@ -54,7 +57,19 @@ The same flags and seed give the same bytes, whatever the number of workers.
 sharpness x0.75-2, noise, HU calibration, rotation, artefacts): a training
 cohort of few centres then covers scanners none of them has.
 --body other writes CTs of an abdomen-like body part with empty labels,
-for testing that no ear is found where there is none.`,
+for testing that no ear is found where there is none.
+
+--sites FILE replaces the built-in centres with scanners of your own: a JSON
+array of centre profiles. --print-centres writes the built-in ones in that
+format, to start from; every case's meta JSON records its scanner the same
+way. A profile per kernel or per calibration, same seed, shows what each
+costs the model (see scripts/centre-ablation.sh).
+
+Examples:
+  otoseg phantom --out cohort --cases 30 --seed 2027 --pathological 0.5
+  otoseg phantom --out train --cases 64 --centers A,B,C,D --vary-scanner
+  otoseg phantom --print-centres > sites.json   # edit, then:
+  otoseg phantom --out mine --cases 8 --sites sites.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPhantom(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -70,9 +85,10 @@ for testing that no ear is found where there is none.`,
 	f.StringVar(&o.Pathology, "pathology", "", "give every pathological case this pathology (default: cycle through all)")
 	f.StringVar(&o.Body, "body", phantom.BodyHead, "head (temporal bones) or other (no inner ear)")
 	f.BoolVar(&o.VaryScanner, "vary-scanner", false, "draw each case's scanner around its centre's: kernel sharpness, dose, HU calibration, positioning and artefacts (for training cohorts; the meta JSON records each case's draw)")
+	f.StringVar(&o.Sites, "sites", "", "JSON file of custom centre profiles to use instead of the built-in centres (see --print-centres)")
+	f.BoolVar(&o.PrintCentres, "print-centres", false, "write the built-in centres as a JSON sites file to stdout and exit")
 	f.IntVar(&o.Workers, "workers", 0, "goroutines per case (0: all cores); does not change the output")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar")
-	cmd.MarkFlagRequired("out")
 	return cmd
 }
 
@@ -93,6 +109,14 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if o.PrintCentres {
+		js, err := json.MarshalIndent(phantom.Centres, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", js)
+		return err
+	}
 	if o.Out == "" {
 		return fmt.Errorf("phantom: --out is required")
 	}
@@ -100,7 +124,17 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 	if strings.TrimSpace(o.Centres) != "" {
 		centres = strings.Split(o.Centres, ",")
 	}
-	opt := phantom.CohortOptions{Cases: o.Cases, Seed: o.Seed, Centres: centres,
+	var sites []phantom.Centre
+	if o.Sites != "" {
+		if centres != nil {
+			return fmt.Errorf("phantom: give --centers or --sites, not both")
+		}
+		var err error
+		if sites, err = phantom.ReadSites(o.Sites); err != nil {
+			return fmt.Errorf("phantom: --sites: %w", err)
+		}
+	}
+	opt := phantom.CohortOptions{Cases: o.Cases, Seed: o.Seed, Centres: centres, Sites: sites,
 		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, VaryScanner: o.VaryScanner, Workers: o.Workers}
 	if _, err := phantom.Plan(opt); err != nil {
 		return fmt.Errorf("phantom: %w", err)

@@ -108,6 +108,8 @@ func TestPhantomCommandErrors(t *testing.T) {
 		{Out: t.TempDir(), Cases: 1, Centres: "A,Q"},
 		{Out: t.TempDir(), Cases: 1, Pathological: 2},
 		{Out: t.TempDir(), Cases: 1, Body: "knee"},
+		{Out: t.TempDir(), Cases: 1, Sites: "/nonexistent/sites.json"},
+		{Out: t.TempDir(), Cases: 1, Sites: "sites.json", Centres: "A"},
 	} {
 		if err := runPhantom(context.Background(), o, &out, &errb); err == nil {
 			t.Errorf("runPhantom(%+v) accepted", o)
@@ -150,5 +152,43 @@ func TestPhantomCommandVaryScanner(t *testing.T) {
 	man, err := os.ReadFile(filepath.Join(dir, "manifest.csv"))
 	if err != nil || !strings.Contains(string(man), "c000_C,images/c000_C.nii.gz,labels/c000_C.nii.gz,C,") {
 		t.Errorf("manifest: %v\n%s", err, man)
+	}
+}
+
+// TestPhantomCommandSites checks the sites round trip a user makes: print
+// the built-in centres, edit one (here: E with B's sharper kernel), and
+// generate from the file; the case carries the edited scanner and name.
+func TestPhantomCommandSites(t *testing.T) {
+	var js, errb bytes.Buffer
+	if err := runPhantom(context.Background(), &phantomOptions{PrintCentres: true}, &js, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var centres []map[string]any
+	if err := json.Unmarshal(js.Bytes(), &centres); err != nil || len(centres) != len(phantom.Centres) {
+		t.Fatalf("--print-centres wrote %d centres (%v):\n%s", len(centres), err, js.String())
+	}
+	e := centres[4]
+	e["name"], e["psf_sigma_mm"] = "E-sharp", []float64{0.3, 0.45}
+	b, _ := json.Marshal([]any{e})
+	dir := t.TempDir()
+	sites := filepath.Join(dir, "sites.json")
+	if err := os.WriteFile(sites, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "cohort")
+	var stdout bytes.Buffer
+	if err := runPhantom(context.Background(), &phantomOptions{Out: out, Cases: 1, Seed: 3, Sites: sites, Body: "head", Quiet: true}, &stdout, &errb); err != nil {
+		t.Fatal(err)
+	}
+	m, err := os.ReadFile(filepath.Join(out, "meta", "c000_E-sharp.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta phantom.Meta
+	if err := json.Unmarshal(m, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Centre.Name != "E-sharp" || meta.Centre.PSF != [2]float64{0.3, 0.45} || meta.Centre.Slice[0] != 1 {
+		t.Errorf("case scanner %+v, want E's with the edited kernel", meta.Centre)
 	}
 }
