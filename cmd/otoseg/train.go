@@ -45,7 +45,7 @@ type trainOptions struct {
 	seed                 uint64
 	negatives            int
 	resume               bool
-	spacing              string
+	spacing, clip        string
 	blur, huCalib        string
 	blurP, lowResMin     float64
 }
@@ -98,6 +98,7 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.Float64Var(&o.lowResMin, "lowres-min", 0.5, "segmenter augmentation: the simulated low-resolution scan is down to this fraction of the target grid per axis (nnU-Net: 0.5)")
 	f.StringVar(&o.huCalib, "hu-calibration", "", "segmenter augmentation: OFFSET,GAIN simulates other scanners' HU calibration in 30% of patches, stored HU = HU x (1 +- GAIN) + (+- OFFSET), e.g. 50,0.1 (default: off)")
 	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm (the patch size is re-derived for it)")
+	f.StringVar(&o.clip, "intensity-clip", "", "override the planned CT intensity clip, LOW,HIGH HU (z-score kept), e.g. -500,2500: nnU-Net clips to the labyrinth's 0.5-99.5 percentiles, about 1250 HU here, which flattens canals that a smooth kernel has filled in to bone-like HU")
 	return cmd
 }
 
@@ -127,6 +128,21 @@ func segmenterAugment(o trainOptions) (train.Augment, error) {
 		a.PCalib, a.CalibOffset, a.CalibGain = 0.3, off, gain
 	}
 	return a, nil
+}
+
+// overrideClip sets the intensity clip from --intensity-clip ("" keeps the
+// plan's). The z-score is kept, so a model fine-tuned with a wider clip sees
+// the same inputs as before wherever the old clip did not bite.
+func overrideClip(in *plan.Intensity, s string) error {
+	if s == "" {
+		return nil
+	}
+	lo, hi, ok := parsePair(s)
+	if !ok || !(lo < hi) || lo < -2000 || hi > 10000 {
+		return fmt.Errorf("train: --intensity-clip %q: want LOW,HIGH HU with -2000 <= LOW < HIGH <= 10000", s)
+	}
+	in.ClipLow, in.ClipHigh = lo, hi
+	return nil
 }
 
 // parsePair reads "X,Y" (spaces allowed) as two numbers.
@@ -236,6 +252,9 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		}
 		// The patch is re-derived for the new grid.
 		p.SetSpacing(sp, plan.DefaultRules())
+	}
+	if err := overrideClip(&p.Intensity, o.clip); err != nil {
+		return err
 	}
 	if err := p.Check(); err != nil {
 		return err

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/otoseg/otoseg/plan"
 )
 
 func TestSegmenterAugmentFlags(t *testing.T) {
@@ -57,5 +59,32 @@ func TestHUCalibrationFlag(t *testing.T) {
 	}
 	if a, _ := segmenterAugment(trainOptions{blur: "0.5,1", blurP: 0.2, lowResMin: 0.5}); a.PCalib != 0 {
 		t.Errorf("default: calibration augmentation on (p %g)", a.PCalib)
+	}
+}
+
+func TestIntensityClipFlag(t *testing.T) {
+	base := plan.Intensity{ClipLow: -476, ClipHigh: 1251, Mean: 380, Std: 377}
+	for _, tt := range []struct {
+		flag    string
+		want    plan.Intensity
+		wantErr bool
+	}{
+		{"", base, false},
+		{"-476,2500", plan.Intensity{ClipLow: -476, ClipHigh: 2500, Mean: 380, Std: 377}, false},
+		{" -1000 , 3000 ", plan.Intensity{ClipLow: -1000, ClipHigh: 3000, Mean: 380, Std: 377}, false},
+		{"2500", base, true},
+		{"2500,-476", base, true},
+		{"-5000,2500", base, true},
+		{"-476,1e6", base, true},
+		{"a,b", base, true},
+	} {
+		in := base
+		err := overrideClip(&in, tt.flag)
+		if (err != nil) != tt.wantErr || in != tt.want {
+			t.Errorf("--intensity-clip %q: got %+v, err %v; want %+v, error %v", tt.flag, in, err, tt.want, tt.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "--intensity-clip") {
+			t.Errorf("error %q does not name the flag", err)
+		}
 	}
 }
