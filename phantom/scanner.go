@@ -154,7 +154,7 @@ func (c Centre) Validate() error {
 			return fmt.Errorf("centre %s: extent %g mm beyond 600 mm", c.Name, e)
 		}
 	}
-	if n := c.maxVoxels(); n > MaxVoxels {
+	if n := c.voxelsAtMost(); n > MaxVoxels {
 		return fmt.Errorf("centre %s: up to %.3g voxels per scan, more than the %d allowed", c.Name, n, MaxVoxels)
 	}
 	for _, r := range []struct {
@@ -182,9 +182,9 @@ func (c Centre) Validate() error {
 // MaxVoxels caps the size of one phantom scan (about 1 GB of float32).
 const MaxVoxels = 1 << 28
 
-// maxVoxels is the largest voxel count a case of c can have, over its
+// voxelsAtMost is the largest voxel count a case of c can have, over its
 // spacings.
-func (c Centre) maxVoxels() float64 {
+func (c Centre) voxelsAtMost() float64 {
 	in, sl := math.Inf(1), math.Inf(1)
 	for _, s := range c.InPlane {
 		in = min(in, s)

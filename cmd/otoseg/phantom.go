@@ -87,6 +87,7 @@ Examples:
 	f.BoolVar(&o.VaryScanner, "vary-scanner", false, "draw each case's scanner around its centre's: kernel sharpness, dose, HU calibration, positioning and artefacts (for training cohorts; the meta JSON records each case's draw)")
 	f.StringVar(&o.Sites, "sites", "", "JSON file of custom centre profiles to use instead of the built-in centres (see --print-centres)")
 	f.BoolVar(&o.PrintCentres, "print-centres", false, "write the built-in centres as a JSON sites file to stdout and exit")
+	f.BoolVar(&o.PrintCentres, "print-centers", false, "alias of --print-centres")
 	f.IntVar(&o.Workers, "workers", 0, "goroutines per case (0: all cores); does not change the output")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress bar")
 	return cmd
