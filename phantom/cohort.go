@@ -96,17 +96,11 @@ func Plan(opt CohortOptions) ([]CaseSpec, error) {
 	if len(opt.Centres) == 0 && len(opt.Sites) == 0 {
 		cs = append(cs, Centres...)
 	}
-	seen := map[string]bool{}
-	for _, c := range opt.Sites {
-		if err := c.Validate(); err != nil {
-			return nil, err
-		}
-		if c.Name == "" || strings.ContainsAny(c.Name, ",/\\ ") || seen[c.Name] {
-			return nil, fmt.Errorf("centre name %q: want a unique name without commas, slashes or spaces", c.Name)
-		}
-		seen[c.Name] = true
-		cs = append(cs, c)
+	if err := checkSites(opt.Sites); err != nil {
+		return nil, err
 	}
+	cs = append(cs, opt.Sites...)
+	seen := map[string]bool{}
 	for _, n := range opt.Centres {
 		if len(opt.Sites) > 0 {
 			return nil, fmt.Errorf("give centres by name or as sites, not both")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // maxSitesBytes caps a sites file: a few hundred centres fit in far less.
@@ -30,20 +31,32 @@ func ParseSites(data []byte) ([]Centre, error) {
 	if len(sites) == 0 {
 		return nil, fmt.Errorf("sites: no centres")
 	}
+	if err := checkSites(sites); err != nil {
+		return nil, fmt.Errorf("sites: %w", err)
+	}
+	return sites, nil
+}
+
+// checkSites reports a custom centre that cannot go into a cohort: no
+// name, a name that cannot be part of a case ID and file name, a name given
+// twice, or a scanner that fails Validate. ParseSites and Plan share it.
+func checkSites(sites []Centre) error {
 	seen := map[string]bool{}
 	for i, c := range sites {
-		if c.Name == "" {
-			return nil, fmt.Errorf("sites: centre %d has no name", i+1)
-		}
-		if seen[c.Name] {
-			return nil, fmt.Errorf("sites: centre %s given twice", c.Name)
+		switch {
+		case c.Name == "":
+			return fmt.Errorf("centre %d has no name", i+1)
+		case strings.ContainsAny(c.Name, ",/\\ "):
+			return fmt.Errorf("centre name %q: want a name without commas, slashes or spaces", c.Name)
+		case seen[c.Name]:
+			return fmt.Errorf("centre %s given twice", c.Name)
 		}
 		seen[c.Name] = true
 		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("sites: %w", err)
+			return err
 		}
 	}
-	return sites, nil
+	return nil
 }
 
 // ReadSites reads a sites file (see ParseSites); errors name the file.

@@ -57,6 +57,7 @@ func TestParseSitesErrors(t *testing.T) {
 		{"trailing", site(func(map[string]any) {}) + ` []`, "trailing data"},
 		{"misspelt field", site(func(m map[string]any) { m["psf_sigma"] = []float64{1, 1} }), `unknown field "psf_sigma"`},
 		{"no name", site(func(m map[string]any) { m["name"] = "" }), "has no name"},
+		{"name with a slash", site(func(m map[string]any) { m["name"] = "E/2" }), "without commas, slashes or spaces"},
 		{"twice", sites(2, func(map[string]any) {}), "given twice"},
 		{"no spacing", site(func(m map[string]any) { m["slice_mm"] = []float64{} }), "no spacing"},
 		{"negative psf", site(func(m map[string]any) { m["psf_sigma_mm"] = []float64{-1, 0.5} }), "point-spread sigma"},
