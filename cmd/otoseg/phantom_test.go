@@ -136,14 +136,7 @@ func TestPhantomCommandVaryScanner(t *testing.T) {
 	if err := runPhantom(context.Background(), o, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	js, err := os.ReadFile(filepath.Join(dir, "meta", "c000_C.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta phantom.Meta
-	if err := json.Unmarshal(js, &meta); err != nil {
-		t.Fatal(err)
-	}
+	meta := readCaseMeta(t, dir, "c000_C")
 	c, _ := phantom.CentreByName("C")
 	got := meta.Centre
 	if got.Name != "C" || got.PSF == c.PSF || got.Gain == c.Gain || !strings.Contains(got.Protocol, "scanner varied") {
@@ -180,15 +173,22 @@ func TestPhantomCommandSites(t *testing.T) {
 	if err := runPhantom(context.Background(), &phantomOptions{Out: out, Cases: 1, Seed: 3, Sites: sites, Body: "head", Quiet: true}, &stdout, &errb); err != nil {
 		t.Fatal(err)
 	}
-	m, err := os.ReadFile(filepath.Join(out, "meta", "c000_E-sharp.json"))
+	meta := readCaseMeta(t, out, "c000_E-sharp")
+	if meta.Centre.Name != "E-sharp" || meta.Centre.PSF != [2]float64{0.3, 0.45} || meta.Centre.Slice[0] != 1 {
+		t.Errorf("case scanner %+v, want E's with the edited kernel", meta.Centre)
+	}
+}
+
+// readCaseMeta reads the sidecar that otoseg phantom wrote for case id.
+func readCaseMeta(t *testing.T, cohort, id string) phantom.Meta {
+	t.Helper()
+	js, err := os.ReadFile(filepath.Join(cohort, "meta", id+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var meta phantom.Meta
-	if err := json.Unmarshal(m, &meta); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(js, &meta); err != nil {
+		t.Fatalf("%s: %v", id, err)
 	}
-	if meta.Centre.Name != "E-sharp" || meta.Centre.PSF != [2]float64{0.3, 0.45} || meta.Centre.Slice[0] != 1 {
-		t.Errorf("case scanner %+v, want E's with the edited kernel", meta.Centre)
-	}
+	return meta
 }
