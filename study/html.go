@@ -50,6 +50,49 @@ type view struct {
 	Cases       []caseLine
 	Headline    []string
 	Worst       []worstView
+	// Volume holds the volume agreement over all ears, VolumeGroups per
+	// stratum group (Summary.VolumeBias, VolumeBiasByGroup).
+	Volume       []volRow
+	VolumeGroups []volRow
+}
+
+// volRow is one structure's volume agreement in a table, in percent. The
+// cells are template.HTML because html/template would otherwise write the
+// sign of "+3.2%" as "&#43;", which is right in a browser but unreadable to
+// anyone grepping the report; they hold only digits, signs, "%" and "n/a".
+type volRow struct {
+	Stratum, Group, Structure string
+	N, Excluded               int
+	Mean, CI, Median, SD      template.HTML
+}
+
+// volRows formats a structure-keyed volume bias in the order of
+// metrics.Structures (the JSON map has no order). Cells that summary.json
+// leaves null (too few ears) read "n/a".
+func volRows(stratum, group string, vb map[string]VolumeBias) []volRow {
+	pct := func(x *float64, sign bool) template.HTML {
+		switch {
+		case x == nil:
+			return "n/a"
+		case sign:
+			return template.HTML(fmt.Sprintf("%+.1f%%", 100**x))
+		}
+		return template.HTML(fmt.Sprintf("%.1f%%", 100**x))
+	}
+	var out []volRow
+	for _, st := range metrics.Structures {
+		b, ok := vb[st.Name]
+		if !ok {
+			continue
+		}
+		r := volRow{Stratum: stratum, Group: group, Structure: st.Name, N: b.N, Excluded: b.Excluded,
+			Mean: pct(b.Mean, true), Median: pct(b.Median, true), SD: pct(b.SD, false), CI: "n/a"}
+		if b.CILow != nil && b.CIHigh != nil {
+			r.CI = pct(b.CILow, true) + " to " + pct(b.CIHigh, true)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 type worstView struct {
@@ -224,6 +267,10 @@ func renderHTML(res *Result, figs []Figure) ([]byte, error) {
 			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95), ASSD: g3(r.ASSD),
 			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred)})
 	}
+	v.Volume = volRows("all", "all", v.S.VolumeBias)
+	for _, g := range v.S.VolumeBiasByGroup {
+		v.VolumeGroups = append(v.VolumeGroups, volRows(g.Stratum, g.Group, g.VolumeBias)...)
+	}
 	v.headline()
 	v.worst(res)
 	var b bytes.Buffer
@@ -269,6 +316,16 @@ NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResam
 <tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
 {{range .Structures}}<tr><td>{{.Structure}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
 {{end}}</table>
+
+<h2>Volume agreement (one value per ear)</h2>
+<p class="sub">RVD = (V<sub>pred</sub> − V<sub>ref</sub>)/V<sub>ref</sub> per ear, in percent (negative: the prediction is smaller than the reference); mean with its 95% bootstrap CI as for Dice, median and SD over the ears. Ears with a zero reference volume for a structure (e.g. aplastic canals) have no RVD: they are excluded from that structure and counted under "excluded". SD and CI are n/a for fewer than 3 ears.</p>
+<table><tr><th>structure</th><th>n</th><th>excluded</th><th>mean RVD</th><th>95% CI</th><th>median</th><th>SD</th></tr>
+{{range .Volume}}<tr><td>{{.Structure}}</td><td class="n">{{.N}}</td><td class="n">{{.Excluded}}</td><td class="n">{{.Mean}}</td><td class="n">{{.CI}}</td><td class="n">{{.Median}}</td><td class="n">{{.SD}}</td></tr>
+{{end}}</table>
+{{with .VolumeGroups}}<details><summary>Volume agreement by stratum</summary>
+<table><tr><th>stratum</th><th>group</th><th>structure</th><th>n</th><th>excluded</th><th>mean RVD</th><th>95% CI</th><th>median</th><th>SD</th></tr>
+{{range .}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td>{{.Structure}}</td><td class="n">{{.N}}</td><td class="n">{{.Excluded}}</td><td class="n">{{.Mean}}</td><td class="n">{{.CI}}</td><td class="n">{{.Median}}</td><td class="n">{{.SD}}</td></tr>
+{{end}}</table></details>{{end}}
 
 <h2>Labyrinth by stratum</h2>
 <h3>Per ear</h3>

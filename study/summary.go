@@ -28,9 +28,14 @@ type Summary struct {
 	Flags            []Flag          `json:"flags"`
 	Ears             []CaseEars      `json:"ears"`
 	Metrics          []MetricSummary `json:"metrics"`
-	Tests            []Test          `json:"tests"`
-	Time             *TimeSummary    `json:"time,omitempty"`
-	Likert           *LikertSummary  `json:"likert,omitempty"`
+	// VolumeBias is the relative volume difference per ear of each
+	// structure over all ears, keyed by structure; VolumeBiasByGroup the
+	// same per group of the other strata (see VolumeBias).
+	VolumeBias        map[string]VolumeBias `json:"volume_bias"`
+	VolumeBiasByGroup []GroupVolumeBias     `json:"volume_bias_by_group"`
+	Tests             []Test                `json:"tests"`
+	Time              *TimeSummary          `json:"time,omitempty"`
+	Likert            *LikertSummary        `json:"likert,omitempty"`
 }
 
 // Inputs records what the summary was computed from.
@@ -326,6 +331,9 @@ func (a *analysis) summarize() (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := a.volumeBias(s); err != nil {
+		return nil, fmt.Errorf("volume bias: %w", err)
 	}
 	s.Tests = a.groupTests()
 	s.Time = a.timeSummary()
