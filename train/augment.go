@@ -21,8 +21,8 @@ type Sample struct {
 }
 
 // Augment holds the probabilities and ranges of the nnU-Net augmentations
-// (../reference: rotation, scaling, noise, blur, brightness, contrast,
-// gamma, mirroring). The zero value applies none.
+// (../reference: rotation, scaling, elastic deformation, noise, blur,
+// brightness, contrast, gamma, mirroring). The zero value applies none.
 type Augment struct {
 	PRotate, MaxRotateDeg             float64
 	PScale, ScaleLo, ScaleHi          float64
@@ -44,6 +44,19 @@ type Augment struct {
 	// stream, so recipes without it are unchanged.
 	PCalib, CalibGain, CalibOffset float64
 	CalibMean, CalibStd            float64
+	// PElastic is the probability that a patch is elastically deformed:
+	// a smooth random displacement field is added to the rotation and
+	// scaling, so the network sees canals bent and cochleae wound a little
+	// differently from any training ear (nnU-Net has it, off by default).
+	// The field is a cubic B-spline with control points every ElasticGridMM
+	// (its smoothness: bends shorter than about that are not made), whose
+	// control vectors are uniform in a ball of ElasticMagMM: no voxel moves
+	// more than ElasticMagMM, typical ones move about a quarter of it, and
+	// ElasticMagMM below 0.4 ElasticGridMM cannot fold the patch over
+	// itself (see elasticField). Image and label follow the same displaced
+	// coordinates. Zero PElastic draws nothing from the random stream, so
+	// recipes without it are unchanged.
+	PElastic, ElasticMagMM, ElasticGridMM float64
 }
 
 // NNUNetAugment returns nnU-Net's default augmentation probabilities.
@@ -62,12 +75,15 @@ func NNUNetAugment() Augment {
 }
 
 // Patcher cuts augmented training patches out of samples, reusing its
-// buffers from one patch to the next.
+// buffers from one patch to the next: one Patcher must not cut in two
+// goroutines at once.
 type Patcher struct {
 	Patch [3]int
 	// ForegroundFraction of patches are centred on a labelled voxel.
 	ForegroundFraction float64
 	Aug                Augment
+
+	elastic elasticField
 }
 
 // Cut fills img and lab (patch-sized, x fastest) with an augmented patch of s.
@@ -94,7 +110,8 @@ func (p *Patcher) Cut(rng *rand.Rand, s *Sample, img []float32, lab []uint8) {
 			c[a] = lo + rng.Float64()*(hi-lo)
 		}
 	}
-	// Spatial transform, in mm: src = c + R * scale * (dst - patchCentre).
+	// Spatial transform, in mm: src = c + R * scale * (dst - patchCentre),
+	// plus an elastic displacement of dst when drawn.
 	R := [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
 	scale := 1.0
 	a := p.Aug
@@ -120,12 +137,24 @@ func (p *Patcher) Cut(rng *rand.Rand, s *Sample, img []float32, lab []uint8) {
 			}
 		}
 	}
-	identity := scale == 1 && R == [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
+	// The elastic field is drawn after the affine transform's parameters,
+	// and only when asked for, so that recipes without it draw the same
+	// random numbers as before it existed.
+	elastic := a.PElastic > 0 && a.ElasticMagMM > 0 && a.ElasticGridMM > 0 && rng.Float64() < a.PElastic
+	if elastic {
+		p.elastic.draw(rng, p.Patch, sp, a.ElasticMagMM, a.ElasticGridMM)
+	}
+	identity := !elastic && scale == 1 && R == [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
 	h := [3]float64{float64(px-1) / 2, float64(py-1) / 2, float64(pz-1) / 2}
 	nx, ny, nz := s.Dims[0], s.Dims[1], s.Dims[2]
+	var ex, ey, ez []float64
 	o := 0
 	for z := 0; z < pz; z++ {
 		dz := float64(z) - h[2]
+		if elastic {
+			// This slice's displacements, in sample voxels.
+			ex, ey, ez = p.elastic.slice(z, sp)
+		}
 		for y := 0; y < py; y++ {
 			dy := float64(y) - h[1]
 			for x := 0; x < px; x++ {
@@ -133,6 +162,10 @@ func (p *Patcher) Cut(rng *rand.Rand, s *Sample, img []float32, lab []uint8) {
 				sx := c[0] + M[0][0]*dx + M[0][1]*dy + M[0][2]*dz
 				sy := c[1] + M[1][0]*dx + M[1][1]*dy + M[1][2]*dz
 				sz := c[2] + M[2][0]*dx + M[2][1]*dy + M[2][2]*dz
+				if elastic {
+					j := x + px*y
+					sx, sy, sz = sx+ex[j], sy+ey[j], sz+ez[j]
+				}
 				if identity {
 					// Whole-voxel offsets: copy exactly.
 					sx, sy, sz = math.Round(sx), math.Round(sy), math.Round(sz)

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/otoseg/otoseg/unet"
@@ -30,6 +31,41 @@ func BenchmarkTrainStep(b *testing.B) {
 			b.ResetTimer()
 			if err := Run(context.Background(), net, s, nil, o, nil); err != nil {
 				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkCut times cutting one 64^3 patch at 0.3 mm (the baseline's
+// plan) out of a 96^3 ear region, with the spatial augmentations only (the
+// intensity ones do not depend on them): none, elastic deformation alone,
+// rotation and scaling, and both. The elastic field uses the otoseg train
+// defaults (1 mm, 6 mm grid).
+func BenchmarkCut(b *testing.B) {
+	s := sphereSample(96, 20)
+	s.Spacing = [3]float64{0.3, 0.3, 0.3}
+	affine := Augment{PRotate: 1, MaxRotateDeg: 30, PScale: 1, ScaleLo: 0.7, ScaleHi: 1.4}
+	withElastic := func(a Augment) Augment {
+		a.PElastic, a.ElasticMagMM, a.ElasticGridMM = 1, 1, 6
+		return a
+	}
+	for _, c := range []struct {
+		name string
+		aug  Augment
+	}{
+		{"none", Augment{}},
+		{"elastic", withElastic(Augment{})},
+		{"rotate_scale", affine},
+		{"rotate_scale_elastic", withElastic(affine)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p := Patcher{Patch: [3]int{64, 64, 64}, ForegroundFraction: 0.33, Aug: c.aug}
+			img, lab := make([]float32, 64*64*64), make([]uint8, 64*64*64)
+			rng := rand.New(rand.NewPCG(1, 2))
+			p.Cut(rng, s, img, lab) // size the elastic buffers
+			b.ReportAllocs()
+			for b.Loop() {
+				p.Cut(rng, s, img, lab)
 			}
 		})
 	}
