@@ -48,6 +48,9 @@ type trainOptions struct {
 	spacing, clip        string
 	blur, huCalib        string
 	blurP, lowResMin     float64
+	// Elastic deformation: probability per patch, the largest displacement
+	// and the control-grid spacing (mm).
+	elasticP, elasticMag, elasticGrid float64
 }
 
 func newTrainCmd() *cobra.Command {
@@ -96,6 +99,9 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.StringVar(&o.blur, "blur", "0.5,1", "segmenter augmentation: range of the Gaussian blur's sigma, in voxels of the target grid (nnU-Net: 0.5,1); widen it for scanners with smoother kernels than the training centres")
 	f.Float64Var(&o.blurP, "blur-p", 0.2, "segmenter augmentation: probability of the blur (nnU-Net: 0.2)")
 	f.Float64Var(&o.lowResMin, "lowres-min", 0.5, "segmenter augmentation: the simulated low-resolution scan is down to this fraction of the target grid per axis (nnU-Net: 0.5)")
+	f.Float64Var(&o.elasticP, "elastic", 0, "segmenter augmentation: probability that a patch is elastically deformed by a smooth random displacement field, so the network sees labyrinths bent differently from every training ear (nnU-Net: off; default: off), e.g. 0.2")
+	f.Float64Var(&o.elasticMag, "elastic-mag", 1, "with --elastic: the largest displacement, in mm; typical voxels move a quarter of it. The default 1 mm is a canal's diameter, the size of the shape differences between ears")
+	f.Float64Var(&o.elasticGrid, "elastic-grid", 6, "with --elastic: control-point spacing of the field, in mm: bends are about this long. The default 6 mm, a third of the ~19 mm patch (64 voxels of 0.3 mm), bends whole canals and cochlear turns, not their walls")
 	f.StringVar(&o.huCalib, "hu-calibration", "", "segmenter augmentation: OFFSET,GAIN simulates other scanners' HU calibration in 30% of patches, stored HU = HU x (1 +- GAIN) + (+- OFFSET), e.g. 50,0.1 (default: off)")
 	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm (the patch size is re-derived for it)")
 	f.StringVar(&o.clip, "intensity-clip", "", "override the planned CT intensity clip, LOW,HIGH HU (z-score kept), e.g. -500,2500: nnU-Net clips to the labyrinth's 0.5-99.5 percentiles, about 1250 HU here, which flattens canals that a smooth kernel has filled in to bone-like HU")
@@ -127,8 +133,30 @@ func segmenterAugment(o trainOptions) (train.Augment, error) {
 		// CalibMean and CalibStd come from the plan once it is known.
 		a.PCalib, a.CalibOffset, a.CalibGain = 0.3, off, gain
 	}
+	if !(o.elasticP >= 0 && o.elasticP <= 1) {
+		return a, fmt.Errorf("train: --elastic %g: want a probability in [0, 1]", o.elasticP)
+	}
+	if o.elasticP > 0 {
+		if !(o.elasticGrid >= minElasticGridMM && o.elasticGrid <= maxElasticGridMM) {
+			return a, fmt.Errorf("train: --elastic-grid %g mm: want %g to %g mm (finer bends the lumen walls voxel by voxel, coarser than the region of interest only shifts it)", o.elasticGrid, minElasticGridMM, maxElasticGridMM)
+		}
+		if lim := maxElasticMagPerGrid * o.elasticGrid; !(o.elasticMag > 0 && o.elasticMag < lim) {
+			return a, fmt.Errorf("train: --elastic-mag %g mm: want 0 < MAG < %g mm, %g x --elastic-grid, or the deformation may fold anatomy over itself", o.elasticMag, lim, maxElasticMagPerGrid)
+		}
+		a.PElastic, a.ElasticMagMM, a.ElasticGridMM = o.elasticP, o.elasticMag, o.elasticGrid
+	}
 	return a, nil
 }
+
+// Bounds of --elastic-grid and --elastic-mag. Choi and Lee (2000) show that
+// a cubic B-spline deformation whose control displacements stay below 0.4
+// of the control spacing cannot fold; train.Augment draws its control
+// displacements within ElasticMagMM, so MAG < 0.4 GRID keeps the
+// labyrinth's topology (a canal never crosses itself).
+const (
+	minElasticGridMM, maxElasticGridMM = 1.0, 30.0
+	maxElasticMagPerGrid               = 0.4
+)
 
 // overrideClip sets the intensity clip from --intensity-clip ("" keeps the
 // plan's). The z-score is kept, so a model fine-tuned with a wider clip sees
@@ -333,7 +361,12 @@ func runTrain(ctx context.Context, o trainOptions, log io.Writer) error {
 		"batch": strconv.Itoa(o.batch), "optimizer": o.optimizer, "lr": strconv.FormatFloat(o.lr, 'g', -1, 64),
 		"seed": strconv.FormatUint(o.seed, 10), "init": o.init,
 		"augment_blur_voxels": o.blur, "augment_blur_p": strconv.FormatFloat(o.blurP, 'g', -1, 64), "augment_lowres_min": strconv.FormatFloat(o.lowResMin, 'g', -1, 64), "augment_hu_calibration": o.huCalib,
-		"train_seconds": strconv.FormatFloat(time.Since(start).Seconds(), 'f', 0, 64),
+		"augment_elastic_p": strconv.FormatFloat(o.elasticP, 'g', -1, 64),
+		"train_seconds":     strconv.FormatFloat(time.Since(start).Seconds(), 'f', 0, 64),
+	}
+	if o.elasticP > 0 {
+		recipe["augment_elastic_mag_mm"] = strconv.FormatFloat(o.elasticMag, 'g', -1, 64)
+		recipe["augment_elastic_grid_mm"] = strconv.FormatFloat(o.elasticGrid, 'g', -1, 64)
 	}
 	if n := len(curves); n > 0 {
 		recipe["final_validation_dice"] = strconv.FormatFloat(curves[n-1].ValDice, 'f', 4, 64)

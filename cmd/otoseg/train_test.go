@@ -62,6 +62,54 @@ func TestHUCalibrationFlag(t *testing.T) {
 	}
 }
 
+func TestElasticFlags(t *testing.T) {
+	// The flags' defaults, as newTrainCmd sets them.
+	def := trainOptions{blur: "0.5,1", blurP: 0.2, lowResMin: 0.5, elasticMag: 1, elasticGrid: 6}
+	if cmd := newTrainCmd(); cmd.Flag("elastic").DefValue != "0" || cmd.Flag("elastic-mag").DefValue != "1" || cmd.Flag("elastic-grid").DefValue != "6" {
+		t.Fatalf("flag defaults %s, %s, %s; want 0, 1, 6", cmd.Flag("elastic").DefValue, cmd.Flag("elastic-mag").DefValue, cmd.Flag("elastic-grid").DefValue)
+	}
+	tests := []struct {
+		name          string
+		edit          func(*trainOptions)
+		wantErr       string
+		p, mag, gridM float64
+	}{
+		// Off by default: nothing reaches the patcher, so recipes without
+		// --elastic cut the same patches as before it existed.
+		{"off by default", func(*trainOptions) {}, "", 0, 0, 0},
+		{"off ignores a bad magnitude", func(o *trainOptions) { o.elasticMag = 100 }, "", 0, 0, 0},
+		{"on with defaults", func(o *trainOptions) { o.elasticP = 0.2 }, "", 0.2, 1, 6},
+		{"on, tuned", func(o *trainOptions) { o.elasticP, o.elasticMag, o.elasticGrid = 1, 0.6, 4 }, "", 1, 0.6, 4},
+		{"probability over 1", func(o *trainOptions) { o.elasticP = 1.5 }, "--elastic ", 0, 0, 0},
+		{"negative probability", func(o *trainOptions) { o.elasticP = -0.1 }, "--elastic ", 0, 0, 0},
+		{"zero magnitude", func(o *trainOptions) { o.elasticP, o.elasticMag = 0.2, 0 }, "--elastic-mag", 0, 0, 0},
+		{"negative magnitude", func(o *trainOptions) { o.elasticP, o.elasticMag = 0.2, -1 }, "--elastic-mag", 0, 0, 0},
+		// 0.4 x the grid is Choi and Lee's bound: beyond it the field may fold.
+		{"magnitude folds", func(o *trainOptions) { o.elasticP, o.elasticMag = 0.2, 2.5 }, "--elastic-mag", 0, 0, 0},
+		{"grid too fine", func(o *trainOptions) { o.elasticP, o.elasticMag, o.elasticGrid = 0.2, 0.1, 0.5 }, "--elastic-grid", 0, 0, 0},
+		{"grid too coarse", func(o *trainOptions) { o.elasticP, o.elasticGrid = 0.2, 100 }, "--elastic-grid", 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := def
+			tt.edit(&o)
+			a, err := segmenterAugment(o)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.PElastic != tt.p || a.ElasticMagMM != tt.mag || a.ElasticGridMM != tt.gridM {
+				t.Errorf("got p %g, magnitude %g mm, grid %g mm; want %g, %g, %g", a.PElastic, a.ElasticMagMM, a.ElasticGridMM, tt.p, tt.mag, tt.gridM)
+			}
+		})
+	}
+}
+
 func TestIntensityClipFlag(t *testing.T) {
 	base := plan.Intensity{ClipLow: -476, ClipHigh: 1251, Mean: 380, Std: 377}
 	for _, tt := range []struct {
