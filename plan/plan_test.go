@@ -74,6 +74,44 @@ func TestDeriveFitsBudgetAndRoundTrips(t *testing.T) {
 	}
 }
 
+// The planned CT clip keeps nnU-Net's lower percentile but never clips
+// below MinCTClipHigh at the top, so canal lumens that a smooth kernel has
+// filled in to 1150-1400 HU stay apart from bone; a cohort whose labelled
+// voxels reach higher keeps its own percentile. Mean, standard deviation and
+// the fingerprint's percentiles are left as measured.
+func TestDeriveCTClip(t *testing.T) {
+	tests := []struct {
+		name          string
+		p005, p995    float64
+		wantLo, wantH float64
+	}{
+		{"baseline cohort: 99.5 percentile below the floor", -476.325, 1251, -476.325, MinCTClipHigh},
+		{"at the floor", -500, 2500, -500, 2500},
+		{"just above the floor", -500, 2500.5, -500, 2500.5},
+		{"dense labels keep their percentile", -200, 3100, -200, 3100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fp := Fingerprint{Cases: 2, Ears: 4, Spacings: [][3]float64{{0.3, 0.3, 0.3}}, EarExtentMM: [3]float64{18, 16, 14},
+				FGP005: tt.p005, FGP995: tt.p995, FGMean: 380, FGStd: 377, FGSample: 1000}
+			p, err := Derive(fp, map[int]string{1: "cochlea"}, DefaultRules())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Intensity{ClipLow: tt.wantLo, ClipHigh: tt.wantH, Mean: 380, Std: 377}
+			if p.Intensity != want {
+				t.Errorf("intensity %+v, want %+v", p.Intensity, want)
+			}
+			if p.Fingerprint.FGP995 != tt.p995 {
+				t.Errorf("fingerprint 99.5 percentile %g, want %g as measured", p.Fingerprint.FGP995, tt.p995)
+			}
+			if err := p.Check(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	in := Intensity{ClipLow: 0, ClipHigh: 100, Mean: 50, Std: 25}
 	d := []float32{-1000, 50, 75, 3000}

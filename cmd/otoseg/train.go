@@ -104,7 +104,7 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	f.Float64Var(&o.elasticGrid, "elastic-grid", 6, "with --elastic: control-point spacing of the field, in mm: bends are about this long. The default 6 mm, a third of the ~19 mm patch (64 voxels of 0.3 mm), bends whole canals and cochlear turns, not their walls")
 	f.StringVar(&o.huCalib, "hu-calibration", "", "segmenter augmentation: OFFSET,GAIN simulates other scanners' HU calibration in 30% of patches, stored HU = HU x (1 +- GAIN) + (+- OFFSET), e.g. 50,0.1 (default: off)")
 	f.StringVar(&o.spacing, "spacing", "", "override the planned target spacing, x,y,z mm (the patch size is re-derived for it)")
-	f.StringVar(&o.clip, "intensity-clip", "", "override the planned CT intensity clip, LOW,HIGH HU (z-score kept), e.g. -500,2500: nnU-Net clips to the labyrinth's 0.5-99.5 percentiles, about 1250 HU here, which flattens canals that a smooth kernel has filled in to bone-like HU")
+	f.StringVar(&o.clip, "intensity-clip", "", "override the planned CT intensity clip, LOW,HIGH HU (z-score kept), e.g. -500,3000. The plan clips at the labyrinth's 0.5 percentile and at the larger of its 99.5 percentile and 2500 HU: nnU-Net's 99.5 percentile alone, about 1250 HU here, flattens canals that a smooth kernel has filled in to bone-like HU")
 	return cmd
 }
 
