@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/otoseg/otoseg/locate"
+	"github.com/otoseg/otoseg/morph"
+	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/unet"
@@ -103,13 +105,13 @@ func TestPasteRejectsTinyEar(t *testing.T) {
 }
 
 func TestCleanLabyrinth(t *testing.T) {
-	dims := [3]int{20, 10, 10}
+	dims := [3]int{30, 10, 10}
 	n := dims[0] * dims[1] * dims[2]
 	lab := make([]uint8, n)
 	best := make([]uint8, n)
 	at := func(i, j, k int) int { return i + dims[0]*(j+dims[1]*k) }
-	// A hollow 5x5x5 cube of label 2 (its centre is a hole), a speck of
-	// label 1 far away, and a second block of 4x4x4 (64 > 20% of 98).
+	// 0.5 mm voxels: a hollow 5x5x5 cube of label 2 (its centre is a hole),
+	// a speck of label 1 11 mm away, and a second block of 4x4x4, 3 mm away.
 	for k := 2; k < 7; k++ {
 		for j := 2; j < 7; j++ {
 			for i := 2; i < 7; i++ {
@@ -119,7 +121,7 @@ func TestCleanLabyrinth(t *testing.T) {
 	}
 	lab[at(4, 4, 4)] = 0
 	best[at(4, 4, 4)] = 3
-	lab[at(18, 8, 8)] = 1
+	lab[at(28, 8, 8)] = 1
 	for k := 1; k < 5; k++ {
 		for j := 1; j < 5; j++ {
 			for i := 12; i < 16; i++ {
@@ -127,18 +129,172 @@ func TestCleanLabyrinth(t *testing.T) {
 			}
 		}
 	}
-	out, err := cleanLabyrinth(lab, best, dims)
+	out, err := cleanLabyrinth(lab, best, dims, [3]float64{0.5, 0.5, 0.5}, ruleFor(DefaultOptions()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out[at(18, 8, 8)] != 0 {
-		t.Error("speck kept")
+	if out[at(28, 8, 8)] != 0 {
+		t.Error("far speck kept")
 	}
 	if out[at(4, 4, 4)] != 3 {
 		t.Errorf("hole filled with %d, want the most likely foreground class 3", out[at(4, 4, 4)])
 	}
 	if out[at(13, 2, 2)] != 3 {
-		t.Error("large second component dropped")
+		t.Error("near second component dropped")
+	}
+}
+
+// The anatomy rule on synthetic masks: a main component the size of a
+// labyrinth's extent (a 12 mm cube) and one other piece, on anisotropic
+// voxels so that a rule measuring in voxels instead of mm would fail. Size
+// does not decide: a big piece far away goes, a single voxel near stays.
+func TestCleanLabyrinthAnatomyRule(t *testing.T) {
+	sp := [3]float64{0.5, 0.5, 0.75}
+	dims := [3]int{80, 80, 54} // 40 x 40 x 40.5 mm
+	n := dims[0] * dims[1] * dims[2]
+	// box marks the voxels whose centre (index x spacing, mm) lies in
+	// [lo, hi].
+	box := func(m []uint8, v uint8, lo, hi [3]float64) {
+		for idx := range m {
+			x := [3]int{idx % dims[0], idx / dims[0] % dims[1], idx / (dims[0] * dims[1])}
+			in := true
+			for a := 0; a < 3; a++ {
+				c := float64(x[a]) * sp[a]
+				in = in && c >= lo[a]-1e-9 && c <= hi[a]+1e-9
+			}
+			if in {
+				m[idx] = v
+			}
+		}
+	}
+	inf := math.Inf(1)
+	anatomy := ruleFor(DefaultOptions())
+	gapOnly := pieceRule{MaxPieceGapMM, inf}
+	reachOnly := pieceRule{inf, MaxReachMM}
+	sizeOnly := ruleFor(Options{KeepFarPieces: true})
+	// The main component spans 14-26 mm on every axis (voxel centres), its
+	// centroid near (20, 20, 20).
+	farBlob := [2][3]float64{{2, 14, 14}, {6, 26, 26}}                // 8 mm beyond x = 14, 36% of the main
+	nearPiece := [2][3]float64{{18.5, 18.5, 27}, {21.5, 21.5, 29.25}} // 1.5 mm above the top slice (25.5)
+	gap5 := [2][3]float64{{31.5, 18, 18}, {32.5, 22, 22}}             // 5.5 mm beyond x = 26 (11 voxels)
+	gap7 := [2][3]float64{{33, 18, 18}, {34, 22, 22}}                 // 7 mm beyond x = 26
+	rod := [2][3]float64{{19, 28, 19.5}, {21, 36, 20.25}}             // 2 mm beyond y = 26, reaching 16 mm from the centroid
+	speck := [2][3]float64{{27, 20, 20.25}, {27, 20, 20.25}}          // one voxel, 1 mm away: a thin canal cut by 1 mm slices
+	cases := []struct {
+		name  string
+		piece [2][3]float64
+		rule  pieceRule
+		kept  bool
+	}{
+		{"far blob, 8 mm away and big", farBlob, anatomy, false},
+		{"far blob, gap rule alone", farBlob, gapOnly, false},
+		{"far blob without the anatomy rule", farBlob, sizeOnly, true},
+		{"near piece, 1.5 mm gap", nearPiece, anatomy, true},
+		{"5.5 mm gap (11 voxels), gap rule alone", gap5, gapOnly, true},
+		{"7 mm gap, gap rule alone", gap7, gapOnly, false},
+		{"piece outside a labyrinth's extent", rod, anatomy, false},
+		{"piece outside the extent, reach rule alone", rod, reachOnly, false},
+		{"piece outside the extent without the anatomy rule", rod, sizeOnly, true},
+		{"single voxel next to it", speck, anatomy, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := make([]uint8, n)
+			box(lab, 2, [3]float64{14, 14, 14}, [3]float64{26, 26, 26})
+			box(lab, 1, tc.piece[0], tc.piece[1])
+			out, err := cleanLabyrinth(lab, lab, dims, sp, tc.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mainKept, mainAll, pieceKept, pieceAll int
+			for i, v := range lab {
+				switch v {
+				case 2:
+					mainAll++
+					if out[i] == 2 {
+						mainKept++
+					}
+				case 1:
+					pieceAll++
+					if out[i] == 1 {
+						pieceKept++
+					}
+				}
+			}
+			if pieceAll == 0 || mainKept != mainAll {
+				t.Fatalf("main component: %d of %d voxels kept; piece of %d voxels", mainKept, mainAll, pieceAll)
+			}
+			if want := map[bool]int{true: pieceAll, false: 0}[tc.kept]; pieceKept != want {
+				t.Errorf("piece: %d of %d voxels kept, want %d", pieceKept, pieceAll, want)
+			}
+		})
+	}
+}
+
+// The clean-up keeps every voxel of reference labels, ossified labyrinths
+// broken into pieces included, at every centre's voxel size: the rule's
+// constants have margin over what anatomy does, not just over the cohort
+// they were measured on (different seeds, severities and field of view).
+func TestCleanLabyrinthKeepsReferenceAnatomy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates phantoms")
+	}
+	cases := []struct {
+		centre, pathology string
+		severity          float64
+	}{
+		{"A", phantom.LabyrinthitisOssificans, 1},
+		{"B", phantom.LabyrinthitisOssificans, 0.3},
+		{"B", phantom.LabyrinthitisOssificans, 0.8},
+		{"C", phantom.LabyrinthitisOssificans, 0.6},
+		{"E", phantom.LabyrinthitisOssificans, 1},
+		{"B", phantom.CanalAplasia, 1},
+		{"D", phantom.CanalDysplasia, 1},
+		{"E", phantom.CochlearHypoplasia, 1},
+		{"C", phantom.IncompletePartition1, 1},
+		{"E", phantom.Normal, 0.5},
+	}
+	broken := 0
+	for i, tc := range cases {
+		c, err := phantom.CentreByName(tc.centre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ref, _, err := phantom.Generate(phantom.Config{Centre: c, Seed: 7100 + uint64(i), Pathology: tc.pathology,
+			Severity: tc.severity, Side: "left", FOV: phantom.FOVEar, Extent: [3]float64{32, 32, 30}, Clean: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lab := make([]uint8, len(ref.Data))
+		m := morph.NewMask(ref.Dims)
+		for i, v := range ref.Data {
+			lab[i] = uint8(v)
+			m.Data[i] = v > 0
+		}
+		comps, err := morph.Label(m, morph.Conn26)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if comps.N > 1 {
+			broken++
+		}
+		out, err := cleanLabyrinth(lab, lab, ref.Dims, ref.Spacing, ruleFor(DefaultOptions()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropped := 0
+		for i, v := range lab {
+			if v != 0 && out[i] != v {
+				dropped++
+			}
+		}
+		t.Logf("centre %s, %s %.1f: %d components, %d voxels", tc.centre, tc.pathology, tc.severity, comps.N, comps.Sizes[comps.Largest()])
+		if dropped > 0 {
+			t.Errorf("centre %s, %s %.1f: %d of the reference's voxels dropped or relabelled", tc.centre, tc.pathology, tc.severity, dropped)
+		}
+	}
+	if broken == 0 {
+		t.Error("no reference labyrinth came in pieces: the test no longer tests the rule")
 	}
 }
 
