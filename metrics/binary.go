@@ -63,6 +63,18 @@ type Result struct {
 
 	RefSurface  int // surface voxels of the reference
 	PredSurface int // surface voxels of the prediction
+
+	// Stray pieces (issue 13): HD says how far the worst boundary point is
+	// but not whether the prediction holds a separate blob a reader has to
+	// erase, so each 26-connected piece of the prediction gets its distance
+	// to the reference (0 when it overlaps or touches it; see strayPieces).
+	// Like HD, StrayMM is 0 when both masks are empty and NaN when one is;
+	// StrayPieces and StrayVoxels are then 0 and mean nothing (cases.csv
+	// writes NA for them too).
+	StrayMM     float64 // largest distance of a predicted piece to the reference, mm
+	StrayPieces int     // predicted pieces farther than StrayThresholdMM from the reference
+	StrayVoxels int     // voxels of those pieces
+	StrayVolume float64 // StrayVoxels × voxel volume, mm³; NaN with StrayMM
 }
 
 // toleranceSlack (mm) absorbs storage noise in "distance <= tolerance":
@@ -130,12 +142,14 @@ func Compare(ref, pred Mask, tolerance float64) (Result, error) {
 		r.Status = StatusRefEmpty
 		r.Dice, r.IoU, r.Precision, r.NSD = 0, 0, 0, 0
 		r.Sensitivity, r.HD, r.HD95, r.ASSD, r.RVD = nan, nan, nan, nan, nan
+		r.StrayMM, r.StrayVolume = nan, nan
 		r.PredSurface = len(surface(pred, lo, hi))
 		return r, nil
 	case r.PredVoxels == 0:
 		r.Status = StatusPredEmpty
 		r.Dice, r.IoU, r.Sensitivity, r.NSD = 0, 0, 0, 0
 		r.Precision, r.HD, r.HD95, r.ASSD = nan, nan, nan, nan
+		r.StrayMM, r.StrayVolume = nan, nan
 		r.RVD = (r.VolumePred - r.VolumeRef) / r.VolumeRef
 		r.RefSurface = len(surface(ref, lo, hi))
 		return r, nil
@@ -166,6 +180,11 @@ func Compare(ref, pred Mask, tolerance float64) (Result, error) {
 	}
 	r.ASSD = sum / float64(len(all))
 	r.NSD = float64(within) / float64(len(all))
+	var err error
+	if r.StrayMM, r.StrayPieces, r.StrayVoxels, err = strayPieces(ref, pred, lo, hi, sp, dPR); err != nil {
+		return Result{}, err
+	}
+	r.StrayVolume = float64(r.StrayVoxels) * vox
 	return r, nil
 }
 

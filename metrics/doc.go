@@ -17,6 +17,11 @@
 //     NSD the share of them within the tolerance (MONAI's voxel-count
 //     surface Dice).
 //   - Volumes: voxel count times the product of the spacings.
+//   - Stray pieces: each 26-connected piece of the prediction is 0 mm from
+//     the reference when it overlaps or touches it (a reference voxel among
+//     its 26 neighbours), else the smallest distance between the centres of
+//     one of its voxels and a reference voxel; StrayMM is the largest over
+//     the pieces, StrayPieces counts those farther than StrayThresholdMM.
 //   - Empty masks: see Status. Undefined values are NaN in Result; callers
 //     print them as NA and count them rather than average them.
 //

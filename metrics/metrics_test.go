@@ -60,6 +60,9 @@ type expected struct {
 	NSD          *float64 `json:"nsd"`
 	RefSurface   int      `json:"ref_surface"`
 	PredSurface  int      `json:"pred_surface"`
+	StrayMM      *float64 `json:"stray_mm"`
+	StrayPieces  *int     `json:"stray_pieces"`
+	StrayVoxels  *int     `json:"stray_voxels"`
 }
 
 func maskFromRuns(t *testing.T, dims [3]int, sp [3]float64, runs [][2]int) Mask {
@@ -103,6 +106,10 @@ func compareExpected(t *testing.T, name string, r Result, e expected) {
 	check("nsd", r.NSD, e.NSD, 1e-6)
 	if e.HD != nil && (r.RefSurface != e.RefSurface || r.PredSurface != e.PredSurface) {
 		t.Errorf("%s: surface voxels %d/%d, scipy %d/%d", name, r.RefSurface, r.PredSurface, e.RefSurface, e.PredSurface)
+	}
+	check("stray_mm", r.StrayMM, e.StrayMM, 1e-6)
+	if e.StrayPieces != nil && e.StrayVoxels != nil && (r.StrayPieces != *e.StrayPieces || r.StrayVoxels != *e.StrayVoxels) {
+		t.Errorf("%s: %d stray pieces of %d voxels, scipy %d of %d", name, r.StrayPieces, r.StrayVoxels, *e.StrayPieces, *e.StrayVoxels)
 	}
 }
 

@@ -1,6 +1,10 @@
 package study
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/otoseg/otoseg/metrics"
+)
 
 // Definitions returns the definitions behind every number of the report, in
 // the words of docs/evaluate.md; summary.json and report.html both carry them.
@@ -17,6 +21,7 @@ func Definitions(toleranceMM float64) []Definition {
 		{"Overlap", "Dice = 2|R∩P|/(|R|+|P|), IoU = |R∩P|/|R∪P|, sensitivity = |R∩P|/|R|, precision = |R∩P|/|P|, R the reference and P the predicted mask."},
 		{"Volumes", "volume = voxel count × product of the spacings (mm³); AVD = |V_pred − V_ref|; RVD = (V_pred − V_ref)/V_ref."},
 		{"Volume agreement", "Per structure, the relative volume difference RVD = (V_pred − V_ref)/V_ref of every ear: n, mean with its 95% bootstrap CI (as for Dice), median and SD, over all ears and per stratum group. Ears whose reference has no voxels of the structure (e.g. aplastic canals) have no RVD: they are excluded from that structure and counted as excluded. SD and CI are not given for fewer than 3 ears."},
+		{"Stray pieces", fmt.Sprintf("The pieces of a predicted mask are its 26-connected components. A piece that overlaps the reference or touches it (a reference voxel among its 26 neighbours) is 0 mm from it; any other piece is the smallest distance between the centre of one of its voxels and the centre of a reference voxel, in mm with the image spacing (exact Euclidean distance transform, anisotropic). stray_mm is the largest of these over the pieces, stray_pieces the number of pieces farther than %g mm (+ 1e-6 mm, as for NSD), stray_voxels and stray_mm3 their size. %g mm is several voxels of background and three canal diameters: such a piece is a separate false-positive blob, not disagreement about where a boundary lies. Both masks empty: 0; one empty: NA. The report counts, over the labyrinth of each ear, the ears with a stray piece, and gives the median and largest stray_mm.", metrics.StrayThresholdMM, metrics.StrayThresholdMM)},
 		{"Empty masks", "both empty: status both_empty, Dice = IoU = sensitivity = precision = NSD = 1 and distances 0 (perfect agreement, flagged). Empty reference only: status ref_empty, Dice = IoU = precision = NSD = 0, sensitivity, distances and RVD undefined. Empty prediction only: status pred_empty, Dice = IoU = sensitivity = NSD = 0, precision and distances undefined. Undefined values are written NA in cases.csv and counted as n_undefined, never averaged."},
 		{"Statistics", "Mean and sample SD (n−1), median and IQR (25th–75th percentiles, linear), 95% CI of the mean by percentile bootstrap (seeded, same numbers on every run). Levels: 'ear' = one value per ear (left and right rows), 'case' = one per case (the 'both' rows)."},
 		{"Mann-Whitney U", "Two-sided, scipy.stats.mannwhitneyu defaults: exact distribution when a group has at most 8 values and there are no ties, otherwise normal approximation with tie correction and continuity correction. The statistic is U of the first group."},

@@ -32,7 +32,7 @@ type structRow struct {
 
 type caseLine struct {
 	ID, Ear, Split, Subgroup, Pathology, Status string
-	Dice, HD95, ASSD, NSD, VRef, VPred          string
+	Dice, HD95, ASSD, NSD, VRef, VPred, Stray   string
 }
 
 type figView struct {
@@ -54,6 +54,33 @@ type view struct {
 	// stratum group (Summary.VolumeBias, VolumeBiasByGroup).
 	Volume       []volRow
 	VolumeGroups []volRow
+	// StrayLine is the sentence on Summary.Stray; Stray and StrayGroups its
+	// table over all ears and per stratum group (Summary.StrayByGroup).
+	StrayLine   string
+	Stray       []strayRow
+	StrayGroups []strayRow
+}
+
+// strayRow is one group's stray pieces in a table.
+type strayRow struct {
+	Stratum, Group                string
+	Ears, Undefined, WithStray, N int
+	MM3, Median, Max, Farthest    string
+}
+
+func strayRowOf(stratum, group string, s Stray) strayRow {
+	opt := func(x *float64) string {
+		if x == nil {
+			return "n/a"
+		}
+		return g3(*x)
+	}
+	r := strayRow{Stratum: stratum, Group: group, Ears: s.Ears, Undefined: s.Undefined, WithStray: s.EarsWithStrayPieces,
+		N: s.Pieces, MM3: g3(s.VolumeMM3), Median: opt(s.MedianMM), Max: opt(s.MaxMM), Farthest: "–"}
+	if s.FarthestCase != "" {
+		r.Farthest = s.FarthestCase + " " + s.FarthestEar
+	}
+	return r
 }
 
 // volRow is one structure's volume agreement in a table, in percent. The
@@ -144,6 +171,9 @@ func (v *view) headline() {
 			}
 		}
 		v.Headline = append(v.Headline, line+".")
+	}
+	if st := v.S.Stray; st.Ears+st.Undefined > 0 {
+		v.Headline = append(v.Headline, strayLine(st))
 	}
 	if t := v.S.Time; t != nil && t.Paired > 0 {
 		line := fmt.Sprintf("Processing time: automated median %.0f s versus manual %.0f s, speed-up of medians %.1f× (%d paired cases)",
@@ -265,11 +295,16 @@ func renderHTML(res *Result, figs []Figure) ([]byte, error) {
 		}
 		v.Cases = append(v.Cases, caseLine{ID: r.Case.ID, Ear: r.Ear, Split: r.Case.Split, Subgroup: r.Case.Subgroup,
 			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95), ASSD: g3(r.ASSD),
-			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred)})
+			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred), Stray: g3(r.StrayMM)})
 	}
 	v.Volume = volRows("all", "all", v.S.VolumeBias)
 	for _, g := range v.S.VolumeBiasByGroup {
 		v.VolumeGroups = append(v.VolumeGroups, volRows(g.Stratum, g.Group, g.VolumeBias)...)
+	}
+	v.StrayLine = strayLine(v.S.Stray)
+	v.Stray = []strayRow{strayRowOf("all", "all", v.S.Stray)}
+	for _, g := range v.S.StrayByGroup {
+		v.StrayGroups = append(v.StrayGroups, strayRowOf(g.Stratum, g.Group, g.Stray))
 	}
 	v.headline()
 	v.worst(res)
@@ -325,6 +360,17 @@ NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResam
 {{with .VolumeGroups}}<details><summary>Volume agreement by stratum</summary>
 <table><tr><th>stratum</th><th>group</th><th>structure</th><th>n</th><th>excluded</th><th>mean RVD</th><th>95% CI</th><th>median</th><th>SD</th></tr>
 {{range .}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td>{{.Structure}}</td><td class="n">{{.N}}</td><td class="n">{{.Excluded}}</td><td class="n">{{.Mean}}</td><td class="n">{{.CI}}</td><td class="n">{{.Median}}</td><td class="n">{{.SD}}</td></tr>
+{{end}}</table></details>{{end}}
+
+<h2>Stray pieces (labyrinth, one value per ear)</h2>
+<p>{{.StrayLine}}</p>
+<p class="sub">A piece is a 26-connected component of the predicted labyrinth of an ear. Its distance to the reference labyrinth is 0 when it overlaps or touches it, else the smallest distance between voxel centres (mm); stray_mm is the largest over the pieces of the ear (cases.csv). A stray piece is one more than {{.S.Stray.ThresholdMM}} mm away: a separate false-positive blob, not disagreement about a boundary, and a correction for the reader. Ears with an empty prediction have no stray_mm (NA).</p>
+<table><tr><th>ears</th><th>with stray pieces</th><th>stray pieces</th><th>stray mm³</th><th>median stray mm</th><th>max stray mm</th><th>farthest</th><th>NA</th></tr>
+{{range .Stray}}<tr><td class="n">{{.Ears}}</td><td class="n">{{.WithStray}}</td><td class="n">{{.N}}</td><td class="n">{{.MM3}}</td><td class="n">{{.Median}}</td><td class="n">{{.Max}}</td><td>{{.Farthest}}</td><td class="n">{{.Undefined}}</td></tr>
+{{end}}</table>
+{{with .StrayGroups}}<details><summary>Stray pieces by stratum</summary>
+<table><tr><th>stratum</th><th>group</th><th>ears</th><th>with stray pieces</th><th>stray pieces</th><th>stray mm³</th><th>median stray mm</th><th>max stray mm</th><th>farthest</th><th>NA</th></tr>
+{{range .}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{.Ears}}</td><td class="n">{{.WithStray}}</td><td class="n">{{.N}}</td><td class="n">{{.MM3}}</td><td class="n">{{.Median}}</td><td class="n">{{.Max}}</td><td>{{.Farthest}}</td><td class="n">{{.Undefined}}</td></tr>
 {{end}}</table></details>{{end}}
 
 <h2>Labyrinth by stratum</h2>
@@ -398,8 +444,8 @@ NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResam
 {{end}}</table></details>
 
 <details><summary>Labyrinth per case and ear</summary>
-<table><tr><th>case</th><th>ear</th><th>split</th><th>subgroup</th><th>pathology</th><th>status</th><th>Dice</th><th>HD95 mm</th><th>ASSD mm</th><th>NSD</th><th>V ref mm³</th><th>V pred mm³</th></tr>
-{{range .Cases}}<tr><td>{{.ID}}</td><td>{{.Ear}}</td><td>{{.Split}}</td><td>{{.Subgroup}}</td><td>{{.Pathology}}</td><td>{{.Status}}</td><td class="n">{{.Dice}}</td><td class="n">{{.HD95}}</td><td class="n">{{.ASSD}}</td><td class="n">{{.NSD}}</td><td class="n">{{.VRef}}</td><td class="n">{{.VPred}}</td></tr>
+<table><tr><th>case</th><th>ear</th><th>split</th><th>subgroup</th><th>pathology</th><th>status</th><th>Dice</th><th>HD95 mm</th><th>ASSD mm</th><th>NSD</th><th>V ref mm³</th><th>V pred mm³</th><th>stray mm</th></tr>
+{{range .Cases}}<tr><td>{{.ID}}</td><td>{{.Ear}}</td><td>{{.Split}}</td><td>{{.Subgroup}}</td><td>{{.Pathology}}</td><td>{{.Status}}</td><td class="n">{{.Dice}}</td><td class="n">{{.HD95}}</td><td class="n">{{.ASSD}}</td><td class="n">{{.NSD}}</td><td class="n">{{.VRef}}</td><td class="n">{{.VPred}}</td><td class="n">{{.Stray}}</td></tr>
 {{end}}</table></details>
 
 <h2>Definitions</h2>

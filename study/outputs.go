@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/otoseg/otoseg/internal/atomicfile"
+	"github.com/otoseg/otoseg/metrics"
 )
 
 // CSVColumns are the columns of cases.csv, in order.
@@ -20,6 +21,9 @@ var CSVColumns = []string{
 	"volume_ref_mm3", "volume_pred_mm3", "avd_mm3", "rvd",
 	"ref_voxels", "pred_voxels", "intersection_voxels", "ref_surface_voxels", "pred_surface_voxels",
 	"center", "split", "subgroup", "pathology",
+	// Appended last (issue 13) so that scripts reading columns by position
+	// keep working: the stray pieces of the prediction (metrics.Result).
+	"stray_mm", "stray_pieces", "stray_voxels", "stray_mm3",
 }
 
 // num formats a metric with full precision; NaN (undefined) is "NA".
@@ -28,6 +32,16 @@ func num(x float64) string {
 		return "NA"
 	}
 	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// strayCount formats a stray piece or voxel count: NA where the stray
+// distance is undefined (an empty mask), where metrics leaves the count 0
+// because there is nothing to count against.
+func strayCount(r metrics.Result, n int) string {
+	if math.IsNaN(r.StrayMM) {
+		return "NA"
+	}
+	return strconv.Itoa(n)
 }
 
 // CasesCSV renders cases.csv.
@@ -44,7 +58,8 @@ func CasesCSV(rows []CaseRow) ([]byte, error) {
 			num(r.VolumeRef), num(r.VolumePred), num(r.AVD), num(r.RVD),
 			strconv.Itoa(r.RefVoxels), strconv.Itoa(r.PredVoxels), strconv.Itoa(r.Intersection),
 			strconv.Itoa(r.RefSurface), strconv.Itoa(r.PredSurface),
-			r.Case.Center, r.Case.Split, r.Case.Subgroup, r.Case.Pathology}
+			r.Case.Center, r.Case.Split, r.Case.Subgroup, r.Case.Pathology,
+			num(r.StrayMM), strayCount(r.Result, r.StrayPieces), strayCount(r.Result, r.StrayVoxels), num(r.StrayVolume)}
 		if err := w.Write(rec); err != nil {
 			return nil, err
 		}

@@ -33,9 +33,14 @@ type Summary struct {
 	// same per group of the other strata (see VolumeBias).
 	VolumeBias        map[string]VolumeBias `json:"volume_bias"`
 	VolumeBiasByGroup []GroupVolumeBias     `json:"volume_bias_by_group"`
-	Tests             []Test                `json:"tests"`
-	Time              *TimeSummary          `json:"time,omitempty"`
-	Likert            *LikertSummary        `json:"likert,omitempty"`
+	// Stray counts the ears whose predicted labyrinth has a piece farther
+	// than metrics.StrayThresholdMM from the reference, over all ears;
+	// StrayByGroup the same per group of the other strata (see Stray).
+	Stray        Stray          `json:"stray"`
+	StrayByGroup []GroupStray   `json:"stray_by_group"`
+	Tests        []Test         `json:"tests"`
+	Time         *TimeSummary   `json:"time,omitempty"`
+	Likert       *LikertSummary `json:"likert,omitempty"`
 }
 
 // Inputs records what the summary was computed from.
@@ -335,6 +340,7 @@ func (a *analysis) summarize() (*Summary, error) {
 	if err := a.volumeBias(s); err != nil {
 		return nil, fmt.Errorf("volume bias: %w", err)
 	}
+	a.stray(s)
 	s.Tests = a.groupTests()
 	s.Time = a.timeSummary()
 	if len(a.ratings) > 0 {

@@ -39,9 +39,11 @@ per ear (left, right, and "both" = the whole volume) and per structure
 into REPORT_DIR:
 
   cases.csv     one row per case, ear and structure: Dice, IoU, sensitivity,
-                precision, HD, HD95, ASSD (mm), NSD, volumes; NA = undefined
+                precision, HD, HD95, ASSD (mm), NSD, volumes, stray pieces
+                (predicted pieces > 3 mm from the reference); NA = undefined
   summary.json  statistics per stratum (split, cohort, centre, subgroup,
-                pathology) with bootstrap CIs, tests, time and Likert results
+                pathology) with bootstrap CIs, stray pieces per ear, tests,
+                time and Likert results
   *.png, *.svg  the plots
   report.html   a self-contained report (plots embedded)
 

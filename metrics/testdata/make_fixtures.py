@@ -16,7 +16,12 @@ computes the expected metrics with tools that share no code with otoseg:
   distance_transform_edt(~other_surface, sampling=spacing) read at the
   surface voxels. HD = max of both directed sets, HD95 =
   numpy.percentile(concatenated sets, 95), ASSD = mean of the concatenated
-  sets, NSD = share of the concatenated set <= tolerance.
+  sets, NSD = share of the concatenated set <= tolerance;
+* stray pieces: scipy.ndimage. The pieces are label(pred, 26-connected
+  structure); a piece meeting binary_dilation(ref, 26-connected structure)
+  (overlapping or touching) is 0 mm away, any other the minimum of
+  distance_transform_edt(~ref, sampling=spacing) over its voxels. stray_mm
+  is the largest, stray_pieces / stray_voxels count the pieces > 3 mm.
 
 Masks are stored run-length encoded over the flat x-fastest index
 (i + nx*(j + ny*k)), with dims, spacing, origin and direction (LPS).
@@ -79,6 +84,25 @@ def surface_distances(a, b, spacing):
     return dab, dba, int(sa.sum()), int(sb.sum())
 
 
+STRAY_MM = 3.0  # metrics.StrayThresholdMM
+
+
+def stray(a, b, spacing):
+    st26 = ndimage.generate_binary_structure(3, 3)
+    lab, n = ndimage.label(b, structure=st26)
+    near = ndimage.binary_dilation(a, structure=st26)
+    dt = ndimage.distance_transform_edt(~a, sampling=spacing)
+    far, pieces, voxels = 0.0, 0, 0
+    for l in range(1, n + 1):
+        c = lab == l
+        d = 0.0 if (c & near).any() else float(dt[c].min())
+        far = max(far, d)
+        if d > STRAY_MM + 1e-6:
+            pieces += 1
+            voxels += int(c.sum())
+    return {"stray_mm": far, "stray_pieces": pieces, "stray_voxels": voxels}
+
+
 def scipy_metrics(a, b, spacing):
     a, b = a.astype(bool), b.astype(bool)
     na, nb, inter = int(a.sum()), int(b.sum()), int((a & b).sum())
@@ -97,6 +121,7 @@ def scipy_metrics(a, b, spacing):
                      ndimage.distance_transform_edt(~a, sampling=spacing)[b].max())
         out.update(set_hd=float(set_hd), hd=float(d.max()), hd95=float(np.percentile(d, 95)), assd=float(d.mean()),
                    nsd=float((d <= TOL + 1e-6).sum() / d.size), ref_surface=ssa, pred_surface=ssb)
+        out.update(stray(a, b, spacing))
     return out
 
 
