@@ -1,6 +1,7 @@
 package phantom
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -43,9 +44,19 @@ type earShape struct {
 	canalLumen   float64
 	ampulla      float64
 	present      [3]bool
-	lscDysplasia bool // lateral canal replaced by a wide stub fused with the vestibule
+	lscDysplasia bool       // lateral canal replaced by a wide stub fused with the vestibule
+	utricle      float64    // size of the utricular (elliptical) recess bulge, relative
+	canalK       [3]float64 // in-plane stretch of each arc across its chord (1: circular)
+	canalTwist   [3]float64 // out-of-plane bow of each canal at mid-arc, mm (non-planarity)
+	canalTilt    [3]vec3    // perturbation of each canal's plane normal (inter-canal angles)
 	// aqueduct
 	vaRadius float64 // vestibular aqueduct lumen radius at its midpoint
+
+	// size scales every length of the ear (a big person's labyrinth is big
+	// everywhere); warp bends the whole ear smoothly. Both act through the
+	// ear's frame, so the parameters above are those of a unit-size ear.
+	size float64
+	warp *warpField
 
 	// memo of spiral(), valid while memoKey matches the parameters
 	memoKey [5]float64
@@ -53,35 +64,126 @@ type earShape struct {
 	memoK   float64
 }
 
-// sampleEar draws a normal adult ear with the spreads of the reference
-// figures (A 8.75 ± 0.31 mm, 2.57 ± 0.28 turns, canal radii ~3.2/3.2/2.5).
-func sampleEar(r *rand.Rand) earShape {
+// Anatomy selects the population phantom labyrinths are drawn from.
+type Anatomy string
+
+const (
+	// AnatomyNormal draws adult labyrinths with the published spread of
+	// every parameter (docs/phantom.md, "Anatomy"): what models train on.
+	AnatomyNormal Anatomy = "normal"
+	// AnatomyShifted draws from the tails of that population and beyond it:
+	// very large or small labyrinths, flattened canals, unusual numbers of
+	// turns, extreme lumen calibres and stronger bending. Models are never
+	// trained on it; it tests whether they hold on shapes they never saw.
+	AnatomyShifted Anatomy = "shifted"
+)
+
+// ValidAnatomy reports whether a is a known anatomy ("" means normal).
+func ValidAnatomy(a Anatomy) error {
+	switch a {
+	case "", AnatomyNormal, AnatomyShifted:
+		return nil
+	}
+	return fmt.Errorf("anatomy %q, want %s or %s", a, AnatomyNormal, AnatomyShifted)
+}
+
+// sizeSD is the spread of the ear's overall linear size (log scale). With
+// the per-structure spreads it gives a labyrinth volume SD of ~12-13%,
+// as in the 73 surface models (187 ± 24 mm³).
+const sizeSD = 0.045
+
+// sizeMean is the mean size factor: the unit-size ear's A value (8.85 mm)
+// times it gives a population mean A of ~9.2 mm, between the two
+// published series (8.75 and 9.23 mm).
+const sizeMean = 1.04
+
+// sampleEar draws an adult ear. Normal ears follow the published
+// morphometry (docs/phantom.md has the table and its sources): a shared
+// size factor, then each structure's own spread; shifted ears come from the
+// tails and beyond (see AnatomyShifted).
+func sampleEar(r *rand.Rand, anat Anatomy) earShape {
 	g := func(m, s, lo, hi float64) float64 {
 		return math.Max(lo, math.Min(hi, m+s*r.NormFloat64()))
 	}
+	sign := func() float64 {
+		if r.IntN(2) == 0 {
+			return -1
+		}
+		return 1
+	}
+	z := math.Max(-2.5, math.Min(2.5, r.NormFloat64()))
 	e := earShape{
-		aValue:     g(8.75, 0.31, 8.1, 9.4),
-		turns:      g(2.57, 0.2, 2.25, 2.85),
-		raBase:     g(1.35, 0.05, 1.25, 1.45),
-		rzBase:     g(0.72, 0.03, 0.66, 0.78),
-		raApex:     g(0.5, 0.03, 0.45, 0.55),
-		rzApex:     g(0.4, 0.02, 0.36, 0.44),
+		aValue:     g(8.85, 0.27, 8.15, 9.55),
+		turns:      g(2.6, 0.2, 2.2, 3.0),
+		raBase:     g(1.75, 0.06, 1.63, 1.87),
+		rzBase:     g(0.7, 0.035, 0.63, 0.77),
+		raApex:     g(0.52, 0.03, 0.46, 0.58),
+		rzApex:     g(0.38, 0.02, 0.34, 0.42),
 		rApex:      g(0.6, 0.04, 0.52, 0.68),
 		base:       vec3{-2.6, -5.4, -1.9},
 		axis:       vec3{0.55, -0.72, -0.3}.unit(),
-		vest:       vec3{g(1.3, 0.08, 1.15, 1.45), g(2.95, 0.12, 2.7, 3.2), g(2.7, 0.1, 2.5, 2.9)},
-		canalR:     [3]float64{g(3.2, 0.15, 2.9, 3.5), g(3.2, 0.15, 2.9, 3.5), 0},
-		canalLumen: g(0.5, 0.025, 0.45, 0.55),
-		ampulla:    g(0.9, 0.04, 0.82, 0.98),
+		vest:       vec3{g(1.45, 0.08, 1.25, 1.55), g(3.15, 0.14, 2.85, 3.45), g(2.9, 0.13, 2.6, 3.2)},
+		utricle:    g(1.15, 0.1, 0.95, 1.35),
+		canalR:     [3]float64{g(3.25, 0.18, 2.85, 3.65), g(3.15, 0.18, 2.75, 3.55), 0},
+		canalLumen: g(0.63, 0.04, 0.54, 0.72),
+		ampulla:    g(0.98, 0.05, 0.9, 1.06),
 		present:    [3]bool{true, true, true},
 		vaRadius:   g(0.35, 0.04, 0.28, 0.42),
 	}
 	// the lateral canal's radius of curvature is ~20% below the others'
-	e.canalR[Lateral] = 0.78 * (e.canalR[Anterior] + e.canalR[Posterior]) / 2 * (1 + 0.03*r.NormFloat64())
+	e.canalR[Lateral] = 0.8 * (e.canalR[Anterior] + e.canalR[Posterior]) / 2 * (1 + 0.03*r.NormFloat64())
+	// canals are elliptic, non-planar arcs; the anterior twists most
+	for c, tw := range [3][2]float64{{0.35, 0.1}, {0.22, 0.08}, {0.18, 0.07}} {
+		e.canalK[c] = g(1, 0.05, 0.9, 1.1)
+		e.canalTwist[c] = sign() * g(tw[0], tw[1], 0.05, 0.6)
+		e.canalTilt[c] = vec3{r.NormFloat64(), r.NormFloat64(), r.NormFloat64()}.scale(0.045)
+	}
+	maxGrad := 0.08
+	if anat == AnatomyShifted {
+		// from the tails and beyond: always an unusual size, and at least
+		// two of the shape shifts below
+		z = sign() * (2.6 + 1.0*r.Float64())
+		shifts := r.Perm(5)[:2+r.IntN(2)]
+		for _, k := range shifts {
+			switch k {
+			case 0: // flattened canals
+				for c := range e.canalK {
+					if c == 0 || r.IntN(2) == 0 {
+						e.canalK[c] = 0.78 + 0.06*r.Float64()
+					}
+				}
+			case 1: // unusual number of turns
+				if r.IntN(2) == 0 {
+					e.turns = 2.0 + 0.15*r.Float64()
+				} else {
+					e.turns = 3.05 + 0.2*r.Float64()
+				}
+			case 2: // extreme canal calibre
+				e.canalLumen = 0.47 + 0.22*float64(r.IntN(2)) + 0.02*r.Float64()
+			case 3: // vestibule at the ends of its range
+				e.vest = e.vest.scale(0.88 + 0.24*float64(r.IntN(2)))
+			case 4: // stronger bending
+				maxGrad = 0.14
+			}
+		}
+	}
+	e.size = sizeMean * math.Exp(sizeSD*z)
+	e.warp = sampleWarp(r, maxGrad)
+	// the anterior and lateral ampullae sit side by side: keep bone
+	// between them, with room for the warp's relative shift, or the label
+	// would gain a false loop (TestAmpullaeSeparate)
+	cg := e.canals()
+	d := cg[Anterior].at(0.07).sub(cg[Lateral].at(0.07)).norm()
+	e.ampulla = math.Min(e.ampulla, (d-0.1-1.15*maxGrad*d)/(2*1.35))
 	e.rise = (3.3 - e.rzBase - e.rzApex) / e.turns
-	e.rise = math.Max(e.rise, 1.04)
+	e.rise = math.Max(e.rise, minRise)
 	return e
 }
+
+// minRise is the least rise of the duct centre per turn (mm, unit-size ear):
+// with the duct's calibres it keeps a bony septum of at least 0.1 mm
+// between successive turns (TestCochlearTurnsSeparate).
+const minRise = 1.12
 
 // Basal bulge of the spiral: the basal turn is wider than a logarithmic
 // spiral through the apex would make it (keeps the width/A ratio and the
@@ -195,13 +297,21 @@ func (e *earShape) height() float64 {
 	return e.rise*e.turns + e.rzApex + e.rzBase
 }
 
-// canalGeom is a semicircular canal as a circular arc from one vestibular
-// attachment (ampullated end, e1) round to the other (e2).
+// canalGeom is a semicircular canal: an arc from one vestibular attachment
+// (ampullated end, e1) round to the other (e2). It starts as a circle of
+// radius r through both; k stretches it across the chord (k < 1 flattens
+// it into an ellipse-like arc) and twist bows it out of its plane by up to
+// twist mm at mid-arc, because real canals are neither circles nor planar.
+// Both keep the attachments where they are.
 type canalGeom struct {
-	c, u, v vec3 // centre and in-plane unit vectors
+	c, u, v vec3 // centre and in-plane unit vectors of the circle
 	r       float64
 	a0, a1  float64
 	e1, e2  vec3
+	mid, w  vec3 // chord midpoint; in-plane unit normal to the chord
+	n       vec3 // plane normal
+	k       float64
+	twist   float64
 }
 
 // circleThrough builds the arc of radius r through e1 and e2 in the plane
@@ -237,12 +347,48 @@ func circleThrough(e1, e2, n, d vec3, r float64) canalGeom {
 	if far > a1 {
 		a1 -= 2 * math.Pi
 	}
-	return canalGeom{c: centre, u: u, v: v, r: r, a0: 0, a1: a1, e1: e1, e2: e2}
+	return canalGeom{c: centre, u: u, v: v, r: r, a0: 0, a1: a1, e1: e1, e2: e2, mid: mid, w: w, n: n, k: 1}
 }
 
+// at is the point of the canal's centre curve at t in [0, 1].
 func (g canalGeom) at(t float64) vec3 {
 	a := g.a0 + (g.a1-g.a0)*t
-	return g.c.add(g.u.scale(g.r * math.Cos(a))).add(g.v.scale(g.r * math.Sin(a)))
+	p := g.c.add(g.u.scale(g.r * math.Cos(a))).add(g.v.scale(g.r * math.Sin(a)))
+	if g.k != 1 && g.k != 0 {
+		p = p.add(g.w.scale((g.k - 1) * p.sub(g.mid).dot(g.w)))
+	}
+	return p.add(g.n.scale(g.twist * math.Sin(math.Pi*t)))
+}
+
+// meanRadius is the mean distance of the centre curve from the circle's
+// centre, in the plane: the radius of curvature a circle fit would see.
+func (g canalGeom) meanRadius() float64 {
+	var s float64
+	const n = 64
+	for i := 0; i <= n; i++ {
+		d := g.at(float64(i) / n).sub(g.c)
+		d = d.sub(g.n.scale(d.dot(g.n)))
+		s += d.norm()
+	}
+	return s / (n + 1)
+}
+
+// nodes samples the canal from t0 to t1 as round tube nodes of radius
+// rad(t).
+func (g canalGeom) nodes(t0, t1 float64, rad func(t float64) float64, n int) []tubeNode {
+	out := make([]tubeNode, n+1)
+	for i := 0; i <= n; i++ {
+		t := t0 + (t1-t0)*float64(i)/float64(n)
+		r := rad(t)
+		out[i] = tubeNode{p: g.at(t), ra: r, rz: r}
+	}
+	return out
+}
+
+// lumenAt is the canal's lumen radius at t: narrower mid-canal than at
+// either end (about ±12% of the mean), as measured on CT.
+func (e *earShape) lumenAt(t float64) float64 {
+	return e.canalLumen * (1.08 - 0.24*math.Sin(math.Pi*t))
 }
 
 // Canal attachment points and plane normals (local frame, left ear).
@@ -258,29 +404,64 @@ var (
 // canals returns the geometry of the three canals in the local frame.
 func (e *earShape) canals() [3]canalGeom {
 	var g [3]canalGeom
-	g[Anterior] = circleThrough(ascAmp, crusTop, vec3{-0.72, -0.69, 0}, vec3{0.25, -0.3, 1}, e.canalR[Anterior])
-	g[Posterior] = circleThrough(pscAmp, crusTop, vec3{0.7, -0.72, 0}, vec3{0.5, 0.6, -0.1}, e.canalR[Posterior])
-	g[Lateral] = circleThrough(lscAmp, lscEnd, vec3{0, 0.25, 1}, vec3{1, 0.65, 0}, e.canalR[Lateral])
+	g[Anterior] = circleThrough(ascAmp, crusTop, vec3{-0.72, -0.69, 0}.add(e.canalTilt[Anterior]), vec3{0.25, -0.3, 1}, e.canalR[Anterior])
+	g[Posterior] = circleThrough(pscAmp, crusTop, vec3{0.7, -0.72, 0}.add(e.canalTilt[Posterior]), vec3{0.5, 0.6, -0.1}, e.canalR[Posterior])
+	g[Lateral] = circleThrough(lscAmp, lscEnd, vec3{0, 0.25, 1}.add(e.canalTilt[Lateral]), vec3{1, 0.65, 0}, e.canalR[Lateral])
+	for c := range g {
+		if e.canalK[c] != 0 {
+			g[c].k = e.canalK[c]
+		}
+		g[c].twist = e.canalTwist[c]
+	}
 	return g
 }
 
 // earFrame places an ear's local frame in anatomical space:
-// anat = c + f·local. f includes the mirror for the right ear.
+// anat = c + f·s·(local + warp(local)). f includes the mirror for the right
+// ear; s is the ear's size and warp its smooth bend (earShape.size, .warp).
+// Every solid of the temporal bone is built through the frame, so the
+// labyrinth, its capsule and its neighbours (middle ear, internal auditory
+// canal, facial canal, carotid, jugular bulb) keep their relations whatever
+// the size and bend.
 type earFrame struct {
 	c vec3
 	f mat3
+	s float64
+	w *warpField
 }
 
-func (e earFrame) p(v vec3) vec3 { return e.c.add(e.f.apply(v)) }
-func (e earFrame) d(v vec3) vec3 { return e.f.apply(v) }
-func (e earFrame) r(m mat3) mat3 { return e.f.mul(m) }
+// of returns the frame carrying ear e's size and bend.
+func (ef earFrame) of(e *earShape) earFrame {
+	ef.s, ef.w = e.size, e.warp
+	return ef
+}
 
-func (e earFrame) nodes(ns []tubeNode) []tubeNode {
+func (ef earFrame) scl() float64 {
+	if ef.s == 0 {
+		return 1
+	}
+	return ef.s
+}
+
+func (ef earFrame) p(v vec3) vec3 { return ef.c.add(ef.f.apply(v.add(ef.w.at(v)).scale(ef.scl()))) }
+func (ef earFrame) d(v vec3) vec3 { return ef.f.apply(v) }
+func (ef earFrame) r(m mat3) mat3 { return ef.f.mul(m) }
+
+// mm converts a length of the unit-size ear to anatomical mm.
+func (ef earFrame) mm(x float64) float64 { return x * ef.scl() }
+
+func (ef earFrame) nodes(ns []tubeNode) []tubeNode {
 	out := make([]tubeNode, len(ns))
 	for i, n := range ns {
-		out[i] = tubeNode{p: e.p(n.p), ra: n.ra, rz: n.rz, up: e.d(n.up)}
+		out[i] = tubeNode{p: ef.p(n.p), ra: ef.mm(n.ra), rz: ef.mm(n.rz), up: ef.d(n.up)}
 	}
 	return out
+}
+
+func (ef earFrame) sphere(c vec3, r float64) sphere { return sphere{c: ef.p(c), r: ef.mm(r)} }
+
+func (ef earFrame) box(c, h vec3, rot mat3) obox {
+	return obox{c: ef.p(c), h: h.scale(ef.scl()), rot: ef.r(rot)}
 }
 
 func round(ps []vec3, rs []float64) []tubeNode {
@@ -296,7 +477,7 @@ func (ef earFrame) tube(sc *scene, t Tissue, label uint8, ps []vec3, rs []float6
 }
 
 func (ef earFrame) ell(c, a vec3, rot mat3) ellipsoid {
-	return ellipsoid{c: ef.p(c), a: a, rot: ef.r(rot)}
+	return ellipsoid{c: ef.p(c), a: a.scale(ef.scl()), rot: ef.r(rot)}
 }
 
 // labyrinthLumen lists the lumen pieces of the labyrinth as (shape, label),
@@ -308,8 +489,15 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 	// vestibule
 	add(ef.ell(vec3{}, e.vest.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
 	// spherical (saccular) recess, anteroinferior
+	vs := e.vest.div(vec3{1.3, 2.95, 2.7})
 	sr := e.vest.mul(vec3{1, 0.62, 0.6})
-	add(ef.ell(vec3{-0.05, -1.1, -1.0}.mul(e.vest.div(vec3{1.3, 2.95, 2.7})), sr.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
+	add(ef.ell(vec3{-0.05, -1.1, -1.0}.mul(vs), sr.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
+	// elliptical (utricular) recess: a bulge of the posterosuperior medial
+	// wall towards the common crus, so the vestibule is no ellipsoid
+	if e.utricle > 0 {
+		ur := e.vest.mul(vec3{0.78, 0.55, 0.5}).scale(e.utricle)
+		add(ef.ell(vec3{-0.3, 0.9, 0.95}.mul(vs), ur.add(vec3{grow, grow, grow}), rotXYZ(-25, 0, 12)), LabelVestibule)
+	}
 	if e.lscDysplasia {
 		// the lateral canal is a short wide pouch fused with the vestibule
 		add(ef.ell(vec3{1.6, 0.6, 1.1}, vec3{1.9 + grow, 2.3 + grow, 1.3 + grow}, rotXYZ(0, 0, 25)), LabelVestibule)
@@ -320,14 +508,15 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 		if !e.present[c] || (c == Lateral && e.lscDysplasia) {
 			continue
 		}
-		ns := arcNodes(cg[c].c, cg[c].u, cg[c].v, cg[c].r, cg[c].a0, cg[c].a1, e.canalLumen+grow, 28)
+		ns := cg[c].nodes(0, 1, func(t float64) float64 { return e.lumenAt(t) + grow }, 28)
 		// run each end into the vestibule
-		in1 := tubeNode{p: cg[c].e1.scale(0.6), ra: e.canalLumen + grow, rz: e.canalLumen + grow}
+		r0, r1 := e.lumenAt(0)+grow, e.lumenAt(1)+grow
+		in1 := tubeNode{p: cg[c].e1.scale(0.6), ra: r0, rz: r0}
 		ns = append([]tubeNode{in1}, ns...)
 		if c != Lateral {
-			ns = append(ns, tubeNode{p: crusTop, ra: e.canalLumen + grow, rz: e.canalLumen + grow})
+			ns = append(ns, tubeNode{p: crusTop, ra: r1, rz: r1})
 		} else {
-			ns = append(ns, tubeNode{p: cg[c].e2.scale(0.6), ra: e.canalLumen + grow, rz: e.canalLumen + grow})
+			ns = append(ns, tubeNode{p: cg[c].e2.scale(0.6), ra: r1, rz: r1})
 		}
 		for _, tb := range splitTube(ef.nodes(ns), 6) {
 			add(tb, LabelCanals)
@@ -336,7 +525,7 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 		ap := cg[c].at(0.07)
 		tan := cg[c].at(0.09).sub(cg[c].at(0.05)).unit()
 		a := e.ampulla + grow
-		add(ellipsoid{c: ef.p(ap), a: vec3{a, a, a * 1.35}, rot: ef.r(frameFromAxis(tan, vec3{0, 0, 1}))}, LabelCanals)
+		add(ef.ell(ap, vec3{a, a, a * 1.35}, frameFromAxis(tan, vec3{0, 0, 1})), LabelCanals)
 	}
 	// common crus (only while either vertical canal exists)
 	if e.present[Anterior] || e.present[Posterior] {
@@ -348,7 +537,7 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 	// cochlea
 	if e.cystic > 0 {
 		c := e.base.add(e.axis.scale(1.6))
-		add(ellipsoid{c: ef.p(c), a: vec3{e.cystic + grow, e.cystic + grow, e.cystic*0.8 + grow}, rot: ef.r(frameFromAxis(e.axis, vec3{1, 0, 0}))}, LabelCochlea)
+		add(ef.ell(c, vec3{e.cystic + grow, e.cystic + grow, e.cystic*0.8 + grow}, frameFromAxis(e.axis, vec3{1, 0, 0})), LabelCochlea)
 		hook := []vec3{vec3{0, -1.5, -1.2}, c.lerp(vec3{0, -1.5, -1.2}, 0.5)}
 		for _, tb := range splitTube(ef.nodes(round(hook, []float64{1.0 + grow, 1.2 + grow})), 6) {
 			add(tb, LabelCochlea)
@@ -380,7 +569,7 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 	if e.cysticAp > 0 {
 		c := e.duct(2 * math.Pi * 1.75)
 		c = c.lerp(e.base.add(e.axis.scale(e.rzBase+e.rise*1.75)), 0.6)
-		add(sphere{c: ef.p(c), r: e.cysticAp + grow}, LabelCochlea)
+		add(ef.sphere(c, e.cysticAp+grow), LabelCochlea)
 	}
 	return out
 }

@@ -48,6 +48,9 @@ type CohortOptions struct {
 	// VaryScanner draws each case's scanner around its centre's (see
 	// Centre.Varied) instead of using the centre's protocol as it is.
 	VaryScanner bool
+	// Anatomy is the population the labyrinths come from ("" normal;
+	// AnatomyShifted for held-out shape tests).
+	Anatomy Anatomy
 	// Workers bounds parallelism; 0 uses GOMAXPROCS.
 	Workers int
 }
@@ -59,6 +62,7 @@ type CaseSpec struct {
 	Centre    Centre
 	Split     string
 	Pathology string
+	Anatomy   Anatomy
 	Seed      uint64
 }
 
@@ -161,7 +165,7 @@ func Plan(opt CohortOptions) ([]CaseSpec, error) {
 		}
 		specs[i] = CaseSpec{
 			ID: fmt.Sprintf("c%03d_%s", i, c.Name), Index: i, Centre: c, Split: split, Pathology: p,
-			Seed: seed,
+			Anatomy: opt.Anatomy, Seed: seed,
 		}
 	}
 	return specs, nil
@@ -172,7 +176,7 @@ func (s CaseSpec) Generate(ctx context.Context, body string, workers int) (img, 
 	if body == BodyOther {
 		img, label, meta, err = NonEar(NonEarConfig{Seed: s.Seed, Centre: s.Centre, Workers: workers})
 	} else {
-		img, label, meta, err = GenerateContext(ctx, Config{Centre: s.Centre, Seed: s.Seed, Pathology: s.Pathology, Workers: workers})
+		img, label, meta, err = GenerateContext(ctx, Config{Centre: s.Centre, Seed: s.Seed, Pathology: s.Pathology, Anatomy: s.Anatomy, Workers: workers})
 	}
 	if err != nil {
 		return nil, nil, meta, fmt.Errorf("case %s: %w", s.ID, err)

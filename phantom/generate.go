@@ -28,6 +28,9 @@ type Config struct {
 	Extent [3]float64
 	// Spacing overrides the centre's voxel spacing (mm).
 	Spacing [3]float64
+	// Anatomy is the population the labyrinths come from; "" is
+	// AnatomyNormal.
+	Anatomy Anatomy
 	// Clean turns off blur, noise and artefacts (HU still partial-volume),
 	// for tests that measure geometry.
 	Clean bool
@@ -58,7 +61,14 @@ type Ear struct {
 	Vestibule3    [3]float64 `json:"vestibule_semi_axes_mm"`
 	CanalRadius   [3]float64 `json:"canal_radius_mm"` // anterior, posterior, lateral
 	CanalLumen    float64    `json:"canal_lumen_radius_mm"`
-	CanalPresent  [3]bool    `json:"canal_present"`
+	// CanalFlatness is each canal's stretch across its chord (1 circular,
+	// below 1 flattened); CanalTwist its out-of-plane bow at mid-arc (mm).
+	CanalFlatness [3]float64 `json:"canal_flatness"`
+	CanalTwist    [3]float64 `json:"canal_twist_mm"`
+	// Size is the ear's overall linear size factor (1 for the population
+	// mean): every length above already includes it.
+	Size         float64 `json:"size_factor"`
+	CanalPresent [3]bool `json:"canal_present"`
 	// CanalCentre and CanalNormal place each canal's circle (world mm,
 	// unit normal), anterior, posterior, lateral.
 	CanalCentre [3][3]float64 `json:"canal_centre_world_mm"`
@@ -74,9 +84,11 @@ type Ear struct {
 
 // Meta is everything known about a generated case.
 type Meta struct {
-	CaseID    string  `json:"case_id,omitempty"`
-	Seed      uint64  `json:"seed"`
-	Body      string  `json:"body"`
+	CaseID string `json:"case_id,omitempty"`
+	Seed   uint64 `json:"seed"`
+	Body   string `json:"body"`
+	// Anatomy is the population the labyrinths were drawn from.
+	Anatomy   Anatomy `json:"anatomy,omitempty"`
 	Centre    Centre  `json:"centre"`
 	Split     string  `json:"split,omitempty"`
 	Pathology string  `json:"pathology"`
@@ -134,6 +146,9 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 	if err := c.Validate(); err != nil {
 		return nil, nil, meta, err
 	}
+	if err := ValidAnatomy(cfg.Anatomy); err != nil {
+		return nil, nil, meta, err
+	}
 	if err := ValidPathology(cfg.Pathology); err != nil {
 		return nil, nil, meta, err
 	}
@@ -158,17 +173,20 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 
 	ra := seedStream(cfg.Seed, 1) // anatomy
 	head := sampleHead(ra)
-	base := sampleEar(ra)
+	base := sampleEar(ra, cfg.Anatomy)
 	ears := [2]earShape{base, base}
-	// small left/right asymmetries
+	// small left/right asymmetries: the published volumes, canal
+	// orientations and vestibule sizes show no side difference
 	for s := 0; s < 2; s++ {
 		e := &ears[s]
 		e.aValue += 0.08 * ra.NormFloat64()
 		e.turns += 0.04 * ra.NormFloat64()
 		e.canalR[0] += 0.05 * ra.NormFloat64()
 		e.canalR[1] += 0.05 * ra.NormFloat64()
-		e.canalR[2] = 0.78 * (e.canalR[0] + e.canalR[1]) / 2 * (1 + 0.02*ra.NormFloat64())
-		e.rise = math.Max(1.04, (3.3-e.rzBase-e.rzApex)/e.turns)
+		e.canalR[2] = 0.8 * (e.canalR[0] + e.canalR[1]) / 2 * (1 + 0.02*ra.NormFloat64())
+		e.size *= 1 + 0.01*ra.NormFloat64()
+		e.warp = base.warp.perturbed(ra, 0.15)
+		e.rise = math.Max(minRise, (3.3-e.rzBase-e.rzApex)/e.turns)
 	}
 
 	rp := seedStream(cfg.Seed, 2) // pathology and placement
@@ -210,7 +228,7 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 	addHead(sc, &head)
 	var metalPts []vec3
 	for s := 0; s < 2; s++ {
-		ef := head.frame(s)
+		ef := head.frame(s).of(&ears[s])
 		var plan *pathologyPlan
 		if affected[s] {
 			plan = planOverlays(&ears[s], ef, path, sev)
@@ -270,7 +288,7 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 		return nil, nil, meta, err
 	}
 
-	hu := huTable(head.boneDense)
+	hu := huTable(head.boneDense * c.boneScale())
 	img, label = rasterize(sc, g, ps, hu, workers)
 	if err := ctx.Err(); err != nil {
 		return nil, nil, meta, err
@@ -292,7 +310,7 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 	quantise(img, -1024, 3071)
 
 	meta = Meta{
-		Seed: cfg.Seed, Body: "head", Centre: c, Pathology: path, Severity: sev,
+		Seed: cfg.Seed, Body: "head", Anatomy: anatomyName(cfg.Anatomy), Centre: c, Pathology: path, Severity: sev,
 		PathologyInfo: PathologyInfo[path], FOV: c.FOV, Dims: dims, Spacing: sp, Origin: g.Origin,
 		Rotation: rot, Shift: shift, TissueHU: map[string]float64{}, Coordinates: coordinatesNote,
 	}
@@ -326,13 +344,14 @@ func earMeta(ears [2]earShape, affected [2]bool, path string, sev float64, head 
 	var centres [2]vec3
 	for s := 0; s < 2; s++ {
 		e := &ears[s]
-		ef := head.frame(s)
+		ef := head.frame(s).of(e)
 		side := "left"
 		if s == 1 {
 			side = "right"
 		}
 		mid := e.base.add(e.axis.scale(e.height() / 2))
-		ax := toWorld(ef.p(e.axis)).sub(toWorld(ef.p(vec3{})))
+		// directions go through the frame's rotation only
+		dir := func(v vec3) vec3 { return toWorld(ef.c.add(ef.d(v))).sub(toWorld(ef.c)).unit() }
 		aval := e.aValueOf()
 		turns, height, cdl := e.turns, e.height(), e.lateralWallLength()
 		if e.cystic > 0 {
@@ -341,19 +360,22 @@ func earMeta(ears [2]earShape, affected [2]bool, path string, sev float64, head 
 		if e.cysticAp > 0 {
 			turns = 1.5
 		}
+		mm := ef.mm
 		ev := Ear{
-			Side: side, Vestibule: toWorld(ef.p(vec3{})), Cochlea: toWorld(ef.p(mid)), Axis: ax.unit(),
-			AValue: round3(aval), Turns: round3(turns), CochleaHeight: round3(height), CDL: round3(cdl),
-			Vestibule3: e.vest, CanalRadius: e.canalR, CanalLumen: e.canalLumen, CanalPresent: e.present,
-			VAMidWidth: round3(2 * e.vaRadius), Pathology: Normal,
+			Side: side, Vestibule: toWorld(ef.p(vec3{})), Cochlea: toWorld(ef.p(mid)), Axis: dir(e.axis),
+			AValue: round3(mm(aval)), Turns: round3(turns), CochleaHeight: round3(mm(height)), CDL: round3(mm(cdl)),
+			Vestibule3: e.vest.scale(ef.scl()), CanalLumen: round3(mm(e.canalLumen)), CanalPresent: e.present,
+			VAMidWidth: round3(mm(2 * e.vaRadius)), Pathology: Normal, Size: round3(ef.scl()),
 		}
 		if affected[s] {
 			ev.Pathology, ev.Severity = path, sev
 		}
-		o := toWorld(ef.p(vec3{}))
 		for c, cg := range e.canals() {
 			ev.CanalCentre[c] = toWorld(ef.p(cg.c))
-			ev.CanalNormal[c] = toWorld(ef.p(cg.u.cross(cg.v))).sub(o).unit()
+			ev.CanalNormal[c] = dir(cg.n)
+			ev.CanalRadius[c] = round3(mm(cg.meanRadius()))
+			ev.CanalFlatness[c] = round3(cg.k)
+			ev.CanalTwist[c] = round3(mm(cg.twist))
 		}
 		out[s] = ev
 		centres[s] = toWorld(ef.p(vec3{-0.5, -2.0, 0.0}))
@@ -417,4 +439,12 @@ func manualSeconds(m Meta, r *rand.Rand) float64 {
 		t += base
 	}
 	return math.Round(t)
+}
+
+// anatomyName is a with "" spelled out as AnatomyNormal.
+func anatomyName(a Anatomy) Anatomy {
+	if a == "" {
+		return AnatomyNormal
+	}
+	return a
 }

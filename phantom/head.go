@@ -24,7 +24,7 @@ func sampleHead(r *rand.Rand) headShape {
 		scale:     1 + 0.04*r.NormFloat64(),
 		pneum:     0.35 + 0.6*r.Float64(),
 		skull:     math.Max(4.5, g(6.5, 0.8)),
-		boneDense: 1 + 0.03*r.NormFloat64(),
+		boneDense: 1 + 0.04*r.NormFloat64(),
 	}
 	x := g(47.5, 1.8)
 	y := g(4, 1.5)
@@ -126,7 +126,7 @@ func addEar(sc *scene, ef earFrame, e *earShape, h *headShape, r *rand.Rand, p *
 				if !keep || cells.sdf(ef.p(q)) > 0 || q.norm() < 8.5 || math.Abs(q[0]-4.2) < 2.4 && q[1] < 6.5 {
 					continue
 				}
-				sc.add(sphere{c: ef.p(q), r: rad}, Air, 0)
+				sc.add(ef.sphere(q, rad), Air, 0)
 			}
 		}
 	}
@@ -141,13 +141,13 @@ func addEar(sc *scene, ef earFrame, e *earShape, h *headShape, r *rand.Rand, p *
 		if r.Float64() < 0.35*h.pneum {
 			t = Air
 		}
-		sc.add(sphere{c: ef.p(q), r: 0.7 + 1.3*r.Float64()}, t, 0)
+		sc.add(ef.sphere(q, 0.7+1.3*r.Float64()), t, 0)
 	}
 	// otic capsule: the labyrinth grown by ~1.5 mm, plus the cochlear shell
 	for _, o := range e.lumen(ef, 1.5) {
 		sc.add(o.s, Capsule, 0)
 	}
-	sc.add(ellipsoid{c: ef.p(e.base.add(e.axis.scale(1.7))), a: vec3{4.9, 4.9, 3.0}, rot: ef.r(frameFromAxis(e.axis, vec3{1, 0, 0}))}, Capsule, 0)
+	sc.add(ef.ell(e.base.add(e.axis.scale(1.7)), vec3{4.9, 4.9, 3.0}, frameFromAxis(e.axis, vec3{1, 0, 0})), Capsule, 0)
 	if p != nil && p.spongiotic != nil {
 		for _, s := range p.spongiotic {
 			o := sc.add(s, Spongiotic, 0)
@@ -159,18 +159,18 @@ func addEar(sc *scene, ef earFrame, e *earShape, h *headShape, r *rand.Rand, p *
 	sc.add(ef.ell(vec3{5.4, -1.6, -2.8}, vec3{2.0, 4.6, 2.9}, ident3()), Air, 0)
 	sc.add(ef.ell(vec3{6.8, -0.2, 1.6}, vec3{1.9, 3.4, 2.4}, ident3()), Air, 0)
 	sc.add(ef.ell(vec3{7.6, 4.4, 2.6}, vec3{1.6, 3.2, 1.5}, rotXYZ(0, 0, 20)), Air, 0)
-	sc.add(sphere{c: ef.p(vec3{8.8, 8.2, 2.4}), r: 3.2}, Air, 0)
-	sc.add(obox{c: ef.p(vec3{2.6, -0.5, -1.45}), h: vec3{0.9, 1.4, 0.65}, rot: ef.r(ident3())}, Air, 0)
+	sc.add(ef.sphere(vec3{8.8, 8.2, 2.4}, 3.2), Air, 0)
+	sc.add(ef.box(vec3{2.6, -0.5, -1.45}, vec3{0.9, 1.4, 0.65}, ident3()), Air, 0)
 	// round window niche below and behind the oval window
-	sc.add(sphere{c: ef.p(vec3{3.1, -1.9, -3.4}), r: 0.9}, Air, 0)
+	sc.add(ef.sphere(vec3{3.1, -1.9, -3.4}, 0.9), Air, 0)
 	ef.tube(sc, Air, 0, []vec3{{6.6, -1.4, -2.0}, {14, -1.2, -1.6}, {22, -1.0, -1.0}, {34, -0.8, -0.4}}, []float64{3.0, 3.4, 3.8, 4.2})
 	// ossicles
-	sc.add(sphere{c: ef.p(vec3{6.6, -1.8, 2.0}), r: 1.15}, Ossicle, 0)                                                  // malleus head
+	sc.add(ef.sphere(vec3{6.6, -1.8, 2.0}, 1.15), Ossicle, 0)                                                           // malleus head
 	ef.tube(sc, Ossicle, 0, []vec3{{6.6, -1.8, 1.0}, {7.0, -1.5, -1.0}, {7.3, -1.2, -3.3}}, []float64{0.45, 0.38, 0.3}) // manubrium
 	sc.add(ef.ell(vec3{6.7, 0.2, 2.0}, vec3{0.95, 1.2, 1.0}, ident3()), Ossicle, 0)                                     // incus body
 	ef.tube(sc, Ossicle, 0, []vec3{{6.7, 0.8, 2.3}, {6.6, 2.3, 2.5}}, []float64{0.45, 0.3})                             // short process
 	ef.tube(sc, Ossicle, 0, []vec3{{6.5, 0.5, 1.2}, {5.8, 0.0, -0.6}, {4.4, -0.5, -1.45}}, []float64{0.35, 0.3, 0.3})
-	sc.add(sphere{c: ef.p(vec3{4.1, -0.5, -1.45}), r: 0.35}, Ossicle, 0) // stapes head
+	sc.add(ef.sphere(vec3{4.1, -0.5, -1.45}, 0.35), Ossicle, 0) // stapes head
 	ef.tube(sc, Ossicle, 0, []vec3{{3.9, -0.5, -1.45}, {1.9, -1.3, -1.45}}, []float64{0.2, 0.18})
 	ef.tube(sc, Ossicle, 0, []vec3{{3.9, -0.5, -1.45}, {1.9, 0.3, -1.45}}, []float64{0.2, 0.18})
 	sc.add(ef.ell(vec3{1.55, -0.5, -1.45}, vec3{0.17, 1.35, 0.55}, ident3()), Ossicle, 0) // footplate

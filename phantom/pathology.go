@@ -80,7 +80,7 @@ func applyShape(e *earShape, name string, s float64) {
 		e.raApex *= k
 		e.rzApex *= k
 		e.rApex *= 0.9
-		e.rise = math.Max(1.04, (2.6-0.6*s-e.rzBase-e.rzApex)/e.turns)
+		e.rise = math.Max(minRise, (2.6-0.6*s-e.rzBase-e.rzApex)/e.turns)
 	case IncompletePartition1:
 		e.cystic = 2.5 + 0.8*s
 		e.vest = e.vest.scale(1.25 + 0.3*s)
@@ -122,7 +122,7 @@ func planOverlays(e *earShape, ef earFrame, name string, s float64) *pathologyPl
 		// a partial plug further on: the scala tympani half of the duct
 		for th := t1 + 0.8; th < math.Min(tEnd, t1+3.5); th += 0.5 {
 			c := e.duct(th).sub(e.axis.scale(e.rz(th) * 0.55))
-			p.ossify = append(p.ossify, sphere{c: ef.p(c), r: e.rz(th) * 0.85})
+			p.ossify = append(p.ossify, ef.sphere(c, e.rz(th)*0.85))
 		}
 		cg := e.canals()
 		for _, c := range []int{Lateral, Posterior} {
@@ -131,7 +131,7 @@ func planOverlays(e *earShape, ef earFrame, name string, s float64) *pathologyPl
 			}
 			frac := 0.25 + 0.4*s
 			a0 := 0.3 - frac/2
-			ns := arcNodes(cg[c].c, cg[c].u, cg[c].v, cg[c].r, cg[c].a0+(cg[c].a1-cg[c].a0)*math.Max(0.15, a0), cg[c].a0+(cg[c].a1-cg[c].a0)*(a0+frac), e.canalLumen+0.05, 12)
+			ns := cg[c].nodes(math.Max(0.15, a0), a0+frac, func(t float64) float64 { return e.lumenAt(t) + 0.05 }, 12)
 			for _, tb := range splitTube(ef.nodes(ns), 6) {
 				p.ossify = append(p.ossify, tb)
 			}
@@ -139,7 +139,7 @@ func planOverlays(e *earShape, ef earFrame, name string, s float64) *pathologyPl
 	case Otosclerosis:
 		// fissula ante fenestram: anterior to the oval window
 		rad := 0.9 + 0.8*s
-		p.spongiotic = append(p.spongiotic, sphere{c: ef.p(vec3{1.9, -2.3, -1.1}), r: rad})
+		p.spongiotic = append(p.spongiotic, ef.sphere(vec3{1.9, -2.3, -1.1}, rad))
 		if s > 0.45 {
 			// retrofenestral: a ring of spongiotic bone around the basal turn
 			ns := e.ductNodes(2 * math.Pi * (0.6 + 0.6*s))
@@ -179,7 +179,7 @@ func planOverlays(e *earShape, ef earFrame, name string, s float64) *pathologyPl
 		for _, th := range contactsTh {
 			c := e.duct(th).sub(e.axis.scale(e.rz(th) * 0.35))
 			rad := 0.32 - 0.08*th/depth
-			p.metal = append(p.metal, sphere{c: ef.p(c), r: rad})
+			p.metal = append(p.metal, ef.sphere(c, rad))
 			p.metalPts = append(p.metalPts, ef.p(c))
 		}
 		p.metalPts = append(p.metalPts, ef.p(rw), ef.p(vec3{8, 6, 0}))

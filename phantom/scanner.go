@@ -53,6 +53,20 @@ type Centre struct {
 	// petrous bones; Metal scales metal streaks.
 	Bar   float64 `json:"bar_hu"`
 	Metal float64 `json:"metal_streak_hu"`
+	// BoneHU scales the HU of bone, otic capsule included (0 means 1).
+	// Scanners render dense bone differently (beam hardening, the kernel's
+	// overshoot, how high densities are calibrated), so the capsule that
+	// borders the labyrinth sits anywhere from ~1800 to ~2300 HU; a model
+	// must learn the boundary relative to its neighbours, not one level.
+	BoneHU float64 `json:"bone_hu_scale,omitempty"`
+}
+
+// boneScale is c.BoneHU with 0 read as 1.
+func (c Centre) boneScale() float64 {
+	if c.BoneHU == 0 {
+		return 1
+	}
+	return c.BoneHU
 }
 
 // Centres are the built-in sites: four training centres with different
@@ -104,6 +118,7 @@ func (c Centre) Varied(seed uint64) Centre {
 	v.Rotation = c.Rotation * u(1, 2)
 	v.Bar = c.Bar * u(0.5, 1.8)
 	v.Metal = c.Metal * u(0.5, 1.5)
+	v.BoneHU = c.boneScale() * u(0.88, 1.1)
 	v.Protocol = c.Protocol + " (scanner varied)"
 	return v
 }
@@ -171,6 +186,7 @@ func (c Centre) Validate() error {
 		{"shift (mm)", c.Shift, 0, 50},
 		{"beam-hardening band (HU)", c.Bar, 0, 1000},
 		{"metal streaks (HU)", c.Metal, 0, 20000},
+		{"bone HU scale", c.boneScale(), 0.5, 1.5},
 	} {
 		if !(r.v >= r.lo && r.v <= r.hi) {
 			return fmt.Errorf("centre %s: %s %g out of range [%g, %g]", c.Name, r.what, r.v, r.lo, r.hi)

@@ -23,6 +23,7 @@ type phantomOptions struct {
 	Pathology    string
 	Body         string
 	VaryScanner  bool
+	Anatomy      string
 	Sites        string
 	PrintCentres bool
 	Workers      int
@@ -56,6 +57,11 @@ The same flags and seed give the same bytes, whatever the number of workers.
 --vary-scanner draws every case's scanner around its centre's (kernel
 sharpness x0.75-2, noise, HU calibration, rotation, artefacts): a training
 cohort of few centres then covers scanners none of them has.
+--anatomy shifted draws labyrinths from the tails of the adult population
+and beyond it (very large or small, flattened canals, unusual turns, extreme
+canal calibres, stronger bending): a held-out shape test that models are
+never trained on. The default, normal, follows the published morphometry
+(docs/phantom.md).
 --body other writes CTs of an abdomen-like body part with empty labels,
 for testing that no ear is found where there is none.
 
@@ -68,6 +74,7 @@ costs the model (see scripts/centre-ablation.sh).
 Examples:
   otoseg phantom --out cohort --cases 30 --seed 2027 --pathological 0.5
   otoseg phantom --out train --cases 64 --centers A,B,C,D --vary-scanner
+  otoseg phantom --out heldout --cases 30 --anatomy shifted --pathological 0
   otoseg phantom --print-centres > sites.json   # edit, then:
   otoseg phantom --out mine --cases 8 --sites sites.json`,
 		Args: cobra.NoArgs,
@@ -85,6 +92,7 @@ Examples:
 	f.StringVar(&o.Pathology, "pathology", "", "give every pathological case this pathology (default: cycle through all)")
 	f.StringVar(&o.Body, "body", phantom.BodyHead, "head (temporal bones) or other (no inner ear)")
 	f.BoolVar(&o.VaryScanner, "vary-scanner", false, "draw each case's scanner around its centre's: kernel sharpness, dose, HU calibration, positioning and artefacts (for training cohorts; the meta JSON records each case's draw)")
+	f.StringVar(&o.Anatomy, "anatomy", string(phantom.AnatomyNormal), "labyrinth population: normal (published adult morphometry) or shifted (tails and beyond, for held-out tests)")
 	f.StringVar(&o.Sites, "sites", "", "JSON file of custom centre profiles to use instead of the built-in centres (see --print-centres)")
 	f.BoolVar(&o.PrintCentres, "print-centres", false, "write the built-in centres as a JSON sites file to stdout and exit")
 	f.BoolVar(&o.PrintCentres, "print-centers", false, "alias of --print-centres")
@@ -136,7 +144,10 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 		}
 	}
 	opt := phantom.CohortOptions{Cases: o.Cases, Seed: o.Seed, Centres: centres, Sites: sites,
-		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, VaryScanner: o.VaryScanner, Workers: o.Workers}
+		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, VaryScanner: o.VaryScanner, Anatomy: phantom.Anatomy(o.Anatomy), Workers: o.Workers}
+	if err := phantom.ValidAnatomy(opt.Anatomy); err != nil {
+		return fmt.Errorf("phantom: --anatomy: %w", err)
+	}
 	if _, err := phantom.Plan(opt); err != nil {
 		return fmt.Errorf("phantom: %w", err)
 	}
