@@ -59,21 +59,26 @@ func HashPassword(pw string) (string, error) {
 	return string(h), nil
 }
 
-// checkSecret reports whether secret matches the reader's stored hash.
-func checkSecret(r Reader, secret string) bool {
-	switch r.SecretKind {
-	case KindToken:
-		got := HashToken(secret)
-		return subtle.ConstantTimeCompare([]byte(got), []byte(r.SecretHash)) == 1
-	case KindPassword:
-		return bcrypt.CompareHashAndPassword([]byte(r.SecretHash), []byte(secret)) == nil
+// verifySecret reports whether secret signs in as rd (found is false for an
+// unknown name). It does the same work for every outcome, exactly one bcrypt
+// verification, so that the answer time does not tell an unknown name from
+// a known one, nor a token account from a password account: token accounts
+// (a sha256 compare would answer in microseconds) and unknown names verify
+// against dummyHash, password accounts against their own hash (made at the
+// same cost).
+func verifySecret(rd Reader, found bool, secret string) bool {
+	if found && rd.SecretKind == KindPassword {
+		return bcrypt.CompareHashAndPassword([]byte(rd.SecretHash), []byte(secret)) == nil
+	}
+	_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(secret))
+	if found && rd.SecretKind == KindToken {
+		return subtle.ConstantTimeCompare([]byte(HashToken(secret)), []byte(rd.SecretHash)) == 1
 	}
 	return false
 }
 
-// dummyHash is compared against when the reader does not exist, so a login
-// for an unknown name takes as long as a password login for a known name.
-// It is made on first use: bcrypt at the default cost takes tens of ms.
+// dummyHash is what verifySecret compares against when no password hash
+// applies. NewServer makes it, so no sign-in pays for generating it.
 var dummyHash = sync.OnceValue(func() []byte {
 	h, _ := bcrypt.GenerateFromPassword([]byte("otoseg-no-such-reader"), bcrypt.DefaultCost)
 	return h

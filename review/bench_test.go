@@ -90,12 +90,13 @@ func BenchmarkSliceRequest(b *testing.B) {
 	dir := writeBenchStudy(b)
 	h := newHarness(b, dir, false, "alice")
 	c := h.login("alice")
+	k := h.key("alice", "c1")
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			h.srv.cache = NewCache(imageio.Read, 2<<30)
 			b.StartTimer()
-			if status, body := c.do("GET", "/api/cases/c1/slice?view=axial&index=100&layer=A", nil, nil); status != http.StatusOK {
+			if status, body := c.do("GET", "/api/cases/"+k+"/slice?view=axial&index=100&layer=A", nil, nil); status != http.StatusOK {
 				b.Fatalf("%d %s", status, body)
 			}
 		}
@@ -105,7 +106,7 @@ func BenchmarkSliceRequest(b *testing.B) {
 			n := map[string]int{"axial": 200, "coronal": 512, "sagittal": 512}[view]
 			for i := 0; b.Loop(); i++ {
 				layer := []string{"image", "A"}[i%2]
-				if status, body := c.do("GET", fmt.Sprintf("/api/cases/c1/slice?view=%s&index=%d&layer=%s", view, (i*7)%n, layer), nil, nil); status != http.StatusOK {
+				if status, body := c.do("GET", fmt.Sprintf("/api/cases/%s/slice?view=%s&index=%d&layer=%s", k, view, (i*7)%n, layer), nil, nil); status != http.StatusOK {
 					b.Fatalf("%d %s", status, body)
 				}
 			}
@@ -118,8 +119,9 @@ func BenchmarkSliceRequest(b *testing.B) {
 func BenchmarkRating(b *testing.B) {
 	h := newHarness(b, makeStudy(b, 1, [3]int{8, 8, 4}), false, "alice")
 	c := h.login("alice")
+	k := h.key("alice", "case001")
 	for i := 0; b.Loop(); i++ {
-		if status, body := c.rate("case001", 1+i%4, "bench", float64(i)); status != 200 {
+		if status, body := c.rate(k, 1+i%4, "bench", float64(i)); status != 200 {
 			b.Fatalf("%d %s", status, body)
 		}
 	}

@@ -147,6 +147,7 @@ func TestSIGKILLLosesNoAcknowledgedRating(t *testing.T) {
 		csrf     string
 		acked    map[string]sentRating // case -> last acknowledged
 		inflight map[string]sentRating // case -> sent, not acknowledged when the server died
+		keys     []string              // the reader's case keys
 	}
 	states := map[string]*state{}
 	for name, tok := range tokens {
@@ -158,11 +159,22 @@ func TestSIGKILLLosesNoAcknowledgedRating(t *testing.T) {
 		}
 		var lr loginResponse
 		_ = json.Unmarshal(body, &lr)
-		states[name] = &state{hc: hc, csrf: lr.CSRFToken, acked: map[string]sentRating{}, inflight: map[string]sentRating{}}
-	}
-	ids := []string{}
-	for i := 0; i < cases; i++ {
-		ids = append(ids, fmt.Sprintf("case%03d", i+1))
+		// the reader's case keys (readers never see case ids)
+		resp, err := hc.Get(ch.base + "/api/cases")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l casesResp
+		err = json.NewDecoder(resp.Body).Decode(&l)
+		resp.Body.Close()
+		if err != nil || len(l.Cases) != cases {
+			t.Fatalf("cases of %s: %v, %d cases", name, err, len(l.Cases))
+		}
+		st := &state{hc: hc, csrf: lr.CSRFToken, acked: map[string]sentRating{}, inflight: map[string]sentRating{}}
+		for _, c := range l.Cases {
+			st.keys = append(st.keys, c.CaseID)
+		}
+		states[name] = st
 	}
 	var total atomic.Int64
 	var wg sync.WaitGroup
@@ -171,7 +183,7 @@ func TestSIGKILLLosesNoAcknowledgedRating(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := 0; ; n++ {
-				id := ids[n%cases]
+				id := s.keys[n%cases]
 				r := sentRating{likert: 1 + n%4, comment: fmt.Sprintf("%s #%d", name, n)}
 				s.inflight[id] = r
 				status, body, err := post(s.hc, ch.base+"/api/ratings", s.csrf, map[string]any{"case_id": id, "likert": r.likert, "comment": r.comment, "seconds_spent": n})

@@ -1,14 +1,16 @@
 package review
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/otoseg/otoseg/internal/atomicfile"
+	"unicode"
 )
 
 // ExportColumns is the header of the ratings file the evaluation report
@@ -16,7 +18,7 @@ import (
 var ExportColumns = []string{"case_id", "reader", "likert", "comment", "seconds_spent", "rated_at"}
 
 // HistoryColumns is the header of the audit trail ExportHistory writes.
-var HistoryColumns = []string{"case_id", "reader", "segmentation", "likert", "comment", "seconds_spent", "rated_at", "submitted"}
+var HistoryColumns = []string{"case_id", "reader", "segmentation", "likert", "comment", "seconds_spent", "rated_at", "submitted", "action"}
 
 // ExportOptions select what Export writes.
 type ExportOptions struct {
@@ -55,9 +57,9 @@ func Export(ctx context.Context, st *Store, path string, o ExportOptions) (int, 
 	return len(rows), nil
 }
 
-// ExportHistory writes every acknowledged rating request, including ratings
-// changed later, in the order the server committed them (HistoryColumns;
-// segmentation is automated or manual). It returns the number of rows.
+// ExportHistory writes the audit trail (Store.History) in commit order
+// (HistoryColumns; segmentation is automated or manual, action rate or
+// submit). It returns the number of rows.
 func ExportHistory(ctx context.Context, st *Store, path string) (int, error) {
 	es, err := st.History(ctx)
 	if err != nil {
@@ -66,7 +68,7 @@ func ExportHistory(ctx context.Context, st *Store, path string) (int, error) {
 	rows := make([][]string, 0, len(es))
 	for _, e := range es {
 		rows = append(rows, []string{e.CaseID, e.Reader, e.Source, strconv.Itoa(e.Likert), e.Comment,
-			strconv.FormatFloat(e.SecondsSpent, 'f', -1, 64), e.RatedAt.UTC().Format(time.RFC3339), strconv.FormatBool(e.Submit)})
+			strconv.FormatFloat(e.SecondsSpent, 'f', -1, 64), e.RatedAt.UTC().Format(time.RFC3339), strconv.FormatBool(e.Submit), e.Action})
 	}
 	if err := writeCSV(path, HistoryColumns, rows); err != nil {
 		return 0, err
@@ -74,20 +76,70 @@ func ExportHistory(ctx context.Context, st *Store, path string) (int, error) {
 	return len(rows), nil
 }
 
-// writeCSV writes header and rows to path atomically (package atomicfile),
-// so path is never half written.
-func writeCSV(path string, header []string, rows [][]string) error {
-	err := atomicfile.Write(path, func(f io.Writer) error {
-		w := csv.NewWriter(f)
-		_ = w.Write(header)
-		for _, r := range rows {
-			_ = w.Write(r)
+// SafeCell makes a free-text value safe to open in a spreadsheet. Control
+// characters are removed (a line break is kept, as LF; CR and CRLF become
+// LF), and a value that would start a formula, one beginning with =, +, -,
+// @, a tab, CR or LF, gets a leading single quote, as OWASP recommends
+// against CSV injection: Excel, LibreOffice and Google Sheets show the
+// value as text instead of running it (=HYPERLINK(...) would otherwise
+// send data to any address, =cmd|... run a program).
+func SafeCell(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	s = strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return -1
 		}
-		w.Flush()
-		return w.Error()
-	})
+		return r
+	}, s)
+	if s != "" && strings.ContainsRune("=+-@\t\n", rune(s[0])) {
+		s = "'" + s
+	}
+	return s
+}
+
+// writeCSV writes header and rows (every cell through SafeCell) to path
+// atomically: to a temporary file in the same folder, synced, then renamed
+// over path, so path is never half written. The file is readable by its
+// owner only (0600), like the database it comes from: comments are clinical
+// opinions. (internal/atomicfile gives every file 0644.)
+func writeCSV(path string, header []string, rows [][]string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*") // mode 0600
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	defer tmp.Close()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	w := csv.NewWriter(bw)
+	_ = w.Write(header)
+	cells := make([]string, 0, len(header))
+	for _, r := range rows {
+		cells = cells[:0]
+		for _, c := range r {
+			cells = append(cells, SafeCell(c))
+		}
+		_ = w.Write(cells)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("export %s: %w", path, err)
 	}
 	return nil
 }

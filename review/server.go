@@ -2,11 +2,8 @@ package review
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +16,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -48,8 +44,20 @@ type Options struct {
 	// of each case, as "A" and "B" in an order drawn per reader and case,
 	// and asks for a rating of each.
 	Compare bool
-	// SecureCookie marks the session cookie Secure (serve behind HTTPS).
+	// SecureCookie marks every cookie Secure (serve behind HTTPS).
 	SecureCookie bool
+	// Hosts are the names (host or host:port; the port is not compared)
+	// the server answers to besides LoopbackHosts; requests with any other
+	// Host header are refused with 421, which defeats DNS rebinding. "*"
+	// allows every name.
+	Hosts []string
+	// Limits bound sign-in attempts (zero: DefaultLoginLimits).
+	Limits LoginLimits
+	// TrustForwardedFor counts sign-in attempts against the last address of
+	// X-Forwarded-For instead of the peer's address: set it only behind a
+	// reverse proxy that appends that header, else clients could name any
+	// address.
+	TrustForwardedFor bool
 	// SessionTTL is how long a sign-in lasts (default 24 h).
 	SessionTTL time.Duration
 	Log        *slog.Logger
@@ -64,18 +72,14 @@ type Server struct {
 	mux   *http.ServeMux
 	web   fs.FS
 
-	limMu    sync.Mutex
-	failures map[string]*failure
+	guard   *loginGuard
+	hosts   map[string]bool
+	anyHost bool
 
 	prefetch chan string
 	keyMAC   []byte // keys the blinded case ids
 	ctx      context.Context
 	cancel   context.CancelFunc
-}
-
-type failure struct {
-	n     int
-	until time.Time
 }
 
 // NewServer builds the app. Call Close to stop its background prefetcher.
@@ -100,7 +104,9 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{o: o, cache: NewCache(o.Load, o.CacheBytes), mux: http.NewServeMux(), web: web,
-		failures: map[string]*failure{}, prefetch: make(chan string, 4)}
+		guard: newLoginGuard(o.Limits), prefetch: make(chan string, 4)}
+	s.hosts, s.anyHost = hostSet(o.Hosts)
+	dummyHash() // made now, so that no sign-in pays for it
 	if s.keyMAC, err = o.Store.Secret(context.Background(), "case-key"); err != nil {
 		return nil, fmt.Errorf("review: %w", err)
 	}
@@ -115,54 +121,6 @@ func (s *Server) Close() { s.cancel() }
 
 // Cache exposes the volume cache (for statistics).
 func (s *Server) Cache() *Cache { return s.cache }
-
-func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("GET /login", s.static("login.html"))
-	m.HandleFunc("GET /static/{name}", s.handleStatic)
-	m.HandleFunc("GET /{$}", s.page(false, "index.html"))
-	m.HandleFunc("GET /admin", s.page(true, "admin.html"))
-	m.HandleFunc("POST /api/login", s.handleLogin)
-	m.HandleFunc("POST /api/logout", s.api(apiAny, true, s.handleLogout))
-	m.HandleFunc("GET /api/me", s.api(apiAny, false, s.handleMe))
-	m.HandleFunc("GET /api/likert", s.api(apiAny, false, s.handleLikert))
-	m.HandleFunc("GET /api/cases", s.api(apiReader, false, s.handleCases))
-	m.HandleFunc("GET /api/cases/{id}", s.api(apiReader, false, s.handleCase))
-	m.HandleFunc("GET /api/cases/{id}/slice", s.api(apiReader, false, s.handleSlice))
-	m.HandleFunc("GET /api/cases/{id}/surface", s.api(apiReader, false, s.handleSurface))
-	m.HandleFunc("POST /api/cases/{id}/submit", s.api(apiReader, true, s.handleSubmit))
-	m.HandleFunc("GET /api/ratings", s.api(apiReader, false, s.handleMyRatings))
-	m.HandleFunc("POST /api/ratings", s.api(apiReader, true, s.handleRate))
-	m.HandleFunc("GET /api/admin/progress", s.api(apiAdmin, false, s.handleProgress))
-	m.HandleFunc("/", s.notFound)
-}
-
-// ServeHTTP adds security headers and an access log line to every response.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	rec := &statusRecorder{ResponseWriter: w, status: 200}
-	s.mux.ServeHTTP(rec, r)
-	if !strings.HasSuffix(r.URL.Path, "/slice") || rec.status >= 400 {
-		s.o.Log.Info("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
-	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
 
 // ---- errors and JSON
 
@@ -243,6 +201,7 @@ type authed struct {
 	sess      Session
 	reader    Reader
 	tokenHash string
+	csrf      string // derived from the cookie (csrfFor)
 }
 
 func (s *Server) session(r *http.Request) (authed, bool) {
@@ -258,7 +217,7 @@ func (s *Server) session(r *http.Request) (authed, bool) {
 		}
 		return authed{}, false
 	}
-	return authed{sess: sess, reader: rd, tokenHash: h}, true
+	return authed{sess: sess, reader: rd, tokenHash: h, csrf: csrfFor(c.Value)}, true
 }
 
 // sameOrigin refuses cross-site requests: an Origin header, when present,
@@ -304,7 +263,7 @@ func (s *Server) api(role apiRole, mutate bool, fn func(http.ResponseWriter, *ht
 				return
 			}
 			tok := r.Header.Get(CSRFHeader)
-			if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.sess.CSRF)) != 1 {
+			if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.csrf)) != 1 {
 				s.fail(w, r, errStatus(http.StatusForbidden, "missing or wrong %s header", CSRFHeader))
 				return
 			}
@@ -323,209 +282,6 @@ func (s *Server) api(role apiRole, mutate bool, fn func(http.ResponseWriter, *ht
 	}
 }
 
-// ---- pages and static files
-
-var publicStatic = map[string]bool{"login.js": true, "style.css": true}
-
-func (s *Server) serveFile(w http.ResponseWriter, name string) {
-	b, err := fs.ReadFile(s.web, name)
-	if err != nil {
-		http.NotFound(w, nil)
-		return
-	}
-	ct := mime.TypeByExtension(name[strings.LastIndexByte(name, '.'):])
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(b)
-}
-
-func (s *Server) static(name string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) { s.serveFile(w, name) }
-}
-
-func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".html") {
-		s.notFound(w, r)
-		return
-	}
-	if !publicStatic[name] {
-		if _, ok := s.session(r); !ok {
-			s.fail(w, r, errStatus(http.StatusUnauthorized, "sign in first"))
-			return
-		}
-	}
-	if _, err := fs.Stat(s.web, name); err != nil {
-		s.notFound(w, r)
-		return
-	}
-	s.serveFile(w, name)
-}
-
-func (s *Server) page(admin bool, name string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		a, ok := s.session(r)
-		if !ok {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-			return
-		}
-		if a.reader.Admin != admin {
-			target := "/"
-			if a.reader.Admin {
-				target = "/admin"
-			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		s.serveFile(w, name)
-	}
-}
-
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.session(r); !ok {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			s.fail(w, r, errStatus(http.StatusUnauthorized, "sign in first: POST /api/login"))
-		} else {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
-		}
-		return
-	}
-	s.fail(w, r, errStatus(http.StatusNotFound, "not found"))
-}
-
-// ---- sign-in
-
-type loginRequest struct {
-	Reader   string `json:"reader"`
-	Token    string `json:"token"`
-	Password string `json:"password"`
-	// Blind asks for opaque case keys instead of case ids (the app does).
-	Blind bool `json:"blind"`
-}
-
-type loginResponse struct {
-	Reader    string    `json:"reader"`
-	Admin     bool      `json:"admin"`
-	CSRFToken string    `json:"csrf_token"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if err := s.login(w, r); err != nil {
-		s.fail(w, r, err)
-	}
-}
-
-func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	if err := sameOrigin(r); err != nil {
-		return err
-	}
-	var req loginRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	secret := req.Token
-	if secret == "" {
-		secret = req.Password
-	}
-	if req.Reader == "" || secret == "" || len(req.Reader) > 64 || len(secret) > 256 {
-		return errStatus(http.StatusBadRequest, `send {"reader": NAME, "token": TOKEN} or {"reader": NAME, "password": PASSWORD}`)
-	}
-	now := s.o.Now()
-	if wait := s.lockedOut(req.Reader, now); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		return errStatus(http.StatusTooManyRequests, "too many failed sign-ins for %s; retry in %s", req.Reader, wait.Round(time.Second))
-	}
-	rd, err := s.o.Store.ReaderByName(r.Context(), req.Reader)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	if errors.Is(err, ErrNotFound) {
-		checkSecret(Reader{SecretKind: KindPassword, SecretHash: string(dummyHash())}, secret)
-		s.recordFailure(req.Reader, now)
-		return errStatus(http.StatusUnauthorized, "unknown reader or wrong token/password")
-	}
-	if !checkSecret(rd, secret) {
-		s.recordFailure(req.Reader, now)
-		return errStatus(http.StatusUnauthorized, "unknown reader or wrong token/password")
-	}
-	s.clearFailures(req.Reader)
-	tok, csrf := NewToken(), NewToken()
-	exp := now.Add(s.o.SessionTTL)
-	if err := s.o.Store.CreateSession(r.Context(), HashToken(tok), rd.ID, csrf, req.Blind, now, exp); err != nil {
-		return err
-	}
-	if !rd.Admin {
-		if err := s.o.Store.EnsureAssignments(r.Context(), rd.ID, s.o.Study.IDs()); err != nil {
-			return err
-		}
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", Expires: exp, MaxAge: int(s.o.SessionTTL.Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.o.SecureCookie || r.TLS != nil})
-	_ = s.o.Store.PurgeSessions(r.Context(), now)
-	writeJSON(w, http.StatusOK, loginResponse{Reader: rd.Name, Admin: rd.Admin, CSRFToken: csrf, ExpiresAt: exp.UTC()})
-	return nil
-}
-
-// lockedOut returns how long sign-ins for name are refused after repeated
-// failures: 5 free tries, then 2 s doubling up to 5 min.
-func (s *Server) lockedOut(name string, now time.Time) time.Duration {
-	s.limMu.Lock()
-	defer s.limMu.Unlock()
-	if f, ok := s.failures[name]; ok && now.Before(f.until) {
-		return f.until.Sub(now)
-	}
-	return 0
-}
-
-func (s *Server) recordFailure(name string, now time.Time) {
-	s.limMu.Lock()
-	defer s.limMu.Unlock()
-	if len(s.failures) > 10000 {
-		for k, f := range s.failures {
-			if now.After(f.until) {
-				delete(s.failures, k)
-			}
-		}
-	}
-	f := s.failures[name]
-	if f == nil {
-		f = &failure{}
-		s.failures[name] = f
-	}
-	f.n++
-	if f.n >= 5 {
-		f.until = now.Add(min(time.Duration(1<<min(f.n-4, 9))*time.Second, 5*time.Minute))
-	}
-}
-
-func (s *Server) clearFailures(name string) {
-	s.limMu.Lock()
-	defer s.limMu.Unlock()
-	delete(s.failures, name)
-}
-
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, a authed) error {
-	if err := s.o.Store.DeleteSession(r.Context(), a.tokenHash); err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
-	return nil
-}
-
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, a authed) error {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"reader": a.reader.Name, "admin": a.reader.Admin, "csrf_token": a.sess.CSRF,
-		"expires_at": a.sess.ExpiresAt.UTC(), "compare": s.o.Compare,
-	})
-	return nil
-}
-
 func (s *Server) handleLikert(w http.ResponseWriter, r *http.Request, a authed) error {
 	type level struct {
 		Level      int    `json:"level"`
@@ -541,40 +297,6 @@ func (s *Server) handleLikert(w http.ResponseWriter, r *http.Request, a authed) 
 }
 
 // ---- cases
-
-// CaseKey is the opaque name a blind session sees for a case: an HMAC of
-// the reader and the case id under a secret kept in the database, so it is
-// stable across restarts, differs between readers and reveals nothing of
-// the id (which may name the centre).
-func (s *Server) CaseKey(readerID int64, caseID string) string {
-	m := hmac.New(sha256.New, s.keyMAC)
-	fmt.Fprintf(m, "%d\x00%s", readerID, caseID)
-	return "k" + hex.EncodeToString(m.Sum(nil))[:20]
-}
-
-// idOut is how a case is named to the session.
-func (s *Server) idOut(a authed, caseID string) string {
-	if a.sess.Blind {
-		return s.CaseKey(a.reader.ID, caseID)
-	}
-	return caseID
-}
-
-// resolveID maps a case id or case key from a request to the case id;
-// anything else (not in the study, traversal attempts) is not found.
-func (s *Server) resolveID(a authed, id string) (string, error) {
-	if _, ok := s.o.Study.Case(id); ok {
-		return id, nil
-	}
-	if len(id) == 21 && id[0] == 'k' {
-		for _, c := range s.o.Study.Cases {
-			if hmac.Equal([]byte(s.CaseKey(a.reader.ID, c.ID)), []byte(id)) {
-				return c.ID, nil
-			}
-		}
-	}
-	return "", errStatus(http.StatusNotFound, "no such case")
-}
 
 // segmentations are the blinded names readers see.
 func (s *Server) segmentations() []string {
@@ -819,10 +541,7 @@ func (s *Server) handleCase(w http.ResponseWriter, r *http.Request, a authed) er
 		msg := "the images of this case cannot be shown"
 		var ae *apiError
 		if errors.As(err, &ae) {
-			msg = ae.msg
-			if a.sess.Blind {
-				msg = strings.ReplaceAll(msg, id, "this case")
-			}
+			msg = strings.ReplaceAll(ae.msg, id, "this case")
 		}
 		out["load_error"] = msg
 		writeJSON(w, http.StatusOK, out)

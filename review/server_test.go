@@ -199,9 +199,11 @@ func TestLoginAndSessionCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var lr loginResponse
+	_ = json.NewDecoder(resp.Body).Decode(&lr)
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("login: %d", resp.StatusCode)
+	if resp.StatusCode != 200 || lr.CSRFToken == "" {
+		t.Fatalf("login: %d %+v", resp.StatusCode, lr)
 	}
 	var sc *http.Cookie
 	for _, ck := range resp.Cookies() {
@@ -212,13 +214,13 @@ func TestLoginAndSessionCookie(t *testing.T) {
 	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteStrictMode || sc.Path != "/" {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/", sc)
 	}
-	// The database keeps only hashes of tokens and session ids.
+	// The database keeps only hashes of tokens, session ids and CSRF tokens.
 	raw, err := os.ReadFile(DefaultDBPath(h.study.Dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	wal, _ := os.ReadFile(DefaultDBPath(h.study.Dir) + "-wal")
-	for _, secret := range []string{h.tokens["alice"], sc.Value} {
+	for _, secret := range []string{h.tokens["alice"], sc.Value, lr.CSRFToken} {
 		if bytes.Contains(raw, []byte(secret)) || bytes.Contains(wal, []byte(secret)) {
 			t.Fatalf("database holds a secret in clear")
 		}
@@ -306,7 +308,8 @@ func TestEverythingNeedsSignIn(t *testing.T) {
 func TestCSRFAndRequestValidation(t *testing.T) {
 	h := newHarness(t, makeStudy(t, 2, [3]int{16, 16, 8}), false, "alice")
 	c := h.login("alice")
-	good := map[string]any{"case_id": "case001", "likert": 2, "comment": "ok", "seconds_spent": 12.5}
+	k := h.key("alice", "case001")
+	good := map[string]any{"case_id": k, "likert": 2, "comment": "ok", "seconds_spent": 12.5}
 	for _, tc := range []struct {
 		name   string
 		body   any
@@ -318,21 +321,23 @@ func TestCSRFAndRequestValidation(t *testing.T) {
 		{"other origin", good, map[string]string{"Origin": "https://evil.example"}, 403},
 		{"null origin", good, map[string]string{"Origin": "null"}, 403},
 		{"cross-site fetch", good, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
-		{"text/plain", `{"case_id":"case001","likert":2}`, map[string]string{"Content-Type": "text/plain"}, 415},
-		{"no content type", `{"case_id":"case001","likert":2}`, map[string]string{"Content-Type": ""}, 415},
-		{"oversized", `{"case_id":"case001","likert":2,"comment":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, nil, 413},
-		{"malformed", `{"case_id":"case001","likert":2`, nil, 400},
-		{"trailing data", `{"case_id":"case001","likert":2} {}`, nil, 400},
-		{"likert 0", map[string]any{"case_id": "case001", "likert": 0}, nil, 400},
-		{"likert 5", map[string]any{"case_id": "case001", "likert": 5}, nil, 400},
-		{"likert 2.5", `{"case_id":"case001","likert":2.5}`, nil, 400},
-		{"likert string", `{"case_id":"case001","likert":"2"}`, nil, 400},
-		{"negative seconds", map[string]any{"case_id": "case001", "likert": 2, "seconds_spent": -1}, nil, 400},
-		{"long comment", map[string]any{"case_id": "case001", "likert": 2, "comment": strings.Repeat("é", MaxCommentLen+1)}, nil, 400},
-		{"unknown field", map[string]any{"case_id": "case001", "likert": 2, "reader": "bob"}, nil, 400},
+		{"text/plain", `{"case_id":"` + k + `","likert":2}`, map[string]string{"Content-Type": "text/plain"}, 415},
+		{"no content type", `{"case_id":"` + k + `","likert":2}`, map[string]string{"Content-Type": ""}, 415},
+		{"oversized", `{"case_id":"` + k + `","likert":2,"comment":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, nil, 413},
+		{"malformed", `{"case_id":"` + k + `","likert":2`, nil, 400},
+		{"trailing data", `{"case_id":"` + k + `","likert":2} {}`, nil, 400},
+		{"likert 0", map[string]any{"case_id": k, "likert": 0}, nil, 400},
+		{"likert 5", map[string]any{"case_id": k, "likert": 5}, nil, 400},
+		{"likert 2.5", `{"case_id":"` + k + `","likert":2.5}`, nil, 400},
+		{"likert string", `{"case_id":"` + k + `","likert":"2"}`, nil, 400},
+		{"negative seconds", map[string]any{"case_id": k, "likert": 2, "seconds_spent": -1}, nil, 400},
+		{"long comment", map[string]any{"case_id": k, "likert": 2, "comment": strings.Repeat("é", MaxCommentLen+1)}, nil, 400},
+		{"unknown field", map[string]any{"case_id": k, "likert": 2, "reader": "bob"}, nil, 400},
 		{"unknown case", map[string]any{"case_id": "case999", "likert": 2}, nil, 404},
+		{"case id instead of key", map[string]any{"case_id": "case001", "likert": 2}, nil, 404},
+		{"other reader's key", map[string]any{"case_id": h.key("admin", "case001"), "likert": 2}, nil, 404},
 		{"traversal case", map[string]any{"case_id": "../../etc/passwd", "likert": 2}, nil, 404},
-		{"segmentation B without compare", map[string]any{"case_id": "case001", "likert": 2, "segmentation": "B"}, nil, 400},
+		{"segmentation B without compare", map[string]any{"case_id": k, "likert": 2, "segmentation": "B"}, nil, 400},
 		{"same origin ok", good, map[string]string{"Origin": h.ts.URL}, 200},
 		{"ok", good, nil, 200},
 	} {
@@ -394,7 +399,10 @@ func TestRatingLifecycle(t *testing.T) {
 	if len(rb) != 0 {
 		t.Fatalf("bob sees ratings %+v", rb)
 	}
-	if status, _ := b.rate(id, 4, "bob", 5); status != 200 {
+	if status, _ := b.rate(id, 4, "bob", 5); status != http.StatusNotFound {
+		t.Fatalf("bob rated with alice's key: %d, want 404", status)
+	}
+	if status, _ := b.rate(h.key("bob", h.caseOfKey("alice", id)), 4, "bob", 5); status != 200 {
 		t.Fatal("bob cannot rate")
 	}
 	var ra []ratingJSON
@@ -455,7 +463,8 @@ func TestRatingLifecycle(t *testing.T) {
 	}
 	var found bool
 	for _, r := range rows[1:] {
-		if r[0] == id && r[1] == "alice" {
+		// the export names cases by id, readers' keys never leave the app
+		if r[0] == h.caseOfKey("alice", id) && r[1] == "alice" {
 			found = true
 			if r[2] != "2" || r[3] != "rim missing, small" || r[4] != "45" || !strings.HasSuffix(r[5], "Z") {
 				t.Fatalf("alice's row %v", r)
@@ -488,12 +497,13 @@ func TestSlicesAndSurface(t *testing.T) {
 	dims := [3]int{40, 36, 20}
 	h := newHarness(t, makeStudy(t, 1, dims), false, "alice")
 	c := h.login("alice")
+	k := h.key("alice", "case001")
 	var info struct {
 		Views  map[string]viewInfo `json:"views"`
 		Dims   [3]int              `json:"dims"`
 		Centre [3]int              `json:"centre"`
 	}
-	c.getJSON("/api/cases/case001", &info)
+	c.getJSON("/api/cases/"+k, &info)
 	if info.Dims != dims || info.Views["axial"].Width != 40 || info.Views["coronal"].Height != 20 || info.Views["sagittal"].Width != 36 {
 		t.Fatalf("info %+v", info)
 	}
@@ -505,7 +515,7 @@ func TestSlicesAndSurface(t *testing.T) {
 		t.Fatalf("centre %v is the volume centre", info.Centre)
 	}
 	decode := func(q string) image.Image {
-		status, body := c.do("GET", "/api/cases/case001/slice?"+q, nil, nil)
+		status, body := c.do("GET", "/api/cases/"+k+"/slice?"+q, nil, nil)
 		if status != 200 {
 			t.Fatalf("slice %s: %d %s", q, status, body)
 		}
@@ -545,7 +555,7 @@ func TestSlicesAndSurface(t *testing.T) {
 	}
 	for _, q := range []string{"view=oblique&index=0", "view=axial&index=20", "view=axial&index=-1", "view=axial&index=x",
 		"view=axial&index=0&window=0", "view=axial&index=0&level=nan", "view=axial&index=0&layer=B", "view=axial&index=0&layer=../x"} {
-		if status, _ := c.do("GET", "/api/cases/case001/slice?"+q, nil, nil); status != 400 {
+		if status, _ := c.do("GET", "/api/cases/"+k+"/slice?"+q, nil, nil); status != 400 {
 			t.Errorf("slice %s: %d, want 400", q, status)
 		}
 	}
@@ -555,7 +565,7 @@ func TestSlicesAndSurface(t *testing.T) {
 			t.Errorf("GET %s: %d, want 404", p, status)
 		}
 	}
-	status, body := c.do("GET", "/api/cases/case001/surface?layer=A", nil, nil)
+	status, body := c.do("GET", "/api/cases/"+k+"/surface?layer=A", nil, nil)
 	if status != 200 || string(body[:4]) != "OSF1" {
 		t.Fatalf("surface: %d", status)
 	}
@@ -647,7 +657,7 @@ func TestConcurrentReaders(t *testing.T) {
 		t.Fatalf("export: %d rows (want %d), %v", n, readers*cases, err)
 	}
 	for _, r := range readCSV(t, out)[1:] {
-		if !strings.HasPrefix(r[3], r[1]+" "+r[0]+" r1") {
+		if !strings.HasPrefix(r[3], r[1]+" "+h.key(r[1], r[0])+" r1") {
 			t.Fatalf("row %v: comment is not the reader's last for the case", r)
 		}
 	}
@@ -677,12 +687,14 @@ func TestConcurrentReaders(t *testing.T) {
 // FuzzRatingBody: whatever a client posts, the server answers with a 2xx or
 // 4xx and never stores a rating outside 1..4.
 func FuzzRatingBody(f *testing.F) {
-	for _, s := range []string{`{"case_id":"case001","likert":2}`, `{"case_id":"case001","likert":2,"comment":"x","seconds_spent":1e308}`,
-		`{"case_id":"../x","likert":1}`, `{`, `[]`, `{"likert":1e999}`, `{"case_id":"case001","likert":1,"submit":true}`, "\x00"} {
-		f.Add(s)
-	}
 	h := newHarness(f, makeStudy(f, 1, [3]int{8, 8, 4}), false, "alice")
 	c := h.login("alice")
+	k := h.key("alice", "case001")
+	for _, s := range []string{`{"case_id":"` + k + `","likert":2}`, `{"case_id":"` + k + `","likert":2,"comment":"x","seconds_spent":1e308}`,
+		`{"case_id":"../x","likert":1}`, `{`, `[]`, `{"likert":1e999}`, `{"case_id":"` + k + `","likert":1,"submit":true}`, "\x00",
+		`{"case_id":"case001","likert":2}`} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, body string) {
 		c.t = t
 		status, _ := c.do("POST", "/api/ratings", body, nil)
@@ -701,9 +713,9 @@ func FuzzRatingBody(f *testing.F) {
 	})
 }
 
-// TestBlindSessions: a session signed in with "blind": true (the app's) sees
-// opaque per-reader keys instead of case ids everywhere, and works with
-// them; one reader's keys mean nothing to another.
+// TestBlindSessions: a reader session sees opaque per-reader keys instead of
+// case ids everywhere, and works with them; one reader's keys mean nothing
+// to another.
 func TestBlindSessions(t *testing.T) {
 	h := newHarness(t, makeStudy(t, 3, [3]int{16, 16, 8}), false, "alice", "bob")
 	blind := func(name string) *client {
@@ -762,7 +774,8 @@ func TestUnreadableCaseStaysRatable(t *testing.T) {
 	}
 	h := newHarness(t, dir, false, "alice")
 	c := h.login("alice")
-	for id, want := range map[string]string{"case001": "cannot be shown", "case002": "not on the CT's voxel grid"} {
+	for caseID, want := range map[string]string{"case001": "cannot be shown", "case002": "not on the CT's voxel grid"} {
+		id := h.key("alice", caseID)
 		var info map[string]any
 		c.getJSON("/api/cases/"+id, &info)
 		msg, _ := info["load_error"].(string)

@@ -64,14 +64,15 @@ type Reader struct {
 	CreatedAt  time.Time
 }
 
-// Session is a signed-in browser or script.
+// Session is a signed-in browser or script. Every reader session sees
+// opaque per-reader case keys instead of the manifest's case ids, which may
+// name the centre.
 type Session struct {
-	ReaderID  int64
-	CSRF      string
+	ReaderID int64
+	// CSRFHash is the sha256 of the session's CSRF token, which the server
+	// derives from the cookie and never stores.
+	CSRFHash  string
 	ExpiresAt time.Time
-	// Blind sessions (the browser app's) see opaque per-reader case keys
-	// instead of the manifest's case ids, which may name the centre.
-	Blind bool
 }
 
 // Assignment is one case in a reader's own random order, with that reader's
@@ -179,7 +180,8 @@ CREATE TABLE IF NOT EXISTS rating_events (
 	comment TEXT NOT NULL,
 	seconds_spent REAL NOT NULL,
 	rated_at TEXT NOT NULL,
-	submit INTEGER NOT NULL
+	submit INTEGER NOT NULL,
+	action TEXT NOT NULL DEFAULT 'rate'
 );
 CREATE TABLE IF NOT EXISTS settings (
 	name TEXT PRIMARY KEY,
@@ -209,7 +211,8 @@ func (s *Store) migrate() error {
 	if _, err := s.db.Exec(schema); err != nil {
 		return err
 	}
-	// Databases made before sessions could be blind lack the column.
+	// Databases made before sessions could be blind lack the column (no
+	// longer read: every reader session is blind).
 	var n int
 	if err := s.db.QueryRow(`SELECT count(*) FROM pragma_table_info('sessions') WHERE name='blind'`).Scan(&n); err != nil {
 		return err
@@ -219,7 +222,12 @@ func (s *Store) migrate() error {
 			return err
 		}
 	}
-	return nil
+	// Sessions made before CSRF tokens were derived from the cookie kept
+	// the token in clear; the server no longer reads it, so drop it.
+	if _, err := s.db.Exec(`UPDATE sessions SET csrf='' WHERE length(csrf) <> 64`); err != nil {
+		return err
+	}
+	return migrateAudit(s.db)
 }
 
 // Secret returns the random 32-byte secret stored under name, creating it
@@ -315,10 +323,11 @@ func (s *Store) Readers(ctx context.Context) ([]Reader, error) {
 	return out, rows.Err()
 }
 
-// CreateSession stores a session under the hash of its cookie value.
-func (s *Store) CreateSession(ctx context.Context, tokenHash string, readerID int64, csrf string, blind bool, now, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, reader_id, csrf, created_at, expires_at, blind) VALUES (?,?,?,?,?,?)`,
-		tokenHash, readerID, csrf, fmtTime(now), fmtTime(expires), blind)
+// CreateSession stores a session under the hash of its cookie value, with
+// the hash of its CSRF token: the database holds neither in clear.
+func (s *Store) CreateSession(ctx context.Context, tokenHash string, readerID int64, csrfHash string, now, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, reader_id, csrf, created_at, expires_at, blind) VALUES (?,?,?,?,?,1)`,
+		tokenHash, readerID, csrfHash, fmtTime(now), fmtTime(expires))
 	return err
 }
 
@@ -327,11 +336,11 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash string, readerID in
 func (s *Store) SessionReader(ctx context.Context, tokenHash string, now time.Time) (Session, Reader, error) {
 	var sess Session
 	var exp string
-	row := s.rd.QueryRowContext(ctx, `SELECT s.reader_id, s.csrf, s.expires_at, s.blind, r.id, r.name, r.admin, r.secret_kind, r.secret_hash, r.created_at
+	row := s.rd.QueryRowContext(ctx, `SELECT s.reader_id, s.csrf, s.expires_at, r.id, r.name, r.admin, r.secret_kind, r.secret_hash, r.created_at
 		FROM sessions s JOIN readers r ON r.id = s.reader_id WHERE s.token_hash=?`, tokenHash)
 	var r Reader
 	var created string
-	err := row.Scan(&sess.ReaderID, &sess.CSRF, &exp, &sess.Blind, &r.ID, &r.Name, &r.Admin, &r.SecretKind, &r.SecretHash, &created)
+	err := row.Scan(&sess.ReaderID, &sess.CSRFHash, &exp, &r.ID, &r.Name, &r.Admin, &r.SecretKind, &r.SecretHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sess, r, ErrNotFound
 	}
@@ -544,8 +553,7 @@ func (s *Store) SaveRating(ctx context.Context, r Rating, submit bool, required 
 	}
 	// The audit trail keeps every acknowledged rating, also those changed
 	// later, in the same transaction.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rating_events (reader_id, case_id, source, likert, comment, seconds_spent, rated_at, submit)
-		VALUES (?,?,?,?,?,?,?,?)`, r.ReaderID, r.CaseID, r.Source, r.Likert, r.Comment, r.SecondsSpent, fmtTime(r.RatedAt), submit); err != nil {
+	if err := auditRating(ctx, tx, r, submit); err != nil {
 		return err
 	}
 	if submit {
@@ -567,6 +575,9 @@ func (s *Store) Submit(ctx context.Context, readerID int64, caseID string, requi
 		return err
 	}
 	if err := submitTx(ctx, tx, readerID, caseID, required, now); err != nil {
+		return err
+	}
+	if err := auditSubmit(ctx, tx, readerID, caseID, now); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -599,34 +610,6 @@ func submitTx(ctx context.Context, tx *sql.Tx, readerID int64, caseID string, re
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE assignments SET submitted_at=? WHERE reader_id=? AND case_id=?`, fmtTime(now), readerID, caseID)
 	return err
-}
-
-// RatingEvent is one acknowledged rating request, kept even when the rating
-// was changed afterwards.
-type RatingEvent struct {
-	Rating
-	Submit bool // the request also submitted the case
-}
-
-// History returns every acknowledged rating request in commit order.
-func (s *Store) History(ctx context.Context) ([]RatingEvent, error) {
-	rows, err := s.rd.QueryContext(ctx, `SELECT e.reader_id, rd.name, e.case_id, e.source, e.likert, e.comment, e.seconds_spent, e.rated_at, e.submit
-		FROM rating_events e JOIN readers rd ON rd.id = e.reader_id ORDER BY e.id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []RatingEvent
-	for rows.Next() {
-		var e RatingEvent
-		var at string
-		if err := rows.Scan(&e.ReaderID, &e.Reader, &e.CaseID, &e.Source, &e.Likert, &e.Comment, &e.SecondsSpent, &at, &e.Submit); err != nil {
-			return nil, err
-		}
-		e.RatedAt = parseTime(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // AllRatings returns every rating of the given source, by case then reader.

@@ -124,8 +124,10 @@ func (s *Study) IDs() []string {
 
 // BlindingWarnings lists cases whose id names their centre (as a part of
 // the id between '_', '-' or '.', or as a substring when the centre's name
-// has 3 or more characters), which would tell an API client where a scan
-// came from. The app itself never shows case ids.
+// has 3 or more characters). Readers never see case ids (the API names
+// cases to them by opaque keys and refuses ids), but the server log, the
+// exports and anyone who relays an id to a reader would tell where a scan
+// came from.
 func (s *Study) BlindingWarnings() []string {
 	var w []string
 	for _, c := range s.Cases {
@@ -138,7 +140,7 @@ func (s *Study) BlindingWarnings() []string {
 			named = named || part == centre
 		}
 		if named {
-			w = append(w, fmt.Sprintf("case id %q contains its centre %q: readers see case ids in the API, so they are not blinded to the centre", c.ID, c.Center))
+			w = append(w, fmt.Sprintf("case id %q contains its centre %q: readers see only opaque keys, but do not pass case ids on to them (the log and the exports show them)", c.ID, c.Center))
 		}
 	}
 	return w

@@ -102,7 +102,7 @@ func TestStudySkipsAndConfinesLater(t *testing.T) {
 	if _, ok := s.Case("../c1"); ok {
 		t.Fatal("found a case by a traversal id")
 	}
-	// case id "c1" contains centre "c1": readers would be unblinded
+	// case id "c1" contains centre "c1": whoever sees the id learns the centre
 	if w := s.BlindingWarnings(); len(w) != 1 || !strings.Contains(w[0], "c1") {
 		t.Fatalf("blinding warnings %v", w)
 	}

@@ -115,7 +115,30 @@ func TestReviewCommands(t *testing.T) {
 	}
 	login := post("/api/login", "", map[string]string{"reader": "alice", "token": token})
 	csrf, _ := login["csrf_token"].(string)
-	post("/api/ratings", csrf, map[string]any{"case_id": "a", "likert": 3, "comment": "gap, \"apex\"", "seconds_spent": 42})
+	// Readers see opaque case keys, never case ids: the case id is refused
+	// and the key comes from the case list.
+	resp, err := hc.Get(base + "/api/cases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases struct {
+		Resume string `json:"resume"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&cases)
+	resp.Body.Close()
+	if err != nil || cases.Resume == "" || cases.Resume == "a" {
+		t.Fatalf("case list: %v, resume %q", err, cases.Resume)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/ratings", strings.NewReader(`{"case_id":"a","likert":3}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("rating by case id: %v %v, want 404", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	post("/api/ratings", csrf, map[string]any{"case_id": cases.Resume, "likert": 3, "comment": "gap, \"apex\"", "seconds_spent": 42})
+	post("/api/cases/"+cases.Resume+"/submit", csrf, nil)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -138,8 +161,17 @@ func TestReviewCommands(t *testing.T) {
 	if err := runReviewExport(ctx, reviewExportOptions{Study: dir, Out: histPath, History: true}, &log); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(histPath); !strings.HasPrefix(string(b), "case_id,reader,segmentation,likert,comment,seconds_spent,rated_at,submitted\na,alice,automated,3,") {
-		t.Fatalf("history:\n%s", b)
+	b, _ = os.ReadFile(histPath)
+	hist := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(hist) != 3 || hist[0] != "case_id,reader,segmentation,likert,comment,seconds_spent,rated_at,submitted,action" ||
+		!strings.HasPrefix(hist[1], "a,alice,automated,3,") || !strings.HasSuffix(hist[1], "Z,false,rate") ||
+		!strings.HasPrefix(hist[2], "a,alice,automated,3,") || !strings.HasSuffix(hist[2], "Z,true,submit") {
+		t.Fatalf("history (rating, then submission):\n%s", b)
+	}
+	for _, p := range []string{csvPath, histPath} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v; want mode 0600 like the database", p, fi.Mode(), err)
+		}
 	}
 	if err := runReviewExport(ctx, reviewExportOptions{Study: t.TempDir(), Out: csvPath}, &log); err == nil {
 		t.Fatal("export of a study without a database succeeded")
