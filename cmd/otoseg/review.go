@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -49,6 +51,10 @@ type reviewServeOptions struct {
 	Compare      bool
 	SecureCookie bool
 	SessionHours float64
+	// Hosts are the names the server answers to besides the loopback names
+	// and the listen address (--host).
+	Hosts             []string
+	TrustForwardedFor bool
 }
 
 func newReviewServeCmd() *cobra.Command {
@@ -75,6 +81,8 @@ func newReviewServeCmd() *cobra.Command {
 	f.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
 	f.StringVar(&o.TLSKey, "tls-key", "", "private key of --tls-cert (PEM)")
 	f.Float64Var(&o.SessionHours, "session-hours", 24, "how long a sign-in lasts")
+	f.StringSliceVar(&o.Hosts, "host", nil, "a name readers use to reach the server (repeatable; e.g. review.example.org); requests for other names are refused. Loopback names and the --addr host are always allowed; with an unspecified --addr (0.0.0.0, :8080) also this machine's name and addresses. \"*\" allows any name")
+	f.BoolVar(&o.TrustForwardedFor, "trust-forwarded-for", false, "behind a reverse proxy: count sign-in attempts per client by the last X-Forwarded-For address instead of the proxy's")
 	_ = cmd.MarkFlagRequired("study")
 	return cmd
 }
@@ -114,10 +122,13 @@ func runReviewServe(ctx context.Context, o reviewServeOptions, logw io.Writer, r
 	if rs, err := store.Readers(ctx); err == nil && len(rs) == 0 {
 		log.Warn("no accounts yet: add readers with `otoseg review readers add NAME --study " + o.Study + "`")
 	}
+	hosts := reviewHosts(o.Addr, o.Hosts)
+	log.Info("review: answering to host names", "hosts", strings.Join(append(slices.Clone(review.LoopbackHosts), hosts...), " "))
 	srv, err := review.NewServer(review.Options{
 		Study: st, Store: store, Load: imageio.Read, CacheBytes: int64(o.CacheMB) << 20,
 		Compare: o.Compare, SecureCookie: o.SecureCookie || o.TLSCert != "",
 		SessionTTL: time.Duration(o.SessionHours * float64(time.Hour)), Log: log,
+		Hosts: hosts, TrustForwardedFor: o.TrustForwardedFor,
 	})
 	if err != nil {
 		return err
@@ -159,6 +170,32 @@ func runReviewServe(ctx context.Context, o reviewServeOptions, logw io.Writer, r
 		return err
 	}
 	return nil
+}
+
+// reviewHosts is the Host allow-list of review serve besides the loopback
+// names: the --host values and the host of the listen address; when that
+// is unspecified (0.0.0.0, ::, empty) the server is reachable under any of
+// the machine's names, so its host name and interface addresses are added.
+func reviewHosts(addr string, extra []string) []string {
+	hosts := slices.Clone(extra)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if ip, err := netip.ParseAddr(host); host != "" && (err != nil || !ip.IsUnspecified()) {
+		return append(hosts, host)
+	}
+	if name, err := os.Hostname(); err == nil {
+		hosts = append(hosts, name)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(a.String()); err == nil {
+				hosts = append(hosts, p.Addr().WithZone("").String())
+			}
+		}
+	}
+	return hosts
 }
 
 // reviewReaderOptions are the flags of review readers add/reset.
@@ -292,8 +329,15 @@ the columns case_id,reader,likert,comment,seconds_spent,rated_at (RFC 3339
 UTC), sorted by case and reader. It can run while the server runs.
 
 --history writes the audit trail instead: every rating the server
-acknowledged, also those changed later, in commit order, with the columns
-case_id,reader,segmentation,likert,comment,seconds_spent,rated_at,submitted.`,
+acknowledged, also those changed later, and every submission, in commit
+order, with the columns
+case_id,reader,segmentation,likert,comment,seconds_spent,rated_at,submitted,action
+(action is rate or submit).
+
+Both files are readable by their owner only (0600), like the database. A
+comment that a spreadsheet would run as a formula (starting with =, +, -,
+@, a tab or a line break) is written with a leading single quote, and
+control characters are removed.`,
 		Example: `  otoseg review export --study study/ -o ratings.csv`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

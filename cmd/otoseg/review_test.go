@@ -17,6 +17,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,14 @@ func TestReviewCommands(t *testing.T) {
 		}
 		return v
 	}
+	// A Host the server does not answer to (DNS rebinding) is refused.
+	evil, _ := http.NewRequest("GET", base+"/login", nil)
+	evil.Host = "evil.example"
+	if resp, err := hc.Do(evil); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("Host evil.example: %v %v, want 421", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	login := post("/api/login", "", map[string]string{"reader": "alice", "token": token})
 	csrf, _ := login["csrf_token"].(string)
 	// Readers see opaque case keys, never case ids: the case id is refused
@@ -175,6 +184,36 @@ func TestReviewCommands(t *testing.T) {
 	}
 	if err := runReviewExport(ctx, reviewExportOptions{Study: t.TempDir(), Out: csvPath}, &log); err == nil {
 		t.Fatal("export of a study without a database succeeded")
+	}
+}
+
+// TestReviewHosts: the Host allow-list of review serve is --host plus the
+// listen address's host, or the machine's names when that is unspecified.
+func TestReviewHosts(t *testing.T) {
+	name, _ := os.Hostname()
+	for _, tc := range []struct {
+		addr  string
+		extra []string
+		want  []string // must all be in the list
+		not   []string
+	}{
+		{"127.0.0.1:8080", nil, []string{"127.0.0.1"}, []string{name}},
+		{"review.example.org:443", []string{"alias.example.org"}, []string{"review.example.org", "alias.example.org"}, []string{name}},
+		{"[::1]:8080", nil, []string{"::1"}, []string{name}},
+		{"0.0.0.0:8080", nil, []string{name, "127.0.0.1"}, []string{"0.0.0.0"}},
+		{":8080", []string{"x.example"}, []string{name, "x.example"}, nil},
+	} {
+		got := reviewHosts(tc.addr, tc.extra)
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("--addr %s --host %v: %v lacks %q", tc.addr, tc.extra, got, w)
+			}
+		}
+		for _, n := range tc.not {
+			if slices.Contains(got, n) {
+				t.Errorf("--addr %s --host %v: %v has %q", tc.addr, tc.extra, got, n)
+			}
+		}
 	}
 }
 
