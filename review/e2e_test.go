@@ -282,3 +282,83 @@ func TestBrowserCompareMode(t *testing.T) {
 		t.Fatalf("A is automated: %v; automated rated %d, manual %d", asg.AIsAuto, auto[0].Likert, man[0].Likert)
 	}
 }
+
+// TestBrowserSubmitVisible: at common laptop screen sizes (1366 x 768 and
+// 1400 x 900) the Submit button is on screen and not covered without any
+// scrolling, in the one-segmentation form and in the longer compare form,
+// and every slice view shows a millimetre scale bar of the right length.
+// With OTOSEG_REVIEW_SCREENSHOTS set it saves a screenshot per size there.
+func TestBrowserSubmitVisible(t *testing.T) {
+	shots := os.Getenv(screenshotsEnv)
+	for _, compare := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compare=%v", compare), func(t *testing.T) {
+			var h *harness
+			if dir := os.Getenv(screenshotStudyEnv); dir != "" {
+				h = newHarnessDB(t, dir, filepath.Join(t.TempDir(), "review.db"), compare, "alice")
+			} else {
+				h = newHarness(t, makeStudy(t, 2, [3]int{64, 64, 32}), compare, "alice")
+			}
+			ctx := newBrowser(t)
+			wait := func(what, expr string) {
+				t.Helper()
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+					if err == nil {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("waiting for %s: %v", what, err)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(h.ts.URL+"/login"),
+				chromedp.SendKeys(chromedp.ID("reader"), "alice"),
+				chromedp.SendKeys(chromedp.ID("secret"), h.tokens["alice"]),
+				chromedp.Click(chromedp.ID("login-button"))); err != nil {
+				t.Fatal(err)
+			}
+			wait("the first case", `!!(window.otoseg && otoseg.info && otoseg.info.views)`)
+			for _, size := range [][2]int64{{1366, 768}, {1400, 900}} {
+				if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(300*time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+				where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+					const b = document.getElementById("submit"), r = b.getBoundingClientRect();
+					if (document.scrollingElement.scrollHeight > innerHeight) return "the page scrolls: " + document.scrollingElement.scrollHeight + " px high";
+					if (r.width === 0 || r.top < 0 || r.left < 0 || r.bottom > innerHeight || r.right > innerWidth)
+						return "off screen at " + JSON.stringify(r) + " in " + innerWidth + " x " + innerHeight;
+					const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+					return e === b || b.contains(e) ? "ok" : "covered by " + (e ? e.outerHTML.slice(0, 80) : "nothing");
+				})()`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if where != "ok" {
+					t.Errorf("%d x %d: Submit button %s", size[0], size[1], where)
+				}
+				wait(fmt.Sprintf("scale bars at %d x %d", size[0], size[1]), `(() => {
+					const b = otoseg.scaleBars || {};
+					return ["axial", "coronal", "sagittal"].every((v) => {
+						const s = b[v], c = document.querySelector('canvas.slice[data-view="' + v + '"]');
+						return s && s.mm > 0 && s.width === c.width && Math.abs(s.px - s.mm * s.pxPerMm) < 0.5 && s.px >= 20 && s.px <= c.width / 3;
+					});
+				})()`)
+				if shots != "" {
+					b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+					if err != nil {
+						t.Fatal(err)
+					}
+					name := fmt.Sprintf("review-%dx%d", size[0], size[1])
+					if compare {
+						name += "-compare"
+					}
+					if err := os.WriteFile(filepath.Join(shots, name+".png"), b, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ const S = {
   zoom: { axial: 1, coronal: 1, sagittal: 1 }, pan: { axial: [0, 0], coronal: [0, 0], sagittal: [0, 0] },
   hover: "axial", ratings: {}, submitted: false,
   baseSeconds: 0, activeMs: 0, lastTick: 0, saveChain: Promise.resolve(), dirty: {},
+  scaleBars: {}, // view -> the scale bar last drawn: {mm, px, pxPerMm, width} in canvas pixels
 };
 window.otoseg = S; // for debugging and the end-to-end tests
 
@@ -208,6 +209,7 @@ function drawView(view) {
   ctx.moveTo(L.ox, y); ctx.lineTo(x - gap, y); ctx.moveTo(x + gap, y); ctx.lineTo(L.ox + L.dw, y);
   ctx.moveTo(x, L.oy); ctx.lineTo(x, y - gap); ctx.moveTo(x, y + gap); ctx.lineTo(x, L.oy + L.dh);
   ctx.stroke();
+  drawScaleBar(ctx, canvas, L, view);
   canvas.parentElement.querySelector(".idx").textContent = (sliceIndex(view) + 1) + "/" + L.v.slices;
   // warm the cache with the neighbouring slices
   for (const dn of [1, -1]) {
@@ -220,6 +222,42 @@ function drawView(view) {
       S.pos = save;
     }
   }
+}
+
+// drawScaleBar draws, bottom right, a bar of a round length in millimetres
+// (1, 2 or 5 times a power of ten) that fills at most a quarter of the
+// view's width, so that sizes can be judged at any zoom. The display keeps
+// millimetres square (layout), so one bar serves both directions.
+function drawScaleBar(ctx, canvas, L, view) {
+  const dpr = window.devicePixelRatio || 1;
+  const pxPerMm = L.px / L.v.col_mm;
+  const target = canvas.width / 4 / pxPerMm;
+  const p = Math.pow(10, Math.floor(Math.log10(target)));
+  let mm = p;
+  for (const m of [2, 5]) if (m * p <= target) mm = m * p;
+  const len = mm * pxPerMm;
+  const x1 = canvas.width - 12 * dpr, x0 = x1 - len, y = canvas.height - 12 * dpr, tick = 4 * dpr;
+  const label = (mm >= 1 ? String(mm) : mm.toPrecision(1)) + " mm";
+  ctx.save();
+  ctx.lineCap = "butt";
+  // a dark halo keeps the bar readable on bone as on air
+  for (const [style, width] of [["rgba(0,0,0,0.75)", 4 * dpr], ["#fff", 2 * dpr]]) {
+    ctx.strokeStyle = style;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    ctx.moveTo(x0, y - tick); ctx.lineTo(x0, y); ctx.lineTo(x1, y); ctx.lineTo(x1, y - tick);
+    ctx.stroke();
+  }
+  ctx.font = 12 * dpr + "px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "bottom";
+  ctx.lineWidth = 3 * dpr;
+  ctx.strokeStyle = "rgba(0,0,0,0.75)";
+  ctx.strokeText(label, (x0 + x1) / 2, y - 3 * dpr);
+  ctx.fillStyle = "#fff";
+  ctx.fillText(label, (x0 + x1) / 2, y - 3 * dpr);
+  ctx.restore();
+  S.scaleBars[view] = { mm, px: len, pxPerMm, width: canvas.width };
 }
 
 function setupPanels() {
