@@ -1,5 +1,7 @@
-// Sign-in: POST /api/login {"reader","token","blind":true} sets the HttpOnly
-// session cookie; the app page then fetches its CSRF token from /api/me.
+// Sign-in: POST /api/login {"reader","token"} sets the HttpOnly session
+// cookie; the app page then fetches its CSRF token from /api/me. Every
+// reader session names cases by opaque keys (blinding), so nothing here
+// asks for it.
 "use strict";
 document.getElementById("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -8,8 +10,6 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
   const body = {
     reader: document.getElementById("reader").value.trim(),
     token: document.getElementById("secret").value,
-    // the app works on opaque case keys, never on case ids (blinding)
-    blind: true,
   };
   try {
     const r = await fetch("/api/login", {
