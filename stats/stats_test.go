@@ -30,6 +30,29 @@ type fixture struct {
 		UnweightedAB, LinearAB, QuadraticAB float64
 		FleissABC                           float64
 	}
+	ICC map[string]struct {
+		X      [][]float64 `json:"x"`
+		ICC    float64     `json:"icc"`
+		CILow  float64     `json:"ci_low"`
+		CIHigh float64     `json:"ci_high"`
+	} `json:"icc"`
+	Correlation map[string]struct {
+		X             []float64 `json:"x"`
+		Y             []float64 `json:"y"`
+		PearsonR      float64   `json:"pearson_r"`
+		PearsonP      float64   `json:"pearson_p"`
+		PearsonCILow  float64   `json:"pearson_ci_low"`
+		PearsonCIHigh float64   `json:"pearson_ci_high"`
+		SpearmanRho   float64   `json:"spearman_rho"`
+		SpearmanP     float64   `json:"spearman_p"`
+	} `json:"correlation"`
+	FQuantile []struct {
+		P, D1, D2, Q float64
+	} `json:"f_quantile"`
+	Holm struct {
+		P        []float64 `json:"p"`
+		Adjusted []float64 `json:"adjusted"`
+	} `json:"holm"`
 }
 
 func (f *fixture) UnmarshalJSON(b []byte) error {
@@ -70,7 +93,8 @@ func loadFixture(t *testing.T, b []byte) fixture {
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatalf("parse fixture: %v", err)
 	}
-	if len(f.Mannwhitneyu) == 0 || len(f.Wilcoxon) == 0 || len(f.Describe.X) == 0 {
+	if len(f.Mannwhitneyu) == 0 || len(f.Wilcoxon) == 0 || len(f.Describe.X) == 0 ||
+		len(f.ICC) == 0 || len(f.Correlation) == 0 || len(f.FQuantile) == 0 || len(f.Holm.P) == 0 {
 		t.Fatal("fixture is incomplete")
 	}
 	return f
@@ -146,6 +170,52 @@ func checkFixture(t *testing.T, f fixture) {
 	}
 	if got, err := FleissKappa(counts); err != nil || !near(got, k.FleissABC, 1e-12) {
 		t.Errorf("fleiss kappa = %.15g (%v), numpy %.15g", got, err, k.FleissABC)
+	}
+	checkAgreementFixture(t, f)
+}
+
+// checkAgreementFixture compares the volume-agreement statistics and Holm's
+// adjustment with the script's numpy/scipy values: ICC(2,1) and its CI to
+// 1e-9 (the CI goes through two F quantiles found by bisection), the
+// correlations and their p values to 1e-9, F quantiles to 1e-9.
+func checkAgreementFixture(t *testing.T, f fixture) {
+	for name, c := range f.ICC {
+		r, err := ICC21(c.X)
+		if err != nil {
+			t.Errorf("icc %s: %v", name, err)
+			continue
+		}
+		if !near(r.ICC, c.ICC, 1e-12) || !near(r.CILow, c.CILow, 1e-9) || !near(r.CIHigh, c.CIHigh, 1e-9) {
+			t.Errorf("icc %s = %.12g [%.12g, %.12g], scipy %.12g [%.12g, %.12g]", name, r.ICC, r.CILow, r.CIHigh, c.ICC, c.CILow, c.CIHigh)
+		}
+	}
+	for name, c := range f.Correlation {
+		p, err := Pearson(c.X, c.Y)
+		if err != nil || p.CILow == nil || p.CIHigh == nil {
+			t.Errorf("pearson %s: %+v %v", name, p, err)
+			continue
+		}
+		if !near(p.R, c.PearsonR, 1e-12) || !near(p.PValue, c.PearsonP, 1e-9) ||
+			!near(*p.CILow, c.PearsonCILow, 1e-9) || !near(*p.CIHigh, c.PearsonCIHigh, 1e-9) {
+			t.Errorf("pearson %s = %.12g p %.12g [%.12g, %.12g], scipy %.12g p %.12g [%.12g, %.12g]", name,
+				p.R, p.PValue, *p.CILow, *p.CIHigh, c.PearsonR, c.PearsonP, c.PearsonCILow, c.PearsonCIHigh)
+		}
+		s, err := Spearman(c.X, c.Y)
+		if err != nil || !near(s.R, c.SpearmanRho, 1e-12) || !near(s.PValue, c.SpearmanP, 1e-9) {
+			t.Errorf("spearman %s = %.12g p %.12g (%v), scipy %.12g p %.12g", name, s.R, s.PValue, err, c.SpearmanRho, c.SpearmanP)
+		}
+	}
+	for _, c := range f.FQuantile {
+		if q, err := FQuantile(c.P, c.D1, c.D2); err != nil || !near(q, c.Q, 1e-9) {
+			t.Errorf("F quantile %g (%g, %g) = %.12g (%v), scipy %.12g", c.P, c.D1, c.D2, q, err, c.Q)
+		}
+	}
+	got := Holm(f.Holm.P)
+	for i := range got {
+		if !near(got[i], f.Holm.Adjusted[i], 1e-15) {
+			t.Errorf("holm %v = %v, numpy %v", f.Holm.P, got, f.Holm.Adjusted)
+			break
+		}
 	}
 }
 
@@ -253,5 +323,142 @@ func TestTestErrors(t *testing.T) {
 	}
 	if k, err := CohenKappa([]int{1, 2, 3, 4}, []int{1, 2, 3, 4}, []int{1, 2, 3, 4}, Quadratic); err != nil || k != 1 {
 		t.Errorf("perfect agreement kappa = %g, %v", k, err)
+	}
+}
+
+// TestHolmByHand checks Holm's adjustment on small families worked by hand
+// (sort ascending, multiply by m, m−1, ..., keep the running maximum, cap
+// at 1) and that untested entries stay out of the family.
+func TestHolmByHand(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		name    string
+		p, want []float64
+	}{
+		{"four", []float64{0.01, 0.04, 0.03, 0.005}, []float64{0.03, 0.06, 0.06, 0.02}},
+		{"monotone cap", []float64{0.5, 0.4}, []float64{0.8, 0.8}},
+		{"one test", []float64{0.03}, []float64{0.03}},
+		{"ties", []float64{0.02, 0.02, 0.3}, []float64{0.06, 0.06, 0.3}},
+		{"untested left out", []float64{0.01, nan, 0.02}, []float64{0.02, nan, 0.02}},
+		{"empty", nil, []float64{}},
+	} {
+		got := Holm(c.p)
+		if len(got) != len(c.want) {
+			t.Fatalf("%s: %v", c.name, got)
+		}
+		for i := range got {
+			if !(got[i] == c.want[i] || math.IsNaN(got[i]) && math.IsNaN(c.want[i])) && !near(got[i], c.want[i], 1e-15) {
+				t.Errorf("%s: Holm(%v) = %v, want %v", c.name, c.p, got, c.want)
+				break
+			}
+		}
+	}
+}
+
+// TestICCEdges: perfect agreement, too few targets, ragged input.
+func TestICCEdges(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		x       [][]float64
+		wantICC float64
+		wantErr bool
+	}{
+		{"perfect", [][]float64{{1, 1}, {2, 2}, {5, 5}}, 1, false},
+		{"one target", [][]float64{{1, 2}}, 0, true},
+		{"ragged", [][]float64{{1, 2}, {3}}, 0, true},
+		{"constant", [][]float64{{2, 2}, {2, 2}}, 0, true},
+		{"one rater", [][]float64{{1}, {2}}, 0, true},
+	} {
+		r, err := ICC21(c.x)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err %v", c.name, err)
+			continue
+		}
+		if err == nil && (r.ICC != c.wantICC || r.CILow != c.wantICC || r.CIHigh != c.wantICC) {
+			t.Errorf("%s: %+v", c.name, r)
+		}
+	}
+}
+
+// TestResampleCIIsBootstrapMeanCI: with the mean as statistic the generic
+// bootstrap draws the same indices as BootstrapMeanCI and must give its
+// interval exactly; a statistic undefined on some draws leaves them out.
+func TestResampleCIIsBootstrapMeanCI(t *testing.T) {
+	x := []float64{0.91, 0.85, 0.88, 0.79, 0.93, 0.83, 0.86, 0.90, 0.72, 0.87}
+	mean := func(idx []int) (float64, error) {
+		var s float64
+		for _, i := range idx {
+			s += x[i]
+		}
+		return s / float64(len(idx)), nil
+	}
+	for _, seed := range []uint64{1, 7, 12345} {
+		lo, hi, used, err := ResampleCI(len(x), mean, Bootstrap{Seed: seed, Resamples: 500})
+		wlo, whi := BootstrapMeanCI(x, Bootstrap{Seed: seed, Resamples: 500})
+		if err != nil || used != 500 || lo != wlo || hi != whi {
+			t.Errorf("seed %d: [%g, %g] used %d (%v), BootstrapMeanCI [%g, %g]", seed, lo, hi, used, err, wlo, whi)
+		}
+	}
+	// Undefined whenever item 0 is drawn: about (9/10)^10 = 35% of draws kept.
+	_, _, used, err := ResampleCI(len(x), func(idx []int) (float64, error) {
+		for _, i := range idx {
+			if i == 0 {
+				return 0, ErrUndefined
+			}
+		}
+		return 1, nil
+	}, Bootstrap{Seed: 3, Resamples: 1000})
+	if err != nil || used < 250 || used > 450 {
+		t.Errorf("partly undefined statistic: used %d of 1000 (%v)", used, err)
+	}
+	if _, _, _, err := ResampleCI(1, mean, Bootstrap{}); err == nil {
+		t.Error("one item accepted")
+	}
+	if _, _, _, err := ResampleCI(5, func([]int) (float64, error) { return 0, ErrUndefined }, Bootstrap{Resamples: 10}); err == nil {
+		t.Error("statistic undefined everywhere accepted")
+	}
+}
+
+// TestDistributionsByHand: closed forms. F(1,1) is the square of a Cauchy
+// variable, so its median is 1; I_x(1,1) = x; I_x(a,1) = x^a; the t p value
+// at t = 0 is 1; the normal 97.5% quantile is 1.959963984540054.
+func TestDistributionsByHand(t *testing.T) {
+	if q, err := FQuantile(0.5, 1, 1); err != nil || !near(q, 1, 1e-12) {
+		t.Errorf("F(1,1) median %g %v", q, err)
+	}
+	for _, x := range []float64{0.1, 0.5, 0.93} {
+		if got := RegIncBeta(1, 1, x); !near(got, x, 1e-14) {
+			t.Errorf("I_%g(1,1) = %g", x, got)
+		}
+		if got := RegIncBeta(2.5, 1, x); !near(got, math.Pow(x, 2.5), 1e-13) {
+			t.Errorf("I_%g(2.5,1) = %g", x, got)
+		}
+	}
+	if p := TwoSidedTP(0, 7); !near(p, 1, 1e-14) {
+		t.Errorf("t p at 0: %g", p)
+	}
+	if z := NormQuantile(0.975); !near(z, 1.959963984540054, 1e-15) {
+		t.Errorf("z 0.975 = %.16g", z)
+	}
+	if _, err := FQuantile(0.9, 0, 3); err == nil {
+		t.Error("zero degrees of freedom accepted")
+	}
+}
+
+// TestCorrelationEdges: constant samples and too few pairs are errors, not
+// NaN; three pairs give r and p but no Fisher CI (n − 3 = 0).
+func TestCorrelationEdges(t *testing.T) {
+	if _, err := Pearson([]float64{1, 1, 1}, []float64{1, 2, 3}); !errors.Is(err, ErrConstant) {
+		t.Errorf("constant: %v", err)
+	}
+	if _, err := Spearman([]float64{1, 2}, []float64{1, 2}); !errors.Is(err, ErrEmpty) {
+		t.Errorf("two pairs: %v", err)
+	}
+	c, err := Pearson([]float64{1, 2, 3}, []float64{1, 3, 2})
+	if err != nil || c.CILow != nil || !near(c.R, 0.5, 1e-15) {
+		t.Errorf("three pairs: %+v %v", c, err)
+	}
+	if c, err := Pearson([]float64{1, 2, 3, 4}, []float64{2, 4, 6, 8}); err != nil || c.R != 1 || c.PValue != 0 {
+		t.Errorf("perfect: %+v %v", c, err)
 	}
 }

@@ -93,5 +93,63 @@ for name, (x, y) in wil.items():
 for kind in ("unweighted", "linear", "quadratic"):
     out["kappa"][kind + "_ab"] = kappa(reader_a, reader_b, kind)
 out["kappa"]["fleiss_abc"] = fleiss(np.stack([reader_a, reader_b, reader_c], 1))
+
+
+# Volume agreement: ICC(2,1) from the two-way ANOVA (numpy) with the McGraw
+# and Wong CI from scipy's F quantiles; Shrout and Fleiss' (1979) 6 x 4
+# table is the textbook check (ICC(2,1) = 0.29).
+def icc21(x):
+    x = np.asarray(x, float)
+    n, k = x.shape
+    g = x.mean()
+    ssr = k * ((x.mean(1) - g) ** 2).sum()
+    ssc = n * ((x.mean(0) - g) ** 2).sum()
+    sse = ((x - g) ** 2).sum() - ssr - ssc
+    msr, msc, mse = ssr / (n - 1), ssc / (k - 1), sse / ((n - 1) * (k - 1))
+    icc = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+    fj = msc / mse
+    c = n * (1 + (k - 1) * icc) - k * icc
+    v = (k - 1) * (n - 1) * (k * icc * fj + c) ** 2 / ((n - 1) * k ** 2 * icc ** 2 * fj ** 2 + c ** 2)
+    fu = stats.f.ppf(0.975, n - 1, v)
+    fl = stats.f.ppf(0.975, v, n - 1)
+    lo = n * (msr - fu * mse) / (fu * (k * msc + (k * n - k - n) * mse) + n * msr)
+    hi = n * (fl * msr - mse) / (k * msc + (k * n - k - n) * mse + n * fl * msr)
+    return {"x": x.tolist(), "icc": float(icc), "ci_low": float(lo), "ci_high": float(hi)}
+
+
+shrout_fleiss = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+vref = np.round(rng.normal(180, 25, 24), 3)
+vpred = np.round(vref * 1.04 + rng.normal(0, 9, 24), 3)
+out["icc"] = {"shrout_fleiss": icc21(shrout_fleiss), "volumes": icc21(np.stack([vref, vpred], 1)),
+              "small": icc21([[1.0, 1.2], [2.0, 2.1], [3.5, 3.1]])}
+out["correlation"] = {}
+for name, (x, y) in {"volumes": (vref, vpred), "ties": ([1, 2, 2, 3, 4, 5, 5, 6], [2, 1, 4, 3, 6, 5, 8, 8]),
+                     "negative": ([1.0, 2.0, 3.0, 4.0, 5.0], [5.1, 3.9, 3.2, 1.8, 1.1])}.items():
+    x, y = [float(v) for v in x], [float(v) for v in y]
+    pr = stats.pearsonr(x, y)
+    ci = pr.confidence_interval(0.95)
+    sr = stats.spearmanr(x, y)
+    out["correlation"][name] = {"x": x, "y": y, "pearson_r": float(pr.statistic), "pearson_p": float(pr.pvalue),
+                                "pearson_ci_low": float(ci.low), "pearson_ci_high": float(ci.high),
+                                "spearman_rho": float(sr.correlation), "spearman_p": float(sr.pvalue)}
+out["f_quantile"] = [{"p": p, "d1": d1, "d2": d2, "q": float(stats.f.ppf(p, d1, d2))}
+                     for p, d1, d2 in [(0.975, 5, 3.7), (0.975, 23, 19.25), (0.5, 1, 1), (0.025, 12, 40), (0.99, 2.5, 300)]]
+
+
+# Holm's step-down adjustment by its definition (statsmodels is not
+# installed): sort, multiply by m - rank, running maximum, cap at 1.
+def holm(p):
+    p = np.asarray(p, float)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    adj = np.minimum(1, (m - np.arange(m)) * p[order])
+    adj = np.maximum.accumulate(adj)
+    outp = np.empty(m)
+    outp[order] = adj
+    return outp.tolist()
+
+
+holm_p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.04, 0.9, 0.0001]
+out["holm"] = {"p": holm_p, "adjusted": holm(holm_p)}
 json.dump(out, sys.stdout, indent=1, sort_keys=True)
 sys.stdout.write("\n")
