@@ -41,6 +41,20 @@ type Summary struct {
 	Tests        []Test         `json:"tests"`
 	Time         *TimeSummary   `json:"time,omitempty"`
 	Likert       *LikertSummary `json:"likert,omitempty"`
+	// Cohort describes the evaluated cases per centre and pathology.
+	Cohort *Cohort `json:"cohort"`
+	// VolumeAgreement is reference against predicted volume per structure
+	// (ICC, correlations, Bland-Altman), keyed by structure.
+	VolumeAgreement map[string]VolumeAgreement `json:"volume_agreement"`
+	// FailedEars counts per structure the ears with an empty prediction,
+	// which the distance statistics leave out.
+	FailedEars map[string]FailedEars `json:"failed_ears"`
+	// MultipleComparisons states the unit of analysis and the correction
+	// (Holm, p_holm in every test).
+	MultipleComparisons MultipleComparisons `json:"multiple_comparisons"`
+	// MinNSDCI is the fewest values for which the report prints an SD or a
+	// confidence interval ("n/a" below; the numbers in metrics are kept).
+	MinNSDCI int `json:"min_n_sd_ci"`
 }
 
 // Inputs records what the summary was computed from.
@@ -75,6 +89,11 @@ type MetricSummary struct {
 	Stratum   string `json:"stratum"`
 	Group     string `json:"group"`
 	Undefined int    `json:"n_undefined"`
+	// PredEmpty counts the rows of the group whose prediction is empty
+	// (status pred_empty, failed ears). For hd_mm, hd95_mm, assd_mm and
+	// precision they are among n_undefined and left out of the statistics;
+	// for the other metrics they count in n with their defined value.
+	PredEmpty int `json:"n_pred_empty"`
 	stats.Summary
 }
 
@@ -89,7 +108,10 @@ type Test struct {
 	N2        int      `json:"n2"`
 	Statistic *float64 `json:"statistic,omitempty"`
 	PValue    *float64 `json:"p_value,omitempty"`
-	Note      string   `json:"note,omitempty"`
+	// PHolm is PValue adjusted by Holm's method over every test of the
+	// report (see MultipleComparisons).
+	PHolm *float64 `json:"p_holm,omitempty"`
+	Note  string   `json:"note,omitempty"`
 }
 
 // TimeSummary compares automated with manual segmentation time.
@@ -107,6 +129,12 @@ type TimeSummary struct {
 	Test             Test          `json:"test"`
 	MissingAutomated []string      `json:"missing_automated"`
 	MissingManual    []string      `json:"missing_manual"`
+	// ManualSimulated counts the cases whose manual time is simulated, not
+	// measured (phantoms: their meta JSON says manual_seconds_simulated, or
+	// the manifest column of that name); the report then says "simulated"
+	// wherever it prints a manual time or a speed-up.
+	ManualSimulated int    `json:"manual_simulated"`
+	ManualSource    string `json:"manual_source"`
 }
 
 // LevelShare is the count and share of one Likert level.
@@ -131,7 +159,13 @@ type Agreement struct {
 	Kind    string   `json:"kind"` // "Cohen's kappa, linear weights", "... quadratic weights", "Fleiss' kappa"
 	N       int      `json:"n"`    // cases rated by every reader listed
 	Kappa   *float64 `json:"kappa,omitempty"`
-	Note    string   `json:"note,omitempty"`
+	// CILow and CIHigh bound the 95% percentile-bootstrap CI of the kappa
+	// over cases (resampling cases, the unit the readers rated);
+	// CIResamples counts the resamples on which kappa was defined.
+	CILow       *float64 `json:"ci_low,omitempty"`
+	CIHigh      *float64 `json:"ci_high,omitempty"`
+	CIResamples int      `json:"ci_resamples,omitempty"`
+	Note        string   `json:"note,omitempty"`
 }
 
 // LevelDice is the case-level labyrinth Dice of the cases rated at a level.
@@ -227,6 +261,9 @@ type analysis struct {
 	timeSource string
 	ratings    []Rating
 	skipped    []string
+	meta       map[string]caseMeta   // scanner, simulated manual time
+	ears       []CaseEars            // how each case was split
+	spacing    map[string][3]float64 // reference voxel spacing per case
 }
 
 func (a *analysis) boot(key ...string) stats.Bootstrap {
@@ -240,6 +277,17 @@ func level(ear string) string {
 		return "case"
 	}
 	return "ear"
+}
+
+// predEmpty counts the rows with an empty prediction.
+func predEmpty(rows []CaseRow) int {
+	n := 0
+	for _, r := range rows {
+		if r.Status == metrics.StatusPredEmpty {
+			n++
+		}
+	}
+	return n
 }
 
 // values returns the defined values of m over rows, and how many were
@@ -258,7 +306,32 @@ func values(rows []CaseRow, m metric) ([]float64, int) {
 	return v, undef
 }
 
+// summarize computes summary.json in stages: the header and flags, the
+// metric summaries, the volume, stray, failed-ear and cohort blocks, the
+// tests, time and Likert, and last Holm's correction over all tests.
 func (a *analysis) summarize() (*Summary, error) {
+	s := a.header()
+	if err := a.metricSummaries(s); err != nil {
+		return nil, err
+	}
+	if err := a.volumeBias(s); err != nil {
+		return nil, fmt.Errorf("volume bias: %w", err)
+	}
+	a.stray(s)
+	a.volumeAgreement(s)
+	a.failedEars(s)
+	s.Cohort = a.cohortTable()
+	s.Tests = a.groupTests()
+	s.Time = a.timeSummary()
+	if len(a.ratings) > 0 {
+		s.Likert = a.likert()
+	}
+	s.MultipleComparisons = holmAll(s)
+	return s, nil
+}
+
+// header fills the inputs, definitions, counts and flags.
+func (a *analysis) header() *Summary {
 	resamples := a.cfg.Resamples
 	if resamples <= 0 {
 		resamples = stats.DefaultResamples
@@ -270,12 +343,19 @@ func (a *analysis) summarize() (*Summary, error) {
 		CasesEvaluated:     len(a.cases),
 		SkippedNoReference: nonNil(a.skipped),
 		Flags:              []Flag{},
+		MinNSDCI:           minVolumeBiasN,
 	}
 	for _, r := range a.rows {
 		if r.Status != metrics.StatusOK {
 			s.Flags = append(s.Flags, Flag{r.Case.ID, r.Ear, r.Structure, string(r.Status)})
 		}
 	}
+	return s
+}
+
+// metricSummaries fills s.Metrics: every metric of summaryMetrics per level,
+// structure, stratum and group.
+func (a *analysis) metricSummaries(s *Summary) error {
 	// Group rows by level, structure, stratum and group.
 	type key struct{ level, structure, stratum, group string }
 	groups := map[key][]CaseRow{}
@@ -323,7 +403,7 @@ func (a *analysis) summarize() (*Summary, error) {
 					continue
 				}
 				s.Metrics[i] = MetricSummary{Level: k.level, Structure: k.structure, Metric: m.name,
-					Stratum: k.stratum, Group: k.group, Undefined: undef, Summary: d}
+					Stratum: k.stratum, Group: k.group, Undefined: undef, PredEmpty: predEmpty(groups[k]), Summary: d}
 			}
 		}()
 	}
@@ -334,19 +414,10 @@ func (a *analysis) summarize() (*Summary, error) {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := a.volumeBias(s); err != nil {
-		return nil, fmt.Errorf("volume bias: %w", err)
-	}
-	a.stray(s)
-	s.Tests = a.groupTests()
-	s.Time = a.timeSummary()
-	if len(a.ratings) > 0 {
-		s.Likert = a.likert()
-	}
-	return s, nil
+	return nil
 }
 
 func nonNil(s []string) []string {
@@ -468,6 +539,15 @@ func (a *analysis) timeSummary() *TimeSummary {
 	if len(auto) == 0 && len(manual) == 0 {
 		return nil
 	}
+	t.ManualSource = "manifest column manual_seconds"
+	for _, c := range a.cases {
+		if c.ManualSeconds > 0 && a.meta[c.ID].ManualSimulated {
+			t.ManualSimulated++
+		}
+	}
+	if t.ManualSimulated > 0 {
+		t.ManualSource += fmt.Sprintf(", simulated (not measured) for %d of %d cases", t.ManualSimulated, len(manual))
+	}
 	t.Automated, _ = stats.Describe(auto, a.boot("time", "automated"))
 	t.Manual, _ = stats.Describe(manual, a.boot("time", "manual"))
 	t.Paired = len(pa)
@@ -538,10 +618,7 @@ func (a *analysis) likert() *LikertSummary {
 		return out
 	}
 	l.Overall = shares(known)
-	for _, st := range strata[1:] {
-		if st.name != "split" && st.name != "subgroup" && st.name != "cohort" {
-			continue
-		}
+	for _, st := range strata[1:] { // split, cohort, center, subgroup, pathology
 		g := map[string][]Rating{}
 		for _, r := range known {
 			k := st.group(byID[r.CaseID])
@@ -579,6 +656,13 @@ func (a *analysis) likert() *LikertSummary {
 					ag.Note = err.Error()
 				} else {
 					ag.Kappa = ptr(k)
+					ag.kappaCI(a.boot("kappa", ra, rb, w.String()), func(idx []int) (float64, error) {
+						ya, yb := make([]int, len(idx)), make([]int, len(idx))
+						for n, i := range idx {
+							ya[n], yb[n] = xa[i], xb[i]
+						}
+						return stats.CohenKappa(ya, yb, cats, w)
+					})
 				}
 				l.Agreement = append(l.Agreement, ag)
 			}
@@ -606,6 +690,13 @@ func (a *analysis) likert() *LikertSummary {
 			ag.Note = err.Error()
 		} else {
 			ag.Kappa = ptr(k)
+			ag.kappaCI(a.boot("kappa", "fleiss"), func(idx []int) (float64, error) {
+				rows := make([][]int, len(idx))
+				for n, i := range idx {
+					rows[n] = counts[i]
+				}
+				return stats.FleissKappa(rows)
+			})
 		}
 		l.Agreement = append(l.Agreement, ag)
 	}
@@ -644,4 +735,18 @@ func (a *analysis) likert() *LikertSummary {
 		l.Tests = append(l.Tests, testFromResult(fmt.Sprintf("Likert level: %s vs %s (every rating)", spec.g1, spec.g2), []string{spec.g1, spec.g2}, res, err))
 	}
 	return l
+}
+
+// kappaCI sets the bootstrap CI of a kappa over the rated cases: resampled
+// cases keep both (or all) readers' ratings together, so the interval
+// reflects which cases happened to be rated. Resamples on which the kappa is
+// undefined (every rating in one level) are left out and the rest counted;
+// fewer than 2 cases give no interval and a note.
+func (ag *Agreement) kappaCI(b stats.Bootstrap, stat func(idx []int) (float64, error)) {
+	lo, hi, used, err := stats.ResampleCI(ag.N, stat, b)
+	if err != nil {
+		ag.Note = "no CI: " + err.Error()
+		return
+	}
+	ag.CILow, ag.CIHigh, ag.CIResamples = ptr(lo), ptr(hi), used
 }
