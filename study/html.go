@@ -2,32 +2,55 @@ package study
 
 import (
 	"bytes"
-	"cmp"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"html/template"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/otoseg/otoseg/metrics"
+	"github.com/otoseg/otoseg/stats"
 )
 
-// cell is one formatted summary in a table.
+// reportHTML is the report template; report.html.tmpl sits next to this
+// file so that it can be read and edited as HTML.
+//
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"p": fmtP, "f": fmtF, "g3": g3,
+	"ci":  func(lo, hi *float64) string { return ciRange(*lo, *hi, "%.3f") },
+	"pct": func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
+}).Parse(reportHTML))
+
+// cell is one formatted summary in a table. SD and CI read "n/a" below
+// Summary.MinNSDCI values: an SD of one ear is 0 and a bootstrap CI of one
+// ear is a point, and printed as numbers they look like certainty.
 type cell struct {
-	N, Undefined   int
-	MeanSD, MedIQR string
-	CI             string
+	N, Undefined, PredEmpty int
+	MeanSD, MedIQR, CI      string
 }
 
+// stratRow is one group of a stratum in a stratified table.
 type stratRow struct {
 	Stratum, Group string
+	N, Failed      int
 	Cells          []cell
 }
 
+// structRow is one structure in an all-ears table.
 type structRow struct {
 	Structure string
+	N, Failed int
 	Cells     []cell
+}
+
+// structStrata is the stratified tables of one structure.
+type structStrata struct {
+	Structure string
+	Ear, Case []stratRow
 }
 
 type caseLine struct {
@@ -41,24 +64,37 @@ type figView struct {
 }
 
 type view struct {
-	S           *Summary
-	Figs        []figView
-	MetricNames []string
-	Structures  []structRow
-	Strata      []stratRow
-	CaseStrata  []stratRow
-	Cases       []caseLine
-	Headline    []string
-	Worst       []worstView
+	S    *Summary
+	Figs []figView
+	// StratMetrics head the stratified tables, OverlapMetrics and
+	// DistanceMetrics the two all-ears accuracy tables.
+	StratMetrics, OverlapMetrics, DistanceMetrics []string
+	Overlap, Distance                             []structRow
+	Strata                                        []structStrata
+	Cases                                         []caseLine
+	Headline                                      []string
+	Worst                                         []worstView
 	// Volume holds the volume agreement over all ears, VolumeGroups per
-	// stratum group (Summary.VolumeBias, VolumeBiasByGroup).
+	// stratum group (Summary.VolumeBias, VolumeBiasByGroup); VolumeTable
+	// the reference-versus-prediction table (Summary.VolumeAgreement).
 	Volume       []volRow
 	VolumeGroups []volRow
+	VolumeTable  []vaRow
 	// StrayLine is the sentence on Summary.Stray; Stray and StrayGroups its
 	// table over all ears and per stratum group (Summary.StrayByGroup).
 	StrayLine   string
 	Stray       []strayRow
 	StrayGroups []strayRow
+	Cohort      []cohortRow
+	Pathologies []cohortRow
+	// Simulated is set when manual times are simulated; ManualLabel is
+	// "manual" or "manual (simulated)".
+	Simulated   bool
+	ManualLabel string
+	Time        *timeView
+	LikertDice  []likertDiceRow
+	// FailedLine says how many ears failed and that distances leave them out.
+	FailedLine string
 }
 
 // strayRow is one group's stray pieces in a table.
@@ -122,28 +158,137 @@ func volRows(stratum, group string, vb map[string]VolumeBias) []volRow {
 	return out
 }
 
+// vaRow is one structure of the reference-versus-prediction volume table.
+// Cells are template.HTML for the reason given at volRow (signs).
+type vaRow struct {
+	Structure                 string
+	N, Excluded, PredEmpty    int
+	Ref, Pred, Bias, LoA      template.HTML
+	ICC, Pearson, PearsonP    template.HTML
+	Spearman, SpearmanP, Note template.HTML
+}
+
+func vaRows(va map[string]VolumeAgreement) []vaRow {
+	na := template.HTML("n/a")
+	meanSD := func(m, sd *float64) template.HTML {
+		switch {
+		case m == nil:
+			return na
+		case sd == nil:
+			return template.HTML(fmt.Sprintf("%.1f (SD n/a)", *m))
+		}
+		return template.HTML(fmt.Sprintf("%.1f ± %.1f", *m, *sd))
+	}
+	var out []vaRow
+	for _, st := range metrics.Structures {
+		a, ok := va[st.Name]
+		if !ok {
+			continue
+		}
+		r := vaRow{Structure: st.Name, N: a.N, Excluded: a.Excluded, PredEmpty: a.PredEmpty,
+			Ref: meanSD(a.RefMean, a.RefSD), Pred: meanSD(a.PredMean, a.PredSD), Bias: na, LoA: na,
+			ICC: na, Pearson: na, PearsonP: na, Spearman: na, SpearmanP: na, Note: template.HTML(template.HTMLEscapeString(a.Note))}
+		if b := a.BlandAltman; b != nil {
+			r.Bias = template.HTML(fmt.Sprintf("%+.1f", b.Bias))
+			r.LoA = template.HTML(fmt.Sprintf("%+.1f to %+.1f", b.LoALow, b.LoAHigh))
+		}
+		if c := a.ICC; c != nil {
+			r.ICC = template.HTML(fmt.Sprintf("%.3f (%s)", c.ICC, ciRange(c.CILow, c.CIHigh, "%.3f")))
+		}
+		if c := a.Pearson; c != nil {
+			r.Pearson = template.HTML(fmt.Sprintf("%.3f", c.R))
+			if c.CILow != nil {
+				r.Pearson += template.HTML(fmt.Sprintf(" (%s)", ciRange(*c.CILow, *c.CIHigh, "%.3f")))
+			}
+			r.PearsonP = template.HTML(fmtP(&c.PValue))
+		}
+		if c := a.Spearman; c != nil {
+			r.Spearman = template.HTML(fmt.Sprintf("%.3f", c.R))
+			r.SpearmanP = template.HTML(fmtP(&c.PValue))
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// cohortRow is one centre, pathology or the total in the cohort tables.
+type cohortRow struct {
+	Name, Ears, Splits, Subgroups, Pathologies, Centers string
+	Scanners, InPlane, Slice, Manual                    string
+	Cases                                               int
+}
+
+// cohortRowOf formats one group; the total row names only the number of
+// scanners, which the centre rows list.
+func cohortRowOf(g CohortGroup, total bool) cohortRow {
+	list := func(c []Count) string {
+		var parts []string
+		for _, x := range c {
+			parts = append(parts, fmt.Sprintf("%s %d", x.Name, x.N))
+		}
+		return strings.Join(parts, ", ")
+	}
+	rng := func(r *Range) string {
+		switch {
+		case r == nil:
+			return "–"
+		case r.Min == r.Max:
+			return fmt.Sprintf("%g", r.Min)
+		}
+		return fmt.Sprintf("%g–%g", r.Min, r.Max)
+	}
+	r := cohortRow{Name: g.Name, Cases: g.Cases, Ears: fmt.Sprintf("%d (%d L, %d R)", g.Ears, g.LeftEars, g.RightEars),
+		Splits: list(g.Splits), Subgroups: list(g.Subgroups), Pathologies: list(g.Pathologies), Centers: list(g.Centers),
+		Scanners: strings.Join(g.Scanners, "; "), InPlane: rng(g.InPlaneMM), Slice: rng(g.SliceMM), Manual: fmt.Sprint(g.ManualTimes)}
+	switch {
+	case r.Scanners == "":
+		r.Scanners = "–"
+	case total && len(g.Scanners) > 1:
+		r.Scanners = fmt.Sprintf("%d scanners / protocols (see the centres)", len(g.Scanners))
+	}
+	switch {
+	case g.ManualSimulated == g.ManualTimes && g.ManualTimes > 0:
+		r.Manual += " (simulated)"
+	case g.ManualSimulated > 0:
+		r.Manual += fmt.Sprintf(" (%d simulated)", g.ManualSimulated)
+	}
+	return r
+}
+
+// timeView is the processing-time table.
+type timeView struct {
+	Auto, Manual, Speedup cell
+}
+
+// likertDiceRow is the Dice of the cases rated at one Likert level.
+type likertDiceRow struct {
+	Level int
+	Label string
+	cell
+}
+
 type worstView struct {
 	CaseID, Ear, Split, Subgroup, Pathology, Status string
-	Dice, HD95                                      string
+	Dice, HD95, NoCT                                string
 	Data                                            template.URL
 }
 
-// worstEars is how many of the lowest-Dice ears the report pictures.
-const worstEars = 6
-
 func (v *view) worst(res *Result) {
-	var rows []CaseRow
-	for _, r := range res.Rows {
-		if r.Ear != metrics.EarBoth && r.Structure == "labyrinth" && res.pictures[r.Case.ID][r.Ear] != nil {
-			rows = append(rows, r)
-		}
-	}
-	slices.SortStableFunc(rows, func(a, b CaseRow) int { return cmp.Compare(a.Dice, b.Dice) })
-	for _, r := range rows[:min(worstEars, len(rows))] {
+	for _, w := range res.worst {
+		r := w.row
 		v.Worst = append(v.Worst, worstView{CaseID: r.Case.ID, Ear: r.Ear, Split: r.Case.Split, Subgroup: r.Case.Subgroup,
-			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95),
-			Data: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(res.pictures[r.Case.ID][r.Ear]))})
+			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95), NoCT: w.noCT,
+			Data: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(w.png))})
 	}
+}
+
+// manualWord is "manual" or, when the manual times are simulated,
+// "simulated manual", for the sentences of the report.
+func (v *view) manualWord() string {
+	if v.Simulated {
+		return "simulated manual"
+	}
+	return "manual"
 }
 
 // headline writes the key results as sentences, each naming its test.
@@ -152,8 +297,20 @@ func (v *view) headline() {
 		return v.find("ear", "labyrinth", "dice", stratum, group)
 	}
 	if m, ok := lab("all", "all"); ok && m.N > 0 {
-		v.Headline = append(v.Headline, fmt.Sprintf("Labyrinth Dice per ear: median %.3f [IQR %.3f–%.3f], mean %.3f (95%% CI %.3f–%.3f), %d ears of %d cases.",
-			m.Median, m.Q1, m.Q3, m.Mean, m.CILow, m.CIHigh, m.N, v.S.CasesEvaluated))
+		line := fmt.Sprintf("Labyrinth Dice per ear: median %.3f [IQR %.3f–%.3f], ", m.Median, m.Q1, m.Q3)
+		if m.N >= v.S.MinNSDCI {
+			line += fmt.Sprintf("mean %.3f (95%% CI %.3f–%.3f), ", m.Mean, m.CILow, m.CIHigh)
+		} else {
+			line += fmt.Sprintf("mean %.3f (CI n/a), ", m.Mean)
+		}
+		v.Headline = append(v.Headline, line+fmt.Sprintf("%d ears of %d cases.", m.N, v.S.CasesEvaluated))
+	}
+	if a, ok := v.S.VolumeAgreement["labyrinth"]; ok && a.ICC != nil {
+		line := fmt.Sprintf("Labyrinth volume per ear: ICC(2,1) %.3f (95%% CI %s)", a.ICC.ICC, ciRange(a.ICC.CILow, a.ICC.CIHigh, "%.3f"))
+		if b := a.BlandAltman; b != nil {
+			line += fmt.Sprintf(", Bland-Altman bias %+.1f mm³ (limits of agreement %+.1f to %+.1f mm³)", b.Bias, b.LoALow, b.LoAHigh)
+		}
+		v.Headline = append(v.Headline, line+fmt.Sprintf(", %d ears.", a.N))
 	}
 	for _, c := range []struct{ stratum, g1, g2, label string }{
 		{"cohort", CohortInternal, CohortExternal, "Training centres (train + validation) versus external centre"},
@@ -167,44 +324,79 @@ func (v *view) headline() {
 		line := fmt.Sprintf("%s: median Dice %.3f (n=%d) versus %.3f (n=%d)", c.label, a.Median, a.N, b.Median, b.N)
 		for _, t := range v.S.Tests {
 			if t.Name == fmt.Sprintf("labyrinth dice per ear: %s vs %s", c.g1, c.g2) && t.PValue != nil {
-				line += fmt.Sprintf("; %s (%s), p = %s", t.Test, t.Method, fmtP(t.PValue))
+				line += fmt.Sprintf("; %s (%s), p = %s, Holm-adjusted p = %s", t.Test, t.Method, fmtP(t.PValue), fmtP(t.PHolm))
 			}
 		}
 		v.Headline = append(v.Headline, line+".")
+	}
+	if v.FailedLine != "" {
+		v.Headline = append(v.Headline, v.FailedLine)
 	}
 	if st := v.S.Stray; st.Ears+st.Undefined > 0 {
 		v.Headline = append(v.Headline, strayLine(st))
 	}
 	if t := v.S.Time; t != nil && t.Paired > 0 {
-		line := fmt.Sprintf("Processing time: automated median %.0f s versus manual %.0f s, speed-up of medians %.1f× (%d paired cases)",
-			t.Automated.Median, t.Manual.Median, t.SpeedupOfMedians, t.Paired)
+		line := fmt.Sprintf("Processing time: automated median %.0f s versus %s %.0f s, speed-up of medians %.1f× (%d paired cases)",
+			t.Automated.Median, v.manualWord(), t.Manual.Median, t.SpeedupOfMedians, t.Paired)
 		if t.Test.PValue != nil {
 			line += fmt.Sprintf("; %s (%s), p = %s", t.Test.Test, t.Test.Method, fmtP(t.Test.PValue))
+		}
+		if v.Simulated {
+			line += fmt.Sprintf(". The manual times are simulated, not measured (%d of %d cases), so the speed-up is illustrative only", t.ManualSimulated, t.Manual.N)
 		}
 		v.Headline = append(v.Headline, line+".")
 	}
 	if l := v.S.Likert; l != nil && l.Ratings > 0 {
-		line := fmt.Sprintf("Likert (%d ratings): %.0f%% usable as is, %.0f%% minor corrections, %.0f%% major corrections, %.0f%% indeterminate/unusable",
-			l.Ratings, 100*l.Overall[0].Share, 100*l.Overall[1].Share, 100*l.Overall[2].Share, 100*l.Overall[3].Share)
-		for _, a := range l.Agreement {
-			if a.Kappa != nil && len(a.Readers) == 2 && strings.Contains(a.Kind, "quadratic") {
-				line += fmt.Sprintf("; %s %s–%s %.2f", a.Kind, a.Readers[0], a.Readers[1], *a.Kappa)
-				break
-			}
-		}
-		for _, a := range l.Agreement {
-			if a.Kappa != nil && len(a.Readers) > 2 {
-				line += fmt.Sprintf("; Fleiss' kappa %.2f (%d readers)", *a.Kappa, len(a.Readers))
-			}
-		}
-		v.Headline = append(v.Headline, line+".")
+		v.Headline = append(v.Headline, likertLine(l))
 	}
 	if n := len(v.S.Flags); n > 0 {
 		v.Headline = append(v.Headline, fmt.Sprintf("%d row(s) have an empty reference or prediction; see Flags.", n))
 	}
+	v.Headline = append(v.Headline, v.S.MultipleComparisons.Statement)
 }
 
-var reportMetrics = []string{"dice", "hd95_mm", "assd_mm", "nsd"}
+// likertLine is the key-result sentence on the ratings.
+func likertLine(l *LikertSummary) string {
+	line := fmt.Sprintf("Likert (%d ratings): %.0f%% usable as is, %.0f%% minor corrections, %.0f%% major corrections, %.0f%% indeterminate/unusable",
+		l.Ratings, 100*l.Overall[0].Share, 100*l.Overall[1].Share, 100*l.Overall[2].Share, 100*l.Overall[3].Share)
+	ci := func(a Agreement) string {
+		if a.CILow == nil {
+			return ""
+		}
+		return fmt.Sprintf(" (95%% CI %s)", ciRange(*a.CILow, *a.CIHigh, "%.2f"))
+	}
+	for _, a := range l.Agreement {
+		if a.Kappa != nil && len(a.Readers) == 2 && strings.Contains(a.Kind, "quadratic") {
+			line += fmt.Sprintf("; %s %s–%s %.2f%s", a.Kind, a.Readers[0], a.Readers[1], *a.Kappa, ci(a))
+			break
+		}
+	}
+	for _, a := range l.Agreement {
+		if a.Kappa != nil && len(a.Readers) > 2 {
+			line += fmt.Sprintf("; Fleiss' kappa %.2f%s (%d readers)", *a.Kappa, ci(a), len(a.Readers))
+		}
+	}
+	return line + "."
+}
+
+// failedLine counts the failed ears, which the distances leave out.
+func failedLine(s *Summary) string {
+	f, ok := s.FailedEars["labyrinth"]
+	if !ok || f.Ears == 0 {
+		return ""
+	}
+	if f.Failed == 0 {
+		return fmt.Sprintf("Failed ears (empty predicted labyrinth): none of %d.", f.Ears)
+	}
+	return fmt.Sprintf("Failed ears (empty predicted labyrinth): %d of %d (%s). They count as Dice 0 but have no surface distance, so HD, HD95 and ASSD leave them out and look better than the method is.",
+		f.Failed, f.Ears, strings.Join(f.List, ", "))
+}
+
+var (
+	stratMetrics    = []string{"dice", "hd95_mm", "assd_mm", "nsd"}
+	overlapMetrics  = []string{"dice", "iou", "sensitivity", "precision", "nsd"}
+	distanceMetrics = []string{"hd_mm", "hd95_mm", "assd_mm"}
+)
 
 func (v *view) find(level, structure, metric, stratum, group string) (MetricSummary, bool) {
 	for _, m := range v.S.Metrics {
@@ -215,16 +407,38 @@ func (v *view) find(level, structure, metric, stratum, group string) (MetricSumm
 	return MetricSummary{}, false
 }
 
-func fmtCell(m MetricSummary) cell {
-	c := cell{N: m.N, Undefined: m.Undefined}
+// fmtCell formats a summary; SD and CI are "n/a" below minN values.
+func fmtCell(m MetricSummary, minN int) cell {
+	c := cell{N: m.N, Undefined: m.Undefined, PredEmpty: m.PredEmpty}
 	if m.N == 0 {
 		c.MeanSD, c.MedIQR, c.CI = "–", "–", "–"
 		return c
 	}
+	if m.N < minN {
+		c.MedIQR = g3(m.Median) + " [IQR n/a]"
+		c.MeanSD = g3(m.Mean) + " (SD n/a)"
+		c.CI = "CI n/a"
+		return c
+	}
+	c.MedIQR = fmt.Sprintf("%s [%s]", g3(m.Median), ciRange(m.Q1, m.Q3, "%.3f"))
 	c.MeanSD = fmt.Sprintf("%s ± %s", g3(m.Mean), g3(m.SD))
-	c.MedIQR = fmt.Sprintf("%s [%s–%s]", g3(m.Median), g3(m.Q1), g3(m.Q3))
-	c.CI = fmt.Sprintf("%s–%s", g3(m.CILow), g3(m.CIHigh))
+	c.CI = ciRange(m.CILow, m.CIHigh, "%.3f")
 	return c
+}
+
+// ciRange prints an interval: "0.81–0.93", but "−0.43 to 0.83" when a
+// bound is negative, where an en dash would read as a minus sign.
+func ciRange(lo, hi float64, format string) string {
+	f := func(x float64) string {
+		if format == "%.3f" {
+			return g3(x)
+		}
+		return fmt.Sprintf(format, x)
+	}
+	if lo < 0 || hi < 0 {
+		return f(lo) + " to " + f(hi)
+	}
+	return f(lo) + "–" + f(hi)
 }
 
 // g3 prints a metric with three decimals (enough for Dice and for mm).
@@ -255,57 +469,34 @@ func fmtF(p *float64) string {
 	return fmt.Sprintf("%.3f", *p)
 }
 
+// renderHTML builds the view in stages (figures, accuracy tables, strata,
+// volume, stray, cohort, time, Likert, key results, pictures) and executes
+// the template.
 func renderHTML(res *Result, figs []Figure) ([]byte, error) {
-	v := &view{S: res.Summary, MetricNames: reportMetrics}
+	v := &view{S: res.Summary, StratMetrics: stratMetrics, OverlapMetrics: overlapMetrics, DistanceMetrics: distanceMetrics}
+	if v.S.MinNSDCI == 0 {
+		v.S.MinNSDCI = minVolumeBiasN
+	}
 	for _, f := range figs {
 		v.Figs = append(v.Figs, figView{f, template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))})
 	}
-	for _, st := range metrics.Structures {
-		r := structRow{Structure: st.Name}
-		for _, m := range reportMetrics {
-			ms, _ := v.find("ear", st.Name, m, "all", "all")
-			r.Cells = append(r.Cells, fmtCell(ms))
-		}
-		v.Structures = append(v.Structures, r)
-	}
-	seen := map[[3]string]bool{}
-	for _, m := range v.S.Metrics {
-		if m.Structure != "labyrinth" || m.Metric != "dice" {
-			continue
-		}
-		k := [3]string{m.Level, m.Stratum, m.Group}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		row := stratRow{Stratum: m.Stratum, Group: m.Group}
-		for _, mn := range reportMetrics {
-			ms, _ := v.find(m.Level, "labyrinth", mn, m.Stratum, m.Group)
-			row.Cells = append(row.Cells, fmtCell(ms))
-		}
-		if m.Level == "ear" {
-			v.Strata = append(v.Strata, row)
-		} else {
-			v.CaseStrata = append(v.CaseStrata, row)
-		}
-	}
-	for _, r := range res.Rows {
-		if r.Structure != "labyrinth" {
-			continue
-		}
-		v.Cases = append(v.Cases, caseLine{ID: r.Case.ID, Ear: r.Ear, Split: r.Case.Split, Subgroup: r.Case.Subgroup,
-			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95), ASSD: g3(r.ASSD),
-			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred), Stray: g3(r.StrayMM)})
-	}
+	v.accuracyTables()
+	v.strataTables()
+	v.caseLines(res.Rows)
 	v.Volume = volRows("all", "all", v.S.VolumeBias)
 	for _, g := range v.S.VolumeBiasByGroup {
 		v.VolumeGroups = append(v.VolumeGroups, volRows(g.Stratum, g.Group, g.VolumeBias)...)
 	}
+	v.VolumeTable = vaRows(v.S.VolumeAgreement)
 	v.StrayLine = strayLine(v.S.Stray)
 	v.Stray = []strayRow{strayRowOf("all", "all", v.S.Stray)}
 	for _, g := range v.S.StrayByGroup {
 		v.StrayGroups = append(v.StrayGroups, strayRowOf(g.Stratum, g.Group, g.Stray))
 	}
+	v.cohortTables()
+	v.timeTable()
+	v.likertDice()
+	v.FailedLine = failedLine(v.S)
 	v.headline()
 	v.worst(res)
 	var b bytes.Buffer
@@ -315,141 +506,101 @@ func renderHTML(res *Result, figs []Figure) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"p": fmtP, "f": fmtF, "g3": g3,
-	"pct": func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
-}).Parse(reportHTML))
+// accuracyTables fills the all-ears overlap and distance tables.
+func (v *view) accuracyTables() {
+	for _, st := range metrics.Structures {
+		fail := 0
+		if m, ok := v.find("ear", st.Name, "dice", "all", "all"); ok {
+			fail = m.PredEmpty
+		}
+		o := structRow{Structure: st.Name, Failed: fail}
+		for _, m := range v.OverlapMetrics {
+			ms, _ := v.find("ear", st.Name, m, "all", "all")
+			o.Cells = append(o.Cells, fmtCell(ms, v.S.MinNSDCI))
+		}
+		o.N = o.Cells[0].N
+		d := structRow{Structure: st.Name, Failed: fail, N: o.N}
+		for _, m := range v.DistanceMetrics {
+			ms, _ := v.find("ear", st.Name, m, "all", "all")
+			d.Cells = append(d.Cells, fmtCell(ms, v.S.MinNSDCI))
+		}
+		v.Overlap, v.Distance = append(v.Overlap, o), append(v.Distance, d)
+	}
+}
 
-const reportHTML = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>otoseg validation report</title>
-<style>
-body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px auto;max-width:1200px;padding:0 12px;color:#222;line-height:1.4}
-.ci{color:#555}
-h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #1f77b4;padding-bottom:3px;margin-top:30px}
-h3{font-size:15px;margin-bottom:4px}
-table{border-collapse:collapse;margin:8px 0 14px;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-td.n{white-space:nowrap}
-th{background:#eef3f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.sub{color:#555;font-size:13px}.figs{display:flex;flex-wrap:wrap;gap:18px}
-figure{margin:0;max-width:100%}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:12px;color:#444;max-width:520px}
-.warn{color:#a33}dl{font-size:13px}dt{font-weight:bold;margin-top:6px}dd{margin-left:18px}
-details{margin:8px 0}
-</style></head><body>
-<h1>otoseg validation report</h1>
-<p class="sub">{{if .S.Inputs.Reference}}Reference <code>{{.S.Inputs.Reference}}</code> against prediction <code>{{.S.Inputs.Predictions}}</code>.{{else}}{{.S.CasesEvaluated}} cases evaluated from <code>{{.S.Inputs.Manifest}}</code> against predictions in <code>{{.S.Inputs.Predictions}}</code>.{{end}}
-NSD tolerance {{.S.Inputs.ToleranceMM}} mm; bootstrap {{.S.Inputs.BootstrapResamples}} resamples, seed {{.S.Inputs.BootstrapSeed}}.
-{{with .S.SkippedNoReference}}<span class="warn">Skipped (no reference label): {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}
-{{with .S.EmptyFromSidecar}}<span class="warn">No label map, only a segmentation sidecar (no ear found), evaluated as empty predictions: {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}</p>
+// strataTables fills one stratified table per structure, per ear and per
+// case, in the order of summary.json's metrics.
+func (v *view) strataTables() {
+	for _, st := range metrics.Structures {
+		ss := structStrata{Structure: st.Name}
+		for _, m := range v.S.Metrics {
+			if m.Structure != st.Name || m.Metric != "dice" {
+				continue
+			}
+			row := stratRow{Stratum: m.Stratum, Group: m.Group, N: m.N, Failed: m.PredEmpty}
+			for _, mn := range v.StratMetrics {
+				ms, _ := v.find(m.Level, st.Name, mn, m.Stratum, m.Group)
+				row.Cells = append(row.Cells, fmtCell(ms, v.S.MinNSDCI))
+			}
+			if m.Level == "ear" {
+				ss.Ear = append(ss.Ear, row)
+			} else {
+				ss.Case = append(ss.Case, row)
+			}
+		}
+		v.Strata = append(v.Strata, ss)
+	}
+}
 
-<h2>Key results</h2>
-<ul>{{range .Headline}}<li>{{.}}</li>{{end}}</ul>
+// caseLines fills the per-case labyrinth table.
+func (v *view) caseLines(rows []CaseRow) {
+	for _, r := range rows {
+		if r.Structure != "labyrinth" {
+			continue
+		}
+		v.Cases = append(v.Cases, caseLine{ID: r.Case.ID, Ear: r.Ear, Split: r.Case.Split, Subgroup: r.Case.Subgroup,
+			Pathology: r.Case.Pathology, Status: string(r.Status), Dice: g3(r.Dice), HD95: g3(r.HD95), ASSD: g3(r.ASSD),
+			NSD: g3(r.NSD), VRef: g3(r.VolumeRef), VPred: g3(r.VolumePred), Stray: g3(r.StrayMM)})
+	}
+}
 
-<h2>Accuracy per structure (one value per ear)</h2>
-<table><tr><th rowspan="2">structure</th><th rowspan="2">n</th>{{range .MetricNames}}<th colspan="2">{{.}}</th>{{end}}</tr>
-<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
-{{range .Structures}}<tr><td>{{.Structure}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
-{{end}}</table>
+// cohortTables fills the cohort tables (per centre with the total, per
+// pathology).
+func (v *view) cohortTables() {
+	co := v.S.Cohort
+	if co == nil {
+		return
+	}
+	for _, g := range co.Centers {
+		v.Cohort = append(v.Cohort, cohortRowOf(g, false))
+	}
+	v.Cohort = append(v.Cohort, cohortRowOf(co.Total, true))
+	for _, g := range co.Pathologies {
+		v.Pathologies = append(v.Pathologies, cohortRowOf(g, false))
+	}
+}
 
-<h2>Volume agreement (one value per ear)</h2>
-<p class="sub">RVD = (V<sub>pred</sub> − V<sub>ref</sub>)/V<sub>ref</sub> per ear, in percent (negative: the prediction is smaller than the reference); mean with its 95% bootstrap CI as for Dice, median and SD over the ears. Ears with a zero reference volume for a structure (e.g. aplastic canals) have no RVD: they are excluded from that structure and counted under "excluded". SD and CI are n/a for fewer than 3 ears.</p>
-<table><tr><th>structure</th><th>n</th><th>excluded</th><th>mean RVD</th><th>95% CI</th><th>median</th><th>SD</th></tr>
-{{range .Volume}}<tr><td>{{.Structure}}</td><td class="n">{{.N}}</td><td class="n">{{.Excluded}}</td><td class="n">{{.Mean}}</td><td class="n">{{.CI}}</td><td class="n">{{.Median}}</td><td class="n">{{.SD}}</td></tr>
-{{end}}</table>
-{{with .VolumeGroups}}<details><summary>Volume agreement by stratum</summary>
-<table><tr><th>stratum</th><th>group</th><th>structure</th><th>n</th><th>excluded</th><th>mean RVD</th><th>95% CI</th><th>median</th><th>SD</th></tr>
-{{range .}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td>{{.Structure}}</td><td class="n">{{.N}}</td><td class="n">{{.Excluded}}</td><td class="n">{{.Mean}}</td><td class="n">{{.CI}}</td><td class="n">{{.Median}}</td><td class="n">{{.SD}}</td></tr>
-{{end}}</table></details>{{end}}
+// timeTable formats the processing-time summaries and the simulated flag.
+func (v *view) timeTable() {
+	v.ManualLabel = "manual"
+	t := v.S.Time
+	if t == nil {
+		return
+	}
+	v.Simulated = t.ManualSimulated > 0
+	if v.Simulated {
+		v.ManualLabel = "manual (simulated)"
+	}
+	c := func(d stats.Summary) cell { return fmtCell(MetricSummary{Summary: d}, v.S.MinNSDCI) }
+	v.Time = &timeView{Auto: c(t.Automated), Manual: c(t.Manual), Speedup: c(t.PerCaseSpeedup)}
+}
 
-<h2>Stray pieces (labyrinth, one value per ear)</h2>
-<p>{{.StrayLine}}</p>
-<p class="sub">A piece is a 26-connected component of the predicted labyrinth of an ear. Its distance to the reference labyrinth is 0 when it overlaps or touches it, else the smallest distance between voxel centres (mm); stray_mm is the largest over the pieces of the ear (cases.csv). A stray piece is one more than {{.S.Stray.ThresholdMM}} mm away: a separate false-positive blob, not disagreement about a boundary, and a correction for the reader. Ears with an empty prediction have no stray_mm (NA).</p>
-<table><tr><th>ears</th><th>with stray pieces</th><th>stray pieces</th><th>stray mm³</th><th>median stray mm</th><th>max stray mm</th><th>farthest</th><th>NA</th></tr>
-{{range .Stray}}<tr><td class="n">{{.Ears}}</td><td class="n">{{.WithStray}}</td><td class="n">{{.N}}</td><td class="n">{{.MM3}}</td><td class="n">{{.Median}}</td><td class="n">{{.Max}}</td><td>{{.Farthest}}</td><td class="n">{{.Undefined}}</td></tr>
-{{end}}</table>
-{{with .StrayGroups}}<details><summary>Stray pieces by stratum</summary>
-<table><tr><th>stratum</th><th>group</th><th>ears</th><th>with stray pieces</th><th>stray pieces</th><th>stray mm³</th><th>median stray mm</th><th>max stray mm</th><th>farthest</th><th>NA</th></tr>
-{{range .}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{.Ears}}</td><td class="n">{{.WithStray}}</td><td class="n">{{.N}}</td><td class="n">{{.MM3}}</td><td class="n">{{.Median}}</td><td class="n">{{.Max}}</td><td>{{.Farthest}}</td><td class="n">{{.Undefined}}</td></tr>
-{{end}}</table></details>{{end}}
-
-<h2>Labyrinth by stratum</h2>
-<h3>Per ear</h3>
-<table><tr><th rowspan="2">stratum</th><th rowspan="2">group</th><th rowspan="2">n</th>{{range .MetricNames}}<th colspan="2">{{.}}</th>{{end}}</tr>
-<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
-{{range .Strata}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
-{{end}}</table>
-<details><summary>Per case (whole volume, ear "both")</summary>
-<table><tr><th rowspan="2">stratum</th><th rowspan="2">group</th><th rowspan="2">n</th>{{range .MetricNames}}<th colspan="2">{{.}}</th>{{end}}</tr>
-<tr>{{range .MetricNames}}<th>median [IQR]</th><th>mean ± SD<br>(95% CI)</th>{{end}}</tr>
-{{range .CaseStrata}}<tr><td>{{.Stratum}}</td><td>{{.Group}}</td><td class="n">{{(index .Cells 0).N}}</td>{{range .Cells}}<td class="n">{{.MedIQR}}</td><td class="n">{{.MeanSD}}<br><span class="ci">({{.CI}})</span>{{if .Undefined}}<br><span class="warn">{{.Undefined}} NA</span>{{end}}</td>{{end}}</tr>
-{{end}}</table></details>
-
-<h2>Figures</h2>
-<div class="figs">{{range .Figs}}<figure><img src="{{.Data}}" alt="{{.Title}}"><figcaption><b>{{.Title}}.</b> {{.Caption}} (also {{.Name}}.svg)</figcaption></figure>
-{{end}}</div>
-
-{{with .Worst}}<h2>Lowest-Dice ears</h2>
-<p class="sub">Labyrinth agreement on the voxel planes k, j and i (24 mm panels, sampled in mm) through the reference centroid of the ear: <span style="background:#d8d8d8">&nbsp;both&nbsp;</span> <span style="background:#1aa03a;color:#fff">&nbsp;reference only (missed)&nbsp;</span> <span style="background:#d020c0;color:#fff">&nbsp;prediction only (false positive)&nbsp;</span>; white is outside the image.</p>
-<div class="figs">{{range .}}<figure><img src="{{.Data}}" alt="{{.CaseID}} {{.Ear}}"><figcaption><b>{{.CaseID}} {{.Ear}}</b>: Dice {{.Dice}}, HD95 {{.HD95}} mm; {{.Split}}, {{.Subgroup}}{{with .Pathology}} ({{.}}){{end}}{{if ne .Status "ok"}} <span class="warn">{{.Status}}</span>{{end}}</figcaption></figure>
-{{end}}</div>{{end}}
-
-<h2>Tests</h2>
-<table><tr><th>comparison</th><th>test</th><th>method</th><th>n</th><th>statistic</th><th>p (two-sided)</th><th>note</th></tr>
-{{range .S.Tests}}<tr><td>{{.Name}}</td><td>{{.Test}}</td><td>{{.Method}}</td><td class="n">{{.N1}} / {{.N2}}</td><td class="n">{{f .Statistic}}</td><td class="n">{{p .PValue}}</td><td>{{.Note}}</td></tr>
-{{end}}</table>
-<p class="sub">Mann-Whitney U compares ears of two groups (U of the first group); Wilcoxon signed-rank compares paired values (n = pairs used / zero differences dropped). No correction for multiple comparisons is applied.</p>
-
-<h2>Processing time</h2>
-{{with .S.Time}}
-<p>Automated times from {{if .Source}}{{.Source}}{{else}}<span class="warn">no source</span>{{end}}; manual times from the manifest.</p>
-<table><tr><th></th><th>n</th><th>median [IQR] (s)</th><th>mean ± SD (s)</th><th>95% CI of mean</th></tr>
-<tr><td>automated</td><td class="n">{{.Automated.N}}</td><td class="n">{{g3 .Automated.Median}} [{{g3 .Automated.Q1}}–{{g3 .Automated.Q3}}]</td><td class="n">{{g3 .Automated.Mean}} ± {{g3 .Automated.SD}}</td><td class="n">{{g3 .Automated.CILow}}–{{g3 .Automated.CIHigh}}</td></tr>
-<tr><td>manual</td><td class="n">{{.Manual.N}}</td><td class="n">{{g3 .Manual.Median}} [{{g3 .Manual.Q1}}–{{g3 .Manual.Q3}}]</td><td class="n">{{g3 .Manual.Mean}} ± {{g3 .Manual.SD}}</td><td class="n">{{g3 .Manual.CILow}}–{{g3 .Manual.CIHigh}}</td></tr>
-{{if .Paired}}<tr><td>speed-up manual/automated per case</td><td class="n">{{.PerCaseSpeedup.N}}</td><td class="n">{{g3 .PerCaseSpeedup.Median}} [{{g3 .PerCaseSpeedup.Q1}}–{{g3 .PerCaseSpeedup.Q3}}]</td><td class="n">{{g3 .PerCaseSpeedup.Mean}} ± {{g3 .PerCaseSpeedup.SD}}</td><td class="n">{{g3 .PerCaseSpeedup.CILow}}–{{g3 .PerCaseSpeedup.CIHigh}}</td></tr>{{end}}
-</table>
-{{if .Paired}}<p>Speed-up of medians: <b>{{printf "%.1f" .SpeedupOfMedians}}×</b> over {{.Paired}} paired cases. {{.Test.Test}} ({{.Test.Method}}): statistic {{f .Test.Statistic}}, p = {{p .Test.PValue}}.{{with .Test.Note}} <span class="warn">{{.}}</span>{{end}}</p>{{end}}
-{{with .MissingAutomated}}<p class="warn">No automated time for: {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}</p>{{end}}
-{{with .MissingManual}}<p class="sub">No manual time for: {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}</p>{{end}}
-{{else}}<p class="sub">No automated or manual times were given.</p>{{end}}
-
-<h2>Expert review (Likert)</h2>
-{{with .S.Likert}}
-<p>{{.Ratings}} ratings of {{.CasesRated}} cases by {{len .Readers}} reader(s): {{range $i, $r := .Readers}}{{if $i}}, {{end}}{{$r}}{{end}}.{{with .UnknownCases}} <span class="warn">Ratings of cases not evaluated were left out: {{range $i, $c := .}}{{if $i}}, {{end}}{{$c}}{{end}}.</span>{{end}}</p>
-<table><tr><th>group</th><th>n</th><th>1 usable as is</th><th>2 minor corrections</th><th>3 major corrections</th><th>4 indeterminate/unusable</th></tr>
-<tr><td>all</td><td class="n">{{.Ratings}}</td>{{range .Overall}}<td class="n">{{.Count}} ({{pct .Share}})</td>{{end}}</tr>
-{{range .ByGroup}}<tr><td>{{.Stratum}}: {{.Group}}</td><td class="n">{{.N}}</td>{{range .Levels}}<td class="n">{{.Count}} ({{pct .Share}})</td>{{end}}</tr>
-{{end}}</table>
-<h3>Reader agreement</h3>
-{{if .Agreement}}<table><tr><th>readers</th><th>statistic</th><th>cases</th><th>kappa</th><th>note</th></tr>
-{{range .Agreement}}<tr><td>{{range $i, $r := .Readers}}{{if $i}}, {{end}}{{$r}}{{end}}</td><td>{{.Kind}}</td><td class="n">{{.N}}</td><td class="n">{{f .Kappa}}</td><td>{{.Note}}</td></tr>
-{{end}}</table>{{else}}<p class="sub">One reader: no agreement to compute.</p>{{end}}
-<h3>Case-level labyrinth Dice by Likert level</h3>
-<table><tr><th>level</th><th>n</th><th>median [IQR]</th><th>mean ± SD</th></tr>
-{{range .DiceByLevel}}<tr><td>{{.Level}} {{.Label}}</td><td class="n">{{.N}}</td><td class="n">{{if .N}}{{g3 .Median}} [{{g3 .Q1}}–{{g3 .Q3}}]{{else}}–{{end}}</td><td class="n">{{if .N}}{{g3 .Mean}} ± {{g3 .SD}}{{else}}–{{end}}</td></tr>
-{{end}}</table>
-<table><tr><th>comparison</th><th>test</th><th>method</th><th>n</th><th>statistic</th><th>p</th><th>note</th></tr>
-{{range .Tests}}<tr><td>{{.Name}}</td><td>{{.Test}}</td><td>{{.Method}}</td><td class="n">{{.N1}} / {{.N2}}</td><td class="n">{{f .Statistic}}</td><td class="n">{{p .PValue}}</td><td>{{.Note}}</td></tr>
-{{end}}</table>
-{{else}}<p class="sub">No ratings file was given.</p>{{end}}
-
-<h2>Flags</h2>
-{{if .S.Flags}}<table><tr><th>case</th><th>ear</th><th>structure</th><th>status</th></tr>
-{{range .S.Flags}}<tr><td>{{.CaseID}}</td><td>{{.Ear}}</td><td>{{.Structure}}</td><td class="warn">{{.Status}}</td></tr>
-{{end}}</table>{{else}}<p class="sub">No empty reference or prediction.</p>{{end}}
-
-<details><summary>Ears found in each case</summary>
-<table><tr><th>case</th><th>ears</th><th>rule</th></tr>
-{{range .S.Ears}}<tr><td>{{.CaseID}}</td><td>{{range $i, $e := .Ears}}{{if $i}}, {{end}}{{$e}}{{end}}</td><td>{{.Rule}}</td></tr>
-{{end}}</table></details>
-
-<details><summary>Labyrinth per case and ear</summary>
-<table><tr><th>case</th><th>ear</th><th>split</th><th>subgroup</th><th>pathology</th><th>status</th><th>Dice</th><th>HD95 mm</th><th>ASSD mm</th><th>NSD</th><th>V ref mm³</th><th>V pred mm³</th><th>stray mm</th></tr>
-{{range .Cases}}<tr><td>{{.ID}}</td><td>{{.Ear}}</td><td>{{.Split}}</td><td>{{.Subgroup}}</td><td>{{.Pathology}}</td><td>{{.Status}}</td><td class="n">{{.Dice}}</td><td class="n">{{.HD95}}</td><td class="n">{{.ASSD}}</td><td class="n">{{.NSD}}</td><td class="n">{{.VRef}}</td><td class="n">{{.VPred}}</td><td class="n">{{.Stray}}</td></tr>
-{{end}}</table></details>
-
-<h2>Definitions</h2>
-<dl>{{range .S.Definitions}}<dt>{{.Term}}</dt><dd>{{.Text}}</dd>{{end}}</dl>
-<p class="sub">Every number is in summary.json and cases.csv next to this file. Produced by <code>otoseg evaluate</code>.</p>
-</body></html>
-`
+// likertDice formats the Dice of the cases at each Likert level.
+func (v *view) likertDice() {
+	if v.S.Likert == nil {
+		return
+	}
+	for _, d := range v.S.Likert.DiceByLevel {
+		v.LikertDice = append(v.LikertDice, likertDiceRow{Level: d.Level, Label: d.Label, cell: fmtCell(MetricSummary{Summary: d.Summary}, v.S.MinNSDCI)})
+	}
+}

@@ -99,4 +99,3 @@ func TestReadCaseMeta(t *testing.T) {
 		t.Errorf("missing meta: %v", err)
 	}
 }
-

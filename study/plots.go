@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/metrics"
+	"github.com/otoseg/otoseg/stats"
 )
 
 // Figure is one plot of the report, rendered as PNG and SVG.
@@ -126,23 +128,20 @@ func diceByGroup(rows []CaseRow) (Figure, bool, error) {
 	p.Y.Label.Text = "Dice"
 	var names []string
 	for i, g := range groups {
-		b, err := plotter.NewBoxPlot(vg.Points(28), float64(i), g.v)
-		if err != nil {
+		c := color.Color(colInternal)
+		if g.ext {
+			c = colExternal
+		}
+		if _, err := addGroup(p, float64(i), g.v, vg.Points(28), c); err != nil {
 			return Figure{}, false, err
 		}
-		b.FillColor = colInternal
-		if g.ext {
-			b.FillColor = colExternal
-		}
-		b.FillColor = withAlpha(b.FillColor, 0x60)
-		p.Add(b)
 		names = append(names, g.label)
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_group", "Dice by split and subgroup",
-		"Box plots of labyrinth Dice, one value per ear (box: IQR, line: median, whiskers: 1.5 IQR). Blue: training centres, red: external centre.",
+		fmt.Sprintf("Box plots of labyrinth Dice, one value per ear (box: IQR, line: median, whiskers: 1.5 IQR); groups of fewer than %d ears are drawn as their points. Blue: training centres, red: external centre.", minBoxN),
 		vg.Points(max(360, 75*float64(len(groups)))), vg.Points(300))
 	return f, true, err
 }
@@ -172,16 +171,16 @@ func diceByStructure(rows []CaseRow) (Figure, bool, error) {
 				continue
 			}
 			drawn = true
-			b, err := plotter.NewBoxPlot(vg.Points(22), float64(i), v)
+			// Side by side within the structure's slot, in data units so
+			// that points of small groups sit where a box would.
+			x := float64(i) + float64(2*c-1)*0.2
+			thumb, err := addGroup(p, x, v, vg.Points(22), []color.Color{colInternal, colExternal}[c])
 			if err != nil {
 				return Figure{}, false, err
 			}
-			b.Offset = vg.Points(float64(2*c-1) * 13)
-			b.FillColor = withAlpha([]color.Color{colInternal, colExternal}[c], 0x60)
-			p.Add(b)
 			if !legend[coh] {
 				legend[coh] = true
-				p.Legend.Add(coh, swatch{b.FillColor})
+				p.Legend.Add(coh, thumb)
 			}
 		}
 	}
@@ -189,12 +188,55 @@ func diceByStructure(rows []CaseRow) (Figure, bool, error) {
 		return Figure{}, false, nil
 	}
 	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
-	p.Legend.Left = true // Dice sits high: the bottom left is empty
+	// An empty slot right of the last structure holds the legend, so that
+	// it never covers a box (Dice sits high, and low values sit low).
+	p.X.Min, p.X.Max = -0.6, float64(len(names))+0.5
+	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_structure", "Dice by structure",
-		"Dice per ear for each structure; blue internal (train + validation), red external.", vg.Points(460), vg.Points(300))
+		fmt.Sprintf("Dice per ear for each structure; blue internal (train + validation), red external; groups of fewer than %d ears drawn as points.", minBoxN),
+		vg.Points(520), vg.Points(300))
 	return f, true, err
+}
+
+// minBoxN is the fewest values drawn as a box plot: a box of one or two
+// values shows quartiles and whiskers that do not exist.
+const minBoxN = 3
+
+// addGroup draws one group's values at x (see groupPlotter) and returns
+// what the legend should show for the group.
+func addGroup(p *plot.Plot, x float64, v plotter.Values, width vg.Length, c color.Color) (plot.Thumbnailer, error) {
+	pl, err := groupPlotter(x, v, width, c)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(pl)
+	return swatch{withAlpha(c, 0x60)}, nil
+}
+
+// groupPlotter is a box plot (filled with c at low alpha) from minBoxN
+// values, else the values themselves as points in c.
+func groupPlotter(x float64, v plotter.Values, width vg.Length, c color.Color) (plot.Plotter, error) {
+	if len(v) >= minBoxN {
+		b, err := plotter.NewBoxPlot(width, x, v)
+		if err != nil {
+			return nil, err
+		}
+		b.FillColor = withAlpha(c, 0x60)
+		return b, nil
+	}
+	xy := make(plotter.XYs, len(v))
+	for i, y := range v {
+		xy[i] = plotter.XY{X: x, Y: y}
+	}
+	s, err := plotter.NewScatter(xy)
+	if err != nil {
+		return nil, err
+	}
+	s.GlyphStyle.Color = c
+	s.GlyphStyle.Radius = vg.Points(3)
+	s.GlyphStyle.Shape = draw.CircleGlyph{}
+	return s, nil
 }
 
 // swatch is a legend thumbnail: a filled rectangle of one colour.
@@ -205,88 +247,156 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.c, c.ClipPolygonY(pts))
 }
 
+// blandAltman draws one Bland-Altman panel per structure (predicted −
+// reference volume against their mean, per ear) in a 2 × 2 figure. The ears
+// are those of the volume table (reference has the structure); failed ears
+// (empty prediction) are crosses at −V_ref.
 func blandAltman(rows []CaseRow) (Figure, bool, error) {
-	var pts [2]plotter.XYs
-	var diffs []float64
-	for _, r := range earRows(rows, "labyrinth") {
-		if r.Status != metrics.StatusOK {
-			continue
+	var panels []*plot.Plot
+	drawn := false
+	var caption []string
+	for _, st := range metrics.Structures {
+		p, ba, n, err := blandAltmanPanel(rows, st.Name)
+		if err != nil {
+			return Figure{}, false, err
 		}
-		m := (r.VolumeRef + r.VolumePred) / 2
-		d := r.VolumePred - r.VolumeRef
-		c := 0
-		if cohort(r.Case) == CohortExternal {
-			c = 1
+		drawn = drawn || n > 0
+		panels = append(panels, p)
+		if ba != nil {
+			caption = append(caption, fmt.Sprintf("%s bias %+.1f mm³ (limits %+.1f to %+.1f)", st.Name, ba.Bias, ba.LoALow, ba.LoAHigh))
+		} else {
+			caption = append(caption, fmt.Sprintf("%s: %d ears, no limits", st.Name, n))
 		}
-		pts[c] = append(pts[c], plotter.XY{X: m, Y: d})
-		diffs = append(diffs, d)
 	}
-	if len(diffs) < 2 {
+	if !drawn {
 		return Figure{}, false, nil
 	}
-	var mean, sd float64
-	for _, d := range diffs {
-		mean += d
-	}
-	mean /= float64(len(diffs))
-	for _, d := range diffs {
-		sd += (d - mean) * (d - mean)
-	}
-	sd = math.Sqrt(sd / float64(len(diffs)-1))
+	grid := [][]*plot.Plot{{panels[0], panels[1]}, {panels[2], panels[3]}}
+	f, err := renderGrid(grid, "bland_altman_volume", "Bland-Altman of volumes per structure",
+		"Each point is one ear whose reference has the structure; crosses are failed ears (empty prediction, plotted at −V_ref). Solid line: bias; dashed: 95% limits of agreement (bias ± 1.96 SD). "+strings.Join(caption, "; ")+".",
+		vg.Points(760), vg.Points(600))
+	return f, true, err
+}
+
+// blandAltmanPanel draws the panel of one structure; ba is nil with fewer
+// than minVolumeBiasN ears.
+func blandAltmanPanel(rows []CaseRow, structure string) (*plot.Plot, *stats.BlandAltman, int, error) {
 	p := plot.New()
-	p.Title.Text = "Bland-Altman: labyrinth volume per ear"
-	p.X.Label.Text = "mean of reference and predicted volume (mm³)"
+	p.Title.Text = structure
+	p.X.Label.Text = "mean of reference and predicted (mm³)"
 	p.Y.Label.Text = "predicted − reference (mm³)"
 	p.Add(plotter.NewGrid())
-	xmin, xmax := math.Inf(1), math.Inf(-1)
+	var pts [3]plotter.XYs // internal, external, failed
+	var ref, pred []float64
+	for _, r := range earRows(rows, structure) {
+		if !(r.VolumeRef > 0) {
+			continue
+		}
+		q := plotter.XY{X: (r.VolumeRef + r.VolumePred) / 2, Y: r.VolumePred - r.VolumeRef}
+		switch {
+		case r.Status == metrics.StatusPredEmpty:
+			pts[2] = append(pts[2], q)
+		case cohort(r.Case) == CohortExternal:
+			pts[1] = append(pts[1], q)
+		default:
+			pts[0] = append(pts[0], q)
+		}
+		ref, pred = append(ref, r.VolumeRef), append(pred, r.VolumePred)
+	}
+	n := len(ref)
+	if n == 0 {
+		p.Title.Text += " (no ears)"
+		return p, nil, 0, nil
+	}
+	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for c, xy := range pts {
 		if len(xy) == 0 {
 			continue
 		}
 		for _, q := range xy {
 			xmin, xmax = math.Min(xmin, q.X), math.Max(xmax, q.X)
+			ymin, ymax = math.Min(ymin, q.Y), math.Max(ymax, q.Y)
 		}
 		s, err := plotter.NewScatter(xy)
 		if err != nil {
-			return Figure{}, false, err
+			return nil, nil, 0, err
 		}
-		s.GlyphStyle.Color = []color.Color{colInternal, colExternal}[c]
+		s.GlyphStyle.Color = []color.Color{colInternal, colExternal, colGrey}[c]
 		s.GlyphStyle.Radius = vg.Points(2.5)
-		s.GlyphStyle.Shape = draw.CircleGlyph{}
+		s.GlyphStyle.Shape = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.CircleGlyph{}, draw.CrossGlyph{}}[c]
 		p.Add(s)
-		p.Legend.Add([]string{CohortInternal, CohortExternal}[c], s)
+		p.Legend.Add([]string{CohortInternal, CohortExternal, "failed (empty)"}[c], s)
 	}
-	for i, y := range []float64{mean, mean - 1.96*sd, mean + 1.96*sd} {
-		l, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: y}, {X: xmax, Y: y}})
+	var baPtr *stats.BlandAltman
+	if n >= minVolumeBiasN {
+		ba, err := stats.BlandAltmanOf(ref, pred)
 		if err != nil {
-			return Figure{}, false, err
+			return nil, nil, 0, err
 		}
-		l.Color = colGrey
-		if i > 0 {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		baPtr = &ba
+		for i, y := range []float64{ba.Bias, ba.LoALow, ba.LoAHigh} {
+			l, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: y}, {X: xmax, Y: y}})
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			l.Color = colGrey
+			if i > 0 {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l)
+			if i == 0 {
+				p.Legend.Add(fmt.Sprintf("bias %+.1f", ba.Bias), l)
+			} else if i == 1 {
+				p.Legend.Add(fmt.Sprintf("limits %+.1f, %+.1f", ba.LoALow, ba.LoAHigh), l)
+			}
+			ymin, ymax = math.Min(ymin, y), math.Max(ymax, y)
 		}
-		p.Add(l)
-		if i == 0 {
-			p.Legend.Add(fmt.Sprintf("bias %.1f", mean), l)
-		} else if i == 1 {
-			p.Legend.Add(fmt.Sprintf("limits of agreement %.1f, %.1f", mean-1.96*sd, mean+1.96*sd), l)
-		}
+	} else {
+		p.Title.Text += fmt.Sprintf(" (%d ears: no limits)", n)
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	// Pad the data range so edge glyphs are not clipped, and leave the top
-	// quarter to the legend.
-	ymin, ymax := mean-1.96*sd, mean+1.96*sd
-	for _, d := range diffs {
-		ymin, ymax = math.Min(ymin, d), math.Max(ymax, d)
-	}
+	// 40% to the legend.
 	dx, dy := 0.05*(xmax-xmin)+1e-9, (ymax-ymin)+1e-9
+	if xmax-xmin < 1e-6 {
+		dx = 0.05*math.Abs(xmax) + 1
+	}
+	if ymax-ymin < 1e-6 {
+		dy = 0.1*math.Abs(ymax) + 1
+	}
 	p.X.Min, p.X.Max = xmin-dx, xmax+dx
-	p.Y.Min, p.Y.Max = ymin-0.05*dy, ymax+0.35*dy
-	f, err := render(p, "bland_altman_volume", "Bland-Altman of labyrinth volumes",
-		fmt.Sprintf("Each point is one ear (both masks non-empty). Bias %.2f mm³, 95%% limits of agreement %.2f to %.2f mm³ (bias ± 1.96 SD).", mean, mean-1.96*sd, mean+1.96*sd),
-		vg.Points(460), vg.Points(320))
-	return f, true, err
+	p.Y.Min, p.Y.Max = ymin-0.05*dy, ymax+0.7*dy
+	return p, baPtr, n, nil
+}
+
+// renderGrid draws plots aligned on a grid into one PNG and one SVG.
+func renderGrid(plots [][]*plot.Plot, name, title, caption string, w, h vg.Length) (Figure, error) {
+	f := Figure{Name: name, Title: title, Caption: caption}
+	for _, format := range []string{"png", "svg"} {
+		c, err := draw.NewFormattedCanvas(w, h, format)
+		if err != nil {
+			return f, fmt.Errorf("plot %s: %w", name, err)
+		}
+		tiles := draw.Tiles{Rows: len(plots), Cols: len(plots[0]), PadX: vg.Points(18), PadY: vg.Points(18),
+			PadTop: vg.Points(6), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(8)}
+		canvases := plot.Align(plots, tiles, draw.New(c))
+		for j, row := range plots {
+			for i, p := range row {
+				p.Draw(canvases[j][i])
+			}
+		}
+		var b bytes.Buffer
+		if _, err := c.WriteTo(&b); err != nil {
+			return f, fmt.Errorf("plot %s: %w", name, err)
+		}
+		if format == "png" {
+			f.PNG = b.Bytes()
+		} else {
+			f.SVG = b.Bytes()
+		}
+	}
+	return f, nil
 }
 
 func timePlot(res *Result) (Figure, bool, error) {
@@ -312,24 +422,28 @@ func timePlot(res *Result) (Figure, bool, error) {
 	p.Y.Label.Text = "seconds (log scale)"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	manualName := "manual"
+	if res.simulatedManual {
+		manualName = "manual\n(simulated)"
+	}
 	var names []string
 	for i, v := range []plotter.Values{auto, manual} {
-		name := []string{"automated", "manual"}[i]
+		name := []string{"automated", manualName}[i]
 		names = append(names, fmt.Sprintf("%s\nn=%d", name, len(v)))
 		if len(v) == 0 {
 			continue
 		}
-		b, err := plotter.NewBoxPlot(vg.Points(40), float64(i), v)
-		if err != nil {
+		if _, err := addGroup(p, float64(i), v, vg.Points(40), []color.Color{colInternal, colGrey}[i]); err != nil {
 			return Figure{}, false, err
 		}
-		b.FillColor = withAlpha([]color.Color{colInternal, colGrey}[i], 0x60)
-		p.Add(b)
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.6, 1.6
 	p.Add(plotter.NewGrid())
 	caption := "Automated time per case against manual segmentation time."
+	if res.simulatedManual {
+		caption = "Automated time per case against simulated manual segmentation time (simulated, not measured: illustrative only)."
+	}
 	if t.Paired > 0 {
 		caption += fmt.Sprintf(" Median speed-up %.1f× over %d paired cases.", t.SpeedupOfMedians, t.Paired)
 	}
@@ -345,6 +459,9 @@ func likertPlot(l *LikertSummary) (Figure, bool, error) {
 	for _, g := range l.ByGroup {
 		if g.Stratum == "cohort" && g.Group == CohortExternal {
 			continue // the same ratings as split "external"
+		}
+		if g.Stratum == "center" || g.Stratum == "pathology" {
+			continue // in the table; as bars they would crowd the plot
 		}
 		groups = append(groups, g)
 	}

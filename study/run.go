@@ -11,6 +11,7 @@
 package study
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,15 +74,24 @@ type Result struct {
 	Summary *Summary
 
 	autoSeconds []float64 // automated seconds of the evaluated cases, for the time plot
-	// pictures holds each case's per-ear agreement maps (PNG), made while
-	// the volumes were in memory; the report shows the worst ears.
-	pictures map[string]map[string][]byte
+	// simulatedManual is set when some manual times are simulated (phantom
+	// cohorts); plots and captions then say so.
+	simulatedManual bool
+	// spacing is each case's reference voxel spacing (mm), for the cohort table.
+	spacing map[string][3]float64
+	// worst are the lowest-Dice ears with their agreement maps (PNG), drawn
+	// by drawWorst in a second read of those cases only.
+	worst []worstEar
 }
 
 // Run evaluates every case of the manifest that has a reference label and
 // writes the report into cfg.OutDir. Missing predictions are an error that
 // lists them all; nothing is written then. A case with only a sidecar
 // DIR/<case_id>.json (otoseg segment found no ear) is an empty prediction.
+//
+// The stages: plan (manifest, predictions, times, ratings), evaluate every
+// case, summarise, picture the worst ears (a second read of their volumes,
+// with the CT), write.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Read == nil {
 		return nil, errors.New("study: no image reader configured")
@@ -89,22 +99,73 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.OutDir == "" {
 		return nil, errors.New("study: no output directory")
 	}
+	pl, err := planRun(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("report directory: %w", err)
+	}
+	per, err := evaluateAll(ctx, cfg, pl.cases, pl.preds)
+	if err != nil {
+		return nil, err
+	}
+	res := collect(pl.cases, per)
+	an := analysis{cfg: cfg, cases: pl.cases, rows: res.Rows, auto: pl.auto, timeSource: pl.timeSource,
+		ratings: pl.ratings, skipped: pl.skipped, meta: pl.meta, ears: res.Ears, spacing: res.spacing}
+	if res.Summary, err = an.summarize(); err != nil {
+		return nil, err
+	}
+	res.Summary.EmptyFromSidecar = nonNil(pl.noLabelMap)
+	res.Summary.Ears = res.Ears
+	for _, c := range pl.cases {
+		if s, ok := pl.auto[c.ID]; ok {
+			res.autoSeconds = append(res.autoSeconds, s)
+		}
+	}
+	res.simulatedManual = res.Summary.Time != nil && res.Summary.Time.ManualSimulated > 0
+	if err := res.drawWorst(ctx, cfg, pl.preds); err != nil {
+		return nil, err
+	}
+	if err := writeOutputs(cfg.OutDir, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runPlan is what Run checks before reading any image.
+type runPlan struct {
+	cases      []dataset.Case
+	preds      map[string]string // case id -> prediction file; "" = sidecar only
+	skipped    []string          // no reference label
+	noLabelMap []string          // sidecar without label map: empty prediction
+	auto       map[string]float64
+	timeSource string
+	ratings    []Rating
+	meta       map[string]caseMeta
+}
+
+// planRun reads the manifest (or makes the one-pair cohort), finds every
+// prediction and reads the times and ratings, so that a missing file stops
+// the run before any output is written.
+func planRun(cfg Config) (*runPlan, error) {
 	m, err := cohortOf(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var cases []dataset.Case
-	var skipped []string
-	var missing, noLabelMap []string
-	preds := map[string]string{}
+	pl := &runPlan{preds: map[string]string{}}
+	if pl.meta, err = readCaseMeta(m); err != nil {
+		return nil, err
+	}
+	var missing []string
 	for _, c := range m.Cases {
 		if c.Label == "" {
-			skipped = append(skipped, c.ID)
+			pl.skipped = append(pl.skipped, c.ID)
 			continue
 		}
 		if cfg.RefFile != "" {
-			preds[c.ID] = cfg.PredFile
-			cases = append(cases, c)
+			pl.preds[c.ID] = cfg.PredFile
+			pl.cases = append(pl.cases, c)
 			continue
 		}
 		p, err := FindPrediction(cfg.PredDir, c.ID)
@@ -112,16 +173,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			// `otoseg segment` writes only the sidecar when it finds no
 			// inner ear: that case is an empty prediction, not a missing one.
 			if st, serr := os.Stat(filepath.Join(cfg.PredDir, c.ID+".json")); serr == nil && !st.IsDir() {
-				noLabelMap = append(noLabelMap, c.ID)
-				preds[c.ID] = ""
-				cases = append(cases, c)
+				pl.noLabelMap = append(pl.noLabelMap, c.ID)
+				pl.preds[c.ID] = ""
+				pl.cases = append(pl.cases, c)
 				continue
 			}
 			missing = append(missing, c.ID)
 			continue
 		}
-		preds[c.ID] = p
-		cases = append(cases, c)
+		pl.preds[c.ID] = p
+		pl.cases = append(pl.cases, c)
 	}
 	if len(missing) > 0 {
 		show := missing
@@ -131,59 +192,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("no prediction in %s for %d case(s): %s (looked for <case_id> with %s)",
 			cfg.PredDir, len(missing), strings.Join(show, ", "), strings.Join(PredictionExtensions, ", "))
 	}
-	if len(cases) == 0 {
+	if len(pl.cases) == 0 {
 		return nil, fmt.Errorf("manifest %s: no case has a reference label", cfg.Manifest)
 	}
-	auto, timeSource, err := automatedTimes(cfg, cases)
-	if err != nil {
+	if pl.auto, pl.timeSource, err = automatedTimes(cfg, pl.cases); err != nil {
 		return nil, err
 	}
-	var ratings []Rating
 	if cfg.Ratings != "" {
-		if ratings, err = ReadRatings(cfg.Ratings); err != nil {
+		if pl.ratings, err = ReadRatings(cfg.Ratings); err != nil {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-		return nil, fmt.Errorf("report directory: %w", err)
-	}
+	return pl, nil
+}
 
-	per, pics, err := evaluateAll(ctx, cfg, cases, preds)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{pictures: map[string]map[string][]byte{}}
+// collect turns the per-case results into the rows and ear records.
+func collect(cases []dataset.Case, per []caseEval) *Result {
+	res := &Result{spacing: map[string][3]float64{}}
 	for i, c := range cases {
-		res.pictures[c.ID] = pics[i]
-		e := CaseEars{CaseID: c.ID, Ears: per[i].Ears.Present, Rule: per[i].Ears.Rule, split: per[i].Ears}
+		r := per[i].result
+		res.spacing[c.ID] = per[i].spacing
+		e := CaseEars{CaseID: c.ID, Ears: r.Ears.Present, Rule: r.Ears.Rule, split: r.Ears}
 		if e.Ears == nil {
 			e.Ears = []string{}
 		}
-		if per[i].Ears.Split {
-			x := per[i].Ears.PlaneX
+		if r.Ears.Split {
+			x := r.Ears.PlaneX
 			e.PlaneX = &x
 		}
 		res.Ears = append(res.Ears, e)
-		for _, r := range per[i].Rows {
-			res.Rows = append(res.Rows, CaseRow{Case: c, Row: r})
+		for _, row := range r.Rows {
+			res.Rows = append(res.Rows, CaseRow{Case: c, Row: row})
 		}
 	}
-	an := analysis{cfg: cfg, cases: cases, rows: res.Rows, auto: auto, timeSource: timeSource, ratings: ratings, skipped: skipped}
-	res.Summary, err = an.summarize()
-	if err != nil {
-		return nil, err
-	}
-	res.Summary.EmptyFromSidecar = nonNil(noLabelMap)
-	res.Summary.Ears = res.Ears
-	for _, c := range cases {
-		if s, ok := auto[c.ID]; ok {
-			res.autoSeconds = append(res.autoSeconds, s)
-		}
-	}
-	if err := writeOutputs(cfg.OutDir, res); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res
 }
 
 // cohortOf reads the manifest, or makes a one-case cohort for a pair.
@@ -202,7 +244,7 @@ func cohortOf(cfg Config) (*dataset.Manifest, error) {
 		}
 		return &dataset.Manifest{Cases: []dataset.Case{{ID: imageStem(cfg.RefFile), Label: cfg.RefFile}}}, nil
 	}
-	return dataset.Read(cfg.Manifest)
+	return ReadManifest(cfg.Manifest)
 }
 
 // imageStem is a file name without directory and image extension.
@@ -244,15 +286,21 @@ func automatedTimes(cfg Config, cases []dataset.Case) (map[string]float64, strin
 	return t, "segmentation sidecars <case_id>.json", nil
 }
 
+// caseEval is one case's comparison and the spacing of its reference grid
+// (for the cohort table).
+type caseEval struct {
+	result  *metrics.CaseResult
+	spacing [3]float64
+}
+
 // evaluateAll reads and compares the cases with a few workers; results keep
 // manifest order. The first error (naming the case and file) stops the run.
-func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds map[string]string) ([]*metrics.CaseResult, []map[string][]byte, error) {
+func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds map[string]string) ([]caseEval, error) {
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 4)
 	}
-	out := make([]*metrics.CaseResult, len(cases))
-	pics := make([]map[string][]byte, len(cases))
+	out := make([]caseEval, len(cases))
 	errs := make([]error, len(cases))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -265,13 +313,19 @@ func evaluateAll(ctx context.Context, cfg Config, cases []dataset.Case, preds ma
 			defer wg.Done()
 			for i := range next {
 				c := cases[i]
-				r, pic, err := evaluateCase(cfg, c, preds[c.ID])
+				ref, pred, err := readPair(cfg, c, preds[c.ID])
 				if err != nil {
 					errs[i] = err
 					cancel()
 					continue
 				}
-				out[i], pics[i] = r, pic
+				r, err := metrics.Evaluate(ref, pred, metrics.Options{ToleranceMM: cfg.ToleranceMM})
+				if err != nil {
+					errs[i] = fmt.Errorf("case %s (%s vs %s): %w", c.ID, cmp.Or(preds[c.ID], "(no label map, empty prediction)"), c.Label, err)
+					cancel()
+					continue
+				}
+				out[i] = caseEval{result: r, spacing: ref.Spacing}
 				if cfg.Log != nil {
 					logMu.Lock()
 					lab := r.Rows[len(metrics.Structures)-1]
@@ -293,32 +347,28 @@ feed:
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	for i, r := range out {
-		if r == nil {
-			return nil, nil, fmt.Errorf("case %s: not evaluated: %w", cases[i].ID, context.Cause(ctx))
+		if r.result == nil {
+			return nil, fmt.Errorf("case %s: not evaluated: %w", cases[i].ID, context.Cause(ctx))
 		}
 	}
-	return out, pics, nil
+	return out, nil
 }
 
-func evaluateCase(cfg Config, c dataset.Case, predPath string) (*metrics.CaseResult, map[string][]byte, error) {
-	ref, err := cfg.Read(c.Label)
-	if err != nil {
+// readPair reads a case's reference and prediction; an empty predPath (a
+// sidecar without label map) is an empty prediction on the reference grid.
+func readPair(cfg Config, c dataset.Case, predPath string) (ref, pred *volume.Volume, err error) {
+	if ref, err = cfg.Read(c.Label); err != nil {
 		return nil, nil, fmt.Errorf("case %s: reference: %w", c.ID, err)
 	}
-	var pred *volume.Volume
 	if predPath == "" { // only a sidecar: segmentation found no ear
-		pred = volume.New(ref.Geometry, volume.Uint8)
-		predPath = "(no label map, empty prediction)"
-	} else if pred, err = cfg.Read(predPath); err != nil {
+		return ref, volume.New(ref.Geometry, volume.Uint8), nil
+	}
+	if pred, err = cfg.Read(predPath); err != nil {
 		return nil, nil, fmt.Errorf("case %s: prediction: %w", c.ID, err)
 	}
-	r, err := metrics.Evaluate(ref, pred, metrics.Options{ToleranceMM: cfg.ToleranceMM})
-	if err != nil {
-		return nil, nil, fmt.Errorf("case %s (%s vs %s): %w", c.ID, predPath, c.Label, err)
-	}
-	return r, earPictures(ref, pred, r.Ears), nil
+	return ref, pred, nil
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,36 +162,80 @@ func TestRunReadErrorNamesCase(t *testing.T) {
 	}
 }
 
-func TestAgreementPNG(t *testing.T) {
-	g := volume.NewGeometry([3]int{40, 40, 40}, [3]float64{0.5, 0.5, 0.5})
-	ref, pred := volume.New(g, volume.Uint8), volume.New(g, volume.Uint8)
-	for k := 15; k < 25; k++ {
-		for j := 15; j < 25; j++ {
-			for i := 15; i < 25; i++ {
+// TestEarPicture checks the agreement picture pixel by pixel: the colours
+// at known mm offsets, the radiological orientation of each plane (patient
+// left on the right of the axial panel, anterior up; anterior on the left
+// of the sagittal panel, superior up), CT grey under the colours, and white
+// outside the image.
+func TestEarPicture(t *testing.T) {
+	g := volume.NewGeometry([3]int{60, 60, 60}, [3]float64{0.5, 0.5, 0.5})
+	ref, pred, ct := volume.New(g, volume.Uint8), volume.New(g, volume.Uint8), volume.New(g, volume.Int16)
+	for i := range ct.Data {
+		ct.Data[i] = 2200 // white in the bone window
+	}
+	// Reference voxels 25..35: centroid at voxel 30, 15 mm on each axis.
+	for k := 25; k <= 35; k++ {
+		for j := 25; j <= 35; j++ {
+			for i := 25; i <= 35; i++ {
 				ref.Set(i, j, k, 1)
-				pred.Set(i+4, j, k, 1)
+				pred.Set(i+4, j, k, 1) // prediction 2 mm towards patient left (+x)
 			}
 		}
 	}
-	b, err := agreementPNG(ref, pred, [3]int{20, 20, 20})
-	if err != nil {
-		t.Fatal(err)
+	// False-positive rods 6.5 mm anterior (−y) and 6 mm superior (+z) of
+	// the centroid.
+	for i := 28; i < 32; i++ {
+		pred.Set(i, 17, 30, 1)
+		pred.Set(i, 30, 42, 1)
 	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
+	ears := metrics.Ears{Present: []string{metrics.EarLeft}}
+	rgb := func(c color.RGBA) [3]uint8 { return [3]uint8{c.R, c.G, c.B} }
+	grey := color.RGBA{R: 255, G: 255, B: 255, A: 255}
+	for _, tc := range []struct {
+		name  string
+		ct    *volume.Volume
+		panel int
+		// offsets in mm from the centroid: right on screen, up on screen
+		right, up float64
+		want      [3]uint8
+	}{
+		{"axial background", ct, 0, -3.6, 0, rgb(grey)},
+		{"axial missed (patient right)", ct, 0, -2.1, 0, rgb(blend(grey, picRef, picAlpha))},
+		{"axial both", ct, 0, 1, 0, rgb(blend(grey, picBoth, picAlpha))},
+		{"axial false positive (patient left)", ct, 0, 3.1, 0, rgb(blend(grey, picPred, picAlpha))},
+		{"axial anterior is up", ct, 0, -0.9, 6.5, rgb(blend(grey, picPred, picAlpha))},
+		{"axial posterior empty", ct, 0, -0.9, -6.1, rgb(grey)},
+		{"coronal superior is up", ct, 1, -0.9, 6.1, rgb(blend(grey, picPred, picAlpha))},
+		{"sagittal anterior is left", ct, 2, -6.5, 0.1, rgb(blend(grey, picPred, picAlpha))},
+		{"sagittal superior is up", ct, 2, 0.1, 6.1, rgb(blend(grey, picPred, picAlpha))},
+		{"no CT: opaque colours", nil, 0, -2.1, 0, rgb(picRef)},
+		{"no CT: dark background", nil, 0, -3.6, 0, rgb(picBg)},
+		{"outside the image is white", ct, 0, 11.9, 11.9, rgb(picGap)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := earPicture(tc.ct, ref, pred, ears, metrics.EarLeft)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := img.Bounds().Dx(); w != 3*picPixels+2*picGapPx {
+				t.Fatalf("width %d", w)
+			}
+			px := picFieldMM / picPixels
+			// Pixel centres sit at (u − picPixels/2 + 0.5)·px from the
+			// centroid.
+			x := tc.panel*(picPixels+picGapPx) + int(math.Floor(tc.right/px+picPixels/2))
+			y := picTitlePx + int(math.Floor(picPixels/2-tc.up/px))
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if got := [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8)}; got != tc.want {
+				t.Errorf("pixel (%d, %d): colour %v, want %v", x, y, got, tc.want)
+			}
+		})
 	}
-	// Axial panel, row through the centre: 0.16 mm per pixel, voxel 0.5 mm.
-	// x offsets (mm) from voxel 20: -3 -> voxel 14 (bg), -2 -> 16 (ref only),
-	// +1 -> 22 (both), +3 -> 26 (pred only).
-	px := func(mm float64) int { return int(mm/(picFieldMM/picPixels) + picPixels/2) }
-	for _, c := range []struct {
-		mm   float64
-		want [3]uint8
-	}{{-3, [3]uint8{picBg.R, picBg.G, picBg.B}}, {-2, [3]uint8{picRef.R, picRef.G, picRef.B}}, {1, [3]uint8{picBoth.R, picBoth.G, picBoth.B}}, {3, [3]uint8{picPred.R, picPred.G, picPred.B}}} {
-		r, g, b, _ := img.At(px(c.mm), picPixels/2).RGBA()
-		if got := [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}; got != c.want {
-			t.Errorf("at %g mm: colour %v, want %v", c.mm, got, c.want)
-		}
+	if _, err := earPicture(nil, volume.New(g, volume.Uint8), pred, ears, metrics.EarLeft); err == nil {
+		t.Error("an ear without reference voxels was pictured")
 	}
 }
