@@ -79,16 +79,27 @@ func ICC21(x [][]float64) (ICCResult, error) {
 	sse := sst - ssr - ssc
 	fn, fk := float64(n), float64(k)
 	msr, msc, mse := ssr/(fn-1), ssc/(fk-1), sse/((fn-1)*(fk-1))
+	// sse is a difference of sums: rounding leaves ~1e-16 relative where it
+	// is exactly 0 (a prediction equal to the reference), as for msc.
+	if tiny := 1e-12 * (msr + msc + mse); mse <= tiny {
+		mse = 0
+		if msc <= tiny {
+			msc = 0
+		}
+	}
 	den := msr + (fk-1)*mse + fk*(msc-mse)/fn
-	if den == 0 {
-		return r, errors.New("icc: undefined (every measurement equal)")
+	if den == 0 || ssr == 0 {
+		return r, errors.New("icc: undefined (no variance between targets)")
 	}
 	icc := (msr - mse) / den
 	r.ICC = icc
-	if mse == 0 || icc >= 1 {
+	if mse == 0 && msc == 0 {
 		// Perfect agreement: the interval collapses onto 1.
 		r.CILow, r.CIHigh = icc, icc
 		return r, nil
+	}
+	if mse == 0 {
+		return r, errors.New("icc: confidence interval undefined (no residual variance)")
 	}
 	fj := msc / mse
 	c := fn*(1+(fk-1)*icc) - fk*icc
@@ -104,6 +115,13 @@ func ICC21(x [][]float64) (ICCResult, error) {
 	}
 	r.CILow = fn * (msr - fu*mse) / (fu*(fk*msc+(fk*fn-fk-fn)*mse) + fn*msr)
 	r.CIHigh = fn * (fl*msr - mse) / (fk*msc + (fk*fn-fk-fn)*mse + fn*fl*msr)
+	for _, x := range []float64{r.ICC, r.CILow, r.CIHigh} {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			// Degenerate samples (e.g. one rater constant up to rounding)
+			// must not put NaN into summary.json.
+			return r, errors.New("icc: confidence interval undefined for these data")
+		}
+	}
 	return r, nil
 }
 

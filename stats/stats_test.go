@@ -355,7 +355,8 @@ func TestHolmByHand(t *testing.T) {
 	}
 }
 
-// TestICCEdges: perfect agreement, too few targets, ragged input.
+// TestICCEdges: perfect agreement, too few targets, ragged input, and
+// samples whose interval is undefined: an error, never NaN.
 func TestICCEdges(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -367,9 +368,16 @@ func TestICCEdges(t *testing.T) {
 		{"one target", [][]float64{{1, 2}}, 0, true},
 		{"ragged", [][]float64{{1, 2}, {3}}, 0, true},
 		{"constant", [][]float64{{2, 2}, {2, 2}}, 0, true},
+		{"no variance between targets", [][]float64{{100, 110}, {100, 110}, {100, 110}}, 0, true},
+		{"offset without residual", [][]float64{{1, 2}, {2, 3}, {4, 5}}, 0, true},
 		{"one rater", [][]float64{{1}, {2}}, 0, true},
 	} {
 		r, err := ICC21(c.x)
+		for _, x := range []float64{r.ICC, r.CILow, r.CIHigh} {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				t.Errorf("%s: non-finite result %+v", c.name, r)
+			}
+		}
 		if (err != nil) != c.wantErr {
 			t.Errorf("%s: err %v", c.name, err)
 			continue
