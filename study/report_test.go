@@ -135,7 +135,7 @@ func TestRunMinimalManifestReport(t *testing.T) {
 		}
 	}
 	s := res.Summary
-	if s.Time.ManualSimulated != 4 || len(s.Cohort.Centers) != 3 || s.Cohort.Total.Ears != 8 || s.VolumeAgreement["labyrinth"].ICC == nil {
+	if s.Time.ManualSimulated != 4 || len(s.Cohort.Centers) != 3 || s.Cohort.Total.Ears != 8 || s.VolumeAgreement["labyrinth"].N != 8 {
 		t.Errorf("time %+v, cohort %+v", s.Time, s.Cohort.Total)
 	}
 	html, _ := os.ReadFile(filepath.Join(cfg.OutDir, "report.html"))
