@@ -41,17 +41,48 @@ into REPORT_DIR:
   cases.csv     one row per case, ear and structure: Dice, IoU, sensitivity,
                 precision, HD, HD95, ASSD (mm), NSD, volumes, stray pieces
                 (predicted pieces > 3 mm from the reference); NA = undefined
-  summary.json  statistics per stratum (split, cohort, centre, subgroup,
-                pathology) with bootstrap CIs, stray pieces per ear, tests,
-                time and Likert results
+  summary.json  cohort table, statistics per structure and stratum (split,
+                cohort, centre, subgroup, pathology) with bootstrap CIs,
+                volume agreement (ICC, correlations, Bland-Altman), failed
+                ears, stray pieces, tests with Holm-adjusted p, time and
+                Likert results (kappas with CIs)
   *.png, *.svg  the plots
-  report.html   a self-contained report (plots embedded)
+  report.html   a self-contained report (plots and pictures embedded)
+
+The manifest (--manifest) is a CSV with a header. Paths are relative to its
+folder. Only three columns are required, in any order:
+
+  case_id     letters, digits, '.', '-', '_' (the prediction's file name)
+  image       the CT (may be empty: the pictures of the worst ears are then
+              drawn without CT underneath)
+  label       the reference label map (empty: the case is skipped, listed)
+
+Optional columns, in any order (missing ones read "(none)" in the strata):
+
+  center                    site
+  split                     train, validation or external
+  subgroup                  normal or pathological
+  pathology                 free text
+  manual_seconds            manual segmentation time (0 or empty: unknown)
+  manual_seconds_simulated  true if those times are simulated, not measured;
+                            the report then says "simulated" beside them
+  scanner                   scanner or protocol, for the cohort table
+  spacing_mm                kept as written (the report measures spacings)
+  meta                      an otoseg phantom meta JSON: its protocol and
+                            manual_seconds_simulated are used
+
+The manifest otoseg phantom writes (case_id,image,label,center,split,
+subgroup,pathology,spacing_mm,manual_seconds,ears,severity,body,meta) is
+such a file; its manual times are marked simulated through the meta column.
+A minimal example:
+
+  case_id,image,label
+  ear01,ct/ear01.nii.gz,labels/ear01.nii.gz
 
 Automated times come from --times (case_id,seconds) or from the sidecars
-DIR/<case_id>.json ("seconds") written by otoseg segment; manual times from
-the manifest's manual_seconds. --ratings is the review app's CSV
-(case_id,reader,likert,comment,seconds_spent,rated_at). Definitions are in
-docs/evaluate.md and in the report.
+DIR/<case_id>.json ("seconds") written by otoseg segment. --ratings is the
+review app's CSV (case_id,reader,likert,comment,seconds_spent,rated_at).
+Definitions are in docs/evaluate.md and in the report.
 
 With --ref REF instead of --manifest, --pred is one predicted label map and
 the same outputs are written for that single pair.`,
@@ -61,7 +92,7 @@ the same outputs are written for that single pair.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Manifest, "manifest", "", "manifest CSV with the reference labels")
+	f.StringVar(&opts.Manifest, "manifest", "", "manifest CSV: case_id,image,label required; center,split,subgroup,pathology,manual_seconds,manual_seconds_simulated,scanner optional (see above)")
 	f.StringVar(&opts.Ref, "ref", "", "one reference label map, instead of --manifest (then --pred is one file)")
 	f.StringVar(&opts.PredDir, "pred", "", "directory of predicted label maps named <case_id>.<ext> (a file with --ref) (required)")
 	f.StringVar(&opts.OutDir, "out", "", "report directory, created if needed (required)")

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/study"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -479,5 +480,71 @@ func TestEvaluateAgainstScipy(t *testing.T) {
 				t.Errorf("%s %s = %q, scipy %q", key, col, g[col], wv)
 			}
 		}
+	}
+}
+
+// TestEvaluateMinimalManifest: a user with only case_id,image,label gets a
+// full report, with the CT under the pictures of the worst ears, and a
+// cohort without centres or splits reads "(none)".
+func TestEvaluateMinimalManifest(t *testing.T) {
+	dir := t.TempDir()
+	g := volume.NewGeometry([3]int{200, 50, 40}, [3]float64{0.5, 0.5, 0.6})
+	g.Origin = [3]float64{-49.75, -20, -15}
+	for _, d := range []string{"ct", "labels", "pred"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	man := "case_id,image,label\n"
+	for n, id := range []string{"ear01", "ear02", "ear03"} {
+		ref, pred, ct := volume.New(g, volume.Uint8), volume.New(g, volume.Uint8), volume.New(g, volume.Int16)
+		for i := range ct.Data {
+			ct.Data[i] = 1500 // bone
+		}
+		for _, side := range []float64{1, -1} {
+			labyrinth(ref, side*38, 0, 0, 1, [3]float64{}, 0, side < 0, 0)
+			labyrinth(pred, side*38, 0, 0, 1, [3]float64{0.5 * float64(n), 0, 0}, 0.2, side < 0, 0)
+		}
+		for p, v := range map[string]*volume.Volume{"ct/" + id + ".nii.gz": ct, "labels/" + id + ".nii.gz": ref, "pred/" + id + ".nii.gz": pred} {
+			if err := imageio.Write(filepath.Join(dir, p), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		man += id + ",ct/" + id + ".nii.gz,labels/" + id + ".nii.gz\n"
+	}
+	os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(man), 0o644)
+	out := filepath.Join(dir, "report")
+	if msg, err := execute(t, "evaluate", "--manifest", filepath.Join(dir, "manifest.csv"), "--pred", filepath.Join(dir, "pred"), "--out", out, "-q"); err != nil {
+		t.Fatalf("evaluate: %v\n%s", err, msg)
+	}
+	if rows := readCSV(t, filepath.Join(out, "cases.csv")); len(rows) != 3*3*4 || rows[0]["split"] != "" {
+		t.Fatalf("%d rows, first %v", len(rows), rows[0])
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h2>Cohort</h2>", "<td>(none)</td>", "6 (3 L, 3 R)", "<h2>Lowest-Dice ears</h2>", "ICC(2,1)"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if bytes.Contains(html, []byte("no CT underneath")) {
+		t.Error("the CT was not read for the pictures")
+	}
+}
+
+// TestEvaluateHelpDescribesManifest: --help names every manifest column
+// evaluate reads, so a user need not read the source to write one.
+func TestEvaluateHelpDescribesManifest(t *testing.T) {
+	out, err := execute(t, "evaluate", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range append(append([]string{}, study.ManifestRequired...), study.ManifestOptional...) {
+		if !strings.Contains(out, "\n  "+col+" ") {
+			t.Errorf("evaluate --help does not describe manifest column %q", col)
+		}
+	}
+	if !strings.Contains(out, "case_id,image,label\n  ear01,") {
+		t.Error("evaluate --help has no minimal manifest example")
 	}
 }
