@@ -339,7 +339,7 @@ func (v *view) headline() {
 		line := fmt.Sprintf("Processing time: automated median %.0f s versus %s %.0f s, speed-up of medians %.1f× (%d paired cases)",
 			t.Automated.Median, v.manualWord(), t.Manual.Median, t.SpeedupOfMedians, t.Paired)
 		if t.Test.PValue != nil {
-			line += fmt.Sprintf("; %s (%s), p = %s", t.Test.Test, t.Test.Method, fmtP(t.Test.PValue))
+			line += fmt.Sprintf("; %s (%s), p = %s, Holm-adjusted p = %s", t.Test.Test, t.Test.Method, fmtP(t.Test.PValue), fmtP(t.Test.PHolm))
 		}
 		if v.Simulated {
 			line += fmt.Sprintf(". The manual times are simulated, not measured (%d of %d cases), so the speed-up is illustrative only", t.ManualSimulated, t.Manual.N)

@@ -53,6 +53,6 @@ func holmAll(s *Summary) MultipleComparisons {
 	return MultipleComparisons{
 		Method: "Holm", Tests: m, UnitOfAnalysis: "ear",
 		Statement: fmt.Sprintf("The unit of analysis is the ear: the left and right ears of a patient enter the per-ear statistics and tests as separate observations, although they are not independent (case-level results are given separately). "+
-			"All %d p values of this report are two-sided; Holm's step-down correction over all %d tests as one family (p_holm) is given beside each raw p value, which is uncorrected.", m, m),
+			"The %d test p values of this report (group comparisons, left vs right, processing time, Likert) are two-sided and uncorrected; beside each, p_holm is Holm's step-down adjustment over all %d as one family. The correlation p values of the volume table are descriptive and not in the family.", m, m),
 	}
 }
