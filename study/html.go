@@ -193,7 +193,7 @@ func vaRows(va map[string]VolumeAgreement) []vaRow {
 			r.LoA = template.HTML(fmt.Sprintf("%+.1f to %+.1f", b.LoALow, b.LoAHigh))
 		}
 		if c := a.ICC; c != nil {
-			r.ICC = template.HTML(fmt.Sprintf("%.3f (%s)", c.ICC, ciRange(c.CILow, c.CIHigh, "%.3f")))
+			r.ICC = template.HTML(fmt.Sprintf("%.3f<br><span class=\"ci\">(%s)</span>", c.ICC, ciRange(c.CILow, c.CIHigh, "%.3f")))
 		}
 		if c := a.Pearson; c != nil {
 			r.Pearson = template.HTML(fmt.Sprintf("%.3f", c.R))
