@@ -139,6 +139,7 @@ func diceByGroup(rows []CaseRow) (Figure, bool, error) {
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.6, float64(len(names))-0.4
+	p.Y.Max = diceYMax // room between the highest box and the title
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_group", "Dice by split and subgroup",
 		fmt.Sprintf("Box plots of labyrinth Dice, one value per ear (box: IQR, line: median, whiskers: 1.5 IQR); groups of fewer than %d ears are drawn as their points. Blue: training centres, red: external centre.", minBoxN),
@@ -191,6 +192,7 @@ func diceByStructure(rows []CaseRow) (Figure, bool, error) {
 	// An empty slot right of the last structure holds the legend, so that
 	// it never covers a box (Dice sits high, and low values sit low).
 	p.X.Min, p.X.Max = -0.6, float64(len(names))+0.5
+	p.Y.Max = diceYMax
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	f, err := render(p, "dice_by_structure", "Dice by structure",
@@ -198,6 +200,10 @@ func diceByStructure(rows []CaseRow) (Figure, bool, error) {
 		vg.Points(520), vg.Points(300))
 	return f, true, err
 }
+
+// diceYMax tops the Dice axes: Dice sits near 1, and a box drawn up to the
+// frame merges with the title.
+const diceYMax = 1.03
 
 // minBoxN is the fewest values drawn as a box plot: a box of one or two
 // values shows quartiles and whiskers that do not exist.
