@@ -169,8 +169,8 @@ func TestCleanLabyrinthAnatomyRule(t *testing.T) {
 	}
 	inf := math.Inf(1)
 	anatomy := ruleFor(DefaultOptions())
-	gapOnly := pieceRule{MaxPieceGapMM, inf}
-	reachOnly := pieceRule{inf, MaxReachMM}
+	gapOnly := pieceRule{maxGapMM: MaxPieceGapMM, maxReachMM: inf}
+	reachOnly := pieceRule{maxGapMM: inf, maxReachMM: MaxReachMM}
 	sizeOnly := ruleFor(Options{KeepFarPieces: true})
 	// The main component spans 14-26 mm on every axis (voxel centres), its
 	// centroid near (20, 20, 20).
@@ -180,6 +180,8 @@ func TestCleanLabyrinthAnatomyRule(t *testing.T) {
 	gap7 := [2][3]float64{{33, 18, 18}, {34, 22, 22}}                 // 7 mm beyond x = 26
 	rod := [2][3]float64{{19, 28, 19.5}, {21, 36, 20.25}}             // 2 mm beyond y = 26, reaching 16 mm from the centroid
 	speck := [2][3]float64{{27, 20, 20.25}, {27, 20, 20.25}}          // one voxel, 1 mm away: a thin canal cut by 1 mm slices
+	farSpeck := [2][3]float64{{30, 20, 20.25}, {30.5, 20.5, 20.25}}   // 4 voxels (0.75 mm³), 4 mm away: noise
+	farPiece := [2][3]float64{{30, 19, 19.5}, {32, 21, 21}}           // 75 voxels (14 mm³), 4 mm away: an ossified turn
 	cases := []struct {
 		name  string
 		piece [2][3]float64
@@ -196,6 +198,9 @@ func TestCleanLabyrinthAnatomyRule(t *testing.T) {
 		{"piece outside the extent, reach rule alone", rod, reachOnly, false},
 		{"piece outside the extent without the anatomy rule", rod, sizeOnly, true},
 		{"single voxel next to it", speck, anatomy, true},
+		{"speck 4 mm away", farSpeck, anatomy, false},
+		{"speck 4 mm away without the anatomy rule", farSpeck, sizeOnly, true},
+		{"piece of 14 mm³ 4 mm away", farPiece, anatomy, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
