@@ -13,6 +13,7 @@ import (
 	"github.com/otoseg/otoseg/models"
 	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/segment"
+	"github.com/otoseg/otoseg/volume"
 )
 
 // calibrate picks one of its thresholds from real segmentations and sets
@@ -78,5 +79,29 @@ func TestSegmentNoEarExitStatus(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "out", "abdomen.json"))
 	if err != nil || !strings.Contains(string(b), "no inner ear") {
 		t.Errorf("sidecar %q, %v", b, err)
+	}
+}
+
+// overlapsReference tells a found ear that is an ear from a false candidate
+// the segmenter preferred: only the first may set the localiser's minimum.
+func TestOverlapsReference(t *testing.T) {
+	g := volume.NewGeometry([3]int{10, 10, 10}, [3]float64{1, 1, 1})
+	ref := volume.New(g, volume.Uint8)
+	pred := volume.New(g, volume.Uint8)
+	ref.Data[ref.Index(2, 2, 2)] = 1
+	pred.Data[pred.Index(2, 2, 2)] = 3 // overlaps the reference
+	pred.Data[pred.Index(8, 8, 8)] = 1 // a false ear far from it
+	for _, tc := range []struct {
+		name   string
+		lo, hi [3]int
+		want   bool
+	}{
+		{"true ear", [3]int{1, 1, 1}, [3]int{3, 3, 3}, true},
+		{"false ear", [3]int{7, 7, 7}, [3]int{9, 9, 9}, false},
+		{"box without labels", [3]int{4, 4, 4}, [3]int{6, 6, 6}, false},
+	} {
+		if got := overlapsReference(ref, pred, segment.Ear{BoxLo: tc.lo, BoxHi: tc.hi}); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -572,12 +572,18 @@ type calibration struct {
 // model leaves open: the foreground threshold (the one of a few that gives
 // the best mean labyrinth Dice on the scans' own grids) and the localiser's
 // minimum score (half the weakest validation ear's), so that stray specks
-// in scans without ears are not taken for ears.
+// in scans without ears are not taken for ears. Only ears whose prediction
+// overlaps the reference labyrinth count as validation ears: calibration
+// runs with no minimum, so a weak false candidate that the segmenter
+// happened to prefer (a condyle, a vessel) would otherwise drag the minimum
+// down to its own score and let its like through in every later scan (the
+// stage-6 run's first calibration chose 12, from a false candidate scoring
+// 23, where the true ears scored 350 and more).
 func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dataset.Case) (calibration, error) {
 	thresholds := []float64{0.5, 0.45, 0.4, 0.35, 0.3}
 	sums := make([]float64, len(thresholds))
 	n := 0
-	weakest := math.Inf(1)
+	weakest, strongestFalse := math.Inf(1), 0.0
 	m.Plan.Locator.MinScore = 0
 	bar := newBar(log, len(cases)*len(thresholds), "calibration")
 	for _, c := range cases {
@@ -600,7 +606,11 @@ func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dat
 			return calibration{}, err
 		}
 		for _, e := range rs[0].Ears {
-			weakest = min(weakest, e.LocatorScore)
+			if overlapsReference(ref, rs[0].Labels, e) {
+				weakest = min(weakest, e.LocatorScore)
+			} else {
+				strongestFalse = max(strongestFalse, e.LocatorScore)
+			}
 		}
 		for ti, res := range rs {
 			if len(res.Ears) > 0 {
@@ -623,6 +633,25 @@ func calibrate(ctx context.Context, log io.Writer, m *segment.Model, cases []dat
 	}
 	cal.summary = fmt.Sprintf("on %d validation cases, mean labyrinth Dice by foreground threshold {%s}: chose %.2f; localiser minimum score %.0f (half the weakest validation ear, %.0f)",
 		n, strings.Join(parts, ", "), cal.threshold, cal.minScore, weakest)
+	if strongestFalse > 0 {
+		cal.summary += fmt.Sprintf("; false ears found (no overlap with the reference) scored up to %.0f", strongestFalse)
+	}
 	fmt.Fprintln(log, "calibration:", cal.summary)
 	return cal, nil
+}
+
+// overlapsReference reports whether ear e's labels in pred share a voxel
+// with the reference labyrinth: a found ear that is really an ear.
+func overlapsReference(ref, pred *volume.Volume, e segment.Ear) bool {
+	for k := e.BoxLo[2]; k <= e.BoxHi[2]; k++ {
+		for j := e.BoxLo[1]; j <= e.BoxHi[1]; j++ {
+			for i := e.BoxLo[0]; i <= e.BoxHi[0]; i++ {
+				idx := pred.Index(i, j, k)
+				if pred.Data[idx] > 0 && ref.Data[idx] > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
