@@ -2,14 +2,18 @@
 # Validate a model on a fresh phantom cohort it never saw: a new seed, every
 # centre including the external one, normal and pathological ears, plus scans
 # without an inner ear. Writes segmentations and the evaluation report to
-# ${OUT:-validation-run}.
+# ${OUT:-validation-run}. ANATOMY=shifted draws the labyrinths from the tails
+# of the adult population and beyond (the held-out shape test; set
+# PATHOLOGICAL=0 for normal ears only).
 set -euo pipefail
 BIN=${1:-bin/otoseg}
 MODEL=${MODEL:-}
 OUT=${OUT:-validation-run}
 SEED=${SEED:-2027}
 CASES=${CASES:-30}
-"$BIN" phantom --out "$OUT/cohort" --cases "$CASES" --seed "$SEED" --pathological 0.5
+ANATOMY=${ANATOMY:-normal}
+PATHOLOGICAL=${PATHOLOGICAL:-0.5}
+"$BIN" phantom --out "$OUT/cohort" --cases "$CASES" --seed "$SEED" --pathological "$PATHOLOGICAL" --anatomy "$ANATOMY"
 "$BIN" phantom --out "$OUT/other" --cases 3 --seed "$SEED" --body other
 args=()
 [ -n "$MODEL" ] && args=(--model "$MODEL")
