@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -240,31 +241,49 @@ func TestLoginTimingSameForUnknownNames(t *testing.T) {
 	for i, k := range kinds {
 		h.loginFrom("192.0.2."+strconv.Itoa(i+1), k.reader, k.secret)
 	}
-	const rounds = 9
-	times := make([][]time.Duration, len(kinds))
-	for r := range rounds {
-		for i, k := range kinds {
-			// a fresh address per attempt: the lockout must not interfere
-			addr := "10.1." + strconv.Itoa(r) + "." + strconv.Itoa(i)
-			start := time.Now()
-			rec := h.loginFrom(addr, k.reader, k.secret)
-			times[i] = append(times[i], time.Since(start))
-			if rec.Code != http.StatusUnauthorized {
-				t.Fatalf("%s: %d %s, want 401", k.name, rec.Code, rec.Body)
+	// A leak shows in every measurement; a busy machine (other test
+	// packages run beside this one) only in some. So measure up to three
+	// times and fail only when every attempt leaks. Each attempt compares
+	// the kinds round by round (paired differences, median over rounds), so
+	// load that comes and goes hits all three alike.
+	const rounds, attempts = 11, 3
+	var last string
+	for attempt := range attempts {
+		times := make([][]time.Duration, len(kinds))
+		for r := range rounds {
+			for i, k := range kinds {
+				// a fresh address per attempt: the lockout must not interfere
+				addr := "10." + strconv.Itoa(attempt+1) + "." + strconv.Itoa(r) + "." + strconv.Itoa(i)
+				start := time.Now()
+				rec := h.loginFrom(addr, k.reader, k.secret)
+				times[i] = append(times[i], time.Since(start))
+				if rec.Code != http.StatusUnauthorized {
+					t.Fatalf("%s: %d %s, want 401", k.name, rec.Code, rec.Body)
+				}
 			}
 		}
-	}
-	med := make([]time.Duration, len(kinds))
-	for i := range kinds {
-		sort.Slice(times[i], func(a, b int) bool { return times[i][a] < times[i][b] })
-		med[i] = times[i][rounds/2]
-	}
-	t.Logf("median sign-in times: %s %v, %s %v, %s %v", kinds[0].name, med[0], kinds[1].name, med[1], kinds[2].name, med[2])
-	for i := range 2 {
-		if d := (med[i] - med[2]).Abs(); d >= 20*time.Millisecond {
-			t.Errorf("%s takes %v, an unknown name %v: %v apart, want < 20 ms", kinds[i].name, med[i], med[2], d)
+		last = ""
+		for i := range 2 {
+			diffs := make([]time.Duration, rounds)
+			for r := range rounds {
+				diffs[r] = times[i][r] - times[2][r]
+			}
+			sort.Slice(diffs, func(a, b int) bool { return diffs[a] < diffs[b] })
+			if d := diffs[rounds/2].Abs(); d >= 20*time.Millisecond {
+				last += fmt.Sprintf("%s and an unknown name: median paired difference %v, want < 20 ms; ", kinds[i].name, d)
+			}
+		}
+		med := func(x []time.Duration) time.Duration {
+			y := append([]time.Duration(nil), x...)
+			sort.Slice(y, func(a, b int) bool { return y[a] < y[b] })
+			return y[len(y)/2]
+		}
+		t.Logf("attempt %d: median sign-in times: %s %v, %s %v, %s %v", attempt+1, kinds[0].name, med(times[0]), kinds[1].name, med(times[1]), kinds[2].name, med(times[2]))
+		if last == "" {
+			return
 		}
 	}
+	t.Error(last)
 }
 
 // TestExportNeutralisesFormulas: comments that a spreadsheet would run as a
