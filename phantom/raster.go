@@ -260,24 +260,19 @@ type partialVolume struct {
 // whatever the scanner. Levels are taken whole, so the result does not
 // depend on the order voxels were rasterised in.
 func (pv partialVolume) apply(lab *volume.Volume) {
+	// hist counts partial voxels by fraction; count is the labelled voxels
+	// (so far those wholly inside); sum the lumen's volume, all in 1/pvFull
+	// of a voxel
 	var hist [pvFull]int
-	var sum int
+	count, sum := 0, 0
 	for i, f := range pv.frac {
-		if f > 0 {
-			hist[f]++
-			sum += int(f)
-		}
+		hist[f]++
+		sum += int(f)
 		if lab.Data[i] > 0 {
+			count++
 			sum += pvFull
 		}
 	}
-	full := 0
-	for _, v := range lab.Data {
-		if v > 0 {
-			full++
-		}
-	}
-	count := full
 	thr := pvFull // label partial voxels with frac >= thr
 	for f := pvFull - 1; f >= 1; f-- {
 		next := count + hist[f]
