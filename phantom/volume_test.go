@@ -3,6 +3,7 @@ package phantom
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -157,10 +158,10 @@ func TestPopulationMatchesMorphometry(t *testing.T) {
 	}
 	for _, k := range order {
 		m, s := meanSD(stats[k])
-		t.Logf("| %s | %.2f ± %.2f | %.2f-%.2f |", k, m, s, minOf(stats[k]), maxOf(stats[k]))
+		t.Logf("| %s | %.2f ± %.2f | %.2f-%.2f |", k, m, s, slices.Min(stats[k]), slices.Max(stats[k]))
 	}
 	mu, sd := meanSD(vols)
-	t.Logf("labelled labyrinth volume over %d ears: %.1f ± %.1f mm³ (min %.1f, max %.1f)", n, mu, sd, minOf(vols), maxOf(vols))
+	t.Logf("labelled labyrinth volume over %d ears: %.1f ± %.1f mm³ (min %.1f, max %.1f)", n, mu, sd, slices.Min(vols), slices.Max(vols))
 	for a := 0; a < 3; a++ {
 		m, s := meanSD(ext[a])
 		t.Logf("extent along world axis %d: %.1f ± %.1f mm", a, m, s)
@@ -179,20 +180,4 @@ func meanSD(x []float64) (float64, float64) {
 	n := float64(len(x))
 	mu := s / n
 	return mu, math.Sqrt(math.Max(0, s2/n-mu*mu) * n / (n - 1))
-}
-
-func minOf(x []float64) float64 {
-	m := math.Inf(1)
-	for _, v := range x {
-		m = math.Min(m, v)
-	}
-	return m
-}
-
-func maxOf(x []float64) float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = math.Max(m, v)
-	}
-	return m
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"strings"
 
@@ -45,17 +46,26 @@ func render(p *plot.Plot, name, title, caption string, w, h vg.Length) (Figure, 
 		if err != nil {
 			return f, fmt.Errorf("plot %s: %w", name, err)
 		}
-		var b bytes.Buffer
-		if _, err := wt.WriteTo(&b); err != nil {
-			return f, fmt.Errorf("plot %s: %w", name, err)
-		}
-		if format == "png" {
-			f.PNG = b.Bytes()
-		} else {
-			f.SVG = b.Bytes()
+		if err := f.store(format, wt); err != nil {
+			return f, err
 		}
 	}
 	return f, nil
+}
+
+// store encodes one format of the figure (what render and renderGrid both
+// end with).
+func (f *Figure) store(format string, wt io.WriterTo) error {
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return fmt.Errorf("plot %s: %w", f.Name, err)
+	}
+	if format == "png" {
+		f.PNG = b.Bytes()
+	} else {
+		f.SVG = b.Bytes()
+	}
+	return nil
 }
 
 var splitOrder = []string{dataset.SplitTrain, dataset.SplitValidation, dataset.SplitExternal}
@@ -392,14 +402,8 @@ func renderGrid(plots [][]*plot.Plot, name, title, caption string, w, h vg.Lengt
 				p.Draw(canvases[j][i])
 			}
 		}
-		var b bytes.Buffer
-		if _, err := c.WriteTo(&b); err != nil {
-			return f, fmt.Errorf("plot %s: %w", name, err)
-		}
-		if format == "png" {
-			f.PNG = b.Bytes()
-		} else {
-			f.SVG = b.Bytes()
+		if err := f.store(format, c); err != nil {
+			return f, err
 		}
 	}
 	return f, nil
