@@ -1,0 +1,308 @@
+package measure
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// findEnd sets phiEnd, where the duct's centreline ends. Along the duct the
+// cross-section's area (points per bin over the radius) shrinks slowly;
+// past the end only the rounded tip and stray points remain. The end is
+// after the last bin that still holds at least half the area of the
+// preceding 30-90° and a twentieth of the basal turn's (the apical duct
+// keeps about a sixth of the basal cross-section), moved back by the tip:
+// a rounded end of half-width w keeps half its area 0.71·w beyond its last
+// full section, at radius r an angle of 0.71·w/r. A dip that recovers (a
+// coarse label pinching the duct) does not end it.
+func (s *spiral) findEnd() {
+	area := make([]float64, len(s.bins))
+	for i, b := range s.bins {
+		if b.n > 0 {
+			area[i] = float64(b.n) / b.r()
+		}
+	}
+	if len(area) < 24 {
+		s.phiEnd = float64(len(area)) * binW
+		return
+	}
+	floor := 0.05 * median(area[:18])
+	thr := func(i int) float64 { return math.Max(floor, 0.5*median(area[max(0, i-18):max(1, i-5)])) }
+	last := 0
+	for i := len(area) - 1; i >= 18; i-- {
+		if area[i] >= thr(i) {
+			last = i
+			break
+		}
+	}
+	end := float64(last+1) * binW
+	if last+1 < len(area) {
+		t := thr(last + 1)
+		f := (area[last] - t) / math.Max(1e-9, area[last]-area[last+1])
+		end = (float64(last) + 0.5 + math.Max(0, math.Min(1, f))) * binW
+	}
+	secs := s.sections()
+	if j := max(0, last-3); j < len(secs) && secs[j].r > 0 {
+		end -= 0.71 * secs[j].wr / math.Max(secs[j].r, secs[j].wr)
+	}
+	s.phiEnd = math.Max(0, end)
+}
+
+func median(xs []float64) float64 {
+	c := slices.Clone(xs)
+	slices.Sort(c)
+	if len(c) == 0 {
+		return 0
+	}
+	return c[len(c)/2]
+}
+
+// lateralWall is the duct's outer wall (the farthest lumen point from the
+// axis) per bin, smoothed (see smooth); NaN where no bin is near.
+func (s *spiral) lateralWall() []float64 {
+	return s.smooth(func(b bin) float64 { return b.rMax }, 25)
+}
+
+// smooth is a per-bin value of the bins smoothed by local linear
+// regression with tricube weights over ±halfDeg. Lengths of a curve
+// through raw bins would add every bin's noise as a wiggle: at 5° bins a
+// wall that jitters by a quarter voxel lengthens the duct by 5%.
+func (s *spiral) smooth(val func(bin) float64, halfDeg float64) []float64 {
+	half := halfDeg * math.Pi / 180
+	out := make([]float64, len(s.bins))
+	for i := range s.bins {
+		phi := (float64(i) + 0.5) * binW
+		var xs [][]float64
+		var ys, ws []float64
+		for j, b := range s.bins {
+			c := (float64(j) + 0.5) * binW
+			d := math.Abs(c-phi) / half
+			if b.n < 3 || d >= 1 {
+				continue
+			}
+			w := 1 - d*d*d
+			xs = append(xs, []float64{1, c - phi})
+			ys = append(ys, val(b))
+			ws = append(ws, w*w*w)
+		}
+		out[i] = math.NaN()
+		if len(xs) >= 3 {
+			if q, err := leastSquares(xs, ys, ws); err == nil {
+				out[i] = q[0]
+			}
+		}
+	}
+	return out
+}
+
+// wallAt is the lateral wall's distance from the axis at φ by a local
+// linear fit of the raw bins within ±halfDeg (one-sided at the start).
+func (s *spiral) wallAt(phi, halfDeg float64) (float64, bool) {
+	half := halfDeg * math.Pi / 180
+	var xs [][]float64
+	var ys, ws []float64
+	for i, b := range s.bins {
+		c := (float64(i) + 0.5) * binW
+		if b.n == 0 || math.Abs(c-phi) > half {
+			continue
+		}
+		xs = append(xs, []float64{1, c - phi})
+		ys = append(ys, b.rMax)
+		ws = append(ws, 1)
+	}
+	if len(xs) < 3 {
+		return 0, false
+	}
+	p, err := leastSquares(xs, ys, ws)
+	if err != nil {
+		return 0, false
+	}
+	return p[0], true
+}
+
+// curveLength is the length of the curve at distance rad[i] from the
+// axis at the centre of bin i, at the centreline's smoothed height, from
+// φ = 0 to phiEnd (linear between bin centres, held at the ends).
+func (s *spiral) curveLength(rad []float64) float64 {
+	hs := s.smooth(func(b bin) float64 { return b.h() }, 45)
+	at := func(v []float64, phi float64) float64 {
+		x := phi/binW - 0.5
+		i := int(math.Floor(x))
+		if i < 0 {
+			return v[0]
+		}
+		if i >= len(v)-1 {
+			return v[len(v)-1]
+		}
+		f := x - float64(i)
+		return v[i]*(1-f) + v[i+1]*f
+	}
+	point := func(phi float64) vec {
+		r := at(rad, phi)
+		return vec{r * math.Cos(phi), r * math.Sin(phi), at(hs, phi)}
+	}
+	var l float64
+	step := binW / 4
+	prev := point(0)
+	for phi := step; phi <= s.phiEnd+1e-9; phi += step {
+		p := point(phi)
+		if d := p.sub(prev).norm(); !math.IsNaN(d) {
+			l += d
+		}
+		prev = p
+	}
+	return l
+}
+
+// measureCochlea traces the cochlea of ear b and fills e's cochlear
+// figures, or a warning per figure it cannot give.
+func measureCochlea(e *Ear, b *earBox, o Options) {
+	fields := []string{"a_value_mm", "b_value_mm", "height_mm", "turns", "cdl_lateral_wall_mm", "cdl_organ_of_corti_mm"}
+	fail := func(why string) {
+		for _, f := range fields {
+			e.Warnings = append(e.Warnings, fmt.Sprintf("%s: not measured: %s", f, why))
+		}
+	}
+	if e.VolumeMM3.Cochlea < 5 {
+		fail(fmt.Sprintf("the cochlea is missing or too small to trace (%.1f mm³ labelled)", e.VolumeMM3.Cochlea))
+		return
+	}
+	rw, ok := roundWindow(b)
+	if !ok {
+		fail("the cochlea does not meet the vestibule, so the start of the duct (the round window) is unknown")
+		return
+	}
+	pts := cochleaSamples(b, o.SampleMM)
+	sp, err := traceSpiral(pts, rw)
+	if err != nil {
+		fail(fmt.Sprintf("%v (a cystic or severely malformed cochlea)", err))
+		return
+	}
+	e.trace = sp
+	mid := sp.c.add(sp.d.scale((sp.hLo + sp.hHi) / 2))
+	view := sp.c.add(sp.d.scale(sp.h0))
+	e.Cochlea = &CochlearFrame{ModiolusMM: mid.round(1000), Axis: sp.d.round(10000), ViewOriginMM: view.round(1000),
+		XAxis: sp.e0.round(10000), RisePerTurnMM: r3(sp.rise), SpiralFit: r3(sp.fit)}
+	e.Height = ptr(sp.hHi - sp.hLo)
+	a0, ok0 := sp.wallAt(0, 20)
+	a1, ok1 := sp.wallAt(math.Pi, 15)
+	if ok0 && ok1 {
+		e.AValue = ptr(a0 + a1)
+	} else {
+		e.Warnings = append(e.Warnings, "a_value_mm: not measured: the basal turn is incomplete in the label map")
+	}
+	b0, okb0 := sp.wallAt(math.Pi/2, 15)
+	b1, okb1 := sp.wallAt(3*math.Pi/2, 15)
+	if okb0 && okb1 {
+		e.BValue = ptr(b0 + b1)
+	} else {
+		e.Warnings = append(e.Warnings, "b_value_mm: not measured: the basal turn is incomplete in the label map")
+	}
+	if sp.phiEnd < math.Pi {
+		e.Warnings = append(e.Warnings, "turns: not measured: the traced duct ends within half a turn",
+			"cdl_lateral_wall_mm: not measured: the traced duct ends within half a turn",
+			"cdl_organ_of_corti_mm: not measured: the traced duct ends within half a turn")
+		return
+	}
+	turns := sp.phiEnd / (2 * math.Pi)
+	e.Turns = ptr(turns)
+	cdlEstimates(e, sp, turns)
+}
+
+// cdlEstimates adds the traced and formula duct lengths. The traced
+// lateral-wall length follows the outer wall from the round window to the
+// end of the duct; the organ of Corti is not visible on CT, and the traced
+// figure for it follows the duct's centreline (the mid-scalar path), which
+// runs near it. The formulas need only the A value (and the angle for
+// Escudé's), so they are what a reader with one measurement gets.
+func cdlEstimates(e *Ear, sp *spiral, turns float64) {
+	lw := sp.lateralWall()
+	mid := sp.smooth(func(b bin) float64 { return b.r() }, 25)
+	traceLW, traceMid := sp.curveLength(lw), sp.curveLength(mid)
+	e.CDLEstimates = append(e.CDLEstimates,
+		CDLEstimate{Site: "lateral_wall", Method: "traced: outer wall of the labelled duct, round window to apex", MM: r2(traceLW)},
+		CDLEstimate{Site: "organ_of_corti", Method: "traced: centreline of the labelled duct (mid-scala, nearest the organ of Corti)", MM: r2(traceMid)})
+	if e.AValue != nil {
+		a := *e.AValue
+		e.CDLEstimates = append(e.CDLEstimates,
+			CDLEstimate{Site: "lateral_wall", Method: "formula: Alexiades et al. 2015, 4.16·A - 2.7", MM: r2(4.16*a - 2.7)},
+			CDLEstimate{Site: "lateral_wall", Method: fmt.Sprintf("formula: Escudé et al. 2006, 2.62·A·ln(1 + θ/235°), θ = %.0f°", turns*360), MM: r2(2.62 * a * math.Log(1+turns*360/235))},
+			CDLEstimate{Site: "organ_of_corti", Method: "formula: Alexiades et al. 2015, 4.16·A - 4", MM: r2(4.16*a - 4)})
+	}
+	e.CDLLateralWall, e.CDLOrganOfCorti = ptr(traceLW), ptr(traceMid)
+	e.CDLMethod = "traced on the label map (lateral wall: outer wall; organ of Corti: duct centreline); formula estimates in cdl_estimates"
+}
+
+// roundWindow is where the duct leaves the vestibule: the centroid of the
+// cochlear voxels that touch a vestibular one.
+func roundWindow(b *earBox) (vec, bool) {
+	var sum vec
+	n := 0
+	for k := 0; k < b.dims[2]; k++ {
+		for j := 0; j < b.dims[1]; j++ {
+			for i := 0; i < b.dims[0]; i++ {
+				if b.at(i, j, k) != Cochlea {
+					continue
+				}
+				if b.at(i-1, j, k) == Vestibule || b.at(i+1, j, k) == Vestibule || b.at(i, j-1, k) == Vestibule ||
+					b.at(i, j+1, k) == Vestibule || b.at(i, j, k-1) == Vestibule || b.at(i, j, k+1) == Vestibule {
+					sum = sum.add(b.world(float64(i), float64(j), float64(k)))
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return vec{}, false
+	}
+	return sum.scale(1 / float64(n)), true
+}
+
+// cochleaSamples resamples the cochlear label finer than the scan: at
+// steps of at most stepMM along each voxel axis, a point is lumen where
+// the trilinear interpolation of the cochlea's indicator reaches one half.
+// The boundary then runs midway between lumen and non-lumen voxel centres
+// on any grid, and a 1 mm slice does not make the duct a staircase.
+func cochleaSamples(b *earBox, stepMM float64) []vec {
+	var f [3]int
+	for a := 0; a < 3; a++ {
+		f[a] = max(1, int(math.Ceil(b.g.Spacing[a]/stepMM)))
+	}
+	ind := func(i, j, k int) float64 {
+		if b.at(i, j, k) == Cochlea {
+			return 1
+		}
+		return 0
+	}
+	var pts []vec
+	for k := 0; k+1 < b.dims[2]; k++ {
+		for j := 0; j+1 < b.dims[1]; j++ {
+			for i := 0; i+1 < b.dims[0]; i++ {
+				var c [8]float64
+				any := false
+				for q := 0; q < 8; q++ {
+					c[q] = ind(i+q&1, j+q>>1&1, k+q>>2&1)
+					any = any || c[q] > 0
+				}
+				if !any {
+					continue
+				}
+				for sk := 0; sk < f[2]; sk++ {
+					z := (float64(sk) + 0.5) / float64(f[2])
+					for sj := 0; sj < f[1]; sj++ {
+						y := (float64(sj) + 0.5) / float64(f[1])
+						for si := 0; si < f[0]; si++ {
+							x := (float64(si) + 0.5) / float64(f[0])
+							v := (1-z)*((1-y)*((1-x)*c[0]+x*c[1])+y*((1-x)*c[2]+x*c[3])) +
+								z*((1-y)*((1-x)*c[4]+x*c[5])+y*((1-x)*c[6]+x*c[7]))
+							if v >= 0.5 {
+								pts = append(pts, b.world(float64(i)+x, float64(j)+y, float64(k)+z))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return pts
+}
