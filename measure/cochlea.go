@@ -209,28 +209,32 @@ func measureCochlea(e *Ear, b *earBox, o Options) {
 	cdlEstimates(e, sp, turns)
 }
 
+// ocPerLateralWall is the ratio of the duct's length at the organ of
+// Corti to its length at the lateral wall (Dhanasingh 2019, from the
+// published histological and CT series).
+const ocPerLateralWall = 0.9
+
 // cdlEstimates adds the traced and formula duct lengths. The traced
-// lateral-wall length follows the outer wall from the round window to the
-// end of the duct; the organ of Corti is not visible on CT, and the traced
-// figure for it follows the duct's centreline (the mid-scalar path), which
-// runs near it. The formulas need only the A value (and the angle for
-// Escudé's), so they are what a reader with one measurement gets.
+// lateral-wall length follows the smoothed outer wall of the labelled duct
+// from the round window to the end of the duct. The organ of Corti is not
+// visible on CT: its traced figure is the traced lateral wall times the
+// published OC/LW ratio. The formulas need only the A value (and the angle
+// for Escudé's), so they are what a reader with one measurement gets.
 func cdlEstimates(e *Ear, sp *spiral, turns float64) {
-	lw := sp.lateralWall()
-	mid := sp.smooth(func(b bin) float64 { return b.r() }, 25)
-	traceLW, traceMid := sp.curveLength(lw), sp.curveLength(mid)
+	traceLW := sp.curveLength(sp.lateralWall())
+	traceOC := ocPerLateralWall * traceLW
 	e.CDLEstimates = append(e.CDLEstimates,
-		CDLEstimate{Site: "lateral_wall", Method: "traced: outer wall of the labelled duct, round window to apex", MM: r2(traceLW)},
-		CDLEstimate{Site: "organ_of_corti", Method: "traced: centreline of the labelled duct (mid-scala, nearest the organ of Corti)", MM: r2(traceMid)})
+		CDLEstimate{Site: "lateral_wall", Source: "traced", Method: "traced: outer wall of the labelled duct, round window to apex", MM: r2(traceLW)},
+		CDLEstimate{Site: "organ_of_corti", Source: "traced_oc_ratio", Method: "traced lateral wall x 0.90 (OC/LW ratio, Dhanasingh 2019)", MM: r2(traceOC)})
 	if e.AValue != nil {
 		a := *e.AValue
 		e.CDLEstimates = append(e.CDLEstimates,
-			CDLEstimate{Site: "lateral_wall", Method: "formula: Alexiades et al. 2015, 4.16·A - 2.7", MM: r2(4.16*a - 2.7)},
-			CDLEstimate{Site: "lateral_wall", Method: fmt.Sprintf("formula: Escudé et al. 2006, 2.62·A·ln(1 + θ/235°), θ = %.0f°", turns*360), MM: r2(2.62 * a * math.Log(1+turns*360/235))},
-			CDLEstimate{Site: "organ_of_corti", Method: "formula: Alexiades et al. 2015, 4.16·A - 4", MM: r2(4.16*a - 4)})
+			CDLEstimate{Site: "lateral_wall", Source: "alexiades2015", Method: "formula: Alexiades et al. 2015, 4.16·A - 2.7", MM: r2(4.16*a - 2.7)},
+			CDLEstimate{Site: "lateral_wall", Source: "escude2006", Method: fmt.Sprintf("formula: Escudé et al. 2006, 2.62·A·ln(1 + θ/235°), θ = %.0f°", turns*360), MM: r2(2.62 * a * math.Log(1+turns*360/235))},
+			CDLEstimate{Site: "organ_of_corti", Source: "alexiades2015", Method: "formula: Alexiades et al. 2015, 4.16·A - 4", MM: r2(4.16*a - 4)})
 	}
-	e.CDLLateralWall, e.CDLOrganOfCorti = ptr(traceLW), ptr(traceMid)
-	e.CDLMethod = "traced on the label map (lateral wall: outer wall; organ of Corti: duct centreline); formula estimates in cdl_estimates"
+	e.CDLLateralWall, e.CDLOrganOfCorti = ptr(traceLW), ptr(traceOC)
+	e.CDLMethod = "traced on the label map (lateral wall: outer wall, round window to apex; organ of Corti: that x 0.90); formula estimates in cdl_estimates"
 }
 
 // roundWindow is where the duct leaves the vestibule: the centroid of the

@@ -77,7 +77,10 @@ type Volumes struct {
 // CDLEstimate is one estimate of the cochlear duct length.
 type CDLEstimate struct {
 	// Site is "lateral_wall" or "organ_of_corti".
-	Site   string  `json:"site"`
+	Site string `json:"site"`
+	// Source is "traced", "alexiades2015", "escude2006" or
+	// "traced_oc_ratio" (the traced lateral wall x 0.9).
+	Source string  `json:"source"`
 	Method string  `json:"method"`
 	MM     float64 `json:"mm"`
 }
