@@ -10,6 +10,7 @@ import (
 
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/imageio/nrrd"
+	"github.com/otoseg/otoseg/measure"
 	"github.com/otoseg/otoseg/mesh"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -24,6 +25,9 @@ type FileOptions struct {
 	// Slicer writes <name>.seg.nrrd beside the label map; Mesh writes
 	// <name>_<side>.stl per ear.
 	Slicer, Mesh bool
+	// Measure adds each ear's measurements (package measure) to the report
+	// and writes <name>_<side>_cochlear_view.png beside the label map.
+	Measure bool
 }
 
 // Report is what `otoseg segment` writes beside each label map.
@@ -36,6 +40,8 @@ type Report struct {
 	Seconds float64            `json:"seconds"`
 	Stages  map[string]float64 `json:"stage_seconds"`
 	Outputs []string           `json:"extra_outputs,omitempty"`
+	// Measure holds the measurements when FileOptions.Measure asks.
+	Measure *measure.Record `json:"measure,omitempty"`
 }
 
 // SegmentFile reads a scan, segments it and writes the label map to out in
@@ -58,6 +64,18 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 	}
 	if err != nil {
 		return rep, fmt.Errorf("segment %s: %w", in, err)
+	}
+	if o.Measure {
+		rec, err := measure.Measure(res.Labels, measure.Options{})
+		if err != nil {
+			return rep, fmt.Errorf("segment %s: %w", in, err)
+		}
+		rep.Measure = rec
+		pics, err := measure.WriteViews(filepath.Dir(out), CaseName(out), res.Labels, img, rec, []string{in, out})
+		if err != nil {
+			return rep, err
+		}
+		rep.Outputs = append(rep.Outputs, pics...)
 	}
 	img = nil // let the scan go before writing
 	for k, v := range res.Stages {

@@ -12,6 +12,7 @@ import (
 	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/morph"
+	"github.com/otoseg/otoseg/qc"
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -53,6 +54,9 @@ type Ear struct {
 	// BoxLo and BoxHi bound the ear's labels in the scan's voxel indices.
 	BoxLo [3]int `json:"box_lo_voxel"`
 	BoxHi [3]int `json:"box_hi_voxel"`
+	// QC is the quality-control verdict, QCSignals what it was made of.
+	QC        *qc.Result  `json:"qc,omitempty"`
+	QCSignals *qc.Signals `json:"qc_signals,omitempty"`
 }
 
 // Result is a segmentation in the input scan's geometry.
@@ -129,6 +133,10 @@ func (m *Model) SegmentAt(ctx context.Context, img *volume.Volume, o Options, th
 	}
 	lap("predict", t)
 	base := time.Since(t0).Seconds()
+	qcModel, err := qc.Default()
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*Result, len(thresholds))
 	for i, tau := range thresholds {
 		ts := time.Now()
@@ -142,6 +150,9 @@ func (m *Model) SegmentAt(ctx context.Context, img *volume.Volume, o Options, th
 			}
 			if ok {
 				ear.LocatorScore = c.score
+				if err := m.assessEar(&ear, res.Labels, c.pr, m.threshold(oi), qcModel); err != nil {
+					return nil, err
+				}
 				res.Ears = append(res.Ears, ear)
 			}
 		}
@@ -254,13 +265,7 @@ func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bo
 		return Ear{}, false, nil
 	}
 	bd := [3]int{hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1}
-	tau := float32(m.Plan.ForegroundThreshold)
-	if o.ForegroundThreshold > 0 {
-		tau = float32(o.ForegroundThreshold)
-	}
-	if tau <= 0 {
-		tau = 0.5
-	}
+	tau := float32(m.threshold(o))
 	n := bd[0] * bd[1] * bd[2]
 	lab := make([]uint8, n)
 	fgBest := make([]uint8, n) // most likely non-background class
@@ -337,6 +342,18 @@ func (m *Model) paste(out *volume.Volume, pr *earPrediction, o Options) (Ear, bo
 	ear.CentreMM = out.World(float64(bl[0]+bh[0])/2, float64(bl[1]+bh[1])/2, float64(bl[2]+bh[2])/2)
 	ear.BoxLo, ear.BoxHi = bl, bh
 	return ear, true, nil
+}
+
+// threshold is the foreground threshold o and the plan give.
+func (m *Model) threshold(o Options) float64 {
+	tau := m.Plan.ForegroundThreshold
+	if o.ForegroundThreshold > 0 {
+		tau = o.ForegroundThreshold
+	}
+	if tau <= 0 {
+		tau = 0.5
+	}
+	return tau
 }
 
 // boxInScan returns the index box of scan voxels that may fall inside grid.

@@ -23,6 +23,7 @@ type segmentOptions struct {
 	model    string
 	tta      bool
 	mesh     bool
+	measure  bool
 	slicer   bool
 	series   string
 	volume   int
@@ -62,6 +63,7 @@ then 3.`,
 	f.StringVar(&o.model, "model", "", "model folder (default: the built-in baseline)")
 	f.BoolVar(&o.tta, "tta", false, "mirroring test-time augmentation (8 passes; slower, slightly smoother)")
 	f.BoolVar(&o.mesh, "mesh", false, "also write an STL surface of each ear's labyrinth")
+	f.BoolVar(&o.measure, "measure", false, "also measure each ear (otoseg measure) into the sidecar, with a cochlear-view picture per ear")
 	f.BoolVar(&o.slicer, "slicer", false, "also write a 3D Slicer segmentation (.seg.nrrd)")
 	f.StringVar(&o.series, "series", "", "DICOM SeriesInstanceUID to read (default: the largest series)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
@@ -143,7 +145,7 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		rep, err := model.SegmentFile(cmd.Context(), f, out, segment.FileOptions{
 			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
 			Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
-			Slicer: o.slicer, Mesh: o.mesh,
+			Slicer: o.slicer, Mesh: o.mesh, Measure: o.measure,
 		})
 		if err != nil && !errors.Is(err, segment.ErrNoEar) {
 			return err
@@ -164,7 +166,14 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		}
 		var parts []string
 		for _, e := range rep.Ears {
-			parts = append(parts, fmt.Sprintf("%s %.1f mm^3", e.Side, e.VolumesMM3["labyrinth"]))
+			p := fmt.Sprintf("%s %.1f mm^3", e.Side, e.VolumesMM3["labyrinth"])
+			if e.QC != nil {
+				p += fmt.Sprintf(", QC %s %.2f", e.QC.Flag, e.QC.Score)
+				if len(e.QC.Reasons) > 0 {
+					p += " (" + strings.Join(e.QC.Reasons, "; ") + ")"
+				}
+			}
+			parts = append(parts, p)
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %d ear(s) [%s] in %.2f s\n", f, out, len(rep.Ears), strings.Join(parts, ", "), rep.Seconds)
 	}

@@ -1,0 +1,296 @@
+package qc
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/metrics"
+)
+
+// BadDice is the labyrinth Dice below which an ear counts as bad: the
+// ears a reader would rate 3-4 and QC must send to review.
+const BadDice = 0.85
+
+// Sample is one ear of a cohort: its signals (nil when segmentation
+// missed the ear) and its labyrinth Dice against the reference.
+type Sample struct {
+	Case    string   `json:"case_id"`
+	Centre  string   `json:"centre"`
+	Side    string   `json:"side"`
+	Dice    float64  `json:"dice"`
+	Signals *Signals `json:"signals,omitempty"`
+	Score   float64  `json:"score"`
+	Flag    string   `json:"flag"`
+}
+
+// Bad says whether the ear's segmentation is bad.
+func (s Sample) Bad() bool { return s.Dice < BadDice }
+
+// sidecar is the part of `otoseg segment`'s report QC reads.
+type sidecar struct {
+	Ears []struct {
+		Side      string   `json:"side"`
+		QCSignals *Signals `json:"qc_signals"`
+	} `json:"ears"`
+}
+
+// Collect pairs every reference ear of a manifest with the prediction in
+// pred (<case_id>.nii.gz and its <case_id>.json sidecar from otoseg
+// segment): the labyrinth Dice per ear, and the QC signals the sidecar
+// recorded.
+func Collect(manifest, pred string) ([]Sample, error) {
+	m, err := dataset.Read(manifest)
+	if err != nil {
+		return nil, err
+	}
+	var out []Sample
+	for _, c := range m.Cases {
+		if c.Label == "" {
+			continue
+		}
+		ref, err := imageio.Read(c.Label)
+		if err != nil {
+			return nil, err
+		}
+		pp := filepath.Join(pred, c.ID+".nii.gz")
+		pl, err := imageio.Read(pp)
+		if err != nil {
+			return nil, fmt.Errorf("qc: case %s: %w", c.ID, err)
+		}
+		res, err := metrics.Evaluate(ref, pl, metrics.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("qc: case %s: %w", c.ID, err)
+		}
+		var sc sidecar
+		sp := filepath.Join(pred, c.ID+".json")
+		b, err := os.ReadFile(sp)
+		if err != nil {
+			return nil, fmt.Errorf("qc: case %s: %w", c.ID, err)
+		}
+		if err := json.Unmarshal(b, &sc); err != nil {
+			return nil, fmt.Errorf("qc: %s: %w", sp, err)
+		}
+		for _, r := range res.Rows {
+			if r.Ear == metrics.EarBoth || r.Structure != "labyrinth" {
+				continue
+			}
+			s := Sample{Case: c.ID, Centre: c.Center, Side: r.Ear, Dice: r.Dice}
+			for _, e := range sc.Ears {
+				if e.Side == r.Ear && e.QCSignals != nil {
+					sig := *e.QCSignals
+					s.Signals = &sig
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Fit fits the QC model to samples: L2-regularised logistic regression
+// (Newton's method) of "good" on the standardised features, and the flag
+// threshold that sends at least sensitivity of the bad ears to review.
+// Ears segmentation missed have no signals and are left out (they are
+// reported as missing, not scored).
+func Fit(samples []Sample, lambda, sensitivity float64, source string) (*Model, error) {
+	var xs [][]float64
+	var ys []float64
+	for _, s := range samples {
+		if s.Signals == nil {
+			continue
+		}
+		xs = append(xs, Features(*s.Signals))
+		y := 1.0
+		if s.Bad() {
+			y = 0
+		}
+		ys = append(ys, y)
+	}
+	nb := 0
+	for _, y := range ys {
+		if y == 0 {
+			nb++
+		}
+	}
+	if nb < 3 || len(ys)-nb < 3 {
+		return nil, fmt.Errorf("qc: calibration needs at least 3 good and 3 bad ears (Dice < %.2f), have %d good and %d bad", BadDice, len(ys)-nb, nb)
+	}
+	k := len(FeatureNames)
+	m := &Model{Mean: make([]float64, k), SD: make([]float64, k), Weights: make([]float64, k), Source: source}
+	for j := 0; j < k; j++ {
+		var s, ss float64
+		for _, x := range xs {
+			s += x[j]
+		}
+		m.Mean[j] = s / float64(len(xs))
+		for _, x := range xs {
+			ss += (x[j] - m.Mean[j]) * (x[j] - m.Mean[j])
+		}
+		m.SD[j] = math.Max(math.Sqrt(ss/float64(len(xs))), 1e-6)
+	}
+	z := make([][]float64, len(xs))
+	for i, x := range xs {
+		z[i] = make([]float64, k+1)
+		z[i][0] = 1
+		for j := 0; j < k; j++ {
+			z[i][j+1] = (x[j] - m.Mean[j]) / m.SD[j]
+		}
+	}
+	beta := make([]float64, k+1)
+	for it := 0; it < 50; it++ {
+		// Newton step: (Z'WZ + λI) Δ = Z'(y - p) - λβ (intercept unpenalised)
+		h := make([][]float64, k+1)
+		for a := range h {
+			h[a] = make([]float64, k+2)
+		}
+		for i, zi := range z {
+			p := sigmoid(dotv(beta, zi))
+			w := p * (1 - p)
+			for a := 0; a <= k; a++ {
+				for b := 0; b <= k; b++ {
+					h[a][b] += w * zi[a] * zi[b]
+				}
+				h[a][k+1] += (ys[i] - p) * zi[a]
+			}
+		}
+		for a := 1; a <= k; a++ {
+			h[a][a] += lambda
+			h[a][k+1] -= lambda * beta[a]
+		}
+		d, err := solve(h)
+		if err != nil {
+			return nil, fmt.Errorf("qc: fit: %w", err)
+		}
+		step := 0.0
+		for a := range beta {
+			beta[a] += d[a]
+			step = math.Max(step, math.Abs(d[a]))
+		}
+		if step < 1e-8 {
+			break
+		}
+	}
+	m.Bias = beta[0]
+	copy(m.Weights, beta[1:])
+	var bad []float64
+	for _, s := range samples {
+		if s.Signals != nil && s.Bad() {
+			bad = append(bad, m.Assess(*s.Signals).Score)
+		}
+	}
+	slices.Sort(bad)
+	// flag (score < threshold) at least the wanted share of bad ears
+	i := min(len(bad)-1, int(math.Ceil(sensitivity*float64(len(bad))))-1)
+	m.Threshold = math.Round((bad[i]+1e-3)*1000) / 1000
+	return m, nil
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+func dotv(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// solve solves the augmented system a (n x n+1) by Gaussian elimination
+// with partial pivoting.
+func solve(a [][]float64) ([]float64, error) {
+	n := len(a)
+	for c := 0; c < n; c++ {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(a[p][c]) < 1e-12 {
+			return nil, fmt.Errorf("singular system")
+		}
+		a[c], a[p] = a[p], a[c]
+		for r := 0; r < n; r++ {
+			if r == c {
+				continue
+			}
+			f := a[r][c] / a[c][c]
+			for q := c; q <= n; q++ {
+				a[r][q] -= f * a[c][q]
+			}
+		}
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = a[i][n] / a[i][i]
+	}
+	return out, nil
+}
+
+// Evaluation is how well a QC model separates bad ears from good ones on
+// a cohort.
+type Evaluation struct {
+	Ears  int `json:"ears"`
+	Bad   int `json:"bad"`
+	Good  int `json:"good"`
+	// Missed counts reference ears segmentation did not find (no score).
+	Missed int `json:"missed"`
+	// AUROC of (1 - score) for "Dice < 0.85" (Mann-Whitney, ties 1/2).
+	AUROC float64 `json:"auroc"`
+	// BadFlagged and GoodFlagged count the ears sent to review.
+	BadFlagged  int     `json:"bad_flagged"`
+	GoodFlagged int     `json:"good_flagged"`
+	Threshold   float64 `json:"threshold"`
+}
+
+// Evaluate scores samples with m (filling Score and Flag) and measures the
+// separation.
+func Evaluate(m *Model, samples []Sample) Evaluation {
+	ev := Evaluation{Threshold: m.Threshold}
+	var bad, good []float64
+	for i := range samples {
+		s := &samples[i]
+		ev.Ears++
+		if s.Signals == nil {
+			ev.Missed++
+			s.Flag = "missed"
+			continue
+		}
+		r := m.Assess(*s.Signals)
+		s.Score, s.Flag = r.Score, r.Flag
+		if s.Bad() {
+			bad = append(bad, s.Score)
+			ev.Bad++
+			if r.Flag == Review {
+				ev.BadFlagged++
+			}
+		} else {
+			good = append(good, s.Score)
+			ev.Good++
+			if r.Flag == Review {
+				ev.GoodFlagged++
+			}
+		}
+	}
+	var u float64
+	for _, b := range bad {
+		for _, g := range good {
+			switch {
+			case b < g:
+				u++
+			case b == g:
+				u += 0.5
+			}
+		}
+	}
+	if len(bad) > 0 && len(good) > 0 {
+		ev.AUROC = u / float64(len(bad)*len(good))
+	}
+	return ev
+}

@@ -1,0 +1,133 @@
+package qc
+
+import (
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/otoseg/otoseg/volume"
+)
+
+// TestProbabilitySignals checks the signals on a hand-made probability
+// map: 8 voxels, two of them labyrinth.
+func TestProbabilitySignals(t *testing.T) {
+	dims := [3]int{8, 1, 1}
+	n := 8
+	prob := make([]float32, 4*n)
+	fg := []float32{0, 0, 0.2, 0.9, 1, 0, 0, 0} // foreground probability
+	for i, p := range fg {
+		prob[i] = 1 - p
+		prob[n+i] = p // all cochlea
+	}
+	prob[2*n+3], prob[n+3] = 0.3, 0.6 // voxel 3: cochlea 0.6, vestibule 0.3
+	s := ProbabilitySignals(prob, 4, dims, 0.5)
+	h := func(p float64) float64 { return -p*math.Log2(p) - (1-p)*math.Log2(1-p) }
+	want := Signals{
+		Entropy:     (h(0.2) + h(0.9)) / 2,
+		SoftDiceGap: 1 - 2*(0.9+1)/((0.2+0.9+1)+2),
+		Ambiguity:   (1 - 0.6/0.9) / 2,
+		Border:      1, // a region one voxel thick: every voxel lies at its faces
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"entropy", s.Entropy, want.Entropy}, {"soft dice gap", s.SoftDiceGap, want.SoftDiceGap},
+		{"ambiguity", s.Ambiguity, want.Ambiguity}, {"border", s.Border, want.Border}} {
+		if math.Abs(c.got-c.want) > 1e-6 {
+			t.Errorf("%s %.6f, want %.6f", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestLabelSignalsTopology counts pieces and loops of a ring and a ball.
+func TestLabelSignalsTopology(t *testing.T) {
+	g := volume.NewGeometry([3]int{20, 20, 5}, [3]float64{0.5, 0.5, 0.5})
+	v := volume.New(g, volume.Uint8)
+	for j := 0; j < 20; j++ {
+		for i := 0; i < 20; i++ {
+			r := math.Hypot(float64(i)-9.5, float64(j)-9.5)
+			if r > 4 && r < 7 {
+				v.Set(i, j, 2, 3) // a ring: one loop
+			}
+		}
+	}
+	v.Set(1, 1, 2, 1) // and a separate speck
+	var s Signals
+	if err := LabelSignals(&s, v, [3]int{0, 0, 0}, [3]int{19, 19, 4}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Pieces != 2 || s.Loops != 1 {
+		t.Errorf("pieces %d loops %d, want 2 and 1", s.Pieces, s.Loops)
+	}
+}
+
+// TestFitSeparatesAndAUROC fits the model on synthetic ears whose bad
+// ones are uncertain and checks the AUROC against scipy's Mann-Whitney U.
+func TestFitSeparatesAndAUROC(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var samples []Sample
+	for i := 0; i < 80; i++ {
+		bad := i%4 == 0
+		s := Signals{Entropy: 0.3 + 0.1*r.NormFloat64(), SoftDiceGap: 0.03 + 0.01*r.NormFloat64(), Ambiguity: 0.05,
+			Border: 0, LocatorScore: 50, VolumeMM3: 187 + 20*r.NormFloat64(), Pieces: 1, Loops: 3}
+		dice := 0.93 + 0.02*r.NormFloat64()
+		if bad {
+			s.Entropy += 0.25 + 0.15*r.Float64()
+			s.SoftDiceGap += 0.03
+			dice = 0.7 + 0.1*r.Float64()
+		}
+		samples = append(samples, Sample{Case: strconv.Itoa(i), Side: "left", Dice: dice, Signals: &s})
+	}
+	m, err := Fit(samples, 1, 0.9, "synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := Evaluate(m, samples)
+	if ev.AUROC < 0.95 || ev.BadFlagged < 18 {
+		t.Errorf("AUROC %.3f, bad flagged %d/%d", ev.AUROC, ev.BadFlagged, ev.Bad)
+	}
+	// the same AUROC from scipy: U of bad-vs-good on (1 - score)
+	var bad, good []string
+	for _, s := range samples {
+		x := strconv.FormatFloat(1-s.Score, 'g', 17, 64)
+		if s.Bad() {
+			bad = append(bad, x)
+		} else {
+			good = append(good, x)
+		}
+	}
+	script := "from scipy.stats import mannwhitneyu\nb=[" + strings.Join(bad, ",") + "]\ng=[" + strings.Join(good, ",") + "]\n" +
+		"print(mannwhitneyu(b, g).statistic/(len(b)*len(g)))"
+	out, err := exec.Command("/usr/bin/python3", "-c", script).Output()
+	if err != nil {
+		t.Skipf("scipy not available: %v", err)
+	}
+	want, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if math.Abs(want-ev.AUROC) > 1e-9 {
+		t.Errorf("AUROC %.6f, scipy %.6f", ev.AUROC, want)
+	}
+}
+
+// TestFitNeedsBothClasses checks the message for a cohort without bad ears.
+func TestFitNeedsBothClasses(t *testing.T) {
+	s := Signals{Entropy: 0.3, LocatorScore: 10, VolumeMM3: 180, Pieces: 1, Loops: 3}
+	samples := []Sample{{Dice: 0.9, Signals: &s}, {Dice: 0.95, Signals: &s}}
+	if _, err := Fit(samples, 1, 0.9, ""); err == nil || !strings.Contains(err.Error(), "at least 3 good and 3 bad") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// TestDefaultModelLoads checks the embedded calibration.
+func TestDefaultModelLoads(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Assess(Signals{Entropy: 0.3, LocatorScore: 10, VolumeMM3: 187, Pieces: 1, Loops: 3})
+	if r.Score < 0 || r.Score > 1 || (r.Flag != OK && r.Flag != Review) {
+		t.Errorf("result %+v", r)
+	}
+}

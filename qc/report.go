@@ -1,0 +1,110 @@
+package qc
+
+import (
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/otoseg/otoseg/internal/atomicfile"
+)
+
+// WriteReport writes a cohort's QC evaluation to dir: qc_report.md (the
+// figures), qc_samples.json (every ear) and qc_score_vs_dice.png.
+func WriteReport(dir, title string, ev Evaluation, samples []Sample) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	md := filepath.Join(dir, "qc_report.md")
+	if err := atomicfile.Write(md, func(w io.Writer) error { PrintEvaluation(w, title, ev); return nil }); err != nil {
+		return fmt.Errorf("qc: writing %s: %w", md, err)
+	}
+	js := filepath.Join(dir, "qc_samples.json")
+	err := atomicfile.Write(js, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"evaluation": ev, "ears": samples})
+	})
+	if err != nil {
+		return fmt.Errorf("qc: writing %s: %w", js, err)
+	}
+	return scatter(filepath.Join(dir, "qc_score_vs_dice.png"), title, ev, samples)
+}
+
+// PrintEvaluation writes the figures as Markdown.
+func PrintEvaluation(w io.Writer, title string, ev Evaluation) {
+	fmt.Fprintf(w, "### %s\n\n", title)
+	fmt.Fprintf(w, "| ears | bad (Dice < %.2f) | good | missed by segmentation | AUROC | bad flagged | good flagged | threshold |\n|---|---|---|---|---|---|---|---|\n", BadDice)
+	pct := func(a, b int) string {
+		if b == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%d/%d (%.0f%%)", a, b, 100*float64(a)/float64(b))
+	}
+	fmt.Fprintf(w, "| %d | %d | %d | %d | %.3f | %s | %s | %.3f |\n\n", ev.Ears, ev.Bad, ev.Good, ev.Missed, ev.AUROC,
+		pct(ev.BadFlagged, ev.Bad), pct(ev.GoodFlagged, ev.Good), ev.Threshold)
+}
+
+// scatter plots the QC score against the labyrinth Dice, the bad-Dice line
+// and the flag threshold.
+func scatter(path, title string, ev Evaluation, samples []Sample) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "labyrinth Dice"
+	p.Y.Label.Text = "QC score"
+	var good, bad plotter.XYs
+	for _, s := range samples {
+		if s.Signals == nil {
+			continue
+		}
+		if s.Bad() {
+			bad = append(bad, plotter.XY{X: s.Dice, Y: s.Score})
+		} else {
+			good = append(good, plotter.XY{X: s.Dice, Y: s.Score})
+		}
+	}
+	for _, set := range []struct {
+		xy   plotter.XYs
+		c    color.RGBA
+		name string
+	}{{good, color.RGBA{40, 120, 220, 255}, "Dice >= 0.85"}, {bad, color.RGBA{220, 50, 40, 255}, "Dice < 0.85"}} {
+		if len(set.xy) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(set.xy)
+		if err != nil {
+			return err
+		}
+		sc.GlyphStyle.Color = set.c
+		sc.GlyphStyle.Radius = vg.Points(3)
+		p.Add(sc)
+		p.Legend.Add(set.name, sc)
+	}
+	lo := 0.0
+	for _, s := range samples {
+		if s.Signals != nil && s.Dice < lo+1 {
+			lo = min(lo+1, s.Dice) - 1
+		}
+	}
+	thr, err := plotter.NewLine(plotter.XYs{{X: lo + 1 - 0.02, Y: ev.Threshold}, {X: 1, Y: ev.Threshold}})
+	if err != nil {
+		return err
+	}
+	thr.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(thr)
+	p.Legend.Add(fmt.Sprintf("flag threshold %.2f", ev.Threshold), thr)
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Y.Min, p.Y.Max = 0, 1
+	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+}

@@ -1,0 +1,197 @@
+package qc
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/otoseg/otoseg/morph"
+	"github.com/otoseg/otoseg/volume"
+)
+
+// Result is the verdict on one ear.
+type Result struct {
+	// Score in [0, 1]: the calibrated probability that the labyrinth's
+	// Dice is at least 0.85. Flag is "review" below the calibrated
+	// threshold, else "ok"; Reasons name the signals that pulled it down.
+	Score   float64  `json:"score"`
+	Flag    string   `json:"flag"`
+	Reasons []string `json:"reasons"`
+}
+
+// Flags.
+const (
+	OK     = "ok"
+	Review = "review"
+)
+
+// Human range of the adult bony labyrinth's volume (mm³): 187 ± 24 on
+// clinical-CT surface models (docs/phantom.md has the source).
+const (
+	humanVolumeMean = 187.0
+	humanVolumeSD   = 24.0
+)
+
+// Features turns signals into the model's inputs, in FeatureNames order.
+func Features(s Signals) []float64 {
+	return []float64{
+		math.Min(s.Entropy, 10),
+		s.SoftDiceGap,
+		s.Ambiguity,
+		s.Border,
+		-math.Log1p(math.Max(0, s.LocatorScore)),
+		math.Abs(s.VolumeMM3-humanVolumeMean) / humanVolumeSD,
+		float64(max(0, s.Pieces-1)),
+		math.Abs(float64(s.Loops - 3)),
+	}
+}
+
+// FeatureNames name the features, and the reason each gives.
+var FeatureNames = []string{"entropy", "soft_dice_gap", "ambiguity", "border", "locator", "volume", "pieces", "loops"}
+
+var reasonText = map[string]string{
+	"entropy":       "uncertain boundary (probability entropy %.2f bits per voxel)",
+	"soft_dice_gap": "the network is unsure of its own label (soft-Dice gap %.3f)",
+	"ambiguity":     "cochlea, vestibule and canals confused (ambiguity %.3f)",
+	"border":        "labyrinth touches the region's border (%.0f%% of voxels)",
+	"locator":       "weak localiser evidence (score %.1f)",
+	"volume":        "labyrinth volume %.0f mm³ outside the adult range (187 ± 24)",
+	"pieces":        "labyrinth in %d pieces",
+	"loops":         "%d canal loops where a labyrinth has 3",
+}
+
+// Model is a logistic regression from standardised features to the log
+// odds that an ear is good (Dice >= 0.85), with the flag threshold.
+type Model struct {
+	Mean      []float64 `json:"mean"`
+	SD        []float64 `json:"sd"`
+	Weights   []float64 `json:"weights"`
+	Bias      float64   `json:"bias"`
+	Threshold float64   `json:"threshold"`
+	// Source says which cohorts it was fitted on.
+	Source string `json:"source"`
+}
+
+//go:embed calibration.json
+var calibrationJSON []byte
+
+// Default is the model calibrated by scripts/calibrate-qc.sh on the
+// hard-scanner phantom cohort, embedded in the binary.
+func Default() (*Model, error) {
+	var m Model
+	if err := json.Unmarshal(calibrationJSON, &m); err != nil {
+		return nil, fmt.Errorf("qc: embedded calibration: %w", err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("qc: embedded calibration: %w", err)
+	}
+	return &m, nil
+}
+
+// ReadModel reads a calibration written by `otoseg qc calibrate`.
+func ReadModel(path string) (*Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("qc: %w", err)
+	}
+	var m Model
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("qc: %s: %w", path, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("qc: %s: %w", path, err)
+	}
+	return &m, nil
+}
+
+func (m *Model) check() error {
+	n := len(FeatureNames)
+	if len(m.Mean) != n || len(m.SD) != n || len(m.Weights) != n {
+		return fmt.Errorf("want %d features, have mean %d, sd %d, weights %d", n, len(m.Mean), len(m.SD), len(m.Weights))
+	}
+	for i, sd := range m.SD {
+		if !(sd > 0) {
+			return fmt.Errorf("feature %s: sd %g, want > 0", FeatureNames[i], sd)
+		}
+	}
+	if m.Threshold < 0 || m.Threshold > 1 {
+		return fmt.Errorf("threshold %g outside [0, 1]", m.Threshold)
+	}
+	return nil
+}
+
+// Assess scores one ear.
+func (m *Model) Assess(s Signals) Result {
+	x := Features(s)
+	z := m.Bias
+	type pull struct {
+		name string
+		v    float64
+	}
+	var pulls []pull
+	for i, v := range x {
+		c := m.Weights[i] * (v - m.Mean[i]) / m.SD[i]
+		z += c
+		if c < -0.5 {
+			pulls = append(pulls, pull{FeatureNames[i], c})
+		}
+	}
+	r := Result{Score: math.Round(1000/(1+math.Exp(-z))) / 1000, Flag: OK, Reasons: []string{}}
+	if r.Score < m.Threshold {
+		r.Flag = Review
+	}
+	for _, p := range pulls {
+		r.Reasons = append(r.Reasons, reason(p.name, s))
+	}
+	return r
+}
+
+func reason(name string, s Signals) string {
+	f := reasonText[name]
+	switch name {
+	case "entropy":
+		return fmt.Sprintf(f, s.Entropy)
+	case "soft_dice_gap":
+		return fmt.Sprintf(f, s.SoftDiceGap)
+	case "ambiguity":
+		return fmt.Sprintf(f, s.Ambiguity)
+	case "border":
+		return fmt.Sprintf(f, 100*s.Border)
+	case "locator":
+		return fmt.Sprintf(f, s.LocatorScore)
+	case "volume":
+		return fmt.Sprintf(f, s.VolumeMM3)
+	case "pieces":
+		return fmt.Sprintf(f, s.Pieces)
+	}
+	return fmt.Sprintf(f, s.Loops)
+}
+
+// LabelSignals adds the label-based signals of one ear: the labyrinth
+// (labels > 0) inside the voxel box lo..hi (inclusive) of labels.
+func LabelSignals(s *Signals, labels *volume.Volume, lo, hi [3]int) error {
+	for a := 0; a < 3; a++ {
+		lo[a] = max(0, lo[a]-1)
+		hi[a] = min(labels.Dims[a], hi[a]+2)
+	}
+	box, err := volume.Crop(labels, lo, hi)
+	if err != nil {
+		return fmt.Errorf("qc: %w", err)
+	}
+	m := morph.Nonzero(box)
+	n := m.Count()
+	s.VolumeMM3 = float64(n) * labels.Spacing[0] * labels.Spacing[1] * labels.Spacing[2]
+	comps, err := morph.Label(m, morph.Conn26)
+	if err != nil {
+		return fmt.Errorf("qc: %w", err)
+	}
+	chi, err := morph.EulerNumber(m, morph.Conn26)
+	if err != nil {
+		return fmt.Errorf("qc: %w", err)
+	}
+	s.Pieces = comps.N
+	s.Loops = comps.N - chi
+	return nil
+}
