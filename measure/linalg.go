@@ -8,12 +8,14 @@ import (
 // vec is a point or direction in world millimetres (LPS).
 type vec [3]float64
 
-func (a vec) add(b vec) vec        { return vec{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
-func (a vec) sub(b vec) vec        { return vec{a[0] - b[0], a[1] - b[1], a[2] - b[2]} }
-func (a vec) scale(s float64) vec  { return vec{a[0] * s, a[1] * s, a[2] * s} }
-func (a vec) dot(b vec) float64    { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
-func (a vec) norm() float64        { return math.Sqrt(a.dot(a)) }
-func (a vec) cross(b vec) vec      { return vec{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]} }
+func (a vec) add(b vec) vec       { return vec{a[0] + b[0], a[1] + b[1], a[2] + b[2]} }
+func (a vec) sub(b vec) vec       { return vec{a[0] - b[0], a[1] - b[1], a[2] - b[2]} }
+func (a vec) scale(s float64) vec { return vec{a[0] * s, a[1] * s, a[2] * s} }
+func (a vec) dot(b vec) float64   { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }
+func (a vec) norm() float64       { return math.Sqrt(a.dot(a)) }
+func (a vec) cross(b vec) vec {
+	return vec{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
+}
 func (a vec) unit() vec            { return a.scale(1 / a.norm()) }
 func (a vec) perp(d vec) vec       { return a.sub(d.scale(a.dot(d))) }
 func (a vec) round(n float64) vec  { return vec{roundTo(a[0], n), roundTo(a[1], n), roundTo(a[2], n)} }

@@ -3,9 +3,9 @@ package measure
 import (
 	"cmp"
 	"errors"
-	"slices"
 	"math"
 	"math/cmplx"
+	"slices"
 )
 
 // spiral is the cochlear duct traced around the modiolar axis. Each lumen
@@ -50,6 +50,14 @@ var errNoSpiral = errors.New("the cochlear lumen does not wind round an axis as 
 // score 0.5-0.8 (reference and predicted labels alike), an IP-I cyst,
 // which has no duct to trace, under 0.3.
 const minSpiralFit = 0.4
+
+// minModiolusGap (mm) and maxTurns complete the gate: a trace whose inner
+// wall touches the axis in the basal turn went round a cyst, not a duct,
+// and no cochlea has more than 3.5 turns.
+const (
+	minModiolusGap = 0.35
+	maxTurns       = 3.6
+)
 
 // traceSpiral finds the modiolar axis and traces the duct through the
 // lumen points pts; rw is a point at the round window (where the duct
@@ -98,10 +106,13 @@ func traceSpiral(pts []vec, rw vec) (*spiral, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.fit < minSpiralFit {
+	s.findEnd()
+	if debugGate {
+		println("GATE fit", s.fit, "gap", s.modiolusGap(), "turns", s.phiEnd/(2*math.Pi))
+	}
+	if s.fit < minSpiralFit || s.modiolusGap() < minModiolusGap || s.phiEnd > maxTurns*2*math.Pi {
 		return nil, errNoSpiral
 	}
-	s.findEnd()
 	if debugSpiral {
 		for i, b := range s.bins {
 			if b.n > 0 {
@@ -139,6 +150,24 @@ func (s *spiral) bestDirection(pts []vec, rw vec, step float64, reach int) vec {
 		}
 	}
 	return best
+}
+
+// modiolusGap is the median distance of the lumen's inner wall from the
+// axis over the second half of the basal turn (90-270°): a duct winds
+// round a modiolus and keeps clear of the axis there, a cyst fills it.
+func (s *spiral) modiolusGap() float64 {
+	var gaps []float64
+	for i, b := range s.bins {
+		phi := (float64(i) + 0.5) * binW
+		if b.n > 0 && phi >= math.Pi/2 && phi <= 1.5*math.Pi {
+			gaps = append(gaps, b.rMin)
+		}
+	}
+	if len(gaps) == 0 {
+		return 0
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
 }
 
 // subsample keeps at most n points, evenly strided.
@@ -225,8 +254,8 @@ func (s *spiral) fitFrameWith(pts []vec, rw vec, assign bool) ([]cyl, error) {
 // exponentially towards the apex, r(φ) = a + b·exp(-φ/τ), as a spiral
 // that tightens does; the height rises linearly.
 type ductModel struct {
-	tau                float64
-	r, wr, wh          [2]float64 // a, b of each
+	tau               float64
+	r, wr, wh         [2]float64 // a, b of each
 	h0, risePerRadian float64
 }
 
@@ -619,3 +648,5 @@ func (s *spiral) wobble() (dc, dd vec, ok bool) {
 var debugSpiral = false
 
 var debugInit *[2]vec
+
+var debugGate = false

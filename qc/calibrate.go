@@ -236,9 +236,9 @@ func solve(a [][]float64) ([]float64, error) {
 // Evaluation is how well a QC model separates bad ears from good ones on
 // a cohort.
 type Evaluation struct {
-	Ears  int `json:"ears"`
-	Bad   int `json:"bad"`
-	Good  int `json:"good"`
+	Ears int `json:"ears"`
+	Bad  int `json:"bad"`
+	Good int `json:"good"`
 	// Missed counts reference ears segmentation did not find (no score).
 	Missed int `json:"missed"`
 	// AUROC of (1 - score) for "Dice < 0.85" (Mann-Whitney, ties 1/2).
