@@ -76,9 +76,6 @@ func traceSpiral(pts []vec, rw vec) (*spiral, error) {
 	if rw.sub(m).dot(s.d) > 0 {
 		s.d = s.d.scale(-1) // the round window lies at the base
 	}
-	if debugInit != nil {
-		println("PCA axis angle to GT", math.Acos(math.Abs(ev[0].dot(debugInit[1])))*180/math.Pi)
-	}
 	// The lumen's least spread is only near the axis (the basal turn and
 	// the hook weigh on it): search the directions around it for the one
 	// about which the lumen is most helical.
@@ -87,8 +84,7 @@ func traceSpiral(pts []vec, rw vec) (*spiral, error) {
 		s.d = s.bestDirection(search, rw, st[0]*math.Pi/180, int(st[1]))
 	}
 	for it := 0; it < 12; it++ {
-		cs, err := s.fitFrame(sub, rw)
-		if err != nil {
+		if _, err := s.fitFrame(sub, rw); err != nil {
 			return nil, err
 		}
 		dc, dd, ok := s.wobble()
@@ -97,7 +93,6 @@ func traceSpiral(pts []vec, rw vec) (*spiral, error) {
 		}
 		s.c = s.c.add(dc)
 		s.d = s.d.sub(dd).unit()
-		_ = cs
 		if dc.norm() < 0.003 && dd.norm() < 0.0005 {
 			break
 		}
@@ -107,19 +102,8 @@ func traceSpiral(pts []vec, rw vec) (*spiral, error) {
 		return nil, err
 	}
 	s.findEnd()
-	if debugGate {
-		println("GATE fit", s.fit, "gap", s.modiolusGap(), "turns", s.phiEnd/(2*math.Pi))
-	}
 	if s.fit < minSpiralFit || s.modiolusGap() < minModiolusGap || s.phiEnd > maxTurns*2*math.Pi {
 		return nil, errNoSpiral
-	}
-	if debugSpiral {
-		for i, b := range s.bins {
-			if b.n > 0 {
-				println(i*5, b.n, int(100*b.r()), int(100*b.h()), int(100*b.rMax), int(100*float64(b.n)/b.r()))
-			}
-		}
-		println("end", int(s.phiEnd*180/math.Pi))
 	}
 	s.hLo, s.hHi = math.Inf(1), math.Inf(-1)
 	for _, p := range cs {
@@ -216,9 +200,6 @@ func (s *spiral) fitFrameWith(pts []vec, rw vec, assign bool) ([]cyl, error) {
 	}
 	runs, runOf := columnRuns(xy, cs)
 	sign := s.comb(runs)
-	if debugSpiral {
-		println("fit", s.fit, "rise", s.rise, "h0", s.h0, "sign", int(sign))
-	}
 	if !assign {
 		return cs, nil
 	}
@@ -644,9 +625,3 @@ func (s *spiral) wobble() (dc, dd vec, ok bool) {
 	}
 	return dc, dd, true
 }
-
-var debugSpiral = false
-
-var debugInit *[2]vec
-
-var debugGate = false

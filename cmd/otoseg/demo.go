@@ -116,6 +116,9 @@ func runDemo(ctx context.Context, w io.Writer, o demoOptions) error {
 			}
 			fmt.Fprintf(w, "  picture: %s\n", pic)
 		}
+		if err := demoMeasures(w, o.out, &meta, img, res); err != nil {
+			return err
+		}
 	}
 	if total > 0 {
 		fmt.Fprintf(w, "\nautomated %.1f s in all vs simulated manual %.0f s: %.0fx faster\n", total, manual, manual/total)
