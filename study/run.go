@@ -39,6 +39,9 @@ type Config struct {
 	OutDir   string // report directory, created if needed
 	Times    string // optional times CSV (case_id,seconds); overrides sidecars
 	Ratings  string // optional ratings CSV from the review app
+	// Measure adds the measurement-error tables of the predictions against
+	// a phantom manifest's ground truth (package measure/truth).
+	Measure bool
 
 	ToleranceMM float64 // NSD tolerance, mm
 	Resamples   int     // bootstrap resamples; stats.DefaultResamples when 0
@@ -128,6 +131,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if err := writeOutputs(cfg.OutDir, res); err != nil {
+		return nil, err
+	}
+	if err := writeQCAndMeasures(cfg, res); err != nil {
 		return nil, err
 	}
 	return res, nil

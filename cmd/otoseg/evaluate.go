@@ -25,6 +25,7 @@ type evaluateOptions struct {
 	Seed        uint64
 	Workers     int
 	Quiet       bool
+	Measure     bool
 }
 
 func newEvaluateCmd() *cobra.Command {
@@ -103,6 +104,7 @@ the same outputs are written for that single pair.`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "bootstrap seed")
 	f.IntVar(&opts.Workers, "workers", 0, "cases evaluated at once (0: min(CPUs, 4))")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print a line per case")
+	f.BoolVar(&opts.Measure, "measure", false, "also measure every prediction and tabulate the errors against a phantom manifest's meta sidecars (measure_errors.md)")
 	cmd.MarkFlagsOneRequired("manifest", "ref")
 	cmd.MarkFlagsMutuallyExclusive("manifest", "ref")
 	for _, name := range []string{"pred", "out"} {
@@ -126,7 +128,7 @@ func runEvaluate(cmd *cobra.Command, opts evaluateOptions) error {
 		Manifest: opts.Manifest, PredDir: opts.PredDir, OutDir: opts.OutDir,
 		Times: opts.Times, Ratings: opts.Ratings, ToleranceMM: opts.ToleranceMM,
 		Resamples: opts.Resamples, Seed: opts.Seed, Workers: opts.Workers,
-		Read: imageio.Read, Log: log,
+		Read: imageio.Read, Log: log, Measure: opts.Measure,
 	}
 	if opts.Ref != "" {
 		cfg.RefFile, cfg.PredFile, cfg.PredDir = opts.Ref, opts.PredDir, ""
