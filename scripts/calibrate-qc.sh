@@ -19,7 +19,8 @@ for c in cal:7101:$CAL_CASES fresh:8202:$FRESH_CASES; do
   [ -f "$OUT/$name/manifest.csv" ] || "$BIN" phantom --out "$OUT/$name" --cases "$cases" --seed "$seed" --sites "$SITES" --pathological 0.3 -q
   [ -f "$OUT/$name-pred/.done" ] || { "$BIN" segment "$OUT/$name/images" -o "$OUT/$name-pred" && touch "$OUT/$name-pred/.done"; }
 done
-"$BIN" qc calibrate --manifest "$OUT/cal/manifest.csv" --pred "$OUT/cal-pred" -o qc/calibration.json
+"$BIN" qc calibrate --manifest "$OUT/cal/manifest.csv" --pred "$OUT/cal-pred" -o qc/calibration.json \
+  --source "scripts/calibrate-qc.sh: $CAL_CASES-case cohort from scripts/qc-hard-sites.json, seed 7101, segmented by the built-in baseline"
 "$BIN" qc report --manifest "$OUT/fresh/manifest.csv" --pred "$OUT/fresh-pred" --model qc/calibration.json \
   -o "$OUT/fresh-report" --title "QC on a fresh hard-scanner cohort ($FRESH_CASES cases, seed 8202)"
 grep -m1 'model name' /proc/cpuinfo

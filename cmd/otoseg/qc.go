@@ -31,14 +31,17 @@ Examples:
 }
 
 func newQCCalibrateCmd() *cobra.Command {
-	var manifest, pred, out string
+	var manifest, pred, out, source string
 	var sens, lambda float64
 	cmd := &cobra.Command{
 		Use:   "calibrate --manifest M --pred DIR -o calibration.json",
 		Short: "fit the QC score on a segmented cohort with reference labels",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runQCCalibrate(manifest, pred, out, sens, lambda, cmd.OutOrStdout())
+			if source == "" {
+				source = fmt.Sprintf("%s segmented in %s", manifest, pred)
+			}
+			return runQCCalibrate(manifest, pred, out, source, sens, lambda, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -46,19 +49,20 @@ func newQCCalibrateCmd() *cobra.Command {
 	f.StringVar(&pred, "pred", "", "otoseg segment's output folder for the cohort (required)")
 	f.StringVarP(&out, "output", "o", "", "calibration JSON to write (required)")
 	f.Float64Var(&sens, "sensitivity", 0.9, "share of bad ears the threshold must flag on this cohort")
-	f.Float64Var(&lambda, "l2", 1, "ridge penalty on the standardised weights")
+	f.Float64Var(&lambda, "l2", 4, "ridge penalty on the standardised weights")
+	f.StringVar(&source, "source", "", "what the calibration was fitted on, recorded in the JSON (default: the paths)")
 	for _, n := range []string{"manifest", "pred", "output"} {
 		cmd.MarkFlagRequired(n)
 	}
 	return cmd
 }
 
-func runQCCalibrate(manifest, pred, out string, sens, lambda float64, w io.Writer) error {
+func runQCCalibrate(manifest, pred, out, source string, sens, lambda float64, w io.Writer) error {
 	samples, err := qc.Collect(manifest, pred)
 	if err != nil {
 		return err
 	}
-	m, err := qc.Fit(samples, lambda, sens, fmt.Sprintf("%s segmented in %s", manifest, pred))
+	m, err := qc.Fit(samples, lambda, sens, source)
 	if err != nil {
 		return err
 	}
