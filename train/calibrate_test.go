@@ -1,10 +1,8 @@
-package main
+package train
 
 import (
 	"context"
-	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,51 +32,21 @@ func TestCalibrateOnAPhantom(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []dataset.Case{{ID: "cal1", Image: filepath.Join(dir, "images", "cal1.nii.gz"), Label: filepath.Join(dir, "labels", "cal1.nii.gz")}}
-	cal, err := calibrate(context.Background(), io.Discard, m, cases)
+	cal, err := Calibrate(context.Background(), io.Discard, m, cases)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cal.threshold < 0.3 || cal.threshold > 0.5 {
-		t.Errorf("threshold %v outside the candidates", cal.threshold)
+	if cal.Threshold < 0.3 || cal.Threshold > 0.5 {
+		t.Errorf("threshold %v outside the candidates", cal.Threshold)
 	}
-	if !(cal.minScore > 0) || !strings.Contains(cal.summary, "1 validation cases") {
-		t.Errorf("min score %v, summary %q", cal.minScore, cal.summary)
+	if !(cal.MinScore > 0) || !strings.Contains(cal.Summary, "1 validation cases") {
+		t.Errorf("min score %v, summary %q", cal.MinScore, cal.Summary)
 	}
 	// The minimum is half the weakest ear: both ears of this case pass it.
-	m.Plan.Locator.MinScore = cal.minScore
+	m.Plan.Locator.MinScore = cal.MinScore
 	res, err := m.Segment(context.Background(), img, segment.DefaultOptions())
 	if err != nil || len(res.Ears) != 2 {
 		t.Fatalf("after calibration: %v ears, err %v", res, err)
-	}
-}
-
-// A scan without an inner ear: exit status 3, a sidecar saying so, and no
-// label map.
-func TestSegmentNoEarExitStatus(t *testing.T) {
-	dir := t.TempDir()
-	img, lab, meta, err := phantom.NonEar(phantom.NonEarConfig{Seed: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta.CaseID = "abdomen"
-	if err := phantom.WriteCase(dir, img, lab, meta); err != nil {
-		t.Fatal(err)
-	}
-	cmd := newRootCmd()
-	cmd.SetArgs([]string{"segment", filepath.Join(dir, "images", "abdomen.nii.gz"), "-o", filepath.Join(dir, "out", "abdomen.nii.gz")})
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	err = cmd.Execute()
-	var ee exitError
-	if !errors.As(err, &ee) || ee.code != 3 || !errors.Is(err, segment.ErrNoEar) {
-		t.Fatalf("err = %v, want exit status 3 and ErrNoEar", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "out", "abdomen.nii.gz")); !os.IsNotExist(err) {
-		t.Errorf("a label map was written for a scan without an inner ear (stat: %v)", err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "out", "abdomen.json"))
-	if err != nil || !strings.Contains(string(b), "no inner ear") {
-		t.Errorf("sidecar %q, %v", b, err)
 	}
 }
 

@@ -1,12 +1,12 @@
-// Package roi defines the region of interest around one inner ear: a grid in
-// world space, centred on the ear, at the network's spacing, and mirrored for
-// right ears so that one network serves both sides.
+// The region of interest around one inner ear is a grid in world space,
+// centred on the ear, at the network's spacing, and mirrored for right ears
+// so that one network serves both sides.
 //
 // Mirroring is done by geometry rather than by flipping voxels: a left ear's
 // grid runs along +L (lateral), a right ear's along +R (also lateral), so in
 // index space every ear looks like a left ear, and pasting a prediction back
 // through its grid puts it on the correct side automatically.
-package roi
+package ear
 
 import (
 	"fmt"

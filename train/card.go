@@ -1,23 +1,20 @@
-package main
+package train
 
 import (
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
-
-	"github.com/otoseg/otoseg/internal/atomicfile"
-	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/segment"
 )
 
-// writeCard writes the model card: what the model is, what it was trained
-// on, how, what it scored, its licence and the checksums of its weights.
-func writeCard(dir string, p *plan.Plan, recipe map[string]string, curves []curveRow) error {
+// card is the model card without its checksums (segment.Model.Save adds
+// them): what the model is, what it was trained on, how, what it scored and
+// its licence.
+func (r *run) card() string {
+	p, recipe := r.plan, r.recipe
 	var b strings.Builder
 	fmt.Fprintf(&b, "# otoseg model card\n\n")
-	fmt.Fprintf(&b, "Inner-ear (bony labyrinth) segmentation of temporal-bone and head CT: labels 1 cochlea, 2 vestibule, 3 semicircular canals.\n\n")
+	fmt.Fprintf(&b, "Inner-ear (bony labyrinth) segmentation of temporal-bone and head CT: labels %s.\n\n", labelList(p.Labels))
 	if strings.Contains(recipe["trained_on"], "phantom") || recipe["synthetic"] == "true" {
 		fmt.Fprintf(&b, "**Trained on synthetic data.** The training scans are otoseg phantoms (simulated CT with exact labels), not patient scans. Figures below are on phantoms; accuracy on clinical CT is unknown until measured there.\n\n")
 	}
@@ -32,8 +29,8 @@ func writeCard(dir string, p *plan.Plan, recipe map[string]string, curves []curv
 		recipe["epochs"], recipe["steps_per_epoch"], recipe["batch"], recipe["optimizer"], recipe["lr"], recipe["seed"], recipe["init"],
 		recipe["train_seconds"], runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "## Metrics\n\n")
-	if n := len(curves); n > 0 {
-		last := curves[n-1]
+	if n := len(r.curves); n > 0 {
+		last := r.curves[n-1]
 		fmt.Fprintf(&b, "- final validation Dice (%s, labyrinth as one structure): %.4f; per class %s\n", last.Network, last.ValDice, fmtDice(last.ValDiceClass))
 	}
 	if c := recipe["calibration"]; c != "" {
@@ -41,16 +38,16 @@ func writeCard(dir string, p *plan.Plan, recipe map[string]string, curves []curv
 	}
 	fmt.Fprintf(&b, "- see `training.csv` / `training.png`, and the README for evaluation on unseen phantom cohorts\n\n")
 	fmt.Fprintf(&b, "## Licence\n\nWeights and card: CC BY 4.0. Code: see the otoseg repository licence.\n\n")
-	fmt.Fprintf(&b, "## Checksums\n\n")
-	for _, f := range []string{segment.PlansFile, segment.LocatorFile, segment.SegmenterFile} {
-		sum, err := segment.Checksum(filepath.Join(dir, f))
-		if err != nil {
-			return err
+	return b.String()
+}
+
+// labelList writes a plan's labels as "1 cochlea, 2 vestibule, ...".
+func labelList(labels map[int]string) string {
+	var parts []string
+	for l := 1; l <= 255 && len(parts) < len(labels); l++ {
+		if n, ok := labels[l]; ok {
+			parts = append(parts, fmt.Sprintf("%d %s", l, n))
 		}
-		fmt.Fprintf(&b, "- `sha256 %s %s`\n", sum, f)
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(dir, segment.CardFile), []byte(b.String())); err != nil {
-		return fmt.Errorf("model card: %w", err)
-	}
-	return nil
+	return strings.Join(parts, ", ")
 }

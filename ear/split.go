@@ -1,4 +1,4 @@
-package roi
+package ear
 
 import (
 	"math"
