@@ -122,3 +122,37 @@ func TestSplitEars(t *testing.T) {
 		t.Errorf("no voxels: %+v", s)
 	}
 }
+
+// TestLabelCentre: the centre of a structure in the ear with more voxels,
+// whichever side it is on, and nothing for a label that is absent.
+func TestLabelCentre(t *testing.T) {
+	g := volume.NewGeometry([3]int{100, 10, 10}, [3]float64{1, 1, 1})
+	lab := volume.New(g, volume.Uint8)
+	set := func(i, j, k int, l Label) { lab.Data[lab.Index(i, j, k)] = float32(l) }
+	// A right ear (low x) of 3 voxels, a left ear (high x) of 4.
+	set(10, 5, 5, Cochlea)
+	set(11, 5, 5, Vestibule)
+	set(12, 5, 5, Vestibule)
+	set(80, 2, 2, Cochlea)
+	set(82, 2, 2, Cochlea)
+	set(84, 4, 4, Vestibule)
+	set(85, 4, 4, Canals)
+	for _, tt := range []struct {
+		want Label
+		c    [3]int
+		ok   bool
+	}{
+		{Background, [3]int{83, 3, 3}, true},
+		{Cochlea, [3]int{81, 2, 2}, true},
+		{Canals, [3]int{85, 4, 4}, true},
+	} {
+		c, ok := LabelCentre(lab, tt.want)
+		if c != tt.c || ok != tt.ok {
+			t.Errorf("label %d: got %v %v, want %v %v", tt.want, c, ok, tt.c, tt.ok)
+		}
+	}
+	empty := volume.New(g, volume.Uint8)
+	if _, ok := LabelCentre(empty, Background); ok {
+		t.Error("an empty label map has a centre")
+	}
+}

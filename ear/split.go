@@ -146,3 +146,54 @@ func voxelExtent(g volume.Geometry, a int) float64 {
 	}
 	return s
 }
+
+// LabelCentre returns the voxel nearest the centroid of the voxels labelled
+// want (any label > 0 for Background) in the ear with more labelled voxels:
+// SplitEars divides the labyrinth voxels into ears, so a picture through
+// the centre shows one ear, never the empty middle of the head. ok is false
+// when no voxel has the label in that ear.
+func LabelCentre(lab *volume.Volume, want Label) (c [3]int, ok bool) {
+	nx, ny := lab.Dims[0], lab.Dims[1]
+	var xs []float64
+	for idx, v := range lab.Data {
+		if v > 0 {
+			i, j, k := idx%nx, idx/nx%ny, idx/(nx*ny)
+			xs = append(xs, lab.World(float64(i), float64(j), float64(k))[0])
+		}
+	}
+	if len(xs) == 0 {
+		return c, false
+	}
+	split := SplitEars(slices.Clone(xs), EarGapMM)
+	var count [2]int
+	for _, x := range xs {
+		count[split.Side(x)]++
+	}
+	side := Left
+	if count[Right] > count[Left] {
+		side = Right
+	}
+	var sum [3]float64
+	n, p := 0, 0
+	for idx, v := range lab.Data {
+		if v <= 0 {
+			continue
+		}
+		x := xs[p]
+		p++
+		if split.Side(x) != side || (want != Background && v != float32(want)) {
+			continue
+		}
+		sum[0] += float64(idx % nx)
+		sum[1] += float64(idx / nx % ny)
+		sum[2] += float64(idx / (nx * ny))
+		n++
+	}
+	if n == 0 {
+		return c, false
+	}
+	for a := range c {
+		c[a] = int(math.Round(sum[a] / float64(n)))
+	}
+	return c, true
+}

@@ -2,7 +2,6 @@ package study
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/otoseg/otoseg/phantom"
 
 	"github.com/otoseg/otoseg/dataset"
 )
@@ -225,11 +226,11 @@ func readCaseMeta(m *dataset.Manifest) (map[string]caseMeta, error) {
 			cm.ManualSimulated = v
 		}
 		if p := c.Extra["meta"]; p != "" {
-			pm, err := readPhantomMeta(resolvePath(m.Dir, p))
+			pm, err := phantom.ReadMeta(resolvePath(m.Dir, p))
 			if err != nil {
 				return nil, fmt.Errorf("manifest %s: case %s: meta: %w", m.Path, c.ID, err)
 			}
-			cm.ManualSimulated = cm.ManualSimulated || pm.ManualSimulated
+			cm.ManualSimulated = cm.ManualSimulated || pm.ManualSecondsSimulated
 			if cm.Scanner == "" {
 				cm.Scanner = pm.Centre.Protocol
 			}
@@ -237,32 +238,4 @@ func readCaseMeta(m *dataset.Manifest) (map[string]caseMeta, error) {
 		out[c.ID] = cm
 	}
 	return out, nil
-}
-
-// phantomMeta is the part of an otoseg phantom meta JSON the report uses.
-type phantomMeta struct {
-	ManualSimulated bool `json:"manual_seconds_simulated"`
-	Centre          struct {
-		Protocol string `json:"protocol"`
-	} `json:"centre"`
-}
-
-func readPhantomMeta(path string) (phantomMeta, error) {
-	var pm phantomMeta
-	f, err := os.Open(path)
-	if err != nil {
-		return pm, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMetaBytes+1))
-	if err != nil {
-		return pm, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(b) > maxMetaBytes {
-		return pm, fmt.Errorf("%s: larger than %d MiB", path, maxMetaBytes>>20)
-	}
-	if err := json.Unmarshal(b, &pm); err != nil {
-		return pm, fmt.Errorf("%s: %w", path, err)
-	}
-	return pm, nil
 }
