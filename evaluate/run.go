@@ -1,4 +1,4 @@
-// Package study runs the validation study of otoseg on a cohort: it compares
+// Package evaluate runs the validation study of otoseg on a cohort: it compares
 // predicted label maps with the manifest's references (package metrics),
 // summarises the metrics per stratum with confidence intervals and tests
 // (package stats), compares automated with manual processing time, analyses
@@ -8,7 +8,7 @@
 // Everything is deterministic: cases are processed in manifest order, the
 // bootstrap is seeded, and the report carries no clock time, so rerunning
 // on the same inputs gives identical files.
-package study
+package evaluate
 
 import (
 	"cmp"
@@ -94,10 +94,10 @@ type Result struct {
 // with the CT), write.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Read == nil {
-		return nil, errors.New("study: no image reader configured")
+		return nil, errors.New("evaluate: no image reader configured")
 	}
 	if cfg.OutDir == "" {
-		return nil, errors.New("study: no output directory")
+		return nil, errors.New("evaluate: no output directory")
 	}
 	pl, err := planRun(cfg)
 	if err != nil {

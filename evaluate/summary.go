@@ -1,4 +1,4 @@
-package study
+package evaluate
 
 import (
 	"cmp"
@@ -512,7 +512,7 @@ func metricByName(n string) metric {
 			return m
 		}
 	}
-	panic("study: unknown metric " + n) // programming error: names are constants above
+	panic("evaluate: unknown metric " + n) // programming error: names are constants above
 }
 
 func (a *analysis) timeSummary() *TimeSummary {
