@@ -9,7 +9,6 @@
 package ear
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/otoseg/otoseg/volume"
@@ -29,17 +28,6 @@ func (s Side) String() string {
 		return "right"
 	}
 	return "left"
-}
-
-// ParseSide parses "left" or "right".
-func ParseSide(s string) (Side, error) {
-	switch s {
-	case "left":
-		return Left, nil
-	case "right":
-		return Right, nil
-	}
-	return 0, fmt.Errorf("side %q, want left or right", s)
 }
 
 // SideOf returns the side of a world point relative to the mid-sagittal

@@ -16,10 +16,10 @@ import (
 	"math"
 	"sort"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 

@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/ear"
+	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/volume"
 )
 

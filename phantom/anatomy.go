@@ -225,10 +225,6 @@ func (e *earShape) aValueOf() float64 {
 	return e.rad(0) + e.ra(0) + e.rad(math.Pi) + e.ra(math.Pi)
 }
 
-func (e *earShape) frac(th float64) float64 {
-	return math.Max(0, math.Min(1, th/(2*math.Pi*e.turns)))
-}
-
 // taperTurns is the e-folding length, in turns, of the duct's calibre: the
 // basal turn is wide and the middle turn already much narrower, which keeps
 // a bony septum between successive turns.

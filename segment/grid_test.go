@@ -3,9 +3,9 @@ package segment
 import (
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/metrics"
 	"github.com/otoseg/otoseg/phantom"
-	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 

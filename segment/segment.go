@@ -9,10 +9,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/morph"
-	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 

@@ -4,11 +4,11 @@ import (
 	"math"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/unet"
 	"github.com/otoseg/otoseg/volume"
 )

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+
+	"github.com/otoseg/otoseg/stats"
 
 	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/ear"
@@ -93,8 +96,9 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 	n := float64(len(fg))
 	fp.FGMean = s / n
 	fp.FGStd = math.Sqrt(max(s2/n-fp.FGMean*fp.FGMean, 0))
-	fp.FGP005 = plan.Percentile(fg, 0.5)
-	fp.FGP995 = plan.Percentile(fg, 99.5)
+	slices.Sort(fg)
+	fp.FGP005 = stats.Percentile(fg, 0.5)
+	fp.FGP995 = stats.Percentile(fg, 99.5)
 	return fp, nil
 }
 

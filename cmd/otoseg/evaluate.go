@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/otoseg/otoseg/evaluate"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/metrics"
-	"github.com/otoseg/otoseg/evaluate"
 )
 
 // evaluateOptions are the flags of `otoseg evaluate`.

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/evaluate"
+	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/volume"
 )
 

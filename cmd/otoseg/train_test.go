@@ -27,7 +27,9 @@ func TestTrainFlags(t *testing.T) {
 			a := o.Augment
 			return a.BlurLo == 0.5 && a.BlurHi == 1 && a.PBlur == 0.2 && a.LowResLo == 0.5 && a.PCalib == 0 && a.PElastic == 0
 		}},
-		{"wider blur", func(f *trainFlags, o *train.Options) { f.blur, o.Augment.PBlur, o.Augment.LowResLo = "0.5, 2", 0.3, 0.3 }, "", func(o train.Options) bool {
+		{"wider blur", func(f *trainFlags, o *train.Options) {
+			f.blur, o.Augment.PBlur, o.Augment.LowResLo = "0.5, 2", 0.3, 0.3
+		}, "", func(o train.Options) bool {
 			return o.Augment.BlurHi == 2 && o.Augment.PBlur == 0.3 && o.Augment.LowResLo == 0.3
 		}},
 		{"blur one number", func(f *trainFlags, _ *train.Options) { f.blur = "1" }, "--blur", nil},
