@@ -1,0 +1,101 @@
+package imageio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otoseg/otoseg/volume"
+)
+
+// hugeNIfTI writes a .nii.gz whose header claims 1536 x 1536 x 900 int16
+// voxels (4.25 GB on disk, 8.5 GB as float32) but holds 1 MB of them: the
+// shape of a 4 MB file that inflates to 4.25 GB.
+func hugeNIfTI(t *testing.T, dir string) string {
+	t.Helper()
+	small := filepath.Join(dir, "small.nii")
+	v := volume.New(volume.NewGeometry([3]int{4, 4, 4}, [3]float64{1, 1, 1}), volume.Int16)
+	if err := Write(small, v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []int16{1536, 1536, 900} { // dim[1..3], NIfTI-1 bytes 42-47
+		binary.LittleEndian.PutUint16(b[42+2*i:], uint16(d))
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	p := filepath.Join(dir, "huge.nii.gz")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Headers claiming more voxels than the memory ceiling allows are refused
+// from the header, in milliseconds, with an error naming the file, the
+// estimate, the limit and how to raise it; a raised limit lets the read go
+// on (to fail on the missing data, here).
+func TestMemoryCeiling(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, path string
+		opt        Options
+		tooLarge   bool
+	}{
+		{"nifti.gz 1536x1536x900", hugeNIfTI(t, dir), Options{}, true},
+		{"nrrd 1536x1536x900", write("huge.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 1536 1536 900\nencoding: gzip\nendian: little\nspace: left-posterior-superior\nspace directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\n\n"), Options{}, true},
+		{"mha 1536x1536x900", write("huge.mha", "ObjectType = Image\nNDims = 3\nDimSize = 1536 1536 900\nElementType = MET_SHORT\nElementSpacing = 1 1 1\nElementDataFile = LOCAL\n"), Options{}, true},
+		{"mha 64^3 over a 1 MB limit", write("small.mha", "ObjectType = Image\nNDims = 3\nDimSize = 64 64 64\nElementType = MET_SHORT\nElementSpacing = 1 1 1\nElementDataFile = LOCAL\n"), Options{MaxBytes: 1 << 19}, true},
+		{"nifti.gz with no limit", hugeNIfTI(t, t.TempDir()), Options{MaxBytes: -1}, false},
+		{"mha 1536x1536x900 under a raised limit", filepath.Join(dir, "huge.mha"), Options{MaxBytes: 16 << 30}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t0 := time.Now()
+			v, err := ReadWith(tc.path, tc.opt)
+			if err == nil {
+				t.Fatalf("read %v, want an error (the data are missing)", v.Dims)
+			}
+			if got := errors.Is(err, ErrTooLarge); got != tc.tooLarge {
+				t.Fatalf("errors.Is(ErrTooLarge) = %v, want %v: %v", got, tc.tooLarge, err)
+			}
+			if !tc.tooLarge {
+				return
+			}
+			if d := time.Since(t0); d > 2*time.Second {
+				t.Errorf("refused after %v, want a header-only refusal", d)
+			}
+			for _, w := range []string{tc.path, "iB, more than the limit", "voxels", "MaxBytes", "--max-memory"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			h, err := Probe(tc.path, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.ReadBytes() <= tc.opt.limit() {
+				t.Errorf("Probe estimates %d bytes", h.ReadBytes())
+			}
+		})
+	}
+}
