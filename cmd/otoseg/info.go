@@ -38,10 +38,10 @@ the two differ by the sign of the first two rows.
 
 --json prints one object with the keys dims, spacing, origin, direction, min,
 max, mean (and file, format, dtype, orientation, origin_lps, direction_lps,
-affine_ras, nan_voxels; for DICOM also series, the SeriesInstanceUID read,
-and dicom_series, every series found, largest first; for a 3D Slicer
+affine_ras, nan_voxels, inf_voxels; for DICOM also series, the SeriesInstanceUID read,
+and dicom_series, every series found, best first; for a 3D Slicer
 .seg.nrrd, segments). min/max/mean are of the scaled values (scl_slope /
-scl_inter applied) and ignore NaN voxels. orientation is the axis code
+scl_inter applied) and ignore NaN and Inf voxels. orientation is the axis code
 (nibabel's aff2axcodes), e.g. RAS or LPS.
 
 A 4-D file (time series) needs --volume N (0-based).`,
@@ -75,7 +75,10 @@ type imageInfo struct {
 	Max          *float64      `json:"max"`
 	Mean         *float64      `json:"mean"`
 	NaNVoxels    int           `json:"nan_voxels"`
-	// DICOMSeries lists every series of a DICOM folder or .zip, largest
+	// InfVoxels counts ±Inf voxels, left out of min/max/mean like NaN
+	// (JSON has no Inf, and one would hide the real range).
+	InfVoxels int `json:"inf_voxels"`
+	// DICOMSeries lists every series of a DICOM folder or .zip, best for the inner ear
 	// first; Series is the one read.
 	DICOMSeries []dicom.SeriesInfo `json:"dicom_series,omitempty"`
 	Series      string             `json:"series,omitempty"`
@@ -129,6 +132,10 @@ func describe(path string, v *volume.Volume) imageInfo {
 			info.NaNVoxels++
 			continue
 		}
+		if math.IsInf(f, 0) {
+			info.InfVoxels++
+			continue
+		}
 		lo, hi, sum, n = math.Min(lo, f), math.Max(hi, f), sum+f, n+1
 	}
 	if n > 0 {
@@ -148,7 +155,7 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 		if list, err := dicom.ListSeries(path); err == nil && len(list) > 0 {
 			info.DICOMSeries, info.Series = list, opts.Series
 			if info.Series == "" {
-				info.Series = list[0].UID // the default: the largest
+				info.Series = list[0].UID // the default: the best for the inner ear (dicom rank.go)
 			}
 		}
 	}
@@ -196,6 +203,9 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 	}
 	if info.NaNVoxels > 0 {
 		fmt.Fprintf(w, "NaN voxels   %d (ignored above)\n", info.NaNVoxels)
+	}
+	if info.InfVoxels > 0 {
+		fmt.Fprintf(w, "Inf voxels   %d (ignored above)\n", info.InfVoxels)
 	}
 	for _, s := range info.DICOMSeries {
 		mark := " "
