@@ -99,3 +99,45 @@ func TestMemoryCeiling(t *testing.T) {
 		})
 	}
 }
+
+// FuzzProbe feeds arbitrary bytes, named as each header-first format, to
+// Probe and to ReadWith under a 64 KiB ceiling: an error or a volume, never
+// a panic; whatever ReadWith returns fits the ceiling, and a header Probe
+// sizes above the ceiling is refused with ErrTooLarge.
+func FuzzProbe(f *testing.F) {
+	v := volume.New(volume.NewGeometry([3]int{3, 2, 2}, [3]float64{1, 2, 3}), volume.Int16)
+	for _, name := range []string{"s.nii", "s.nii.gz", "s.nrrd", "s.mha"} {
+		p := filepath.Join(f.TempDir(), name)
+		if err := Write(p, v); err != nil {
+			f.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		f.Add(name, b)
+	}
+	f.Add("h.mha", []byte("ObjectType = Image\nNDims = 3\nDimSize = 1536 1536 900\nElementType = MET_SHORT\nElementDataFile = LOCAL\n"))
+	f.Add("h.nrrd", []byte("NRRD0004\ntype: short\ndimension: 3\nsizes: 1536 1536 900\nencoding: raw\nendian: little\n\n"))
+	const ceiling = 64 << 10
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		ext := map[bool]string{true: ".mha", false: ".nrrd"}[len(name)%2 == 0]
+		switch {
+		case strings.HasSuffix(name, ".nii"), strings.HasSuffix(name, ".nii.gz"):
+			ext = ".nii"
+			if strings.HasSuffix(name, ".gz") {
+				ext = ".nii.gz"
+			}
+		}
+		p := filepath.Join(t.TempDir(), "f"+ext)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		opt := Options{MaxBytes: ceiling}
+		h, perr := Probe(p, opt)
+		got, err := ReadWith(p, opt)
+		if err == nil && int64(BytesPerVoxel*len(got.Data)) > ceiling {
+			t.Fatalf("read %v voxels past a %d-byte ceiling", got.Dims, ceiling)
+		}
+		if perr == nil && h.ReadBytes() > ceiling && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("Probe sized %d bytes, ReadWith said %v", h.ReadBytes(), err)
+		}
+	})
+}
