@@ -2,6 +2,9 @@ package imageio
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/imageio/metaimage"
@@ -112,4 +115,28 @@ func FormatBytes(n int64) string {
 		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
 	}
 	return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+}
+
+// ParseBytes reads a memory size for a command-line flag: a number with an
+// optional binary unit (K, M, G, T, with or without "iB"/"B", any case:
+// "4GiB", "6g", "1.5G", "512M"), or "none"/"unlimited" for no limit (-1).
+// A bare number is bytes.
+func ParseBytes(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "none" || t == "unlimited" {
+		return -1, nil
+	}
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "b"), "i")
+	mult := 1.0
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("kmgt", t[n-1]); i >= 0 {
+			mult = math.Pow(1024, float64(i+1))
+			t = t[:n-1]
+		}
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || !(x > 0) || math.IsInf(x*mult, 0) || x*mult >= 1<<62 {
+		return 0, fmt.Errorf("memory size %q: want a positive number with an optional unit (e.g. 4GiB, 512M), or none", s)
+	}
+	return int64(x * mult), nil
 }

@@ -141,3 +141,26 @@ func FuzzProbe(f *testing.F) {
 		}
 	})
 }
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64 // 0: an error
+	}{
+		{"4GiB", 4 << 30}, {"6g", 6 << 30}, {"1.5G", 3 << 29}, {"512M", 512 << 20}, {"512MB", 512 << 20},
+		{"100k", 100 << 10}, {"1T", 1 << 40}, {"1000", 1000}, {"none", -1}, {" Unlimited ", -1},
+		{"", 0}, {"0", 0}, {"-1G", 0}, {"G", 0}, {"4X", 0}, {"NaN", 0}, {"1e30T", 0}, {"Inf", 0},
+	}
+	for _, tc := range tests {
+		got, err := ParseBytes(tc.in)
+		if tc.want == 0 {
+			if err == nil {
+				t.Errorf("ParseBytes(%q) = %d, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
