@@ -109,12 +109,15 @@ func CheckMemory(path, what string, need int64, opt Options) error {
 		path, ErrTooLarge, what, FormatBytes(need), FormatBytes(lim))
 }
 
-// FormatBytes writes a byte count in GiB or MiB for messages.
+// FormatBytes writes a byte count in GiB, MiB or KiB for messages.
 func FormatBytes(n int64) string {
-	if n >= 1<<30 {
+	switch {
+	case n >= 1<<30:
 		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
 	}
-	return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
 }
 
 // ParseBytes reads a memory size for a command-line flag: a number with an

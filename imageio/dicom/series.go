@@ -60,7 +60,23 @@ func (s SeriesInfo) String() string {
 	if desc == "" {
 		desc = "no description"
 	}
-	return fmt.Sprintf("%s (#%d %s %q, %dx%dx%d)", s.UID, s.Number, s.Modality, desc, s.Dims[0], s.Dims[1], s.Dims[2])
+	kernel := s.KernelClass + " kernel"
+	if s.Kernel != "" {
+		kernel = s.Kernel + " " + kernel
+	}
+	return fmt.Sprintf("%s (#%d %s %q, %s, %dx%dx%d)", s.UID, s.Number, s.Modality, desc, kernel, s.Dims[0], s.Dims[1], s.Dims[2])
+}
+
+// formatBytes writes a byte count in GiB, MiB or KiB for messages (as
+// imageio.FormatBytes, which this package cannot import).
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
 }
 
 // ListSeries lists the image series under path (a folder searched
@@ -132,8 +148,8 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 	if opt.MaxBytes > 0 {
 		s := slices[0]
 		if need := 4 * int64(s.rows) * int64(s.cols) * int64(len(slices)); need > opt.MaxBytes {
-			return nil, choice, fmt.Errorf("%s: series %s: %w: %dx%dx%d voxels need %.3g GiB as float32, more than the %.3g GiB allowed (raise the limit to read it)",
-				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), float64(need)/(1<<30), float64(opt.MaxBytes)/(1<<30))
+			return nil, choice, fmt.Errorf("%s: series %s: %w: reading %dx%dx%d voxels needs about %s, more than the limit of %s (raise it with the MaxBytes option, --max-memory on the command line)",
+				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), formatBytes(need), formatBytes(opt.MaxBytes))
 		}
 	}
 	for _, sl := range slices {
