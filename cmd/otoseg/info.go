@@ -20,6 +20,7 @@ type infoOptions struct {
 	PickVolume bool
 	Volume     int
 	Series     string
+	MaxMemory  string
 }
 
 func newInfoCmd() *cobra.Command {
@@ -54,7 +55,8 @@ A 4-D file (time series) needs --volume N (0-based).`,
 	f := cmd.Flags()
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of text")
 	f.IntVar(&opts.Volume, "volume", 0, "0-based index of the volume to read from a 4-D file")
-	f.StringVar(&opts.Series, "series", "", "DICOM SeriesInstanceUID to read from a directory or .zip with several series")
+	f.StringVar(&opts.Series, "series", "", "DICOM series to read from a directory or .zip with several series, by SeriesInstanceUID or series number")
+	f.StringVar(&opts.MaxMemory, "max-memory", "4GiB", "refuse images whose voxels would need more memory (e.g. 8GiB, or none)")
 	return cmd
 }
 
@@ -82,6 +84,8 @@ type imageInfo struct {
 	// first; Series is the one read.
 	DICOMSeries []dicom.SeriesInfo `json:"dicom_series,omitempty"`
 	Series      string             `json:"series,omitempty"`
+	// SeriesReason says why Series was read (dicom.Choice.Reason).
+	SeriesReason string `json:"series_reason,omitempty"`
 	// Segments lists a 3D Slicer segmentation's segments (.seg.nrrd).
 	Segments []segmentInfo `json:"segments,omitempty"`
 }
@@ -146,16 +150,23 @@ func describe(path string, v *volume.Volume) imageInfo {
 }
 
 func runInfo(w io.Writer, path string, opts infoOptions) error {
-	v, err := imageio.ReadWith(path, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume})
+	var maxBytes int64
+	if opts.MaxMemory != "" {
+		var err error
+		if maxBytes, err = imageio.ParseBytes(opts.MaxMemory); err != nil {
+			return fmt.Errorf("info: --max-memory: %w", err)
+		}
+	}
+	v, chosen, err := imageio.ReadChosen(path, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume, MaxBytes: maxBytes})
 	if err != nil {
 		return err
 	}
 	info := describe(path, v)
 	if imageio.FormatOf(path) == imageio.DICOM {
 		if list, err := dicom.ListSeries(path); err == nil && len(list) > 0 {
-			info.DICOMSeries, info.Series = list, opts.Series
-			if info.Series == "" {
-				info.Series = list[0].UID // the default: the best for the inner ear (dicom rank.go)
+			info.DICOMSeries = list
+			if chosen != nil {
+				info.Series, info.SeriesReason = chosen.UID, chosen.Reason
 			}
 		}
 	}
@@ -213,6 +224,9 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 			mark = "*"
 		}
 		fmt.Fprintf(w, "series     %s %s\n", mark, s)
+	}
+	if info.SeriesReason != "" {
+		fmt.Fprintf(w, "read       * %s\n", info.SeriesReason)
 	}
 	return nil
 }

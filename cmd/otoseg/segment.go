@@ -28,6 +28,10 @@ type segmentOptions struct {
 	volume   int
 	minEarMM float64
 	thresh   float64
+	// maxMemory and assumeOffset: see segment.FileOptions.MaxBytes and
+	// segment.Options.AssumeOffset.
+	maxMemory    string
+	assumeOffset bool
 }
 
 func newSegmentCmd() *cobra.Command {
@@ -63,7 +67,9 @@ then 3.`,
 	f.BoolVar(&o.tta, "tta", false, "mirroring test-time augmentation (8 passes; slower, slightly smoother)")
 	f.BoolVar(&o.mesh, "mesh", false, "also write an STL surface of each ear's labyrinth")
 	f.BoolVar(&o.slicer, "slicer", false, "also write a 3D Slicer segmentation (.seg.nrrd)")
-	f.StringVar(&o.series, "series", "", "DICOM SeriesInstanceUID to read (default: the largest series)")
+	f.StringVar(&o.series, "series", "", "DICOM series to read, by SeriesInstanceUID or series number (default: the best for the inner ear: CT, no scout, original, bone kernel, thinnest slices)")
+	f.StringVar(&o.maxMemory, "max-memory", "4GiB", "refuse scans whose reading and segmentation would need more memory (e.g. 8GiB, or none)")
+	f.BoolVar(&o.assumeOffset, "assume-offset", false, "subtract 1024 from a scan that looks like CT stored with a +1024 offset and no rescale (refused otherwise)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
 	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
 	f.Float64Var(&o.minEarMM, "min-ear-volume", segment.DefaultOptions().MinEarVolumeMM3, "smallest labyrinth (mm^3) reported as an ear")
@@ -117,6 +123,10 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		return errors.New("segment: -o OUT is required")
 	}
 	log := cmd.ErrOrStderr()
+	maxBytes, err := imageio.ParseBytes(o.maxMemory)
+	if err != nil {
+		return fmt.Errorf("segment: --max-memory: %w", err)
+	}
 	files, batch, err := scanInputs(in)
 	if err != nil {
 		return fmt.Errorf("segment: %w", err)
@@ -141,10 +151,13 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 			out = filepath.Join(o.out, segment.CaseName(f)+".nii.gz")
 		}
 		rep, err := model.SegmentFile(cmd.Context(), f, out, segment.FileOptions{
-			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
+			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh, AssumeOffset: o.assumeOffset},
 			Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
-			Slicer: o.slicer, Mesh: o.mesh,
+			Slicer: o.slicer, Mesh: o.mesh, MaxBytes: maxBytes,
 		})
+		if rep.Series != nil {
+			fmt.Fprintf(log, "%s: %s\n", f, rep.Series.Reason)
+		}
 		if err != nil && !errors.Is(err, segment.ErrNoEar) {
 			return err
 		}
