@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -216,5 +217,31 @@ func TestSegmentFileInput(t *testing.T) {
 	}
 	if len(rep.Ears) != 2 || rep.Check == nil || rep.Check.NonFiniteVoxels != n || rep.Series != nil {
 		t.Errorf("report: %d ears, check %+v, series %v; want 2 ears, %d non-finite voxels, no series", len(rep.Ears), rep.Check, rep.Series, n)
+	}
+}
+
+// A DICOM study holding one head CT reconstructed in a bone kernel and, one
+// slice longer, in a soft kernel, plus a scout: SegmentFile segments the
+// bone series and the report says which series it was and why.
+func TestSegmentFileChoosesBoneSeries(t *testing.T) {
+	dir := t.TempDir()
+	nii := filepath.Join(dir, "head.nii")
+	if err := imageio.Write(nii, headCT(t)); err != nil {
+		t.Fatal(err)
+	}
+	study := filepath.Join(dir, "study")
+	if out, err := exec.Command("/usr/bin/python3", filepath.Join("testdata", "to_dicom.py"), nii, study).CombinedOutput(); err != nil {
+		t.Fatalf("to_dicom.py (needs python3-pydicom, python3-nibabel): %v\n%s", err, out)
+	}
+	rep, err := baseline(t).SegmentFile(context.Background(), study, filepath.Join(dir, "labels.nii.gz"), FileOptions{Options: DefaultOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Series
+	if s == nil || s.Number != 3 || s.Kernel != "H70h" || s.Description != "Head 0.6 H70h" || s.UID == "" {
+		t.Fatalf("segmented series %+v, want #3, the bone kernel", s)
+	}
+	if !strings.Contains(s.Reason, `#2 "Head 0.6 H30s" (soft kernel H30s)`) || len(rep.Ears) != 2 {
+		t.Errorf("reason %q, %d ears", s.Reason, len(rep.Ears))
 	}
 }
