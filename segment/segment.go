@@ -161,11 +161,16 @@ func (m *Model) segmentChecked(ctx context.Context, img *volume.Volume, o Option
 		chosen = append(chosen, choice{best, bestScore})
 	}
 	lap("predict", t)
+	// The scan is not read past this point: only its grid. Keeping the
+	// grid alone lets SegmentFile's scan (which nothing else holds) be
+	// collected before the label maps are allocated.
+	grid := img.Geometry
+	img = nil
 	base := time.Since(t0).Seconds()
 	out := make([]*Result, len(thresholds))
 	for i, tau := range thresholds {
 		ts := time.Now()
-		res := &Result{Stages: maps.Clone(stages), Labels: volume.New(img.Geometry, volume.Uint8), Input: check}
+		res := &Result{Stages: maps.Clone(stages), Labels: volume.New(grid, volume.Uint8), Input: check}
 		oi := o
 		oi.ForegroundThreshold = tau
 		for _, c := range chosen {
