@@ -1,7 +1,8 @@
 // Package mesh turns a volume into a triangle surface and works with it:
 // marching cubes on a scalar field or a label, vertex welding, Laplacian
 // and Taubin smoothing, area and enclosed volume, and writers for binary
-// STL, binary PLY, OBJ and a compact binary/JSON form for the review app.
+// STL, binary PLY, OBJ and a compact binary/JSON form for the review app;
+// LabelSurface gives one surface of a whole label map, labelled per vertex.
 //
 // Meshes are in the volume's world space: LPS millimetres (x to the
 // patient's Left, y Posterior, z Superior), the coordinates 3D Slicer
@@ -18,10 +19,14 @@ import (
 
 // Mesh is an indexed triangle mesh, compact enough to send to a browser as
 // is: Vertices holds x, y, z per vertex (LPS mm), Triangles holds three
-// vertex indices per triangle.
+// vertex indices per triangle. Labels, when not nil, holds one label per
+// vertex: which label of a label map the vertex bounds (LabelSurface), so
+// that a viewer can colour one surface of several structures; STL, PLY and
+// OBJ leave it out.
 type Mesh struct {
 	Vertices  []float32 `json:"vertices"`
 	Triangles []uint32  `json:"triangles"`
+	Labels    []uint8   `json:"labels,omitempty"`
 }
 
 // NumVertices is the number of vertices.
