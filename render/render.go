@@ -46,6 +46,22 @@ var LabelColours = []color.RGBA{
 	{255, 200, 0, 255}, {220, 80, 255, 255}, {0, 230, 230, 255},
 }
 
+// LabelColour is the colour of label l > 0 in LabelColours.
+func LabelColour(l int) color.RGBA { return LabelColours[(l-1)%len(LabelColours)] }
+
+// LabelPalette is LabelColours as a 256-entry palette indexed by label, with
+// label 0 transparent, for label slices encoded as paletted PNGs: a viewer
+// (the review app) gets the same colours as these pictures, and can overlay
+// the slice as is or find each label's outline from its colour.
+func LabelPalette() color.Palette {
+	p := make(color.Palette, 256)
+	p[0] = color.RGBA{}
+	for l := 1; l < len(p); l++ {
+		p[l] = LabelColour(l)
+	}
+	return p
+}
+
 // Options tune Slices.
 type Options struct {
 	// FieldMM, if > 0, crops each panel to a square of this many mm around
@@ -172,7 +188,7 @@ func SlicesWith(img, label *volume.Volume, centre [3]int, win Window, opt Option
 				var ijk [3]int
 				ijk[p.u], ijk[p.v], ijk[p.fixed] = iu, iv, centre[p.fixed]
 				idx := img.Index(ijk[0], ijk[1], ijk[2])
-				grey[y*sz.X+x] = windowed(float64(img.Data[idx]), win)
+				grey[y*sz.X+x] = win.Grey(float64(img.Data[idx]))
 				if label != nil {
 					l := label.Data[idx]
 					if l > 0 && l < 256 {
@@ -186,7 +202,7 @@ func SlicesWith(img, label *volume.Volume, centre [3]int, win Window, opt Option
 				g := grey[y*sz.X+x]
 				c := color.RGBA{g, g, g, 255}
 				if l := labs[y*sz.X+x]; l > 0 && edge(labs, sz, x, y) {
-					c = LabelColours[(int(l)-1)%len(LabelColours)]
+					c = LabelColour(int(l))
 				}
 				out.SetRGBA(x0+x, top+y, c)
 			}
@@ -228,7 +244,10 @@ func clampIdx(i, n int) int {
 	return i
 }
 
-func windowed(hu float64, w Window) uint8 {
+// Grey is the grey level of value hu through the window: 0 at or below
+// Level-Width/2 (and for NaN), 255 at or above Level+Width/2, rounded to
+// the nearest level between.
+func (w Window) Grey(hu float64) uint8 {
 	f := (hu - (w.Level - w.Width/2)) / w.Width
 	if f <= 0 || math.IsNaN(f) {
 		return 0

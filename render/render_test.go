@@ -86,7 +86,7 @@ func TestOutlines(t *testing.T) {
 	if count[LabelColours[0]] == 0 || count[LabelColours[2]] == 0 {
 		t.Errorf("outline colours missing: %d red, %d blue", count[LabelColours[0]], count[LabelColours[2]])
 	}
-	grey := color.RGBA{windowed(2000, BoneWindow), windowed(2000, BoneWindow), windowed(2000, BoneWindow), 255}
+	grey := color.RGBA{BoneWindow.Grey(2000), BoneWindow.Grey(2000), BoneWindow.Grey(2000), 255}
 	if count[grey] == 0 {
 		t.Error("no interior grey left inside the labels")
 	}
@@ -107,9 +107,27 @@ func TestWindow(t *testing.T) {
 		hu   float64
 		want uint8
 	}{{-1000, 0}, {-2000, 0}, {3000, 255}, {5000, 255}, {1000, 128}, {math.NaN(), 0}} {
-		if got := windowed(c.hu, BoneWindow); got != c.want {
-			t.Errorf("windowed(%g) = %d, want %d", c.hu, got, c.want)
+		if got := BoneWindow.Grey(c.hu); got != c.want {
+			t.Errorf("BoneWindow.Grey(%g) = %d, want %d", c.hu, got, c.want)
 		}
+	}
+}
+
+// The palette colours each label as the outlines of Slices do, leaves
+// label 0 transparent and cycles past the table's end.
+func TestLabelPalette(t *testing.T) {
+	p := LabelPalette()
+	n := len(LabelColours)
+	for _, c := range []struct {
+		label int
+		want  color.RGBA
+	}{{0, color.RGBA{}}, {1, LabelColours[0]}, {3, LabelColours[2]}, {n, LabelColours[n-1]}, {n + 1, LabelColours[0]}, {255, LabelColours[254%n]}} {
+		if got := color.RGBAModel.Convert(p[c.label]).(color.RGBA); got != c.want {
+			t.Errorf("label %d: %v, want %v", c.label, got, c.want)
+		}
+	}
+	if len(p) != 256 {
+		t.Errorf("palette of %d colours, want 256", len(p))
 	}
 }
 
