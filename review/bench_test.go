@@ -63,14 +63,14 @@ func BenchmarkSlicePNG(b *testing.B) {
 func BenchmarkSurface(b *testing.B) {
 	_, lab := synthEar(benchDims, 0)
 	labels, _ := toLabels("bench", lab)
-	ears := Ears(labels, lab.Geometry, NewFrame(lab.Geometry))
+	ears := earBoxes(labels, lab.Geometry, NewFrame(lab.Geometry))
 	if len(ears) != 1 {
 		b.Fatalf("%d ears", len(ears))
 	}
 	var m *mesh.Mesh
 	for b.Loop() {
 		var err error
-		if m, err = EarSurface(labels, lab.Geometry, ears[0]); err != nil {
+		if m, err = earSurface(labels, lab.Geometry, ears[0]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -152,14 +152,14 @@ func BenchmarkRating(b *testing.B) {
 	}
 }
 
-// BenchmarkEars finds the ears of a 512x512x200 label map (once per case,
+// BenchmarkEarBoxes finds the ears of a 512x512x200 label map (once per case,
 // when it is first opened).
-func BenchmarkEars(b *testing.B) {
+func BenchmarkEarBoxes(b *testing.B) {
 	_, lab := synthEar(benchDims, 0)
 	labels, _ := toLabels("bench", lab)
 	f := NewFrame(lab.Geometry)
 	for b.Loop() {
-		if es := Ears(labels, lab.Geometry, f); len(es) != 1 {
+		if es := earBoxes(labels, lab.Geometry, f); len(es) != 1 {
 			b.Fatalf("%d ears", len(es))
 		}
 	}

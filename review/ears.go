@@ -1,64 +1,73 @@
 package review
 
 import (
+	"bytes"
 	"slices"
 
 	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
-// Ear is one inner ear of a label map as the viewer needs it: where the
+// earBox is one inner ear of a label map as the viewer needs it: where the
 // slices start (Centre) and the voxel box its 3-D surface is built in.
-type Ear struct {
+type earBox struct {
 	Centre [3]int // centre of the ear's box, canonical position (see Frame)
 	Lo, Hi [3]int // voxel index box of the ear's labelled voxels, inclusive
 	Voxels int
 }
 
-// Ears finds the ears of a label map, the one with more labelled voxels
+// earBoxes finds the ears of a label map, the one with more labelled voxels
 // first, so that the viewer opens on the larger one. Which voxel belongs to
 // which ear is roi.SplitEars' decision, the one training and evaluation
 // make: a bilateral scan has two ears, the labels of one ear (or labels not
 // split by roi.EarGapMM left to right) one, an empty map none.
-func Ears(labels []uint8, g volume.Geometry, f Frame) []Ear {
-	var at []int
-	var xs []float64
-	for p, l := range labels {
-		if l != 0 {
-			v := voxelOf(p, g.Dims)
-			at = append(at, p)
-			xs = append(xs, g.World(float64(v[0]), float64(v[1]), float64(v[2]))[0])
-		}
+func earBoxes(labels []uint8, g volume.Geometry, f Frame) []earBox {
+	// LPS x of voxel (i, j, k) is x0 + dx·(i, j, k).
+	x0 := g.Origin[0]
+	var dx [3]float64
+	for c := 0; c < 3; c++ {
+		dx[c] = g.Direction[0][c] * g.Spacing[c]
 	}
-	if len(at) == 0 {
+	n := len(labels) - bytes.Count(labels, []byte{0})
+	if n == 0 {
 		return nil
 	}
-	split := roi.SplitEars(slices.Clone(xs), roi.EarGapMM)
-	var ears []Ear
-	for _, side := range []roi.Side{roi.Right, roi.Left} {
-		e := Ear{Lo: g.Dims, Hi: [3]int{-1, -1, -1}}
-		for n, p := range at {
-			if split.Side(xs[n]) != side {
-				continue
+	at := make([][3]int32, 0, n)
+	xs := make([]float64, 0, n)
+	p := 0
+	for k := 0; k < g.Dims[2]; k++ {
+		for j := 0; j < g.Dims[1]; j++ {
+			for i := 0; i < g.Dims[0]; i++ {
+				if labels[p] != 0 {
+					at = append(at, [3]int32{int32(i), int32(j), int32(k)})
+					xs = append(xs, x0+dx[0]*float64(i)+dx[1]*float64(j)+dx[2]*float64(k))
+				}
+				p++
 			}
-			v := voxelOf(p, g.Dims)
-			for a := 0; a < 3; a++ {
-				e.Lo[a], e.Hi[a] = min(e.Lo[a], v[a]), max(e.Hi[a], v[a])
-			}
-			e.Voxels++
 		}
+	}
+	split := roi.SplitEars(slices.Clone(xs), roi.EarGapMM)
+	sides := []roi.Side{roi.Right, roi.Left}
+	boxes := make([]earBox, len(sides))
+	for s := range boxes {
+		boxes[s] = earBox{Lo: g.Dims, Hi: [3]int{-1, -1, -1}}
+	}
+	for n, v := range at {
+		e := &boxes[slices.Index(sides, split.Side(xs[n]))]
+		for a := 0; a < 3; a++ {
+			e.Lo[a], e.Hi[a] = min(e.Lo[a], int(v[a])), max(e.Hi[a], int(v[a]))
+		}
+		e.Voxels++
+	}
+	var ears []earBox
+	for _, e := range boxes {
 		if e.Voxels > 0 {
 			e.Centre = boxCentre(f, e.Lo, e.Hi)
 			ears = append(ears, e)
 		}
 	}
-	slices.SortStableFunc(ears, func(a, b Ear) int { return b.Voxels - a.Voxels })
+	slices.SortStableFunc(ears, func(a, b earBox) int { return b.Voxels - a.Voxels })
 	return ears
-}
-
-// voxelOf is the voxel index (i, j, k) of flat offset p.
-func voxelOf(p int, dims [3]int) [3]int {
-	return [3]int{p % dims[0], p / dims[0] % dims[1], p / (dims[0] * dims[1])}
 }
 
 // boxCentre is the canonical position of the centre of voxel box [lo, hi].
@@ -72,7 +81,7 @@ func boxCentre(f Frame, lo, hi [3]int) [3]int {
 }
 
 // earsOf returns the ears of a label map, computed once per cached volume.
-func earsOf(l *Loaded) []Ear {
-	e, _ := l.Derived("ears", func() (any, error) { return Ears(l.Labels, l.Geometry, l.Frame), nil })
-	return e.([]Ear)
+func earsOf(l *Loaded) []earBox {
+	e, _ := l.Derived("ears", func() (any, error) { return earBoxes(l.Labels, l.Geometry, l.Frame), nil })
+	return e.([]earBox)
 }

@@ -6,11 +6,11 @@ import (
 	"github.com/otoseg/otoseg/volume"
 )
 
-// Ears splits a label map the way roi.SplitEars does (a gap of
+// earBoxes splits a label map the way roi.SplitEars does (a gap of
 // roi.EarGapMM left to right), puts the larger ear first and gives each
 // ear's centre in the viewer's canonical frame and its box in voxels.
-func TestEars(t *testing.T) {
-	centres := func(es []Ear) [][3]int {
+func TestEarBoxes(t *testing.T) {
+	centres := func(es []earBox) [][3]int {
 		var c [][3]int
 		for _, e := range es {
 			c = append(c, e.Centre)
@@ -32,15 +32,15 @@ func TestEars(t *testing.T) {
 		}
 	}
 	f := NewFrame(g)
-	if got := centres(Ears(labels, g, f)); len(got) != 0 {
+	if got := centres(earBoxes(labels, g, f)); len(got) != 0 {
 		t.Fatalf("empty map: %v", got)
 	}
 	set(10, 20) // one ear, 11 columns
-	if got := centres(Ears(labels, g, f)); len(got) != 1 || got[0] != [3]int{199 - 15, 9, 5} {
+	if got := centres(earBoxes(labels, g, f)); len(got) != 1 || got[0] != [3]int{199 - 15, 9, 5} {
 		t.Fatalf("one ear: %v", got)
 	}
 	set(150, 170) // a bigger ear 65 mm away
-	ears := Ears(labels, g, f)
+	ears := earBoxes(labels, g, f)
 	got := centres(ears)
 	if len(got) != 2 || got[0] != [3]int{199 - 160, 9, 5} || got[1] != [3]int{199 - 15, 9, 5} {
 		t.Fatalf("two ears: %v", got)
@@ -49,7 +49,7 @@ func TestEars(t *testing.T) {
 		t.Fatalf("bigger ear's voxel box %+v", ears[0])
 	}
 	set(21, 149) // joined: one structure
-	if got := centres(Ears(labels, g, f)); len(got) != 1 {
+	if got := centres(earBoxes(labels, g, f)); len(got) != 1 {
 		t.Fatalf("joined: %v", got)
 	}
 }

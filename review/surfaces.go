@@ -63,7 +63,7 @@ func (s *Server) handleSurface(w http.ResponseWriter, r *http.Request, a authed)
 		m := &mesh.Mesh{Labels: []uint8{}} // no ear: an empty surface
 		if len(ears) > 0 {
 			var err error
-			if m, err = EarSurface(l.Labels, l.Geometry, ears[ear]); err != nil {
+			if m, err = earSurface(l.Labels, l.Geometry, ears[ear]); err != nil {
 				return nil, fmt.Errorf("case %s, segmentation %s, ear %d: %w", id, layer, ear, err)
 			}
 		}
@@ -82,11 +82,11 @@ func (s *Server) handleSurface(w http.ResponseWriter, r *http.Request, a authed)
 	return nil
 }
 
-// EarSurface is the smoothed, labelled surface (mesh.LabelSurface, then
+// earSurface is the smoothed, labelled surface (mesh.LabelSurface, then
 // Taubin smoothing) of the labels in an ear's box, widened by a margin.
 // The box is downsampled by the smallest whole factor that fits it in
 // SurfaceGrid cells a side and keeps the mesh under a million triangles.
-func EarSurface(labels []uint8, g volume.Geometry, e Ear) (*mesh.Mesh, error) {
+func earSurface(labels []uint8, g volume.Geometry, e earBox) (*mesh.Mesh, error) {
 	lo, hi := e.Lo, e.Hi
 	ext := 0
 	for a := 0; a < 3; a++ {

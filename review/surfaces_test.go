@@ -7,7 +7,7 @@ import (
 	"github.com/otoseg/otoseg/volume"
 )
 
-// EarSurface is a closed, outward, labelled surface in the scan's world
+// earSurface is a closed, outward, labelled surface in the scan's world
 // space that encloses about the labelled volume, whether the ear's box
 // fits SurfaceGrid as is or has to be downsampled, and whatever way the
 // voxel axes point.
@@ -33,7 +33,7 @@ func TestEarSurface(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ears := Ears(labels, lab.Geometry, NewFrame(lab.Geometry))
+			ears := earBoxes(labels, lab.Geometry, NewFrame(lab.Geometry))
 			if len(ears) != 1 {
 				t.Fatalf("%d ears", len(ears))
 			}
@@ -45,7 +45,7 @@ func TestEarSurface(t *testing.T) {
 			if f := (ext + SurfaceGrid - 1) / SurfaceGrid; f != tc.factor {
 				t.Fatalf("box of %d voxels downsampled by %d, test expects %d", ext, f, tc.factor)
 			}
-			m, err := EarSurface(labels, lab.Geometry, e)
+			m, err := earSurface(labels, lab.Geometry, e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func TestEarSurface(t *testing.T) {
 // A box outside the grid gives an empty surface, not an error.
 func TestEarSurfaceEmptyBox(t *testing.T) {
 	g := volume.NewGeometry([3]int{8, 8, 8}, [3]float64{1, 1, 1})
-	m, err := EarSurface(make([]uint8, g.Len()), g, Ear{Lo: [3]int{20, 0, 0}, Hi: [3]int{30, 4, 4}})
+	m, err := earSurface(make([]uint8, g.Len()), g, earBox{Lo: [3]int{20, 0, 0}, Hi: [3]int{30, 4, 4}})
 	if err != nil || m.NumTriangles() != 0 || m.Labels == nil {
 		t.Fatalf("%d triangles, labels %v, %v", m.NumTriangles(), m.Labels, err)
 	}
