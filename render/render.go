@@ -18,6 +18,8 @@ import (
 	"io"
 	"math"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -38,30 +40,6 @@ var (
 	BrainWindow = Window{Width: 80, Level: 40}
 )
 
-// LabelColours gives the outline colour of labels 1, 2, 3, ... (cochlea
-// red, vestibule green, canals blue, then more); label l uses entry
-// (l-1) mod len.
-var LabelColours = []color.RGBA{
-	{255, 60, 60, 255}, {60, 220, 60, 255}, {70, 140, 255, 255},
-	{255, 200, 0, 255}, {220, 80, 255, 255}, {0, 230, 230, 255},
-}
-
-// LabelColour is the colour of label l > 0 in LabelColours.
-func LabelColour(l int) color.RGBA { return LabelColours[(l-1)%len(LabelColours)] }
-
-// LabelPalette is LabelColours as a 256-entry palette indexed by label, with
-// label 0 transparent, for label slices encoded as paletted PNGs: a viewer
-// (the review app) gets the same colours as these pictures, and can overlay
-// the slice as is or find each label's outline from its colour.
-func LabelPalette() color.Palette {
-	p := make(color.Palette, 256)
-	p[0] = color.RGBA{}
-	for l := 1; l < len(p); l++ {
-		p[l] = LabelColour(l)
-	}
-	return p
-}
-
 // Options tune Slices.
 type Options struct {
 	// FieldMM, if > 0, crops each panel to a square of this many mm around
@@ -80,7 +58,7 @@ type Options struct {
 
 // Slices renders the axial, coronal and sagittal slices through voxel
 // centre side by side, with the outlines of label (may be nil; it must be
-// on img's grid) in LabelColours.
+// on img's grid) in package ear's label colours.
 func Slices(img, label *volume.Volume, centre [3]int, win Window) image.Image {
 	out, _ := SlicesWith(img, label, centre, win, Options{})
 	return out
@@ -202,7 +180,8 @@ func SlicesWith(img, label *volume.Volume, centre [3]int, win Window, opt Option
 				g := grey[y*sz.X+x]
 				c := color.RGBA{g, g, g, 255}
 				if l := labs[y*sz.X+x]; l > 0 && edge(labs, sz, x, y) {
-					c = LabelColour(int(l))
+					n := ear.Colour(int(l))
+					c = color.RGBA{n.R, n.G, n.B, 255}
 				}
 				out.SetRGBA(x0+x, top+y, c)
 			}

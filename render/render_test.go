@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -83,8 +85,9 @@ func TestOutlines(t *testing.T) {
 			count[out.At(x, y).(color.RGBA)]++
 		}
 	}
-	if count[LabelColours[0]] == 0 || count[LabelColours[2]] == 0 {
-		t.Errorf("outline colours missing: %d red, %d blue", count[LabelColours[0]], count[LabelColours[2]])
+	rgba := func(l ear.Label) color.RGBA { c := ear.Colour(int(l)); return color.RGBA{c.R, c.G, c.B, 255} }
+	if count[rgba(ear.Cochlea)] == 0 || count[rgba(ear.Canals)] == 0 {
+		t.Errorf("outline colours missing: %d cochlea, %d canals", count[rgba(ear.Cochlea)], count[rgba(ear.Canals)])
 	}
 	grey := color.RGBA{BoneWindow.Grey(2000), BoneWindow.Grey(2000), BoneWindow.Grey(2000), 255}
 	if count[grey] == 0 {
@@ -110,24 +113,6 @@ func TestWindow(t *testing.T) {
 		if got := BoneWindow.Grey(c.hu); got != c.want {
 			t.Errorf("BoneWindow.Grey(%g) = %d, want %d", c.hu, got, c.want)
 		}
-	}
-}
-
-// The palette colours each label as the outlines of Slices do, leaves
-// label 0 transparent and cycles past the table's end.
-func TestLabelPalette(t *testing.T) {
-	p := LabelPalette()
-	n := len(LabelColours)
-	for _, c := range []struct {
-		label int
-		want  color.RGBA
-	}{{0, color.RGBA{}}, {1, LabelColours[0]}, {3, LabelColours[2]}, {n, LabelColours[n-1]}, {n + 1, LabelColours[0]}, {255, LabelColours[254%n]}} {
-		if got := color.RGBAModel.Convert(p[c.label]).(color.RGBA); got != c.want {
-			t.Errorf("label %d: %v, want %v", c.label, got, c.want)
-		}
-	}
-	if len(p) != 256 {
-		t.Errorf("palette of %d colours, want 256", len(p))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/mesh"
 	"github.com/otoseg/otoseg/render"
@@ -27,7 +28,7 @@ func BenchmarkSlicePNG(b *testing.B) {
 	}
 	f := NewFrame(ct.Geometry)
 	enc := newPNGEncoder()
-	palette := render.LabelPalette()
+	palette := ear.Palette()
 	for _, v := range []struct {
 		name string
 		view View

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/render"
 )
 
@@ -309,12 +310,14 @@ func (s *Server) prefetcher() {
 	}
 }
 
-// labelColours are render.LabelColours as [r, g, b] triples for labels 1,
-// 2, ...: the 3-D view colours the surface with the same table the label
-// slices are drawn in.
+// labelColours are package ear's colours of labels 1 to 255 as [r, g, b]:
+// the 3-D view colours the surface with the table the label slices are
+// drawn in (ear.Palette), with no copy of it, or of its rule for labels
+// beyond otoseg's own, in JavaScript.
 func labelColours() [][3]uint8 {
-	out := make([][3]uint8, len(render.LabelColours))
-	for i, c := range render.LabelColours {
+	out := make([][3]uint8, 255)
+	for i := range out {
+		c := ear.Colour(i + 1)
 		out[i] = [3]uint8{c.R, c.G, c.B}
 	}
 	return out

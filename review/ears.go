@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"slices"
 
-	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -18,9 +18,9 @@ type earBox struct {
 
 // earBoxes finds the ears of a label map, the one with more labelled voxels
 // first, so that the viewer opens on the larger one. Which voxel belongs to
-// which ear is roi.SplitEars' decision, the one training and evaluation
+// which ear is ear.SplitEars' decision, the one training and evaluation
 // make: a bilateral scan has two ears, the labels of one ear (or labels not
-// split by roi.EarGapMM left to right) one, an empty map none.
+// split by ear.EarGapMM left to right) one, an empty map none.
 func earBoxes(labels []uint8, g volume.Geometry, f Frame) []earBox {
 	// LPS x of voxel (i, j, k) is x0 + dx·(i, j, k).
 	x0 := g.Origin[0]
@@ -46,8 +46,8 @@ func earBoxes(labels []uint8, g volume.Geometry, f Frame) []earBox {
 			}
 		}
 	}
-	split := roi.SplitEars(slices.Clone(xs), roi.EarGapMM)
-	sides := []roi.Side{roi.Right, roi.Left}
+	split := ear.SplitEars(slices.Clone(xs), ear.EarGapMM)
+	sides := []ear.Side{ear.Right, ear.Left}
 	boxes := make([]earBox, len(sides))
 	for s := range boxes {
 		boxes[s] = earBox{Lo: g.Dims, Hi: [3]int{-1, -1, -1}}

@@ -6,8 +6,8 @@ import (
 	"github.com/otoseg/otoseg/volume"
 )
 
-// earBoxes splits a label map the way roi.SplitEars does (a gap of
-// roi.EarGapMM left to right), puts the larger ear first and gives each
+// earBoxes splits a label map the way ear.SplitEars does (a gap of
+// ear.EarGapMM left to right), puts the larger ear first and gives each
 // ear's centre in the viewer's canonical frame and its box in voxels.
 func TestEarBoxes(t *testing.T) {
 	centres := func(es []earBox) [][3]int {

@@ -106,7 +106,7 @@ func ImageSlice(data []float32, f Frame, v View, index int, win render.Window) (
 }
 
 // LabelSlice is one slice of a label map as a paletted image whose index is
-// the label; with render.LabelPalette label 0 is transparent, so the
+// the label; with ear.Palette label 0 is transparent, so the
 // browser draws the slice as a translucent overlay or finds each label's
 // outline from its colour.
 func LabelSlice(labels []uint8, f Frame, v View, index int, palette color.Palette) (*image.Paletted, error) {

@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/otoseg/otoseg/render"
+	"github.com/otoseg/otoseg/ear"
 )
 
 //go:embed web
@@ -73,7 +73,7 @@ type Server struct {
 	prefetch chan string
 	keyMAC   []byte // keys the blinded case ids
 
-	palette color.Palette // colours label slices (render.LabelPalette)
+	palette color.Palette // colours label slices (ear.Palette)
 	png     *pngEncoder
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -101,7 +101,7 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{o: o, cache: NewCache(o.Load, o.CacheBytes), mux: http.NewServeMux(), web: web,
-		guard: newLoginGuard(o.Limits), prefetch: make(chan string, 4), palette: render.LabelPalette(), png: newPNGEncoder()}
+		guard: newLoginGuard(o.Limits), prefetch: make(chan string, 4), palette: ear.Palette(), png: newPNGEncoder()}
 	s.hosts, s.anyHost = hostSet(o.Hosts)
 	dummyHash() // made now, so that no sign-in pays for it
 	if s.keyMAC, err = o.Store.Secret(context.Background(), "case-key"); err != nil {

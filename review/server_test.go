@@ -20,9 +20,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/mesh"
-	"github.com/otoseg/otoseg/render"
 )
 
 type harness struct {
@@ -552,13 +552,15 @@ func TestSlicesAndSurface(t *testing.T) {
 	if nonzero == 0 {
 		t.Fatal("no segmentation in the axial slice through the centre")
 	}
-	// The slices and the 3-D view colour labels from render's one table.
-	if len(info.LabelColours) != len(render.LabelColours) {
-		t.Fatalf("label colours %v", info.LabelColours)
+	// The slices and the 3-D view colour labels from package ear's one
+	// table.
+	if len(info.LabelColours) != 255 {
+		t.Fatalf("%d label colours, want 255", len(info.LabelColours))
 	}
 	for l, c := range info.LabelColours {
-		if got := color.RGBAModel.Convert(lab.Palette[l+1]).(color.RGBA); got != (color.RGBA{c[0], c[1], c[2], 255}) || got != render.LabelColour(l+1) {
-			t.Errorf("label %d: slice colour %v, 3-D colour %v, render's %v", l+1, got, c, render.LabelColour(l+1))
+		want := ear.Colour(l + 1)
+		if got := color.NRGBAModel.Convert(lab.Palette[l+1]).(color.NRGBA); got != want || (color.NRGBA{c[0], c[1], c[2], 255}) != want {
+			t.Errorf("label %d: slice colour %v, 3-D colour %v, ear's %v", l+1, got, c, want)
 		}
 	}
 	cor := decode("view=coronal&index=0&layer=image&window=400&level=40")

@@ -7,11 +7,11 @@
 const UNLABELLED = [0.8, 0.8, 0.8];
 
 // labelColour is label l's colour in [0, 1] from the case's label_colours
-// (render's table, [r, g, b] in 0..255 for labels 1, 2, ...), so that the
-// surface has the colours of the slice overlays.
+// ([r, g, b] in 0..255 for labels 1 to 255, package ear's table), so that
+// the surface has the colours of the slice overlays.
 function labelColour(l, colours) {
-  if (l === 0 || !colours || colours.length === 0) return UNLABELLED;
-  return colours[(l - 1) % colours.length].map((c) => c / 255);
+  const c = l > 0 && colours ? colours[l - 1] : null;
+  return c ? c.map((x) => x / 255) : UNLABELLED;
 }
 
 // parseSurface reads "OTOMESH1" (no labels) or "OTOMESH2" (a label per
