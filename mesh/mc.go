@@ -145,14 +145,12 @@ func MarchingCubes(v *volume.Volume, opt Options) (*Mesh, error) {
 	// determinant mirrors space, and then triangles are wound the other way
 	// to keep normals outward.
 	var a [3][3]float64
-	det := 1.0
 	for r := 0; r < 3; r++ {
 		for c := 0; c < 3; c++ {
 			a[r][c] = v.Direction[r][c] * v.Spacing[c]
 		}
 	}
-	det = a[0][0]*(a[1][1]*a[2][2]-a[1][2]*a[2][1]) - a[0][1]*(a[1][0]*a[2][2]-a[1][2]*a[2][0]) + a[0][2]*(a[1][0]*a[2][1]-a[1][1]*a[2][0])
-	flip := det < 0
+	flip := volume.Det3(a) < 0
 
 	m := &Mesh{}
 	addVertex := func(p [3]float64) int32 {
