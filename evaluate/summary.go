@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -566,22 +567,42 @@ func (a *analysis) timeSummary() *TimeSummary {
 	return t
 }
 
+// likert summarises the readers' ratings: shares per level overall and
+// per stratum, agreement between readers, Dice per level and tests between
+// subgroups and cohorts.
 func (a *analysis) likert() *LikertSummary {
 	byID := map[string]dataset.Case{}
 	for _, c := range a.cases {
 		byID[c.ID] = c
 	}
-	caseDice := map[string]float64{}
-	for _, r := range a.rows {
-		if r.Ear == metrics.EarBoth && r.Structure == "labyrinth" {
-			caseDice[r.Case.ID] = r.Dice
+	l, known := a.knownRatings(byID)
+	l.Overall = levelShares(known)
+	for _, st := range strata[1:] { // split, cohort, center, subgroup, pathology
+		g := map[string][]Rating{}
+		for _, r := range known {
+			k := st.group(byID[r.CaseID])
+			g[k] = append(g[k], r)
+		}
+		for _, n := range slices.Sorted(maps.Keys(g)) {
+			l.ByGroup = append(l.ByGroup, GroupShares{Stratum: st.name, Group: n, N: len(g[n]), Levels: levelShares(g[n])})
 		}
 	}
-	l := &LikertSummary{UnknownCases: []string{}}
+	rating := map[[2]string]int{}
+	for _, r := range known {
+		rating[[2]string{r.CaseID, r.Reader}] = r.Likert
+	}
+	l.Agreement = append(a.pairwiseKappas(l.Readers, rating), a.fleissKappa(l.Readers, rating)...)
+	l.DiceByLevel = a.diceByLevel(known)
+	l.Tests = likertTests(known, byID)
+	return l
+}
+
+// knownRatings starts the summary: the ratings of cases in the manifest,
+// who gave them, and the case IDs rated that the manifest does not hold.
+func (a *analysis) knownRatings(byID map[string]dataset.Case) (*LikertSummary, []Rating) {
+	l := &LikertSummary{UnknownCases: []string{}, Readers: []string{}}
 	var known []Rating
-	readers := map[string]bool{}
-	unknown := map[string]bool{}
-	rated := map[string]bool{}
+	readers, unknown, rated := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range a.ratings {
 		if _, ok := byID[r.CaseID]; !ok {
 			if !unknown[r.CaseID] {
@@ -595,53 +616,37 @@ func (a *analysis) likert() *LikertSummary {
 		rated[r.CaseID] = true
 	}
 	l.Ratings, l.CasesRated = len(known), len(rated)
-	for r := range readers {
-		l.Readers = append(l.Readers, r)
+	l.Readers = append(l.Readers, slices.Sorted(maps.Keys(readers))...)
+	return l, known
+}
+
+// levelShares counts the ratings at each of the four levels.
+func levelShares(rs []Rating) []LevelShare {
+	out := make([]LevelShare, 4)
+	for i := range out {
+		out[i] = LevelShare{Level: i + 1, Label: LikertLevels[i]}
 	}
-	slices.Sort(l.Readers)
-	if l.Readers == nil {
-		l.Readers = []string{}
+	for _, r := range rs {
+		out[r.Likert-1].Count++
 	}
-	shares := func(rs []Rating) []LevelShare {
-		out := make([]LevelShare, 4)
-		for i := range out {
-			out[i] = LevelShare{Level: i + 1, Label: LikertLevels[i]}
-		}
-		for _, r := range rs {
-			out[r.Likert-1].Count++
-		}
-		for i := range out {
-			if len(rs) > 0 {
-				out[i].Share = float64(out[i].Count) / float64(len(rs))
-			}
-		}
-		return out
-	}
-	l.Overall = shares(known)
-	for _, st := range strata[1:] { // split, cohort, center, subgroup, pathology
-		g := map[string][]Rating{}
-		for _, r := range known {
-			k := st.group(byID[r.CaseID])
-			g[k] = append(g[k], r)
-		}
-		names := make([]string, 0, len(g))
-		for k := range g {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			l.ByGroup = append(l.ByGroup, GroupShares{Stratum: st.name, Group: n, N: len(g[n]), Levels: shares(g[n])})
+	for i := range out {
+		if len(rs) > 0 {
+			out[i].Share = float64(out[i].Count) / float64(len(rs))
 		}
 	}
-	// Agreement.
-	rating := map[[2]string]int{}
-	for _, r := range known {
-		rating[[2]string{r.CaseID, r.Reader}] = r.Likert
-	}
-	cats := []int{1, 2, 3, 4}
-	for i := 0; i < len(l.Readers); i++ {
-		for j := i + 1; j < len(l.Readers); j++ {
-			ra, rb := l.Readers[i], l.Readers[j]
+	return out
+}
+
+// likertCategories are the levels the kappas are computed over.
+var likertCategories = []int{1, 2, 3, 4}
+
+// pairwiseKappas is Cohen's kappa, linear and quadratic weights, with a
+// bootstrap CI, for every pair of readers on the cases both rated.
+func (a *analysis) pairwiseKappas(readers []string, rating map[[2]string]int) []Agreement {
+	out := []Agreement{}
+	for i := 0; i < len(readers); i++ {
+		for j := i + 1; j < len(readers); j++ {
+			ra, rb := readers[i], readers[j]
 			var xa, xb []int
 			for _, c := range a.cases {
 				va, ok1 := rating[[2]string{c.ID, ra}]
@@ -652,7 +657,7 @@ func (a *analysis) likert() *LikertSummary {
 			}
 			for _, w := range []stats.Weighting{stats.Linear, stats.Quadratic} {
 				ag := Agreement{Readers: []string{ra, rb}, Kind: "Cohen's kappa, " + w.String() + " weights", N: len(xa)}
-				if k, err := stats.CohenKappa(xa, xb, cats, w); err != nil {
+				if k, err := stats.CohenKappa(xa, xb, likertCategories, w); err != nil {
 					ag.Note = err.Error()
 				} else {
 					ag.Kappa = ptr(k)
@@ -661,49 +666,64 @@ func (a *analysis) likert() *LikertSummary {
 						for n, i := range idx {
 							ya[n], yb[n] = xa[i], xb[i]
 						}
-						return stats.CohenKappa(ya, yb, cats, w)
+						return stats.CohenKappa(ya, yb, likertCategories, w)
 					})
 				}
-				l.Agreement = append(l.Agreement, ag)
+				out = append(out, ag)
 			}
 		}
 	}
-	if len(l.Readers) >= 3 {
-		var counts [][]int
-		for _, c := range a.cases {
-			row := make([]int, 4)
-			all := true
-			for _, rd := range l.Readers {
-				v, ok := rating[[2]string{c.ID, rd}]
-				if !ok {
-					all = false
-					break
-				}
-				row[v-1]++
-			}
-			if all {
-				counts = append(counts, row)
-			}
-		}
-		ag := Agreement{Readers: l.Readers, Kind: "Fleiss' kappa", N: len(counts)}
-		if k, err := stats.FleissKappa(counts); err != nil {
-			ag.Note = err.Error()
-		} else {
-			ag.Kappa = ptr(k)
-			ag.kappaCI(a.boot("kappa", "fleiss"), func(idx []int) (float64, error) {
-				rows := make([][]int, len(idx))
-				for n, i := range idx {
-					rows[n] = counts[i]
-				}
-				return stats.FleissKappa(rows)
-			})
-		}
-		l.Agreement = append(l.Agreement, ag)
+	return out
+}
+
+// fleissKappa is Fleiss' kappa over the cases every reader rated, when
+// there are three readers or more.
+func (a *analysis) fleissKappa(readers []string, rating map[[2]string]int) []Agreement {
+	if len(readers) < 3 {
+		return nil
 	}
-	if l.Agreement == nil {
-		l.Agreement = []Agreement{}
+	var counts [][]int
+	for _, c := range a.cases {
+		row := make([]int, 4)
+		all := true
+		for _, rd := range readers {
+			v, ok := rating[[2]string{c.ID, rd}]
+			if !ok {
+				all = false
+				break
+			}
+			row[v-1]++
+		}
+		if all {
+			counts = append(counts, row)
+		}
 	}
-	// Dice by level (each rating counts once).
+	ag := Agreement{Readers: readers, Kind: "Fleiss' kappa", N: len(counts)}
+	if k, err := stats.FleissKappa(counts); err != nil {
+		ag.Note = err.Error()
+	} else {
+		ag.Kappa = ptr(k)
+		ag.kappaCI(a.boot("kappa", "fleiss"), func(idx []int) (float64, error) {
+			rows := make([][]int, len(idx))
+			for n, i := range idx {
+				rows[n] = counts[i]
+			}
+			return stats.FleissKappa(rows)
+		})
+	}
+	return []Agreement{ag}
+}
+
+// diceByLevel describes the labyrinth Dice of the rated cases per level
+// (each rating counts once).
+func (a *analysis) diceByLevel(known []Rating) []LevelDice {
+	caseDice := map[string]float64{}
+	for _, r := range a.rows {
+		if r.Ear == metrics.EarBoth && r.Structure == "labyrinth" {
+			caseDice[r.Case.ID] = r.Dice
+		}
+	}
+	var out []LevelDice
 	for lv := 1; lv <= 4; lv++ {
 		var v []float64
 		for _, r := range known {
@@ -712,9 +732,15 @@ func (a *analysis) likert() *LikertSummary {
 			}
 		}
 		d, _ := stats.Describe(v, a.boot("likert", fmt.Sprint(lv)))
-		l.DiceByLevel = append(l.DiceByLevel, LevelDice{Level: lv, Label: LikertLevels[lv-1], Summary: d})
+		out = append(out, LevelDice{Level: lv, Label: LikertLevels[lv-1], Summary: d})
 	}
-	// Likert between subgroups and cohorts.
+	return out
+}
+
+// likertTests compares the levels between normal and pathological ears and
+// between the internal and external cohorts (Mann-Whitney U, every rating).
+func likertTests(known []Rating, byID map[string]dataset.Case) []Test {
+	var out []Test
 	for _, spec := range []struct {
 		by     func(dataset.Case) string
 		g1, g2 string
@@ -732,9 +758,9 @@ func (a *analysis) likert() *LikertSummary {
 			}
 		}
 		res, err := stats.MannWhitneyU(x, y)
-		l.Tests = append(l.Tests, testFromResult(fmt.Sprintf("Likert level: %s vs %s (every rating)", spec.g1, spec.g2), []string{spec.g1, spec.g2}, res, err))
+		out = append(out, testFromResult(fmt.Sprintf("Likert level: %s vs %s (every rating)", spec.g1, spec.g2), []string{spec.g1, spec.g2}, res, err))
 	}
-	return l
+	return out
 }
 
 // kappaCI sets the bootstrap CI of a kappa over the rated cases: resampled
