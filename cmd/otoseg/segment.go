@@ -139,8 +139,8 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	}
 	if batch {
 		err = safeout.Dir(o.out, in)
-	} else if err = imageio.CheckWritable(o.out); err == nil {
-		err = safeout.File(o.out, in)
+	} else if err = safeout.File(o.out, in); err == nil {
+		err = imageio.CheckWritable(o.out)
 	}
 	if err != nil {
 		return usageError{err}
