@@ -29,6 +29,15 @@ type FileOptions struct {
 	// imageio.DefaultMaxBytes, a negative value no limit. Refusals wrap
 	// imageio.ErrTooLarge.
 	MaxBytes int64
+	// Stage, if set, is called as each stage starts ("reading",
+	// "segmenting", "writing"), for progress on a terminal.
+	Stage func(name string)
+}
+
+func (o FileOptions) stage(name string) {
+	if o.Stage != nil {
+		o.Stage(name)
+	}
 }
 
 // BytesPerVoxel is the peak memory a segmentation takes per scan voxel,
@@ -76,6 +85,7 @@ type Report struct {
 func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) (*Report, error) {
 	rep := &Report{Input: in, Ears: []Ear{}, Stages: map[string]float64{}}
 	t0 := time.Now()
+	o.stage("reading")
 	ro := imageio.Options{Series: o.Series, PickVolume: o.PickVolume, Volume: o.Volume, MaxBytes: o.MaxBytes}
 	h, err := imageio.Probe(in, ro)
 	if err != nil {
@@ -92,6 +102,7 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 	}
 	rep.Series = series
 	rep.Stages["read"] = time.Since(t0).Seconds()
+	o.stage("segmenting")
 	check, err := CheckInput(img, o.Options)
 	if err != nil {
 		return rep, m.refusal(rep, in, t0, err)
@@ -112,6 +123,7 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 	}
 	rep.Ears = res.Ears
 	t1 := time.Now()
+	o.stage("writing")
 	if err := imageio.Write(out, res.Labels); err != nil {
 		return rep, err
 	}
