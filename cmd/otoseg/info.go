@@ -157,7 +157,7 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 	if opts.MaxMemory != "" {
 		var err error
 		if maxBytes, err = imageio.ParseBytes(opts.MaxMemory); err != nil {
-			return fmt.Errorf("info: --max-memory: %w", err)
+			return usagef("--max-memory: %v", err)
 		}
 	}
 	v, chosen, err := imageio.ReadChosen(path, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume, MaxBytes: maxBytes})
