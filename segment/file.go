@@ -137,7 +137,8 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 }
 
 // refusal records an answer that is not a segmentation (no ear, not CT, not
-// a volume) in the report, and names the input in other errors.
+// a volume) in the report, and names the input in other errors (the
+// command line puts its own name before it).
 func (m *Model) refusal(rep *Report, in string, t0 time.Time, err error) error {
 	rep.Seconds = time.Since(t0).Seconds()
 	if errors.Is(err, ErrNoEar) || errors.Is(err, ErrNotCT) || errors.Is(err, ErrNotVolume) {
@@ -146,7 +147,7 @@ func (m *Model) refusal(rep *Report, in string, t0 time.Time, err error) error {
 			return err // an answer about the scan, as the caller prints it
 		}
 	}
-	return fmt.Errorf("segment %s: %w", in, err)
+	return fmt.Errorf("%s: %w", in, err)
 }
 
 // writeExtras writes the outputs beside the label map that o asks for.
