@@ -17,15 +17,15 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 
-// Label values of the structures measured.
+// Label values of the structures measured (package ear owns them).
 const (
-	Cochlea   = 1
-	Vestibule = 2
-	Canals    = 3
+	Cochlea   = uint8(ear.Cochlea)
+	Vestibule = uint8(ear.Vestibule)
+	Canals    = uint8(ear.Canals)
 )
 
 // Record is the measurement of every ear in one label map.
@@ -139,9 +139,9 @@ func Measure(lab *volume.Volume, o Options) (*Record, error) {
 	if len(xs) == 0 {
 		return nil, ErrEmpty
 	}
-	split := roi.SplitEars(xs, roi.EarGapMM)
+	split := ear.SplitEars(xs, ear.EarGapMM)
 	rec := &Record{}
-	for _, side := range []roi.Side{roi.Right, roi.Left} {
+	for _, side := range []ear.Side{ear.Right, ear.Left} {
 		box := cutEar(lab, split, side)
 		if box == nil {
 			continue
@@ -178,7 +178,7 @@ func (b *earBox) world(i, j, k float64) vec {
 func (b *earBox) voxelMM3() float64 { return b.g.Spacing[0] * b.g.Spacing[1] * b.g.Spacing[2] }
 
 // cutEar returns the box of side's voxels, or nil when it has none.
-func cutEar(lab *volume.Volume, split roi.EarSplit, side roi.Side) *earBox {
+func cutEar(lab *volume.Volume, split ear.EarSplit, side ear.Side) *earBox {
 	lo := [3]int{math.MaxInt, math.MaxInt, math.MaxInt}
 	hi := [3]int{-1, -1, -1}
 	nx, ny := lab.Dims[0], lab.Dims[1]

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/render"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -93,7 +94,7 @@ func CochlearView(lab, img *volume.Volume, e *Ear, o ViewOptions) (image.Image, 
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
 			if l := labs[y*n+x]; l > 0 && border(labs, n, x, y) {
-				out.Set(x, y+top, render.LabelColours[(int(l)-1)%len(render.LabelColours)])
+				out.Set(x, y+top, ear.Colour(int(l)))
 			}
 		}
 	}

@@ -44,7 +44,7 @@ Examples:
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Image, "image", "", "the CT the labels belong to (for the cochlear-view pictures)")
-	f.StringVarP(&o.OutDir, "output", "o", "", "folder for <name>_measure.json and the pictures")
+	f.StringVarP(&o.OutDir, "out", "o", "", "folder for <name>_measure.json and the pictures")
 	f.BoolVar(&asJSON, "json", false, "print the JSON record instead of the table")
 	cmd.AddCommand(newMeasureValidateCmd())
 	return cmd
@@ -98,7 +98,7 @@ Example:
 	f := cmd.Flags()
 	f.StringVar(&manifest, "manifest", "", "phantom cohort manifest.csv (required)")
 	f.StringVar(&pred, "pred", "", "folder of predicted label maps (default: the reference labels)")
-	f.StringVarP(&out, "output", "o", "", "folder for measure_errors.{md,csv,json}")
+	f.StringVarP(&out, "out", "o", "", "folder for measure_errors.{md,csv,json}")
 	f.StringVar(&title, "title", "", "title of the tables")
 	cmd.MarkFlagRequired("manifest")
 	return cmd

@@ -47,11 +47,11 @@ func newQCCalibrateCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&manifest, "manifest", "", "cohort manifest with reference labels (required)")
 	f.StringVar(&pred, "pred", "", "otoseg segment's output folder for the cohort (required)")
-	f.StringVarP(&out, "output", "o", "", "calibration JSON to write (required)")
+	f.StringVarP(&out, "out", "o", "", "calibration JSON to write (required)")
 	f.Float64Var(&sens, "sensitivity", 0.9, "share of bad ears the threshold must flag on this cohort")
 	f.Float64Var(&lambda, "l2", 4, "ridge penalty on the standardised weights")
 	f.StringVar(&source, "source", "", "what the calibration was fitted on, recorded in the JSON (default: the paths)")
-	for _, n := range []string{"manifest", "pred", "output"} {
+	for _, n := range []string{"manifest", "pred", "out"} {
 		cmd.MarkFlagRequired(n)
 	}
 	return cmd
@@ -90,7 +90,7 @@ func newQCReportCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&manifest, "manifest", "", "cohort manifest with reference labels (required)")
 	f.StringVar(&pred, "pred", "", "otoseg segment's output folder for the cohort (required)")
-	f.StringVarP(&out, "output", "o", "", "folder for qc_report.md, qc_samples.json, qc_score_vs_dice.png")
+	f.StringVarP(&out, "out", "o", "", "folder for qc_report.md, qc_samples.json, qc_score_vs_dice.png")
 	f.StringVar(&model, "model", "", "calibration JSON (default: the built-in one)")
 	f.StringVar(&title, "title", "QC on "+"the cohort", "title of the report")
 	cmd.MarkFlagRequired("manifest")

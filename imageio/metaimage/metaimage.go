@@ -8,7 +8,6 @@ package metaimage
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"
@@ -266,20 +267,6 @@ func (h *Header) Geometry() (volume.Geometry, error) {
 	return g, nil
 }
 
-// ReadHeader reads and checks the header of path.
-func ReadHeader(path string) (*Header, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("metaimage %s: %w", path, err)
-	}
-	defer f.Close()
-	h, err := parseHeader(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("metaimage %s: %w", path, err)
-	}
-	return h, nil
-}
-
 // Read reads a .mha or .mhd image. Errors name the file.
 func Read(path string, opt Options) (*volume.Volume, error) {
 	v, err := read(path, opt)
@@ -287,6 +274,21 @@ func Read(path string, opt Options) (*volume.Volume, error) {
 		return nil, fmt.Errorf("metaimage %s: %w", path, err)
 	}
 	return v, nil
+}
+
+// ReadHeader reads and checks the header of a .mha or .mhd file without
+// its voxels: what a caller needs to size a read before making it.
+func ReadHeader(path string) (*Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("metaimage %s: %w", path, err)
+	}
+	defer f.Close()
+	h, err := parseHeader(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("metaimage %s: %w", path, err)
+	}
+	return h, nil
 }
 
 type countReader struct {
