@@ -51,12 +51,17 @@ var errNoSpiral = errors.New("the cochlear lumen does not wind round an axis as 
 // which the modiolus gap below then rejects.
 const minSpiralFit = 0.4
 
-// minModiolusGap (mm) and maxTurns complete the gate: a trace whose inner
-// wall touches the axis in the basal turn went round a cyst, not a duct,
-// and no cochlea has more than 3.5 turns.
+// minModiolusGap (mm), maxTurns and maxRise (mm per turn) complete the
+// gate: a trace whose inner wall touches the axis in the basal turn went
+// round a cyst, not a duct; no cochlea has more than 3.5 turns or climbs
+// more than 2.5 mm per turn (3.3-4.5 mm over 2-3 turns). The otoseg
+// model's labels of normal cochleae on 1 mm slices keep a gap of 0.23-0.3
+// mm, reference labels 0.5-0.7; IP-I cysts 0.23-0.38, but they trace to
+// more than 4 turns.
 const (
-	minModiolusGap = 0.35
+	minModiolusGap = 0.2
 	maxTurns       = 3.6
+	maxRise        = 2.5
 )
 
 // traceSpiral finds the modiolar axis and traces the duct through the
@@ -102,7 +107,7 @@ func traceSpiral(pts []vec, rw vec) (*spiral, error) {
 		return nil, err
 	}
 	s.findEnd()
-	if s.fit < minSpiralFit || s.modiolusGap() < minModiolusGap || s.phiEnd > maxTurns*2*math.Pi {
+	if s.fit < minSpiralFit || s.modiolusGap() < minModiolusGap || s.phiEnd > maxTurns*2*math.Pi || s.rise > maxRise {
 		return nil, errNoSpiral
 	}
 	s.hLo, s.hHi = math.Inf(1), math.Inf(-1)
