@@ -32,10 +32,8 @@ world millimetres:
 An ear too malformed for a figure (an IP-I cyst, an absent canal) gets the
 figures it can and a warning per figure it cannot. -o DIR writes
 <name>_measure.json and a cochlear-view picture per ear
-(<name>_<side>_cochlear_view.png), reformatted from --image when given.
-
-Examples:
-  otoseg measure predictions/c000_A.nii.gz --image cohort/images/c000_A.nii.gz -o measures
+(<name>_<side>_cochlear_view.png), reformatted from --image when given.`,
+		Example: `  otoseg measure predictions/c000_A.nii.gz --image cohort/images/c000_A.nii.gz -o measures
   otoseg measure labels.nii.gz --json > labels_measure.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -79,11 +77,9 @@ modiolar axis, canal radii and planes. Without --pred it measures the
 reference labels; with --pred the label maps <case_id>.nii.gz there (otoseg
 segment's output). Prints mean absolute error, bias and the share within
 the targets (A 0.3 mm, turns 0.2, CDL 5%) for normal and pathological ears;
--o DIR also writes measure_errors.md, .csv and .json.
-
-Example:
-  otoseg measure validate --manifest cohort/manifest.csv --pred predictions -o measure-report`,
-		Args: cobra.NoArgs,
+-o DIR also writes measure_errors.md, .csv and .json.`,
+		Example: `  otoseg measure validate --manifest cohort/manifest.csv --pred predictions -o measure-report`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if title == "" {
 				title = "measurement errors: reference labels of " + manifest

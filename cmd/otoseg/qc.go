@@ -34,9 +34,10 @@ func newQCCalibrateCmd() *cobra.Command {
 	var manifest, pred, out, source string
 	var sens, lambda float64
 	cmd := &cobra.Command{
-		Use:   "calibrate --manifest M --pred DIR -o calibration.json",
-		Short: "fit the QC score on a segmented cohort with reference labels",
-		Args:  cobra.NoArgs,
+		Use:     "calibrate --manifest M --pred DIR -o calibration.json",
+		Short:   "fit the QC score on a segmented cohort with reference labels",
+		Example: `  otoseg qc calibrate --manifest hard/manifest.csv --pred hard-pred -o qc/calibration.json`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if source == "" {
 				source = fmt.Sprintf("%s segmented in %s", manifest, pred)
@@ -80,9 +81,10 @@ func runQCCalibrate(manifest, pred, out, source string, sens, lambda float64, w 
 func newQCReportCmd() *cobra.Command {
 	var manifest, pred, out, model, title string
 	cmd := &cobra.Command{
-		Use:   "report --manifest M --pred DIR [-o DIR] [--model calibration.json]",
-		Short: "how well the QC score finds the bad segmentations of a cohort",
-		Args:  cobra.NoArgs,
+		Use:     "report --manifest M --pred DIR [-o DIR] [--model calibration.json]",
+		Short:   "how well the QC score finds the bad segmentations of a cohort",
+		Example: `  otoseg qc report --manifest fresh/manifest.csv --pred fresh-pred -o qc-report`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runQCReport(manifest, pred, out, model, title, cmd.OutOrStdout())
 		},
