@@ -19,6 +19,7 @@ type convertOptions struct {
 	PickVolume bool
 	Volume     int
 	Series     string
+	To         string // "dicom" writes a CT series folder
 }
 
 func newConvertCmd() *cobra.Command {
@@ -37,7 +38,11 @@ closely as whole voxels allow. --interp chooses the interpolation; it defaults
 to nearest for integer datatypes (label maps: uint8, int16, uint16, int32) and
 linear for float32/float64. Pass --interp linear to smooth an integer CT.
 
-A 4-D file (time series) needs --volume N (0-based).`,
+A 4-D file (time series) needs --volume N (0-based).
+
+--to dicom writes OUT as a new folder holding a CT Image Storage series, one
+file per slice, with the volume's geometry and values (16-bit with
+RescaleSlope/Intercept); phantoms converted this way can be sent to a PACS.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.PickVolume = cmd.Flags().Changed("volume")
@@ -49,6 +54,7 @@ A 4-D file (time series) needs --volume N (0-based).`,
 	f.StringVar(&opts.Interp, "interp", "", "interpolation for --spacing: nearest, linear or bspline (default: nearest for integer types, linear for float)")
 	f.IntVar(&opts.Volume, "volume", 0, "0-based index of the volume to read from a 4-D file")
 	f.StringVar(&opts.Series, "series", "", "DICOM SeriesInstanceUID to read from a directory or .zip with several series")
+	f.StringVar(&opts.To, "to", "", "dicom: write OUT as a new folder holding a CT image series (one file per slice)")
 	return cmd
 }
 
@@ -80,7 +86,10 @@ func defaultInterp(dt volume.DType) volume.Interp {
 }
 
 func runConvert(log io.Writer, in, out string, opts convertOptions) error {
-	if imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM {
+	if opts.To != "" && opts.To != "dicom" {
+		return fmt.Errorf("--to %s: the only output kind convert chooses by flag is dicom", opts.To)
+	}
+	if opts.To == "" && imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM {
 		return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", out, strings.Join(imageio.WriteExtensions, ", "))
 	}
 	var (
@@ -116,6 +125,9 @@ func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 			v.Dims[0], v.Dims[1], v.Dims[2], v.Spacing[0], v.Spacing[1], v.Spacing[2],
 			r.Dims[0], r.Dims[1], r.Dims[2], r.Spacing[0], r.Spacing[1], r.Spacing[2], interp)
 		v = r
+	}
+	if opts.To == "dicom" {
+		return writeDICOMSeries(log, in, out, v)
 	}
 	if err := imageio.Write(out, v); err != nil {
 		return err
