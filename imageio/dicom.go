@@ -4,16 +4,22 @@ import (
 	"fmt"
 
 	"github.com/otoseg/otoseg/imageio/dicom"
+	"github.com/otoseg/otoseg/imageio/dicomseg"
 	"github.com/otoseg/otoseg/volume"
 )
 
 // readDICOM reads a DICOM series from a directory, a .zip or a single file
 // with package imageio/dicom: opt.Series picks a SeriesInstanceUID, empty
 // picks the largest series (dicom.ListSeries lists them, largest first).
-// DICOM series are 3-D, so only volume 0 can be picked.
+// DICOM series are 3-D, so only volume 0 can be picked. A DICOM
+// Segmentation file is read as its label map (package dicomseg).
 func readDICOM(path string, opt Options) (*volume.Volume, error) {
 	if opt.PickVolume && opt.Volume != 0 {
 		return nil, fmt.Errorf("%s: a DICOM series is one 3-D volume; volume %d does not exist", path, opt.Volume)
+	}
+	if dicomseg.IsSegmentation(path) {
+		v, _, err := dicomseg.Read(path)
+		return v, err
 	}
 	return dicom.Read(path, dicom.Options{Series: opt.Series})
 }

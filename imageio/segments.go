@@ -68,3 +68,12 @@ func writeSegmentation(path string, v *volume.Volume) error {
 	}
 	return nrrd.WriteSegmentation(path, v, segs)
 }
+
+// LabelSegment is the name and colour of label l: otoseg's structure, or
+// "label N" in a palette colour.
+func LabelSegment(l int) nrrd.Segment {
+	if s, ok := labelSegments[l]; ok {
+		return s
+	}
+	return nrrd.Segment{ID: fmt.Sprintf("label_%d", l), Name: fmt.Sprintf("label %d", l), Color: palette[l%len(palette)], LabelValue: l}
+}

@@ -28,6 +28,7 @@ type segmentOptions struct {
 	volume   int
 	minEarMM float64
 	thresh   float64
+	dicomSeg string
 }
 
 func newSegmentCmd() *cobra.Command {
@@ -44,6 +45,8 @@ or a folder of image files (batch mode: OUT is then a folder and each scan
 gives OUT/<name>.nii.gz). Beside each label map a JSON file records the ears
 found, their side, centre and volume per structure (mm^3), and the time taken
 per stage. --slicer adds a 3D Slicer .seg.nrrd, --mesh an STL surface per ear.
+--dicom-seg FILE adds a DICOM Segmentation of a DICOM input, referencing its
+series, for a PACS (a NIfTI input has no images to reference: an error).
 
 The model is the baseline built into otoseg unless --model names a model
 folder (see otoseg train). A scan without an inner ear (another body part, a
@@ -66,6 +69,7 @@ then 3.`,
 	f.StringVar(&o.series, "series", "", "DICOM SeriesInstanceUID to read (default: the largest series)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
 	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
+	f.StringVar(&o.dicomSeg, "dicom-seg", "", "also write a DICOM Segmentation (.dcm) referencing the input DICOM series")
 	f.Float64Var(&o.minEarMM, "min-ear-volume", segment.DefaultOptions().MinEarVolumeMM3, "smallest labyrinth (mm^3) reported as an ear")
 	return cmd
 }
@@ -121,6 +125,11 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	if err != nil {
 		return fmt.Errorf("segment: %w", err)
 	}
+	if o.dicomSeg != "" {
+		if err := checkDICOMSegInput(in, batch); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
 	model, modelName, err := loadModelOrBaseline(o.model)
 	if err != nil {
@@ -161,6 +170,12 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 				fmt.Fprintf(log, "%s: %v\n", f, segment.ErrNoEar)
 			}
 			continue
+		}
+		if o.dicomSeg != "" {
+			if err := writeDICOMSeg(f, o.series, out, o.dicomSeg, o.model); err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "wrote DICOM Segmentation %s\n", o.dicomSeg)
 		}
 		var parts []string
 		for _, e := range rep.Ears {
