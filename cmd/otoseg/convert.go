@@ -89,7 +89,7 @@ func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 	if opts.To != "" && opts.To != "dicom" {
 		return fmt.Errorf("--to %s: the only output kind convert chooses by flag is dicom", opts.To)
 	}
-	if opts.To == "" && imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM {
+	if opts.To == "" && (imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM) {
 		return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", out, strings.Join(imageio.WriteExtensions, ", "))
 	}
 	var (
