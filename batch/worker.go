@@ -189,3 +189,7 @@ func watchEmpty(ctx context.Context, q *Queue, every time.Duration, empty chan<-
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// Permanent marks a job error that retrying cannot fix (a model that is
+// not the one submitted): River cancels the job at once, keeping the error.
+func Permanent(err error) error { return river.JobCancel(err) }

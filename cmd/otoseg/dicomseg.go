@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"time"
 
+	"github.com/otoseg/otoseg/batch/segjob"
 	"github.com/otoseg/otoseg/imageio"
-	"github.com/otoseg/otoseg/imageio/dicom"
-	"github.com/otoseg/otoseg/imageio/dicomseg"
-	"github.com/otoseg/otoseg/models"
-	"github.com/otoseg/otoseg/segment"
 )
 
 // checkDICOMSegInput refuses --dicom-seg before any work when IN is not one
@@ -23,37 +20,12 @@ func checkDICOMSegInput(in string, batch bool) error {
 	return nil
 }
 
-// modelChecksum is the content checksum of the model folder dir, or of the
-// built-in baseline when dir is empty.
-func modelChecksum(dir string) (string, error) {
-	if dir == "" {
-		return segment.ModelChecksum(models.Baseline())
-	}
-	return segment.ModelChecksum(os.DirFS(dir))
-}
-
 // writeDICOMSeg writes the label map at labelsPath, segmented from the
 // DICOM series in (series picks one), as a DICOM Segmentation at segPath.
 func writeDICOMSeg(in, series, labelsPath, segPath, modelDir string) error {
-	ref, err := dicom.ReadReference(in, dicom.Options{Series: series})
+	sum, err := segjob.ModelChecksum(modelDir)
 	if err != nil {
 		return err
 	}
-	labels, err := imageio.Read(labelsPath)
-	if err != nil {
-		return err
-	}
-	sum, err := modelChecksum(modelDir)
-	if err != nil {
-		return err
-	}
-	segs := make([]dicomseg.Segment, 3)
-	for i := range segs {
-		s := imageio.LabelSegment(i + 1)
-		segs[i] = dicomseg.Segment{Label: i + 1, Name: s.Name, Color: s.Color}
-	}
-	return dicomseg.Write(segPath, labels, ref, dicomseg.Options{
-		Segments: segs, Algorithm: "otoseg", Version: moduleVersion(), ModelChecksum: sum,
-		SeriesDescription: "otoseg inner ear segmentation",
-	})
+	return segjob.WriteSEG(in, series, labelsPath, segPath, sum, moduleVersion(), time.Time{})
 }

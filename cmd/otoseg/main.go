@@ -46,6 +46,7 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 		newSegmentCmd(),
 		newModelCmd(),
 		newDemoCmd(),
+		newBatchCmd(),
 	)
 	return root
 }
