@@ -62,16 +62,25 @@ func helperWorker(loc, id, dir string) int {
 // thresholdHandler is the test's job: a real, cheap image operation (the
 // label map of voxels above 0) written the way otoseg's handler writes,
 // atomically. It leaves a marker when it starts a job, blocks while a
-// hold file for its worker exists (so the test can kill it mid-job), and
-// logs each job it completes.
+// hold file for its worker exists (so the test can kill or stop it
+// mid-job), and logs each job it completes.
 func thresholdHandler(id, dir string) Handler {
 	return func(ctx context.Context, job Job) error {
 		tag := fmt.Sprintf("%d-%s-%d", job.ID, id, job.Attempt)
 		os.WriteFile(filepath.Join(dir, "started-"+tag), nil, 0o644)
-		if _, err := os.Stat(filepath.Join(dir, "hold-"+id)); err == nil {
+		hold := filepath.Join(dir, "hold-"+id)
+		if _, err := os.Stat(hold); err == nil {
 			os.WriteFile(filepath.Join(dir, "held-"+tag), nil, 0o644)
-			<-ctx.Done()
-			return ctx.Err()
+			for {
+				if _, err := os.Stat(hold); err != nil {
+					break // released: finish the job
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
 		}
 		v, err := imageio.Read(job.Args.Input)
 		if err != nil {
@@ -330,4 +339,88 @@ func checkJobs(t *testing.T, q *Queue, marks, killed string, killedJob int64, n 
 
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+}
+
+// startWorker starts one helper worker process.
+func startWorker(t *testing.T, loc, id, marks string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+loc, helperID+"="+id, helperDir+"="+marks)
+	var b strings.Builder
+	cmd.Stderr, cmd.Stdout = &b, &b
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, &b
+}
+
+// TestDrain: SIGTERM lets the job in hand finish and starts no other; a
+// second SIGTERM cancels the job in hand and returns it to the queue.
+func TestDrain(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		signals int
+		want    string // the held job's states allowed afterwards
+	}{
+		{"one signal finishes the job", 1, "completed"},
+		{"two signals release it", 2, "available retryable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			tmp := t.TempDir()
+			marks := filepath.Join(tmp, "marks")
+			os.MkdirAll(marks, 0o755)
+			writeScans(t, filepath.Join(tmp, "in"), 4)
+			loc := filepath.Join(tmp, "q.db")
+			q, err := Open(ctx, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			inputs, _ := Discover([]string{filepath.Join(tmp, "in")})
+			if _, err := Submit(ctx, q, inputs, SubmitOptions{Out: filepath.Join(tmp, "out"), ModelSum: "m"}); err != nil {
+				t.Fatal(err)
+			}
+			hold := filepath.Join(marks, "hold-w1")
+			os.WriteFile(hold, nil, 0o644)
+			cmd, log := startWorker(t, loc, "w1", marks)
+			held := waitGlob(t, filepath.Join(marks, "held-*"), 60*time.Second)
+			var jobID int64
+			fmt.Sscanf(strings.TrimPrefix(filepath.Base(held), "held-"), "%d-", &jobID)
+			cmd.Process.Signal(syscall.SIGTERM)
+			time.Sleep(300 * time.Millisecond)
+			if tc.signals == 2 {
+				cmd.Process.Signal(syscall.SIGTERM)
+			} else {
+				os.Remove(hold)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("worker: %v\n%s", err, log.String())
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatal("worker did not stop")
+			}
+			jobs, err := Jobs(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			started, _ := filepath.Glob(filepath.Join(marks, "started-*"))
+			for _, j := range jobs {
+				if j.ID == jobID && !slices.Contains(strings.Fields(tc.want), string(j.State)) {
+					t.Errorf("held job: %s, want %s", j.State, tc.want)
+				}
+				if j.ID != jobID && j.State != "available" {
+					t.Errorf("job %d %s: no job may start while draining", j.ID, j.State)
+				}
+			}
+			if len(started) != 1 {
+				t.Errorf("%d jobs started, want the held one only", len(started))
+			}
+		})
+	}
 }

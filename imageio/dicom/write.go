@@ -68,6 +68,9 @@ func WriteSeries(dir string, v *volume.Volume, opt WriteOptions) error {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
 	tmp, err := os.MkdirTemp(parent, ".otoseg-dicom-*")
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
