@@ -47,6 +47,7 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 		newModelCmd(),
 		newDemoCmd(),
 		newBatchCmd(),
+		newPacsCmd(),
 	)
 	return root
 }
