@@ -154,6 +154,9 @@ func WriteSEG(in, series, labelsPath, segPath, modelSum, version string, when ti
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(segPath), 0o755); err != nil {
+		return err
+	}
 	segs := make([]dicomseg.Segment, 3)
 	for i := range segs {
 		s := imageio.LabelSegment(i + 1)

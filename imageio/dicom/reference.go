@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -146,4 +147,26 @@ func stringsOf(ds *sdicom.Dataset, t tag.Tag) []string {
 	}
 	v, _ := e.Value.GetValue().([]string)
 	return v
+}
+
+// segmentationUID is the SOP class of DICOM Segmentations (imageio/dicomseg
+// reads them); series reads skip such files.
+const segmentationUID = "1.2.840.10008.5.1.4.1.1.66.4"
+
+// isSegmentation tells a DICOM Segmentation by the SOP class in its first
+// kilobyte (the file meta information), the UID followed by padding or the
+// next element rather than more digits.
+func isSegmentation(b []byte) bool {
+	head := b[:min(len(b), 1024)]
+	for i := 0; ; {
+		j := bytes.Index(head[i:], []byte(segmentationUID))
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(segmentationUID)
+		if end == len(head) || (head[end] != '.' && (head[end] < '0' || head[end] > '9')) {
+			return true
+		}
+		i = end
+	}
 }

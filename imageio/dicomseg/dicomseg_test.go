@@ -299,3 +299,20 @@ func FuzzMetaSOPClass(f *testing.F) {
 	f.Add(encodeWith(f, func(ds dicomenc.Dataset) dicomenc.Dataset { return ds })[:400])
 	f.Fuzz(func(t *testing.T, b []byte) { metaSOPClass(b) })
 }
+
+// TestSeriesBesideItsSEG: a folder holding a CT series and its SEG (a PACS
+// export) still reads as the CT series.
+func TestSeriesBesideItsSEG(t *testing.T) {
+	dir := t.TempDir()
+	series, ref, lab := source(t, dir)
+	if err := Write(filepath.Join(series, "zz_seg.dcm"), lab, ref, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	v, err := dicom.Read(series, dicom.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.SameGrid(ref.Geometry, 1e-9) || v.DType != volume.Int16 {
+		t.Errorf("read %v %v, want the CT series", v.Dims, v.DType)
+	}
+}

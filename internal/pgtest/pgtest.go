@@ -20,16 +20,28 @@ import (
 	"testing"
 )
 
-// BinDir holds Debian's PostgreSQL 15 server binaries (package
-// postgresql-15, which .ci/run installs).
-var BinDir = "/usr/lib/postgresql/15/bin"
+// BinDir finds Debian's PostgreSQL server binaries (package postgresql,
+// which .ci/run installs): /usr/lib/postgresql/<version>/bin, the newest
+// version when several are installed.
+func BinDir() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestVersion := "/usr/lib/postgresql/15/bin", -1
+	for _, d := range dirs {
+		v, err := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		if err == nil && v > bestVersion {
+			best, bestVersion = d, v
+		}
+	}
+	return best
+}
 
 // Start starts a server and returns its URL (database "postgres", user
 // "postgres", no password). The test fails if the server cannot start.
 func Start(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(BinDir, "initdb")); err != nil {
-		t.Fatalf("PostgreSQL server binaries not found in %s (install Debian's postgresql): %v", BinDir, err)
+	bin := BinDir()
+	if _, err := os.Stat(filepath.Join(bin, "initdb")); err != nil {
+		t.Fatalf("PostgreSQL server binaries not found in %s (install Debian's postgresql): %v", bin, err)
 	}
 	root, err := os.MkdirTemp("", "otoseg-pg-*")
 	if err != nil {
@@ -53,17 +65,17 @@ func Start(t testing.TB) string {
 	}
 	data := filepath.Join(root, "data")
 	port := freePort(t)
-	if out, err := output(run(filepath.Join(BinDir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")); err != nil {
+	if out, err := output(run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", port, root)
 	logFile := filepath.Join(root, "server.log")
-	if out, err := output(run(filepath.Join(BinDir, "pg_ctl"), "-D", data, "-o", opts, "-l", logFile, "-w", "-t", "60", "start")); err != nil {
+	if out, err := output(run(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", logFile, "-w", "-t", "60", "start")); err != nil {
 		log, _ := os.ReadFile(logFile)
 		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
 	t.Cleanup(func() {
-		if out, err := output(run(filepath.Join(BinDir, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")); err != nil {
+		if out, err := output(run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop")); err != nil {
 			t.Errorf("pg_ctl stop: %v\n%s", err, out)
 		}
 	})
