@@ -160,10 +160,21 @@ func (c *Client) RetrieveSeries(ctx context.Context, study, series, dir string) 
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
 		return 0, fmt.Errorf("WADO-RS %s%s: answer is %q, not multipart DICOM", c.Base, path, resp.Header.Get("Content-Type"))
 	}
+	n, err := writeParts(io.LimitReader(resp.Body, maxSeriesBytes), params["boundary"], dir)
+	if err != nil {
+		return n, fmt.Errorf("WADO-RS %s%s: %w", c.Base, path, err)
+	}
+	return n, nil
+}
+
+// writeParts writes each part of a multipart body into dir as one file,
+// refusing more than maxInstances parts, parts over maxPartBytes, and a
+// body without parts.
+func writeParts(body io.Reader, boundary, dir string) (int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
-	mr := multipart.NewReader(io.LimitReader(resp.Body, maxSeriesBytes), params["boundary"])
+	mr := multipart.NewReader(body, boundary)
 	n := 0
 	for {
 		part, err := mr.NextPart()
@@ -171,17 +182,17 @@ func (c *Client) RetrieveSeries(ctx context.Context, study, series, dir string) 
 			break
 		}
 		if err != nil {
-			return n, fmt.Errorf("WADO-RS %s%s: %w", c.Base, path, err)
+			return n, err
 		}
 		if n >= maxInstances {
-			return n, fmt.Errorf("WADO-RS %s%s: more than %d instances", c.Base, path, maxInstances)
+			return n, fmt.Errorf("more than %d instances", maxInstances)
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxPartBytes+1))
 		if err != nil {
-			return n, fmt.Errorf("WADO-RS %s%s: %w", c.Base, path, err)
+			return n, err
 		}
 		if len(b) > maxPartBytes {
-			return n, fmt.Errorf("WADO-RS %s%s: an instance larger than %d bytes", c.Base, path, maxPartBytes)
+			return n, fmt.Errorf("an instance larger than %d bytes", maxPartBytes)
 		}
 		n++
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%06d.dcm", n)), b, 0o644); err != nil {
@@ -189,7 +200,7 @@ func (c *Client) RetrieveSeries(ctx context.Context, study, series, dir string) 
 		}
 	}
 	if n == 0 {
-		return 0, fmt.Errorf("WADO-RS %s%s: no instances", c.Base, path)
+		return 0, errors.New("no instances")
 	}
 	return n, nil
 }

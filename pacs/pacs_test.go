@@ -213,3 +213,17 @@ func TestStateFile(t *testing.T) {
 		t.Errorf("state round trip: %+v %v", back, err)
 	}
 }
+
+// FuzzWriteParts: any body gives files or an error, never a panic.
+func FuzzWriteParts(f *testing.F) {
+	f.Add([]byte("--b\r\nContent-Type: application/dicom\r\n\r\nDICM\r\n--b--\r\n"))
+	f.Add([]byte("--b\r\n\r\n--b--"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		dir := t.TempDir()
+		n, err := writeParts(strings.NewReader(string(body)), "b", dir)
+		files, _ := os.ReadDir(dir)
+		if err == nil && (n == 0 || len(files) != n) {
+			t.Fatalf("%d parts reported, %d files", n, len(files))
+		}
+	})
+}
