@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -83,10 +85,11 @@ func TestOutlines(t *testing.T) {
 			count[out.At(x, y).(color.RGBA)]++
 		}
 	}
-	if count[LabelColours[0]] == 0 || count[LabelColours[2]] == 0 {
-		t.Errorf("outline colours missing: %d red, %d blue", count[LabelColours[0]], count[LabelColours[2]])
+	rgba := func(l ear.Label) color.RGBA { c := ear.Colour(int(l)); return color.RGBA{c.R, c.G, c.B, 255} }
+	if count[rgba(ear.Cochlea)] == 0 || count[rgba(ear.Canals)] == 0 {
+		t.Errorf("outline colours missing: %d cochlea, %d canals", count[rgba(ear.Cochlea)], count[rgba(ear.Canals)])
 	}
-	grey := color.RGBA{windowed(2000, BoneWindow), windowed(2000, BoneWindow), windowed(2000, BoneWindow), 255}
+	grey := color.RGBA{BoneWindow.Grey(2000), BoneWindow.Grey(2000), BoneWindow.Grey(2000), 255}
 	if count[grey] == 0 {
 		t.Error("no interior grey left inside the labels")
 	}
@@ -107,8 +110,8 @@ func TestWindow(t *testing.T) {
 		hu   float64
 		want uint8
 	}{{-1000, 0}, {-2000, 0}, {3000, 255}, {5000, 255}, {1000, 128}, {math.NaN(), 0}} {
-		if got := windowed(c.hu, BoneWindow); got != c.want {
-			t.Errorf("windowed(%g) = %d, want %d", c.hu, got, c.want)
+		if got := BoneWindow.Grey(c.hu); got != c.want {
+			t.Errorf("BoneWindow.Grey(%g) = %d, want %d", c.hu, got, c.want)
 		}
 	}
 }

@@ -21,13 +21,14 @@ grep -m1 'cpu family' /proc/cpuinfo; grep -m1 '^model\s' /proc/cpuinfo
 echo "cores: $(nproc), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 run() { # run WORKERS NAME [kill]
-	local w=$1 name=$2 kill=${3:-}
+	local w=$1 name=$2 kill=${3:-} timeout=30m
+	[ -n "$kill" ] && timeout=60s
 	local q="$WORK/$name.db" out="$WORK/out-$name"
 	"$BIN" batch submit --queue "$q" --out "$out" "$WORK/ph/images" >/dev/null
 	local t0 pids=() i
 	t0=$(date +%s.%N)
 	for i in $(seq "$w"); do
-		"$BIN" batch worker --queue "$q" --until-empty --poll 200ms --job-timeout 60s 2>>"$WORK/$name.log" &
+		"$BIN" batch worker --queue "$q" --until-empty --poll 200ms --job-timeout "$timeout" 2>>"$WORK/$name.log" &
 		pids+=($!)
 	done
 	if [ -n "$kill" ]; then
@@ -39,8 +40,10 @@ run() { # run WORKERS NAME [kill]
 	local t1 done
 	t1=$(date +%s.%N)
 	done=$(ls "$out" | grep -c '\.nii\.gz$' || true)
-	printf '%-8s %d worker(s): %d/%d scans in %6.1f s = %6.0f scans/hour (load %s)\n' "$name" "$w" "$done" "$N" \
-		"$(echo "$t1 - $t0" | bc)" "$(echo "$N * 3600 / ($t1 - $t0)" | bc)" "$(cut -d' ' -f1 /proc/loadavg)"
+	local per
+	per=$(cat "$out"/*.json | grep -m"$N" '"seconds"' | awk '{s += $2} END {printf "%.1f", s / NR}')
+	printf '%-5s %d worker(s): %d/%d scans in %6.1f s = %5.0f scans/hour, %s s per scan (load %s)\n' "$name" "$w" "$done" "$N" \
+		"$(echo "$t1 - $t0" | bc)" "$(echo "$N * 3600 / ($t1 - $t0)" | bc)" "$per" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 run 1 w1
 run 2 w2

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/otoseg/otoseg/batch"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/imageio/dicomseg"
@@ -157,10 +158,10 @@ func WriteSEG(in, series, labelsPath, segPath, modelSum, version string, when ti
 	if err := os.MkdirAll(filepath.Dir(segPath), 0o755); err != nil {
 		return err
 	}
-	segs := make([]dicomseg.Segment, 3)
-	for i := range segs {
-		s := imageio.LabelSegment(i + 1)
-		segs[i] = dicomseg.Segment{Label: i + 1, Name: s.Name, Color: s.Color}
+	var segs []dicomseg.Segment
+	for _, s := range ear.Structures() {
+		c := s.Colour
+		segs = append(segs, dicomseg.Segment{Label: int(s.Label), Name: s.Name, Color: [3]float64{float64(c.R) / 255, float64(c.G) / 255, float64(c.B) / 255}})
 	}
 	return dicomseg.Write(segPath, labels, ref, dicomseg.Options{
 		Segments: segs, Algorithm: "otoseg", Version: version, ModelChecksum: modelSum,

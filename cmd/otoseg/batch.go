@@ -15,6 +15,7 @@ import (
 
 	"github.com/otoseg/otoseg/batch"
 	"github.com/otoseg/otoseg/batch/segjob"
+	"github.com/otoseg/otoseg/internal/safeout"
 )
 
 func newBatchCmd() *cobra.Command {
@@ -71,7 +72,10 @@ image files is one series). Scans whose job is already queued, running or done
 
 func runBatchSubmit(ctx context.Context, w io.Writer, inputs []string, o batchSubmitOptions) error {
 	if o.out == "" {
-		return fmt.Errorf("batch submit: --out DIR is required")
+		return usagef("batch submit: --out DIR is required")
+	}
+	if err := safeout.Dir(o.out, inputs...); err != nil {
+		return usageError{err}
 	}
 	model := o.model
 	if model != "" {

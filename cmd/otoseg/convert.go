@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
@@ -19,13 +21,14 @@ type convertOptions struct {
 	PickVolume bool
 	Volume     int
 	Series     string
+	Out        string
 	To         string // "dicom" writes a CT series folder
 }
 
 func newConvertCmd() *cobra.Command {
 	opts := convertOptions{}
 	cmd := &cobra.Command{
-		Use:   "convert IN OUT [--spacing x,y,z] [--interp linear|bspline|nearest] [--volume N] [--series UID]",
+		Use:   "convert IN -o OUT [--spacing x,y,z] [--interp linear|bspline|nearest] [--volume N] [--series UID]",
 		Short: "convert an image between formats, optionally resampling it",
 		Long: `convert reads IN (NIfTI, NRRD, MetaImage, or DICOM: a directory or .zip) and
 writes OUT in the format its extension names: .nii, .nii.gz, .nrrd, .seg.nrrd,
@@ -38,18 +41,34 @@ closely as whole voxels allow. --interp chooses the interpolation; it defaults
 to nearest for integer datatypes (label maps: uint8, int16, uint16, int32) and
 linear for float32/float64. Pass --interp linear to smooth an integer CT.
 
-A 4-D file (time series) needs --volume N (0-based).
+A 4-D file (time series) needs --volume N (0-based). OUT may also be given
+as a second argument (convert IN OUT). OUT may not be IN.
 
 --to dicom writes OUT as a new folder holding a CT Image Storage series, one
 file per slice, with the volume's geometry and values (16-bit with
 RescaleSlope/Intercept); phantoms converted this way can be sent to a PACS.`,
-		Args: cobra.ExactArgs(2),
+		Example: `  otoseg convert dicom/ -o scan.nii.gz
+  otoseg convert scan.nii.gz -o scan_iso.nii.gz --spacing 0.3
+  otoseg convert labels.nii.gz -o labels.seg.nrrd
+  otoseg convert phantom.nii.gz -o phantom_dicom/ --to dicom`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.PickVolume = cmd.Flags().Changed("volume")
-			return runConvert(cmd.ErrOrStderr(), args[0], args[1], opts)
+			out := opts.Out
+			if len(args) == 2 {
+				if out != "" {
+					return usagef("give OUT once: as -o or as the second argument")
+				}
+				out = args[1]
+			}
+			if out == "" {
+				return usagef("-o OUT is required")
+			}
+			return runConvert(cmd.ErrOrStderr(), args[0], out, opts)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&opts.Out, "out", "o", "", "output image; its extension names the format")
 	f.StringVar(&opts.Spacing, "spacing", "", "resample to this spacing in mm: x,y,z or one value for isotropic")
 	f.StringVar(&opts.Interp, "interp", "", "interpolation for --spacing: nearest, linear or bspline (default: nearest for integer types, linear for float)")
 	f.IntVar(&opts.Volume, "volume", 0, "0-based index of the volume to read from a 4-D file")
@@ -86,11 +105,20 @@ func defaultInterp(dt volume.DType) volume.Interp {
 }
 
 func runConvert(log io.Writer, in, out string, opts convertOptions) error {
-	if opts.To != "" && opts.To != "dicom" {
-		return fmt.Errorf("--to %s: the only output kind convert chooses by flag is dicom", opts.To)
-	}
-	if opts.To == "" && (imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM) {
-		return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", out, strings.Join(imageio.WriteExtensions, ", "))
+	switch opts.To {
+	case "":
+		if err := imageio.CheckWritable(out); err != nil {
+			return usageError{err}
+		}
+		if err := safeout.File(out, in); err != nil {
+			return usageError{err}
+		}
+	case "dicom":
+		if err := safeout.Dir(out, in); err != nil {
+			return usageError{err}
+		}
+	default:
+		return usagef("--to %s: the only output kind convert chooses by flag is dicom", opts.To)
 	}
 	var (
 		spacing [3]float64
@@ -99,14 +127,14 @@ func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 	)
 	if opts.Spacing != "" {
 		if spacing, err = parseSpacing(opts.Spacing); err != nil {
-			return err
+			return usageError{err}
 		}
 	} else if opts.Interp != "" {
-		return fmt.Errorf("--interp %s given without --spacing: nothing to interpolate", opts.Interp)
+		return usagef("--interp %s given without --spacing: nothing to interpolate", opts.Interp)
 	}
 	if opts.Interp != "" {
 		if interp, err = volume.ParseInterp(opts.Interp); err != nil {
-			return fmt.Errorf("--interp: %w", err)
+			return usagef("--interp: %w", err)
 		}
 	}
 	v, err := imageio.ReadWith(in, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume})
