@@ -86,6 +86,13 @@ func WriteSeries(dir string, v *volume.Volume, opt WriteOptions) error {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
+	// Go's Rename will not replace a folder, even an empty one: remove
+	// the empty target first (Remove refuses a folder that has files).
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		if err := os.Remove(dir); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}

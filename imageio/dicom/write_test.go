@@ -239,3 +239,15 @@ func TestWriteSeriesRefusals(t *testing.T) {
 		t.Error("existing file overwritten")
 	}
 }
+
+// TestWriteSeriesIntoEmptyFolder: an existing empty folder is filled.
+func TestWriteSeriesIntoEmptyFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "empty")
+	os.Mkdir(dir, 0o755)
+	if err := WriteSeries(dir, writeCases()[0].v, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.dcm")); len(files) != 4 {
+		t.Errorf("%d files, want 4", len(files))
+	}
+}
