@@ -72,10 +72,7 @@ image files is one series). Scans whose job is already queued, running or done
 
 func runBatchSubmit(ctx context.Context, w io.Writer, inputs []string, o batchSubmitOptions) error {
 	if o.out == "" {
-		return usagef("batch submit: --out DIR is required")
-	}
-	if err := safeout.Dir(o.out, inputs...); err != nil {
-		return usageError{err}
+		return usagef("--out DIR is required")
 	}
 	model := o.model
 	if model != "" {
@@ -92,6 +89,9 @@ func runBatchSubmit(ctx context.Context, w io.Writer, inputs []string, o batchSu
 	scans, err := batch.Discover(inputs)
 	if err != nil {
 		return err
+	}
+	if err := safeout.Dir(o.out, inputs...); err != nil {
+		return usageError{err}
 	}
 	q, err := batch.Open(ctx, o.queue)
 	if err != nil {

@@ -67,7 +67,7 @@ variable --password-env (default OTOSEG_PACS_PASSWORD) or the first line of
 
 func runPacsWatch(ctx context.Context, log io.Writer, o pacsWatchOptions) error {
 	if o.url == "" {
-		return usagef("pacs watch: --dicomweb URL is required")
+		return usagef("--dicomweb URL is required")
 	}
 	filters, err := pacs.ParseFilters(o.filter, o.since)
 	if err != nil {
@@ -78,7 +78,7 @@ func runPacsWatch(ctx context.Context, log io.Writer, o pacsWatchOptions) error 
 		return err
 	}
 	if o.user != "" && pw == "" {
-		return usagef("pacs watch: --user %s given but no password: set $%s or --password-file", o.user, o.passwordEnv)
+		return usagef("--user %s given but no password: set $%s or --password-file", o.user, o.passwordEnv)
 	}
 	proc, err := pacs.SegmentProcessor(pacs.SegmentOptions{Model: o.model, Version: moduleVersion(), Keep: o.keep, TTA: o.tta})
 	if err != nil {
