@@ -107,10 +107,10 @@ func defaultInterp(dt volume.DType) volume.Interp {
 func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 	switch opts.To {
 	case "":
-		if err := imageio.CheckWritable(out); err != nil {
+		if err := safeout.File(out, in); err != nil {
 			return usageError{err}
 		}
-		if err := safeout.File(out, in); err != nil {
+		if err := imageio.CheckWritable(out); err != nil {
 			return usageError{err}
 		}
 	case "dicom":

@@ -102,19 +102,3 @@ func markUsageErrors(cmd *cobra.Command) {
 		markUsageErrors(c)
 	}
 }
-
-// requireFlags returns a usage error naming the first of the flags of cmd
-// that was not given. Cobra's own required-flag error is not a usageError,
-// so commands check with this instead.
-func requireFlags(cmd *cobra.Command, names ...string) error {
-	var missing []string
-	for _, n := range names {
-		if f := cmd.Flags().Lookup(n); f != nil && !f.Changed && f.Value.String() == "" {
-			missing = append(missing, "--"+n)
-		}
-	}
-	if len(missing) > 0 {
-		return usagef("%s required", strings.Join(missing, ", "))
-	}
-	return nil
-}

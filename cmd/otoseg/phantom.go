@@ -71,10 +71,8 @@ for testing that no ear is found where there is none.
 array of centre profiles. --print-centres writes the built-in ones in that
 format, to start from; every case's meta JSON records its scanner the same
 way. A profile per kernel or per calibration, same seed, shows what each
-costs the model (see scripts/centre-ablation.sh).
-
-Examples:
-  otoseg phantom --out cohort --cases 30 --seed 2027 --pathological 0.5
+costs the model (see scripts/centre-ablation.sh).`,
+		Example: `  otoseg phantom --out cohort --cases 30 --seed 2027 --pathological 0.5
   otoseg phantom --out train --cases 64 --centers A,B,C,D --vary-scanner
   otoseg phantom --out heldout --cases 30 --anatomy shifted --pathological 0
   otoseg phantom --print-centres > sites.json   # edit, then:

@@ -148,8 +148,8 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	}
 	if batch {
 		err = safeout.Dir(o.out, in)
-	} else if err = imageio.CheckWritable(o.out); err == nil {
-		err = safeout.File(o.out, in)
+	} else if err = safeout.File(o.out, in); err == nil {
+		err = imageio.CheckWritable(o.out)
 	}
 	if err != nil {
 		return usageError{err}
@@ -207,11 +207,13 @@ type batchResult struct {
 func (b *segmentBatch) one(f, out string) batchResult {
 	o := b.o
 	r := batchResult{Input: f, Status: "failed"}
+	spin := newStageSpinner(b.cmd.ErrOrStderr(), filepath.Base(f))
 	rep, err := b.model.SegmentFile(b.cmd.Context(), f, out, segment.FileOptions{
 		Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
 		Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
-		Slicer: o.slicer, Mesh: o.mesh,
+		Slicer: o.slicer, Mesh: o.mesh, Stage: spin.Stage,
 	})
+	spin.Finish()
 	r.err = err
 	if err != nil && !errors.Is(err, segment.ErrNoEar) {
 		r.Error = err.Error()
