@@ -55,6 +55,8 @@ func newBatchSubmitCmd() *cobra.Command {
 or a folder searched recursively for both (a folder holding DICOM files and no
 image files is one series). Scans whose job is already queued, running or done
 (same content, model and options) are skipped.`,
+		Example: `  otoseg batch submit --out results/ archive/
+  otoseg batch submit --queue postgres://otoseg@db/otoseg --out /shared/results --dicom-seg /shared/archive`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBatchSubmit(cmd.Context(), cmd.OutOrStdout(), args, o)
@@ -128,6 +130,9 @@ A failed job is retried after --retry-base, doubling each time, up to its
 attempt limit; the error of every attempt is kept (see batch status). A job
 whose worker died (kill -9, a lost machine) goes to another worker once it
 has been running for --job-timeout plus one minute.`,
+		Example: `  otoseg batch worker                                   # the default queue, otoseg-queue.db
+  otoseg batch worker --queue postgres://otoseg@db/otoseg
+  otoseg batch worker --until-empty                     # exit when the queue is done`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchWorker(cmd.Context(), cmd.ErrOrStderr(), o)
@@ -183,6 +188,8 @@ func newBatchStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [--queue Q] [--json]",
 		Short: "count the queue's jobs by state, with throughput and failures",
+		Example: `  otoseg batch status
+  otoseg batch status --queue postgres://otoseg@db/otoseg --json`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchStatus(cmd.Context(), cmd.OutOrStdout(), queue, asJSON)
