@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/otoseg/otoseg/batch"
+	"github.com/otoseg/otoseg/batch/segjob"
 	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/imageio/dicomseg"
 	"github.com/otoseg/otoseg/internal/orthanctest"
@@ -49,6 +52,7 @@ func uploadPhantom(t *testing.T, c *Client, dir string) string {
 // retrieved, segmented, and its Segmentation stored in the same study,
 // referencing the series; polls and restarts after that add nothing.
 func TestOrthancRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := orthanctest.Start(t, "otoseg", "s3cret pass")
 	dir := t.TempDir()
@@ -226,4 +230,55 @@ func FuzzWriteParts(f *testing.F) {
 			t.Fatalf("%d parts reported, %d files", n, len(files))
 		}
 	})
+}
+
+// TestOrthancThroughQueue: with a batch queue the watcher hands the series
+// to a worker and stores the worker's Segmentation at a later poll.
+func TestOrthancThroughQueue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := orthanctest.Start(t, "otoseg", "pw")
+	dir := t.TempDir()
+	client := &Client{Base: srv.DICOMweb(), User: srv.User, Password: srv.Password}
+	series := uploadPhantom(t, client, dir)
+	ref, err := dicom.ReadReference(series, dicom.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := batch.Open(ctx, filepath.Join(dir, "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	spool := filepath.Join(dir, "spool")
+	os.MkdirAll(spool, 0o755)
+	proc, check, err := QueueProcessor(QueueOptions{Queue: q, Spool: spool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters, _ := ParseFilters("Modality=CT", "")
+	w := &Watcher{Client: client, Filters: filters, StatePath: filepath.Join(dir, "state.json"), Process: proc, Check: check, WorkDir: spool}
+	if rep, err := w.Poll(ctx); err != nil || rep.Queued != 1 || rep.Stored != 0 {
+		t.Fatalf("first poll %+v, %v", rep, err)
+	}
+	if rep, err := w.Poll(ctx); err != nil || rep.Queued != 1 || rep.Processed != 0 {
+		t.Fatalf("poll before the worker ran %+v, %v", rep, err)
+	}
+	err = batch.Work(ctx, ctx, q, segjob.Handler(segjob.Options{Version: "test"}), batch.WorkerOptions{PollInterval: 100 * time.Millisecond, UntilEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := w.Poll(ctx); err != nil || rep.Stored != 1 {
+		t.Fatalf("poll after the worker %+v, %v", rep, err)
+	}
+	segs, err := client.SearchSeries(ctx, url.Values{"Modality": {"SEG"}})
+	if err != nil || len(segs) != 1 || segs[0].Study != ref.StudyUID {
+		t.Fatalf("SEG series in Orthanc: %+v, %v", segs, err)
+	}
+	if rep, err := w.Poll(ctx); err != nil || rep.Skipped != 1 || rep.Stored+rep.Queued+rep.Processed != 0 {
+		t.Fatalf("last poll %+v, %v", rep, err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(spool, "series")); len(left) != 0 {
+		t.Errorf("the retrieved series stayed in the spool: %v", left)
+	}
 }

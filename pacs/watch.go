@@ -24,10 +24,19 @@ type Processor func(ctx context.Context, s Series, dir string) ([]byte, error)
 // gives no Segmentation to store.
 var ErrNothingToStore = errors.New("nothing to store")
 
+// ErrPending tells the watcher that a series was handed on (to the batch
+// queue) and its result is not there yet: Check is asked again at the
+// next poll.
+var ErrPending = errors.New("pending")
+
+// Checker returns the Segmentation of a series handed on earlier, or
+// ErrPending while it is not ready, or ErrNothingToStore.
+type Checker func(ctx context.Context, s Series) ([]byte, error)
+
 // Entry is what the state file remembers of one series.
 type Entry struct {
 	Study    string    `json:"study"`
-	Status   string    `json:"status"` // done, no-result, failed (given up), retry
+	Status   string    `json:"status"` // done, no-result, failed (given up), retry, queued
 	Attempts int       `json:"attempts"`
 	Error    string    `json:"error,omitempty"`
 	At       time.Time `json:"at"`
@@ -76,6 +85,9 @@ type Watcher struct {
 	// StatePath is the state file (JSON).
 	StatePath string
 	Process   Processor
+	// Check collects results Process handed on (ErrPending); nil when
+	// Process never does.
+	Check Checker
 	// MaxAttempts is how often a failing series is tried (default 3).
 	MaxAttempts int
 	// WorkDir holds retrieved series while they are processed (default:
@@ -86,7 +98,7 @@ type Watcher struct {
 
 // PollReport counts what one poll did.
 type PollReport struct {
-	Found, Processed, Stored, Skipped, Failed int
+	Found, Processed, Stored, Skipped, Failed, Queued int
 }
 
 // Poll searches once and processes every series not done before.
@@ -107,6 +119,15 @@ func (w *Watcher) Poll(ctx context.Context) (PollReport, error) {
 		maxAttempts = 3
 	}
 	for _, s := range found {
+		if e := st.Series[s.Series]; e != nil && e.Status == "queued" && w.Check != nil {
+			if err := w.collect(ctx, s, e, &rep); err != nil {
+				return rep, err
+			}
+			if err := st.save(w.StatePath); err != nil {
+				return rep, err
+			}
+			continue
+		}
 		if e := st.Series[s.Series]; e != nil && (e.Status != "retry" || e.Attempts >= maxAttempts) {
 			rep.Skipped++
 			continue
@@ -124,6 +145,9 @@ func (w *Watcher) Poll(ctx context.Context) (PollReport, error) {
 		stored, err := w.one(ctx, s)
 		rep.Processed++
 		switch {
+		case errors.Is(err, ErrPending):
+			e.Status, e.Error = "queued", ""
+			rep.Queued++
 		case err == nil && stored:
 			e.Status, e.Error = "done", ""
 			rep.Stored++
@@ -158,6 +182,10 @@ func (w *Watcher) one(ctx context.Context, s Series) (bool, error) {
 	}
 	w.logf("series %s: retrieved %d instances\n", s.Series, n)
 	seg, err := w.Process(ctx, s, dir)
+	if errors.Is(err, ErrPending) {
+		w.logf("series %s: queued\n", s.Series)
+		return false, err
+	}
 	if errors.Is(err, ErrNothingToStore) {
 		w.logf("series %s: nothing to store (%v)\n", s.Series, err)
 		return false, nil
@@ -170,6 +198,41 @@ func (w *Watcher) one(ctx context.Context, s Series) (bool, error) {
 	}
 	w.logf("series %s: stored its DICOM Segmentation\n", s.Series)
 	return true, nil
+}
+
+// collect stores the result of a series handed on earlier, once ready.
+// Only a failure to save state is returned; the series' own errors go in
+// its entry.
+func (w *Watcher) collect(ctx context.Context, s Series, e *Entry, rep *PollReport) error {
+	seg, err := w.Check(ctx, s)
+	switch {
+	case errors.Is(err, ErrPending):
+		rep.Queued++
+		return nil
+	case errors.Is(err, ErrNothingToStore):
+		e.Status, e.Error = "no-result", ""
+	case err == nil:
+		if err = w.Client.Store(ctx, seg); err == nil {
+			e.Status, e.Error = "done", ""
+			rep.Stored++
+			w.logf("series %s: stored its DICOM Segmentation\n", s.Series)
+			break
+		}
+		fallthrough
+	default:
+		// Stay queued: the result is kept, the store is tried again.
+		e.Error = err.Error()
+		if !errors.Is(err, errJobFailed) {
+			rep.Failed++
+			w.logf("series %s: %v\n", s.Series, err)
+			break
+		}
+		e.Status = "failed"
+		rep.Failed++
+		w.logf("series %s: %v\n", s.Series, err)
+	}
+	e.At = time.Now().UTC()
+	return nil
 }
 
 // Run polls every interval until ctx ends.

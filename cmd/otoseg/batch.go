@@ -190,7 +190,7 @@ func newBatchStatusCmd() *cobra.Command {
 		Short: "count the queue's jobs by state, with throughput and failures",
 		Example: `  otoseg batch status
   otoseg batch status --queue postgres://otoseg@db/otoseg --json`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchStatus(cmd.Context(), cmd.OutOrStdout(), queue, asJSON)
 		},
