@@ -49,7 +49,7 @@ func ReadReference(path string, opt Options) (*Reference, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices, err := series.choose(path, opt.Series)
+	slices, _, err := series.choose(path, opt.Series)
 	if err != nil {
 		return nil, err
 	}
