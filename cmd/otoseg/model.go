@@ -17,7 +17,7 @@ import (
 func newModelCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "model",
-		Short: "inspect otoseg models",
+		Short: "inspect otoseg models, import nnU-Net ones",
 	}
 	var asJSON bool
 	info := &cobra.Command{
@@ -39,7 +39,7 @@ weights against the SHA-256 checksums in its MODEL_CARD.md.`,
 		},
 	}
 	info.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(info)
+	cmd.AddCommand(info, newImportNNUNetCmd())
 	return cmd
 }
 

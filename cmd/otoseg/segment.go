@@ -15,6 +15,7 @@ import (
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/models"
+	"github.com/otoseg/otoseg/nnunet"
 	"github.com/otoseg/otoseg/segment"
 )
 
@@ -28,6 +29,9 @@ type segmentOptions struct {
 	volume   int
 	minEarMM float64
 	thresh   float64
+	// disableTTA turns off an imported nnU-Net model's mirroring (on by
+	// default there, as in nnU-Net).
+	disableTTA bool
 }
 
 func newSegmentCmd() *cobra.Command {
@@ -46,7 +50,9 @@ found, their side, centre and volume per structure (mm^3), and the time taken
 per stage. --slicer adds a 3D Slicer .seg.nrrd, --mesh an STL surface per ear.
 
 The model is the baseline built into otoseg unless --model names a model
-folder (see otoseg train). A scan without an inner ear (another body part, a
+folder (see otoseg train) or an imported nnU-Net model (see otoseg model
+import-nnunet; it runs nnU-Net's whole-scan pipeline, with mirroring unless
+--disable-tta). A scan without an inner ear (another body part, a
 blank volume) is reported as such and gets no label map; the exit status is
 then 3.`,
 		Example: `  otoseg segment scan.nii.gz -o scan_labels.nii.gz
@@ -66,6 +72,7 @@ then 3.`,
 	f.StringVar(&o.series, "series", "", "DICOM SeriesInstanceUID to read (default: the largest series)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
 	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
+	f.BoolVar(&o.disableTTA, "disable-tta", false, "imported nnU-Net models: no mirroring (nnU-Net's --disable_tta)")
 	f.Float64Var(&o.minEarMM, "min-ear-volume", segment.DefaultOptions().MinEarVolumeMM3, "smallest labyrinth (mm^3) reported as an ear")
 	return cmd
 }
@@ -120,6 +127,9 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	files, batch, err := scanInputs(in)
 	if err != nil {
 		return fmt.Errorf("segment: %w", err)
+	}
+	if o.model != "" && nnunet.IsModelDir(o.model) {
+		return runSegmentNNUNet(cmd, files, batch, o)
 	}
 	t0 := time.Now()
 	model, modelName, err := loadModelOrBaseline(o.model)
