@@ -150,6 +150,9 @@ func Import(results, out string, folds []int) (*Model, error) {
 	for v, n := range ds.Labels {
 		m.Labels = append(m.Labels, Label{v, n})
 	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(out)), 0o755); err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(out)), ".import-*")
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 		newTrainCmd(),
 		newSegmentCmd(),
 		newModelCmd(),
+		newDatasetCmd(),
 		newDemoCmd(),
 	)
 	return root
