@@ -162,16 +162,20 @@ func TestImportRawMapsLabels(t *testing.T) {
 // Raw datasets that break nnU-Net's rules are refused with the file named.
 func TestReadRawErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(raw string) error
-		want  string
+		want   string
 	}{
 		{"label missing", func(r string) error { return os.Remove(filepath.Join(r, "labelsTr", "casea.nii.gz")) }, "has no label"},
 		{"no channel suffix", func(r string) error {
 			return os.Rename(filepath.Join(r, "imagesTr", "casea_0000.nii.gz"), filepath.Join(r, "imagesTr", "casea.nii.gz"))
 		}, "_0000"},
-		{"numTraining", func(r string) error { return replaceIn(filepath.Join(r, "dataset.json"), `"numTraining": 1`, `"numTraining": 5`) }, "numTraining"},
-		{"regions", func(r string) error { return replaceIn(filepath.Join(r, "dataset.json"), `"cochlea": 1`, `"cochlea": [1, 2]`) }, "region"},
+		{"numTraining", func(r string) error {
+			return replaceIn(filepath.Join(r, "dataset.json"), `"numTraining": 1`, `"numTraining": 5`)
+		}, "numTraining"},
+		{"regions", func(r string) error {
+			return replaceIn(filepath.Join(r, "dataset.json"), `"cochlea": 1`, `"cochlea": [1, 2]`)
+		}, "region"},
 		{"no background", func(r string) error { return replaceIn(filepath.Join(r, "dataset.json"), `"background": 0`, `"bg": 0`) }, "background"},
 		{"two channels", func(r string) error {
 			return replaceIn(filepath.Join(r, "dataset.json"), `"0": "CT"`, `"0": "CT", "1": "T1"`)
