@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otoseg/otoseg/imageio"
+)
+
+const nnunetFixture = "../../nnunet/testdata/iso/Dataset901_PhantomIso/nnUNetTrainer__nnUNetPlans__3d_fullres"
+
+// From the command line: import the PyTorch-built nnU-Net model, segment the
+// phantom with it, and get nnU-Net's predictor's labels.
+func TestImportNNUNetAndSegment(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	out, err := execute(t, "model", "import-nnunet", nnunetFixture, "-o", model, "--fold", "0")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "folds [0]") {
+		t.Errorf("import said %q", out)
+	}
+	seg := filepath.Join(dir, "pred", "scan.nii.gz")
+	if out, err = execute(t, "segment", "../../nnunet/testdata/scan.nii.gz", "-o", seg, "--model", model); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got, err := imageio.Read(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := imageio.Read("../../nnunet/testdata/pred_iso_fold0.nii.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agree, fg int
+	for i, v := range got.Data {
+		if v > 0 && v == want.Data[i] {
+			agree++
+		}
+		if v > 0 {
+			fg++
+		}
+		if want.Data[i] > 0 {
+			fg++
+		}
+	}
+	if fg == 0 || float64(2*agree)/float64(fg) < 0.999 {
+		t.Errorf("labels agree with nnU-Net's predictor's on %d of %d foreground voxels (Dice < 0.999)", 2*agree, fg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pred", "scan.json")); err != nil {
+		t.Errorf("no report beside the labels: %v", err)
+	}
+	for _, args := range [][]string{
+		{"model", "import-nnunet", nnunetFixture, "-o", model}, // exists
+		{"model", "import-nnunet", nnunetFixture, "-o", filepath.Join(dir, "m2"), "--fold", "x"},
+		{"model", "import-nnunet", dir, "-o", filepath.Join(dir, "m3")}, // not an nnU-Net folder
+		{"segment", "../../nnunet/testdata/scan.nii.gz", "-o", seg, "--model", model, "--mesh"},
+	} {
+		if out, err := execute(t, args...); err == nil {
+			t.Errorf("%v accepted:\n%s", args, out)
+		}
+	}
+}
