@@ -93,6 +93,7 @@ func resampleArray(a *array, shape [3]int, r Resampling, from, to [3]float64) (*
 		return nil, err
 	}
 	clipSlices(toArrayView(v), axis, ranges)
+	v.Geometry = volume.NewGeometry(v.Dims, [3]float64{1, 1, 1}) // resizeTo works on the unit grid
 	if v, err = resizeTo(v, shape, inZ); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ It writes, under nnunet/testdata/:
       4 stages, 1x3x3 first-stage kernels and a 1x2x2 stride, 0.8 x 0.4 x 0.4
       mm plan; fold_0 trained, fold_1 random
   <each results folder>/patch.safetensors
-      x (1,1,patch) and fold_N.logits: PyTorch's logits on one patch
+      x (1,1,half the plan's patch) and fold_N.logits: PyTorch's logits on it
   scan.nii.gz, label.nii.gz
       a phantom ear (another case, 0.47 x 0.47 x 0.8 mm) and its labels
   pred_iso_fold0.nii.gz, pred_iso_all.nii.gz, pred_aniso_fold0.nii.gz
@@ -393,7 +393,7 @@ def build(kind, name, spacing, patch, arch, crops, props, steps):
             json.dump(obj, f, indent=4)
     nets = []
     g = torch.Generator().manual_seed(len(name))
-    x = torch.randn((1, 1, *patch), generator=g)
+    x = torch.randn((1, 1, *[p // 2 for p in patch]), generator=g)
     ref = {"x": x.numpy()}
     for fold in (0, 1):
         torch.manual_seed(100 * fold + len(kind))
