@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/models"
+	"github.com/otoseg/otoseg/nnunet"
 	"github.com/otoseg/otoseg/segment"
 	"github.com/otoseg/otoseg/unet"
 )
@@ -69,6 +70,9 @@ func describeNet(n *unet.UNet) netInfo {
 }
 
 func runModelInfo(cmd *cobra.Command, dir string, asJSON bool) error {
+	if dir != "" && nnunet.IsModelDir(dir) {
+		return runNNUNetModelInfo(cmd, dir, asJSON)
+	}
 	m, name, err := loadModelOrBaseline(dir)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -105,4 +106,27 @@ func runSegmentNNUNet(cmd *cobra.Command, files []string, batch bool, o segmentO
 			f, out, rep.VoxelsByLabel, rep.Windows, len(rep.Folds), rep.Seconds)
 	}
 	return nil
+}
+
+// runNNUNetModelInfo describes an imported nnU-Net model: its description
+// as JSON, or its model card, after loading every fold's weights.
+func runNNUNetModelInfo(cmd *cobra.Command, dir string, asJSON bool) error {
+	m, err := nnunet.Load(dir)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		b, err := json.MarshalIndent(m.Model, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+		return err
+	}
+	card, err := os.ReadFile(filepath.Join(dir, nnunet.CardFile))
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(card)
+	return err
 }

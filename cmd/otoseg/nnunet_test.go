@@ -23,6 +23,9 @@ func TestImportNNUNetAndSegment(t *testing.T) {
 	if !strings.Contains(out, "folds [0]") {
 		t.Errorf("import said %q", out)
 	}
+	if out, err = execute(t, "model", "info", model); err != nil || !strings.Contains(out, "imported from nnU-Net") {
+		t.Errorf("model info: %v\n%s", err, out)
+	}
 	seg := filepath.Join(dir, "pred", "scan.nii.gz")
 	if out, err = execute(t, "segment", "../../nnunet/testdata/scan.nii.gz", "-o", seg, "--model", model); err != nil {
 		t.Fatalf("%v\n%s", err, out)
