@@ -19,8 +19,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/otoseg/otoseg/internal/timing"
 
 	"github.com/otoseg/otoseg/nn"
 )
@@ -210,16 +210,19 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r := &Report{Threads: o.Threads, Reps: o.Reps, Rounds: 1, Clock: "wall", Kernels: nn.KernelPath()}
-	clock := wallClock
+	clock := timing.Clock(timing.Wall)
 	if o.CPUTime {
-		r.Clock, clock = "cpu", cpuClock
+		r.Clock, clock = "cpu", timing.CPU
 	}
 	for _, s := range o.Shapes {
 		for _, bwd := range []bool{false, true} {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			sec := timeConv(s, bwd, o.Threads, o.Reps, clock)
+			sec, err := timeConv(ctx, s, bwd, o.Threads, o.Reps, clock)
+			if err != nil {
+				return nil, err
+			}
 			pass, f := "fwd", s.Flops()
 			if bwd {
 				pass, f = "fwd+bwd", 3*f
@@ -282,7 +285,7 @@ func ptr(v float64) *float64 { return &v }
 // timeConv returns the median seconds of reps runs of one convolution,
 // forward only (inference mode) or forward+backward (training mode, the
 // output itself as upstream gradient, as the PyTorch side does).
-func timeConv(s ConvShape, backward bool, threads, reps int, clock func() float64) float64 {
+func timeConv(ctx context.Context, s ConvShape, backward bool, threads, reps int, clock timing.Clock) (float64, error) {
 	rng := rand.New(rand.NewPCG(uint64(s.Size), uint64(s.C)))
 	c := nn.NewConv3d(s.C, s.C, 3, 1, false)
 	c.Threads = threads
@@ -300,39 +303,7 @@ func timeConv(s ConvShape, backward bool, threads, reps int, clock func() float6
 			c.Backward(y)
 		}
 	}
-	return medianBy(clock, reps, run)
-}
-
-// wallClock and cpuClock return seconds since an arbitrary origin: wall
-// time, and the CPU time of the whole process.
-func wallClock() float64 { return float64(time.Now().UnixNano()) / 1e9 }
-
-func cpuClock() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return wallClock()
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
-
-// Median runs fn once to warm up, then reps times, and returns the median
-// wall time in seconds.
-func Median(reps int, fn func()) float64 { return medianBy(wallClock, reps, fn) }
-
-// medianBy is Median with the given clock.
-func medianBy(clock func() float64, reps int, fn func()) float64 {
-	fn()
-	t := make([]float64, reps)
-	for i := range t {
-		t0 := clock()
-		fn()
-		t[i] = clock() - t0
-	}
-	slices.Sort(t)
-	if reps%2 == 1 {
-		return t[reps/2]
-	}
-	return (t[reps/2-1] + t[reps/2]) / 2
+	return timing.Median(ctx, clock, reps, run)
 }
 
 type torchResult struct {

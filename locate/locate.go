@@ -16,10 +16,10 @@ import (
 	"math"
 	"sort"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -134,7 +134,7 @@ func PadTo(v *volume.Volume, minDims [3]int, fill float32) (*volume.Volume, erro
 
 // Candidate is an ear the localiser found.
 type Candidate struct {
-	roi.Ear
+	ear.Ear
 	// Score is the summed foreground probability of its component (in
 	// localiser voxels): how sure the localiser is.
 	Score float64
@@ -227,36 +227,36 @@ func Components(g volume.Geometry, fg []float32, l plan.Locator) ([]Candidate, e
 }
 
 // assignSides gives every candidate a side. The most confident anchors
-// them: a candidate at least roi.MinEarSeparationMM from it along
+// them: a candidate at least ear.MinEarSeparationMM from it along
 // left-right lies on the other side, any other on its side. With a
 // candidate on the other side, the one further to +x (patient left) is the
 // left; otherwise the anchor takes its side from the sign of x, as
-// roi.FindEars does for reference labels. Candidates come sorted by score
+// ear.FindEars does for reference labels. Candidates come sorted by score
 // and keep that order; each side keeps at most MaxPerSide.
 func assignSides(cands []Candidate) []Candidate {
 	if len(cands) == 0 {
 		return nil
 	}
 	anchor := cands[0].Centre[0]
-	side := roi.SideOf(cands[0].Centre, 0)
+	side := ear.SideOf(cands[0].Centre, 0)
 	for _, c := range cands[1:] {
-		if d := c.Centre[0] - anchor; math.Abs(d) >= roi.MinEarSeparationMM {
-			side = roi.Right
+		if d := c.Centre[0] - anchor; math.Abs(d) >= ear.MinEarSeparationMM {
+			side = ear.Right
 			if d < 0 {
-				side = roi.Left
+				side = ear.Left
 			}
 			break
 		}
 	}
-	other := roi.Left
-	if side == roi.Left {
-		other = roi.Right
+	other := ear.Left
+	if side == ear.Left {
+		other = ear.Right
 	}
 	var out []Candidate
-	count := map[roi.Side]int{}
+	count := map[ear.Side]int{}
 	for _, c := range cands {
 		c.Side = side
-		if math.Abs(c.Centre[0]-anchor) >= roi.MinEarSeparationMM {
+		if math.Abs(c.Centre[0]-anchor) >= ear.MinEarSeparationMM {
 			c.Side = other
 		}
 		if count[c.Side] < MaxPerSide {

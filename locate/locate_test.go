@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -26,19 +26,19 @@ func TestComponentsFindsEarsAndSides(t *testing.T) {
 	tests := []struct {
 		name  string
 		blobs [][3]float64 // centre index, probability, radius
-		want  []roi.Side   // the most confident of each side
-		all   []roi.Side   // every candidate, most confident first
+		want  []ear.Side   // the most confident of each side
+		all   []ear.Side   // every candidate, most confident first
 	}{
 		{"none", nil, nil, nil},
-		{"both", [][3]float64{{8, 0.9, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}, []roi.Side{roi.Right, roi.Left}},
-		{"left only", [][3]float64{{70, 0.9, 2}}, []roi.Side{roi.Left}, []roi.Side{roi.Left}},
+		{"both", [][3]float64{{8, 0.9, 2}, {70, 0.8, 2}}, []ear.Side{ear.Right, ear.Left}, []ear.Side{ear.Right, ear.Left}},
+		{"left only", [][3]float64{{70, 0.9, 2}}, []ear.Side{ear.Left}, []ear.Side{ear.Left}},
 		{"speck below min volume", [][3]float64{{70, 0.9, 1}}, nil, nil},
-		{"two on one side keep the best", [][3]float64{{60, 0.7, 2}, {70, 0.95, 2}}, []roi.Side{roi.Left}, []roi.Side{roi.Left, roi.Left}},
+		{"two on one side keep the best", [][3]float64{{60, 0.7, 2}, {70, 0.95, 2}}, []ear.Side{ear.Left}, []ear.Side{ear.Left, ear.Left}},
 		// A strong false detection on the right (index 2) anchors; the
 		// real right ear (16) joins its side as an alternative, the left
 		// ear (70) is the other side.
-		{"alternatives on a side", [][3]float64{{2, 0.95, 2}, {16, 0.7, 2}, {70, 0.8, 2}}, []roi.Side{roi.Right, roi.Left}, []roi.Side{roi.Right, roi.Left, roi.Right}},
-		{"at most MaxPerSide a side", [][3]float64{{70, 0.95, 2}, {62, 0.9, 2}, {54, 0.85, 2}, {46, 0.8, 2}}, []roi.Side{roi.Left}, []roi.Side{roi.Left, roi.Left, roi.Left}},
+		{"alternatives on a side", [][3]float64{{2, 0.95, 2}, {16, 0.7, 2}, {70, 0.8, 2}}, []ear.Side{ear.Right, ear.Left}, []ear.Side{ear.Right, ear.Left, ear.Right}},
+		{"at most MaxPerSide a side", [][3]float64{{70, 0.95, 2}, {62, 0.9, 2}, {54, 0.85, 2}, {46, 0.8, 2}}, []ear.Side{ear.Left}, []ear.Side{ear.Left, ear.Left, ear.Left}},
 		{"below threshold", [][3]float64{{70, 0.3, 2}}, nil, nil},
 		{"below min score", [][3]float64{{70, 0.55, 2}}, nil, nil},
 	}
@@ -129,7 +129,7 @@ func TestPrepareKeepsWorldPositions(t *testing.T) {
 // bestPerSide keeps the first (most confident) candidate of each side.
 func bestPerSide(cands []Candidate) []Candidate {
 	var out []Candidate
-	seen := map[roi.Side]bool{}
+	seen := map[ear.Side]bool{}
 	for _, c := range cands {
 		if !seen[c.Side] {
 			seen[c.Side] = true

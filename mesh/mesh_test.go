@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/pyref"
 
 	"github.com/otoseg/otoseg/volume"
 )
@@ -93,18 +94,6 @@ func binarize(v *volume.Volume, level float32) *volume.Volume {
 	return out
 }
 
-func runPython(t *testing.T, script string, args ...string) {
-	t.Helper()
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("reference check needs %s with numpy and skimage: %v", py, err)
-	}
-	out, err := exec.Command(py, append([]string{script}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, out)
-	}
-}
-
 type mcCase struct {
 	Input   string     `json:"input"`
 	Dims    [3]int     `json:"dims"`
@@ -165,7 +154,7 @@ func TestMarchingCubesMatchesSkimage(t *testing.T) {
 	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runPython(t, "testdata/skimage_mc.py", casesPath, outPath)
+	pyref.Run(t, "testdata/skimage_mc.py", casesPath, outPath)
 	var refs []mcRef
 	b, err := os.ReadFile(outPath)
 	if err != nil {

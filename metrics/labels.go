@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -15,8 +15,15 @@ type Structure struct {
 	Label int
 }
 
-// Structures evaluated for every case and ear, in report order.
-var Structures = []Structure{{"cochlea", 1}, {"vestibule", 2}, {"canals", 3}, {"labyrinth", 0}}
+// Structures evaluated for every case and ear, in report order: package
+// ear's structures by their IDs, then the whole labyrinth.
+var Structures = func() []Structure {
+	var s []Structure
+	for _, e := range ear.Structures() {
+		s = append(s, Structure{e.ID, int(e.Label)})
+	}
+	return append(s, Structure{ear.LabyrinthID, 0})
+}()
 
 // Ear names. EarBoth is the whole volume, without any split.
 const (
@@ -28,9 +35,9 @@ const (
 // Defaults for Options.
 const (
 	DefaultToleranceMM = 1.0
-	// DefaultEarGapMM is roi.EarGapMM: evaluation and training decide
-	// "which ear" by the same rule (roi.SplitEars).
-	DefaultEarGapMM = roi.EarGapMM
+	// DefaultEarGapMM is ear.EarGapMM: evaluation and training decide
+	// "which ear" by the same rule (ear.SplitEars).
+	DefaultEarGapMM = ear.EarGapMM
 )
 
 // Options tune Evaluate.
@@ -78,7 +85,7 @@ type CaseResult struct {
 // the bounding box of both label maps plus one voxel, so whole-head scans
 // cost little more than the inner ears themselves.
 //
-// Ears (roi.SplitEars, the rule training uses too): the world LPS x of
+// Ears (ear.SplitEars, the rule training uses too): the world LPS x of
 // every reference labyrinth voxel is sorted; a gap of at least EarGapMM
 // splits the case into two ears at the middle of the largest gap (x above it
 // is the patient's left, LPS +x). Without such a gap the case holds one ear,
@@ -211,13 +218,13 @@ func (c *cropped) splitEars(gap float64) Ears {
 	if len(xs) == 0 {
 		return Ears{Rule: "reference empty: only whole-volume rows"}
 	}
-	e := roi.SplitEars(xs, gap)
+	e := ear.SplitEars(xs, gap)
 	if e.Split {
 		return Ears{Present: []string{EarLeft, EarRight}, Split: true, PlaneX: e.PlaneX,
 			Rule: fmt.Sprintf("two ears: reference labyrinth voxels leave a %.1f mm gap along LPS x; split at x = %.2f mm (x above is left)", e.GapMM, e.PlaneX)}
 	}
 	side := EarRight
-	if e.Side(e.CentroidX) == roi.Left {
+	if e.Side(e.CentroidX) == ear.Left {
 		side = EarLeft
 	}
 	return Ears{Present: []string{side},

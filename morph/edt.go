@@ -209,23 +209,3 @@ func Erode(m *Mask, spacing [3]float64, radius float64) (*Mask, error) {
 	}
 	return out, nil
 }
-
-// Close is Dilate then Erode with the same ball: it bridges gaps and fills
-// dents narrower than the ball.
-func Close(m *Mask, spacing [3]float64, radius float64) (*Mask, error) {
-	d, err := Dilate(m, spacing, radius)
-	if err != nil {
-		return nil, err
-	}
-	return Erode(d, spacing, radius)
-}
-
-// Open is Erode then Dilate with the same ball: it removes specks and
-// spurs thinner than the ball.
-func Open(m *Mask, spacing [3]float64, radius float64) (*Mask, error) {
-	e, err := Erode(m, spacing, radius)
-	if err != nil {
-		return nil, err
-	}
-	return Dilate(e, spacing, radius)
-}

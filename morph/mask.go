@@ -42,25 +42,6 @@ func Nonzero(v *volume.Volume) *Mask {
 	return MaskOf(v, func(x float32) bool { return x != 0 })
 }
 
-// Equal is the mask of the voxels of v equal to label.
-func Equal(v *volume.Volume, label float32) *Mask {
-	return MaskOf(v, func(x float32) bool { return x == label })
-}
-
-// Volume returns the mask as a uint8 volume on geometry g (1 foreground).
-func (m *Mask) Volume(g volume.Geometry) (*volume.Volume, error) {
-	if g.Dims != m.Dims {
-		return nil, fmt.Errorf("morph: mask dims %v do not match geometry dims %v", m.Dims, g.Dims)
-	}
-	v := volume.New(g, volume.Uint8)
-	for i, b := range m.Data {
-		if b {
-			v.Data[i] = 1
-		}
-	}
-	return v, nil
-}
-
 // Count is the number of foreground voxels.
 func (m *Mask) Count() int {
 	n := 0

@@ -6,9 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/pyref"
 
 	"github.com/otoseg/otoseg/volume"
 )
@@ -56,18 +57,6 @@ func dist(a, b [3]float64) float64 {
 	return math.Sqrt((a[0]-b[0])*(a[0]-b[0]) + (a[1]-b[1])*(a[1]-b[1]) + (a[2]-b[2])*(a[2]-b[2]))
 }
 
-func runPython(t *testing.T, script string, args ...string) {
-	t.Helper()
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("reference check needs %s with numpy, scipy and skimage: %v", py, err)
-	}
-	out, err := exec.Command(py, append([]string{script}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, out)
-	}
-}
-
 func readFile(t *testing.T, path string, n, size int) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -113,7 +102,7 @@ func checkAgainstScipy(t *testing.T, m *Mask, spacing [3]float64, radius float64
 	if err := os.WriteFile(casePath, cj, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runPython(t, "testdata/scipy_morph.py", casePath, outPath)
+	pyref.Run(t, "testdata/scipy_morph.py", casePath, outPath)
 	var ref map[string]int
 	b, err := os.ReadFile(outPath)
 	if err != nil {

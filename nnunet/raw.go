@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
-	"github.com/otoseg/otoseg/train"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -126,7 +126,7 @@ func listCases(dir, images, labels, ending string, optional bool) ([]RawCase, er
 // listed become background.
 func ParseLabelMap(s string) (map[int]int, error) {
 	byName := map[string]int{}
-	for v, n := range train.Labels {
+	for v, n := range ear.Names() {
 		byName[normName(n)] = v
 	}
 	out := map[int]int{}
@@ -155,7 +155,7 @@ func labelMapByName(ds *DatasetJSON) (map[int]int, error) {
 	out := map[int]int{}
 	for v, n := range ds.Labels[1:] {
 		found := false
-		for ov, on := range train.Labels {
+		for ov, on := range ear.Names() {
 			if normName(on) == normName(n) {
 				out[v+1], found = ov, true
 			}
@@ -280,8 +280,8 @@ func ExportRaw(m *dataset.Manifest, out string) (int, error) {
 	}
 	ds := &DatasetJSON{Channels: []string{"CT"}, Labels: []string{"background"}, NumTraining: ntr, FileEnding: ".nii.gz",
 		Name: filepath.Base(out), Description: "exported by otoseg dataset export-nnunet from " + m.Path}
-	for v := 1; v <= len(train.Labels); v++ {
-		ds.Labels = append(ds.Labels, strings.ReplaceAll(train.Labels[v], " ", "_"))
+	for v := 1; v <= len(ear.Names()); v++ {
+		ds.Labels = append(ds.Labels, strings.ReplaceAll(ear.Names()[v], " ", "_"))
 	}
 	b, err := ds.Marshal()
 	if err != nil {

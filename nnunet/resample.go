@@ -58,7 +58,7 @@ func interpOf(order int) (volume.Interp, error) {
 // centres mapped as in scipy's zoom with grid_mode, edge values beyond) of
 // the given order, or, for an anisotropic spacing, that order within the
 // fine axes and order_z along the coarse one. The interpolation is
-// otoseg's (volume.ResampleTo) on scipy's padded grid, and the output is
+// otoseg's (volume.ResampleToFill) on scipy's padded grid, and the output is
 // clipped to the input's range as skimage does: on the test phantom the
 // resampled image matches skimage's to 1e-6.
 func resampleArray(a *array, shape [3]int, r Resampling, from, to [3]float64) (*array, error) {
@@ -118,7 +118,7 @@ func resizeTo(v *volume.Volume, shape [3]int, in volume.Interp) (*volume.Volume,
 		g.Spacing[a] = n / m
 		g.Origin[a] = 0.5*n/m - 0.5 + float64(pad)
 	}
-	return volume.ResampleTo(v, g, in)
+	return volume.ResampleToFill(v, g, in, 0)
 }
 
 // splinePad is scipy's npad for mode 'nearest' spline interpolation.

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/pyref"
 )
 
 // resampleScript is nnU-Net's resample_data_or_seg for one channel, written
@@ -82,9 +83,7 @@ func TestResampleMatchesSkimage(t *testing.T) {
 	if err := os.WriteFile(jobFile, []byte(jobs.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("/usr/bin/python3", script, jobFile).CombinedOutput(); err != nil {
-		t.Fatalf("/usr/bin/python3 with numpy, scipy and scikit-image (needed for this check): %v\n%s", err, out)
-	}
+	pyref.Run(t, script, jobFile)
 	for c, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := separateAxis(tc.r, tc.from, tc.spac); got != tc.axis {

@@ -4,13 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-)
 
-// Labels written in label maps. The labyrinth is every label > 0.
-const (
-	LabelCochlea   = 1
-	LabelVestibule = 2
-	LabelCanals    = 3
+	"github.com/otoseg/otoseg/ear"
 )
 
 // Canal indices in Ear.CanalRadius and Ear.CanalPresent.
@@ -228,10 +223,6 @@ func (e *earShape) rad(th float64) float64 {
 // aValueOf measures the A value of the built spiral.
 func (e *earShape) aValueOf() float64 {
 	return e.rad(0) + e.ra(0) + e.rad(math.Pi) + e.ra(math.Pi)
-}
-
-func (e *earShape) frac(th float64) float64 {
-	return math.Max(0, math.Min(1, th/(2*math.Pi*e.turns)))
 }
 
 // taperTurns is the e-folding length, in turns, of the duct's calibre: the
@@ -485,22 +476,22 @@ func (ef earFrame) ell(c, a vec3, rot mat3) ellipsoid {
 // grow>0 the otic capsule around it.
 func (e *earShape) lumen(ef earFrame, grow float64) []object {
 	var out []object
-	add := func(s shape, l uint8) { out = append(out, object{s: s, label: l, bb: s.bounds()}) }
+	add := func(s shape, l ear.Label) { out = append(out, object{s: s, label: uint8(l), bb: s.bounds()}) }
 	// vestibule
-	add(ef.ell(vec3{}, e.vest.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
+	add(ef.ell(vec3{}, e.vest.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), ear.Vestibule)
 	// spherical (saccular) recess, anteroinferior
 	vs := e.vest.div(vec3{1.3, 2.95, 2.7})
 	sr := e.vest.mul(vec3{1, 0.62, 0.6})
-	add(ef.ell(vec3{-0.05, -1.1, -1.0}.mul(vs), sr.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), LabelVestibule)
+	add(ef.ell(vec3{-0.05, -1.1, -1.0}.mul(vs), sr.add(vec3{grow, grow, grow}), rotXYZ(0, 0, 12)), ear.Vestibule)
 	// elliptical (utricular) recess: a bulge of the posterosuperior medial
 	// wall towards the common crus, so the vestibule is no ellipsoid
 	if e.utricle > 0 {
 		ur := e.vest.mul(vec3{0.78, 0.55, 0.5}).scale(e.utricle)
-		add(ef.ell(vec3{-0.3, 0.9, 0.95}.mul(vs), ur.add(vec3{grow, grow, grow}), rotXYZ(-25, 0, 12)), LabelVestibule)
+		add(ef.ell(vec3{-0.3, 0.9, 0.95}.mul(vs), ur.add(vec3{grow, grow, grow}), rotXYZ(-25, 0, 12)), ear.Vestibule)
 	}
 	if e.lscDysplasia {
 		// the lateral canal is a short wide pouch fused with the vestibule
-		add(ef.ell(vec3{1.6, 0.6, 1.1}, vec3{1.9 + grow, 2.3 + grow, 1.3 + grow}, rotXYZ(0, 0, 25)), LabelVestibule)
+		add(ef.ell(vec3{1.6, 0.6, 1.1}, vec3{1.9 + grow, 2.3 + grow, 1.3 + grow}, rotXYZ(0, 0, 25)), ear.Vestibule)
 	}
 	// canals
 	cg := e.canals()
@@ -519,28 +510,28 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 			ns = append(ns, tubeNode{p: cg[c].e2.scale(0.6), ra: r1, rz: r1})
 		}
 		for _, tb := range splitTube(ef.nodes(ns), 6) {
-			add(tb, LabelCanals)
+			add(tb, ear.Canals)
 		}
 		// ampulla: a swelling just after the ampullated attachment
 		ap := cg[c].at(0.07)
 		tan := cg[c].at(0.09).sub(cg[c].at(0.05)).unit()
 		a := e.ampulla + grow
-		add(ef.ell(ap, vec3{a, a, a * 1.35}, frameFromAxis(tan, vec3{0, 0, 1})), LabelCanals)
+		add(ef.ell(ap, vec3{a, a, a * 1.35}, frameFromAxis(tan, vec3{0, 0, 1})), ear.Canals)
 	}
 	// common crus (only while either vertical canal exists)
 	if e.present[Anterior] || e.present[Posterior] {
 		r := e.canalLumen*1.15 + grow
 		for _, tb := range splitTube(ef.nodes(round([]vec3{crusTop, crusBase}, []float64{r, r * 1.1})), 6) {
-			add(tb, LabelCanals)
+			add(tb, ear.Canals)
 		}
 	}
 	// cochlea
 	if e.cystic > 0 {
 		c := e.base.add(e.axis.scale(1.6))
-		add(ef.ell(c, vec3{e.cystic + grow, e.cystic + grow, e.cystic*0.8 + grow}, frameFromAxis(e.axis, vec3{1, 0, 0})), LabelCochlea)
+		add(ef.ell(c, vec3{e.cystic + grow, e.cystic + grow, e.cystic*0.8 + grow}, frameFromAxis(e.axis, vec3{1, 0, 0})), ear.Cochlea)
 		hook := []vec3{vec3{0, -1.5, -1.2}, c.lerp(vec3{0, -1.5, -1.2}, 0.5)}
 		for _, tb := range splitTube(ef.nodes(round(hook, []float64{1.0 + grow, 1.2 + grow})), 6) {
-			add(tb, LabelCochlea)
+			add(tb, ear.Cochlea)
 		}
 		return out
 	}
@@ -561,15 +552,15 @@ func (e *earShape) lumen(ef earFrame, grow float64) []object {
 		{p: start, ra: math.Min(ns[0].ra, ns[0].rz), rz: math.Min(ns[0].ra, ns[0].rz)},
 	}
 	for _, tb := range splitTube(ef.nodes(hook), 6) {
-		add(tb, LabelCochlea)
+		add(tb, ear.Cochlea)
 	}
 	for _, tb := range splitTube(ef.nodes(ns), 6) {
-		add(tb, LabelCochlea)
+		add(tb, ear.Cochlea)
 	}
 	if e.cysticAp > 0 {
 		c := e.duct(2 * math.Pi * 1.75)
 		c = c.lerp(e.base.add(e.axis.scale(e.rzBase+e.rise*1.75)), 0.6)
-		add(ef.sphere(c, e.cysticAp+grow), LabelCochlea)
+		add(ef.sphere(c, e.cysticAp+grow), ear.Cochlea)
 	}
 	return out
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -59,7 +61,7 @@ func normalAnatomy(t *testing.T, seed uint64) {
 			}
 		}
 		// A value: largest diameter of the cochlea seen along the modiolus
-		a := feret(points(lab, LabelCochlea), e.Axis) + lab.Spacing[0]
+		a := feret(points(lab, int(ear.Cochlea)), e.Axis) + lab.Spacing[0]
 		if a < 7.8 || a > 11 {
 			t.Errorf("seed %d: A value on the label %.2f mm, want 7.8..9.9 (8.75 ± 3 SD)", seed, a)
 		}
@@ -83,7 +85,7 @@ func normalAnatomy(t *testing.T, seed uint64) {
 			t.Errorf("seed %d: lateral canal radius %.2f not ~20%% below %.2f / %.2f", seed, e.CanalRadius[Lateral], e.CanalRadius[Anterior], e.CanalRadius[Posterior])
 		}
 		// vestibule + canals: one piece with three handles, no cavity
-		comps, cav, tun, chi := topology(mask(lab, LabelVestibule, LabelCanals), lab.Dims)
+		comps, cav, tun, chi := topology(mask(lab, int(ear.Vestibule), int(ear.Canals)), lab.Dims)
 		if comps != 1 || cav != 0 || tun != 3 {
 			t.Errorf("seed %d: vestibule+canals have %d components, %d cavities, %d tunnels (χ=%d), want 1, 0, 3", seed, comps, cav, tun, chi)
 		}
@@ -91,7 +93,7 @@ func normalAnatomy(t *testing.T, seed uint64) {
 		if c := countComponents(mask(lab, 1, 2, 3), lab.Dims, true); c != 1 {
 			t.Errorf("seed %d: labyrinth in %d pieces", seed, c)
 		}
-		if c := countComponents(mask(lab, LabelCochlea), lab.Dims, true); c != 1 {
+		if c := countComponents(mask(lab, int(ear.Cochlea)), lab.Dims, true); c != 1 {
 			t.Errorf("seed %d: cochlea in %d pieces", seed, c)
 		}
 		t.Logf("seed %d: volume %.1f mm^3 (cochlea %.1f, vestibule %.1f, canals %.1f), A %.2f (sidecar %.2f), turns %.2f (%.2f), CDL %.1f mm, height %.2f",
@@ -269,7 +271,7 @@ func TestShiftedAnatomyRenders(t *testing.T) {
 		if c := countComponents(mask(lab, 1, 2, 3), lab.Dims, true); c != 1 {
 			t.Errorf("seed %d: labyrinth in %d pieces", seed, c)
 		}
-		comps, cav, tun, _ := topology(mask(lab, LabelVestibule, LabelCanals), lab.Dims)
+		comps, cav, tun, _ := topology(mask(lab, int(ear.Vestibule), int(ear.Canals)), lab.Dims)
 		if comps != 1 || cav != 0 || tun != 3 {
 			t.Errorf("seed %d: vestibule+canals %d components, %d cavities, %d tunnels, want 1, 0, 3", seed, comps, cav, tun)
 		}

@@ -1,9 +1,7 @@
 package phantom
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/otoseg/otoseg/dataset"
 
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/atomicfile"
@@ -65,11 +65,6 @@ type CaseSpec struct {
 	Anatomy   Anatomy
 	Seed      uint64
 }
-
-// ManifestColumns are the columns of manifest.csv: the required ones, then
-// ears (which ears the FOV holds), severity, body and protocol.
-var ManifestColumns = []string{"case_id", "image", "label", "center", "split", "subgroup", "pathology",
-	"spacing_mm", "manual_seconds", "ears", "severity", "body", "meta"}
 
 // splitmix64 derives independent case seeds from the cohort seed.
 func splitmix64(x uint64) uint64 {
@@ -185,32 +180,22 @@ func (s CaseSpec) Generate(ctx context.Context, body string, workers int) (img, 
 	return img, label, meta, nil
 }
 
-// ManifestRow is one line of manifest.csv.
-type ManifestRow struct {
-	CaseID, Image, Label, Centre, Split, Subgroup, Pathology, Spacing string
-	ManualSeconds                                                     float64
-	Ears                                                              string
-	Severity                                                          float64
-	Body, Meta                                                        string
-}
-
-func (m ManifestRow) record() []string {
-	return []string{m.CaseID, m.Image, m.Label, m.Centre, m.Split, m.Subgroup, m.Pathology, m.Spacing,
-		strconv.FormatFloat(m.ManualSeconds, 'f', 0, 64), m.Ears, strconv.FormatFloat(m.Severity, 'f', 2, 64), m.Body, m.Meta}
-}
-
 // Row makes the manifest row of a generated case.
-func Row(meta Meta) ManifestRow {
+func Row(meta Meta) dataset.Case {
 	sub := "normal"
 	if meta.Pathology != Normal {
 		sub = "pathological"
 	}
-	return ManifestRow{
-		CaseID: meta.CaseID, Image: "images/" + meta.CaseID + ".nii.gz", Label: "labels/" + meta.CaseID + ".nii.gz",
-		Centre: meta.Centre.Name, Split: meta.Split, Subgroup: sub, Pathology: meta.Pathology,
-		Spacing:       fmt.Sprintf("%.3fx%.3fx%.3f", meta.Spacing[0], meta.Spacing[1], meta.Spacing[2]),
-		ManualSeconds: meta.ManualSeconds, Ears: meta.EarsInFOV, Severity: meta.Severity, Body: meta.Body,
-		Meta: "meta/" + meta.CaseID + ".json",
+	return dataset.Case{
+		ID: meta.CaseID, Image: "images/" + meta.CaseID + ".nii.gz", Label: "labels/" + meta.CaseID + ".nii.gz",
+		Center: meta.Centre.Name, Split: meta.Split, Subgroup: sub, Pathology: meta.Pathology,
+		SpacingMM: fmt.Sprintf("%.3fx%.3fx%.3f", meta.Spacing[0], meta.Spacing[1], meta.Spacing[2]),
+		// Whole seconds: the simulated reading time is no more precise.
+		ManualSeconds: math.Round(meta.ManualSeconds),
+		Extra: map[string]string{
+			"ears": meta.EarsInFOV, "severity": strconv.FormatFloat(meta.Severity, 'f', 2, 64),
+			"body": meta.Body, "meta": "meta/" + meta.CaseID + ".json",
+		},
 	}
 }
 
@@ -234,19 +219,15 @@ func WriteCase(dir string, img, label *volume.Volume, meta Meta) error {
 	return writeAtomic(filepath.Join(dir, "meta", meta.CaseID+".json"), append(js, '\n'))
 }
 
-// WriteManifest writes manifest.csv under dir atomically.
-func WriteManifest(dir string, rows []ManifestRow) error {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	w.Write(ManifestColumns)
-	for _, r := range rows {
-		w.Write(r.record())
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return fmt.Errorf("phantom: manifest: %w", err)
-	}
-	return writeAtomic(filepath.Join(dir, "manifest.csv"), b.Bytes())
+// ExtraColumns are the manifest columns a phantom cohort adds to
+// dataset.Columns: which ears are in view, the pathology's severity, the
+// body part and the meta sidecar.
+var ExtraColumns = []string{"ears", "severity", "body", "meta"}
+
+// WriteManifest writes manifest.csv under dir atomically, through
+// dataset.Write.
+func WriteManifest(dir string, rows []dataset.Case) error {
+	return dataset.Write(filepath.Join(dir, "manifest.csv"), rows, ExtraColumns)
 }
 
 func writeAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }
@@ -256,7 +237,7 @@ func writeAtomic(path string, data []byte) error { return atomicfile.WriteBytes(
 // workers, while the previous case is being written, so memory holds at
 // most two cases. progress, if not nil, is called after each case is
 // written. The output is the same for any number of workers.
-func Cohort(ctx context.Context, dir string, opt CohortOptions, progress func(done, total int)) ([]ManifestRow, error) {
+func Cohort(ctx context.Context, dir string, opt CohortOptions, progress func(done, total int)) ([]dataset.Case, error) {
 	specs, err := Plan(opt)
 	if err != nil {
 		return nil, err
@@ -270,7 +251,7 @@ func Cohort(ctx context.Context, dir string, opt CohortOptions, progress func(do
 	}
 	ch := make(chan result, 1)
 	errc := make(chan error, 1)
-	rows := make([]ManifestRow, 0, len(specs))
+	rows := make([]dataset.Case, 0, len(specs))
 	go func() {
 		defer close(errc)
 		var first error

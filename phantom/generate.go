@@ -128,8 +128,75 @@ func Generate(cfg Config) (img, label *volume.Volume, meta Meta, err error) {
 	return GenerateContext(context.Background(), cfg)
 }
 
-// GenerateContext is Generate with cancellation between stages.
+// GenerateContext is Generate with cancellation between stages. The stages
+// draw from their own random streams (anatomy, pathology, scanner), so a
+// change to one leaves the others' draws alone.
 func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume, meta Meta, err error) {
+	c, err := cfg.centre()
+	if err != nil {
+		return nil, nil, meta, err
+	}
+	path := cfg.Pathology
+	if path == "" {
+		path = Normal
+	}
+	ra := seedStream(cfg.Seed, 1) // anatomy
+	head, ears := sampleEars(ra, cfg.Anatomy)
+	cs := samplePathology(seedStream(cfg.Seed, 2), cfg, path) // pathology and placement
+	for s := 0; s < 2; s++ {
+		if cs.affected[s] {
+			applyShape(&ears[s], path, cs.sev)
+		}
+	}
+	// scene in anatomical space
+	sc := &scene{}
+	addHead(sc, &head)
+	var metalPts []vec3
+	for s := 0; s < 2; s++ {
+		ef := head.frame(s).of(&ears[s])
+		var plan *pathologyPlan
+		if cs.affected[s] {
+			plan = planOverlays(&ears[s], ef, path, cs.sev)
+			metalPts = append(metalPts, plan.metalPts...)
+		}
+		addEar(sc, ef, &ears[s], &head, ra, plan)
+	}
+	pl, err := placeScan(seedStream(cfg.Seed, 3), c, cfg, &head, cs.side)
+	if err != nil {
+		return nil, nil, meta, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, meta, err
+	}
+	workers := defaultWorkers(cfg.Workers)
+	hu := huTable(head.boneDense * c.boneScale())
+	img, label = rasterize(sc, pl.g, pl.pose, hu, workers)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, meta, err
+	}
+	if !cfg.Clean {
+		scannerEffects(img, c, cfg.Seed, &head, pl, metalPts, workers)
+	}
+	quantise(img, -1024, 3071)
+
+	meta = Meta{
+		Seed: cfg.Seed, Body: "head", Anatomy: anatomyName(cfg.Anatomy), Centre: c, Pathology: path, Severity: cs.sev,
+		PathologyInfo: PathologyInfo[path], FOV: c.FOV, Dims: pl.g.Dims, Spacing: pl.g.Spacing, Origin: pl.g.Origin,
+		Rotation: pl.rot, Shift: pl.shift, TissueHU: map[string]float64{}, Coordinates: coordinatesNote,
+	}
+	for t := Tissue(0); t < numTissues; t++ {
+		meta.TissueHU[t.String()] = hu[t]
+	}
+	meta.Ears = earMeta(ears, cs.affected, path, cs.sev, &head, pl.toWorld, label)
+	meta.EarsInFOV = earsInFOV(meta.Ears)
+	meta.ManualSeconds = manualSeconds(meta, seedStream(cfg.Seed, 4))
+	meta.ManualSecondsSimulated = true
+	return img, label, meta, nil
+}
+
+// centre returns the scanner centre the case is drawn from, with the
+// configuration's overrides, after checking every setting.
+func (cfg Config) centre() (Centre, error) {
 	c := cfg.Centre
 	if c.Name == "" {
 		c = Centres[0]
@@ -144,39 +211,37 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 		c.Extent = cfg.Extent
 	}
 	if err := c.Validate(); err != nil {
-		return nil, nil, meta, err
+		return c, err
 	}
 	if err := ValidAnatomy(cfg.Anatomy); err != nil {
-		return nil, nil, meta, err
+		return c, err
 	}
 	if err := ValidPathology(cfg.Pathology); err != nil {
-		return nil, nil, meta, err
+		return c, err
 	}
 	if cfg.Severity < 0 || cfg.Severity > 1 || math.IsNaN(cfg.Severity) {
-		return nil, nil, meta, fmt.Errorf("severity %g, want 0..1", cfg.Severity)
+		return c, fmt.Errorf("severity %g, want 0..1", cfg.Severity)
 	}
 	for _, s := range cfg.Spacing {
 		if s != 0 && !(s >= 0.05 && s <= 5) {
-			return nil, nil, meta, fmt.Errorf("spacing %v mm out of range 0.05..5", cfg.Spacing)
+			return c, fmt.Errorf("spacing %v mm out of range 0.05..5", cfg.Spacing)
 		}
 	}
 	switch cfg.Side {
 	case "", "left", "right":
 	default:
-		return nil, nil, meta, fmt.Errorf("side %q, want left or right", cfg.Side)
+		return c, fmt.Errorf("side %q, want left or right", cfg.Side)
 	}
-	workers := defaultWorkers(cfg.Workers)
-	path := cfg.Pathology
-	if path == "" {
-		path = Normal
-	}
+	return c, nil
+}
 
-	ra := seedStream(cfg.Seed, 1) // anatomy
+// sampleEars draws the head and the two ears: one subject's labyrinth with
+// small left/right asymmetries (the published volumes, canal orientations
+// and vestibule sizes show no side difference).
+func sampleEars(ra *rand.Rand, anatomy Anatomy) (headShape, [2]earShape) {
 	head := sampleHead(ra)
-	base := sampleEar(ra, cfg.Anatomy)
+	base := sampleEar(ra, anatomy)
 	ears := [2]earShape{base, base}
-	// small left/right asymmetries: the published volumes, canal
-	// orientations and vestibule sizes show no side difference
 	for s := 0; s < 2; s++ {
 		e := &ears[s]
 		e.aValue += 0.08 * ra.NormFloat64()
@@ -188,25 +253,37 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 		e.warp = base.warp.perturbed(ra, 0.15)
 		e.rise = math.Max(minRise, (3.3-e.rzBase-e.rzApex)/e.turns)
 	}
+	return head, ears
+}
 
-	rp := seedStream(cfg.Seed, 2) // pathology and placement
-	sev := cfg.Severity
-	if path != Normal && sev == 0 {
-		sev = math.Round((0.25+0.75*rp.Float64())*100) / 100
+// caseSides is what the pathology stream decides: the severity, the side
+// the case is about (0 left, 1 right) and which ears the pathology affects.
+type caseSides struct {
+	sev      float64
+	side     int
+	affected [2]bool
+}
+
+// samplePathology draws the severity, the side and whether a pathology is
+// bilateral (congenital malformations often are; otosclerosis and
+// labyrinthitis ossificans sometimes).
+func samplePathology(rp *rand.Rand, cfg Config, path string) caseSides {
+	cs := caseSides{sev: cfg.Severity}
+	if path != Normal && cs.sev == 0 {
+		cs.sev = math.Round((0.25+0.75*rp.Float64())*100) / 100
 	}
 	if path == Normal {
-		sev = 0
+		cs.sev = 0
 	}
-	side := rp.IntN(2)
+	cs.side = rp.IntN(2)
 	switch cfg.Side {
 	case "left":
-		side = 0
+		cs.side = 0
 	case "right":
-		side = 1
+		cs.side = 1
 	}
-	affected := [2]bool{}
 	if path != Normal {
-		affected[side] = true
+		cs.affected[cs.side] = true
 		bil := 0.0
 		if congenital[path] {
 			bil = 0.6
@@ -214,36 +291,32 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 			bil = 0.3
 		}
 		if rp.Float64() < bil {
-			affected[1-side] = true
+			cs.affected[1-cs.side] = true
 		}
 	}
-	for s := 0; s < 2; s++ {
-		if affected[s] {
-			applyShape(&ears[s], path, sev)
-		}
-	}
+	return cs
+}
 
-	// scene in anatomical space
-	sc := &scene{}
-	addHead(sc, &head)
-	var metalPts []vec3
-	for s := 0; s < 2; s++ {
-		ef := head.frame(s).of(&ears[s])
-		var plan *pathologyPlan
-		if affected[s] {
-			plan = planOverlays(&ears[s], ef, path, sev)
-			metalPts = append(metalPts, plan.metalPts...)
-		}
-		addEar(sc, ef, &ears[s], &head, ra, plan)
-	}
+// placement is where the scan lies: the patient's pose and the grid.
+type placement struct {
+	rot     [3]float64
+	shift   vec3
+	pose    pose
+	toWorld func(vec3) vec3
+	g       volume.Geometry
+}
 
-	// patient pose and field of view
-	rs := seedStream(cfg.Seed, 3) // scanner
+// placeScan draws the patient's pose and the scan's spacing, and centres
+// the field of view where the technologist aims (the anatomical target seen
+// through the pose, give or take).
+func placeScan(rs *rand.Rand, c Centre, cfg Config, head *headShape, side int) (placement, error) {
 	u := func(m float64) float64 { return m * (2*rs.Float64() - 1) }
-	rot := [3]float64{u(c.Rotation), u(c.Rotation), u(c.Rotation)}
-	shift := vec3{u(c.Shift), u(c.Shift), u(c.Shift)}
-	ps := pose{rot: rotXYZ(rot[0], rot[1], rot[2]), shift: shift}
-	toWorld := func(p vec3) vec3 { return ps.rot.apply(p).add(ps.shift) }
+	var pl placement
+	pl.rot = [3]float64{u(c.Rotation), u(c.Rotation), u(c.Rotation)}
+	pl.shift = vec3{u(c.Shift), u(c.Shift), u(c.Shift)}
+	pl.pose = pose{rot: rotXYZ(pl.rot[0], pl.rot[1], pl.rot[2]), shift: pl.shift}
+	ps := pl.pose
+	pl.toWorld = func(p vec3) vec3 { return ps.rot.apply(p).add(ps.shift) }
 
 	sp := [3]float64{c.InPlane[rs.IntN(len(c.InPlane))], 0, c.Slice[rs.IntN(len(c.Slice))]}
 	sp[1] = sp[0]
@@ -267,74 +340,54 @@ func GenerateContext(ctx context.Context, cfg Config) (img, label *volume.Volume
 		f := head.frame(side)
 		target = f.p(vec3{0, -1.5, 0.8})
 	}
-	// the scanner centres the FOV on where the technologist aims, which
-	// is the anatomical target seen through the patient's pose, give or take
-	target = toWorld(target).add(vec3{u(2), u(2), u(2)})
+	target = pl.toWorld(target).add(vec3{u(2), u(2), u(2)})
 	var dims [3]int
 	for a := 0; a < 3; a++ {
-		dims[a] = int(math.Round(ext[a] / sp[a]))
-		if dims[a] < 8 {
-			dims[a] = 8
-		}
+		dims[a] = max(int(math.Round(ext[a]/sp[a])), 8)
 	}
-	g := volume.NewGeometry(dims, sp)
+	pl.g = volume.NewGeometry(dims, sp)
 	for a := 0; a < 3; a++ {
-		g.Origin[a] = math.Round((target[a]-float64(dims[a]-1)/2*sp[a])*1000) / 1000
+		pl.g.Origin[a] = math.Round((target[a]-float64(dims[a]-1)/2*sp[a])*1000) / 1000
 	}
-	if err := g.Validate(); err != nil {
-		return nil, nil, meta, fmt.Errorf("phantom geometry: %w", err)
+	if err := pl.g.Validate(); err != nil {
+		return pl, fmt.Errorf("phantom geometry: %w", err)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, meta, err
-	}
+	return pl, nil
+}
 
-	hu := huTable(head.boneDense * c.boneScale())
-	img, label = rasterize(sc, g, ps, hu, workers)
-	if err := ctx.Err(); err != nil {
-		return nil, nil, meta, err
+// scannerEffects turns the ideal HU image into what centre c's scanner
+// reconstructs: its point spread, metal streaks, the Hounsfield bar, its
+// calibration and its noise.
+func scannerEffects(img *volume.Volume, c Centre, seed uint64, head *headShape, pl placement, metalPts []vec3, workers int) {
+	blur(img, [3]float64{c.PSF[0], c.PSF[0], c.PSF[1]}, workers)
+	var wmetal []vec3
+	for _, p := range metalPts {
+		wmetal = append(wmetal, pl.toWorld(p))
 	}
+	metalStreaks(img, wmetal, c.Metal, seed, workers)
+	houndsfieldBar(img, pl.toWorld(head.frame(1).p(vec3{-6, -4, 0})), pl.toWorld(head.frame(0).p(vec3{-6, -4, 0})), c.Bar)
+	for i, x := range img.Data {
+		img.Data[i] = x*float32(c.Gain) + float32(c.Offset)
+	}
+	addNoise(img, seed^0x5eed, c.Noise, c.NoiseCorr, workers)
+}
 
-	if !cfg.Clean {
-		blur(img, [3]float64{c.PSF[0], c.PSF[0], c.PSF[1]}, workers)
-		var wmetal []vec3
-		for _, p := range metalPts {
-			wmetal = append(wmetal, toWorld(p))
-		}
-		metalStreaks(img, wmetal, c.Metal, cfg.Seed, workers)
-		houndsfieldBar(img, toWorld(head.frame(1).p(vec3{-6, -4, 0})), toWorld(head.frame(0).p(vec3{-6, -4, 0})), c.Bar)
-		for i, x := range img.Data {
-			img.Data[i] = x*float32(c.Gain) + float32(c.Offset)
-		}
-		addNoise(img, cfg.Seed^0x5eed, c.Noise, c.NoiseCorr, workers)
-	}
-	quantise(img, -1024, 3071)
-
-	meta = Meta{
-		Seed: cfg.Seed, Body: "head", Anatomy: anatomyName(cfg.Anatomy), Centre: c, Pathology: path, Severity: sev,
-		PathologyInfo: PathologyInfo[path], FOV: c.FOV, Dims: dims, Spacing: sp, Origin: g.Origin,
-		Rotation: rot, Shift: shift, TissueHU: map[string]float64{}, Coordinates: coordinatesNote,
-	}
-	for t := Tissue(0); t < numTissues; t++ {
-		meta.TissueHU[t.String()] = hu[t]
-	}
-	meta.Ears = earMeta(ears, affected, path, sev, &head, toWorld, label)
+// earsInFOV says which ears the field of view holds: "none", "left",
+// "right" or "left+right".
+func earsInFOV(ears []Ear) string {
 	var in []string
-	for _, e := range meta.Ears {
+	for _, e := range ears {
 		if e.InFOV {
 			in = append(in, e.Side)
 		}
 	}
 	switch len(in) {
 	case 0:
-		meta.EarsInFOV = "none"
+		return "none"
 	case 1:
-		meta.EarsInFOV = in[0]
-	default:
-		meta.EarsInFOV = "left+right"
+		return in[0]
 	}
-	meta.ManualSeconds = manualSeconds(meta, seedStream(cfg.Seed, 4))
-	meta.ManualSecondsSimulated = true
-	return img, label, meta, nil
+	return "left+right"
 }
 
 // earMeta describes both ears in world coordinates and measures the

@@ -390,15 +390,3 @@ func (h halfspace) bounds() box {
 	inf := math.Inf(1)
 	return box{vec3{-inf, -inf, -inf}, vec3{inf, inf, inf}}
 }
-
-// arcNodes samples a circular arc: centre c, radius r, in the plane spanned
-// by unit u and v, from angle a0 to a1 (radians), as round tube nodes.
-func arcNodes(c, u, v vec3, r, a0, a1, rad float64, n int) []tubeNode {
-	out := make([]tubeNode, n+1)
-	for i := 0; i <= n; i++ {
-		a := a0 + (a1-a0)*float64(i)/float64(n)
-		p := c.add(u.scale(r * math.Cos(a))).add(v.scale(r * math.Sin(a)))
-		out[i] = tubeNode{p: p, ra: rad, rz: rad}
-	}
-	return out
-}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -236,7 +238,7 @@ func turnsFromLabel(lab *volume.Volume, centre, axis vec3) float64 {
 				if i < 0 || j < 0 || k < 0 || i >= lab.Dims[0] || j >= lab.Dims[1] || k >= lab.Dims[2] {
 					continue
 				}
-				m[x+ns*y] = lab.At(i, j, k) == LabelCochlea
+				m[x+ns*y] = lab.At(i, j, k) == float32(ear.Cochlea)
 			}
 		}
 		// 8-connected: nearest-voxel sampling leaves diagonal steps; a
@@ -252,7 +254,7 @@ func canalRadius(lab *volume.Volume, centre, normal vec3, rGuess float64) (r flo
 	normal = normal.unit()
 	u, v := basis(normal)
 	var pts [][2]float64
-	for _, p := range points(lab, LabelCanals) {
+	for _, p := range points(lab, int(ear.Canals)) {
 		d := p.sub(centre)
 		if math.Abs(d.dot(normal)) > 0.5 {
 			continue

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -184,7 +186,7 @@ func TestPathologies(t *testing.T) {
 
 // topologyOf is topology of the vestibule and canals.
 func topologyOf(lab *volume.Volume) (comps, cav, tun, chi int) {
-	comps, cav, tun, chi = topology(mask(lab, LabelVestibule, LabelCanals), lab.Dims)
+	comps, cav, tun, chi = topology(mask(lab, int(ear.Vestibule), int(ear.Canals)), lab.Dims)
 	return
 }
 

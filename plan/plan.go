@@ -16,6 +16,8 @@ import (
 	"os"
 	"slices"
 
+	"github.com/otoseg/otoseg/stats"
+
 	"github.com/otoseg/otoseg/internal/atomicfile"
 )
 
@@ -152,8 +154,9 @@ func TargetSpacing(spacings [][3]float64) ([3]float64, error) {
 		for i, s := range spacings {
 			v[i] = s[a]
 		}
-		med[a] = Percentile(v, 50)
-		p10[a] = Percentile(v, 10)
+		slices.Sort(v)
+		med[a] = stats.Percentile(v, 50)
+		p10[a] = stats.Percentile(v, 10)
 	}
 	finest := min(med[0], med[1], med[2])
 	for a := 0; a < 3; a++ {
@@ -162,20 +165,6 @@ func TargetSpacing(spacings [][3]float64) ([3]float64, error) {
 		}
 	}
 	return med, nil
-}
-
-// Percentile returns the p-th percentile of v with linear interpolation
-// (numpy's default). v is sorted in place.
-func Percentile(v []float64, p float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(v)
-	pos := p / 100 * float64(len(v)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(v)-1)
-	f := pos - float64(lo)
-	return v[lo]*(1-f) + v[hi]*f
 }
 
 // MinCTClipHigh is the lowest upper CT clip (HU) that Derive plans.

@@ -33,15 +33,6 @@ func TestTargetSpacing(t *testing.T) {
 	}
 }
 
-func TestPercentileMatchesNumpy(t *testing.T) {
-	// numpy.percentile([1,2,3,4,10], [0,10,50,99.5]) = 1, 1.4, 3, 9.88
-	for _, c := range []struct{ p, want float64 }{{0, 1}, {10, 1.4}, {50, 3}, {99.5, 9.88}} {
-		if got := Percentile([]float64{10, 3, 1, 4, 2}, c.p); math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
-		}
-	}
-}
-
 func TestDeriveFitsBudgetAndRoundTrips(t *testing.T) {
 	fp := Fingerprint{Cases: 3, Ears: 6, Spacings: [][3]float64{{0.3, 0.3, 0.5}, {0.3, 0.3, 0.5}},
 		EarExtentMM: [3]float64{18, 16, 14}, FGP005: -50, FGP995: 900, FGMean: 200, FGStd: 250, FGSample: 1000}

@@ -18,6 +18,8 @@ import (
 	"io"
 	"math"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -38,14 +40,6 @@ var (
 	BrainWindow = Window{Width: 80, Level: 40}
 )
 
-// LabelColours gives the outline colour of labels 1, 2, 3, ... (cochlea
-// red, vestibule green, canals blue, then more); label l uses entry
-// (l-1) mod len.
-var LabelColours = []color.RGBA{
-	{255, 60, 60, 255}, {60, 220, 60, 255}, {70, 140, 255, 255},
-	{255, 200, 0, 255}, {220, 80, 255, 255}, {0, 230, 230, 255},
-}
-
 // Options tune Slices.
 type Options struct {
 	// FieldMM, if > 0, crops each panel to a square of this many mm around
@@ -64,7 +58,7 @@ type Options struct {
 
 // Slices renders the axial, coronal and sagittal slices through voxel
 // centre side by side, with the outlines of label (may be nil; it must be
-// on img's grid) in LabelColours.
+// on img's grid) in package ear's label colours.
 func Slices(img, label *volume.Volume, centre [3]int, win Window) image.Image {
 	out, _ := SlicesWith(img, label, centre, win, Options{})
 	return out
@@ -186,7 +180,8 @@ func SlicesWith(img, label *volume.Volume, centre [3]int, win Window, opt Option
 				g := grey[y*sz.X+x]
 				c := color.RGBA{g, g, g, 255}
 				if l := labs[y*sz.X+x]; l > 0 && edge(labs, sz, x, y) {
-					c = LabelColours[(int(l)-1)%len(LabelColours)]
+					n := ear.Colour(int(l))
+					c = color.RGBA{n.R, n.G, n.B, 255}
 				}
 				out.SetRGBA(x0+x, top+y, c)
 			}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
+
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -83,8 +85,9 @@ func TestOutlines(t *testing.T) {
 			count[out.At(x, y).(color.RGBA)]++
 		}
 	}
-	if count[LabelColours[0]] == 0 || count[LabelColours[2]] == 0 {
-		t.Errorf("outline colours missing: %d red, %d blue", count[LabelColours[0]], count[LabelColours[2]])
+	rgba := func(l ear.Label) color.RGBA { c := ear.Colour(int(l)); return color.RGBA{c.R, c.G, c.B, 255} }
+	if count[rgba(ear.Cochlea)] == 0 || count[rgba(ear.Canals)] == 0 {
+		t.Errorf("outline colours missing: %d cochlea, %d canals", count[rgba(ear.Cochlea)], count[rgba(ear.Canals)])
 	}
 	grey := color.RGBA{windowed(2000, BoneWindow), windowed(2000, BoneWindow), windowed(2000, BoneWindow), 255}
 	if count[grey] == 0 {

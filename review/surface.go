@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/otoseg/otoseg/roi"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -271,8 +271,8 @@ func (s Surface) Encode() []byte {
 
 // EarGapMM separates the two ears: labelled voxels further apart than this
 // along the patient's left-right axis belong to different ears. It is the
-// gap training and evaluation use (roi.EarGapMM).
-const EarGapMM = roi.EarGapMM
+// gap training and evaluation use (ear.EarGapMM).
+const EarGapMM = ear.EarGapMM
 
 // Ear is one inner ear of a label map: the centre of its labelled voxels'
 // box in canonical coordinates (see Frame), and the box in voxel indices.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/otoseg/otoseg/imageio"
-	"github.com/otoseg/otoseg/imageio/nrrd"
 	"github.com/otoseg/otoseg/mesh"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -71,7 +70,8 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 	rep.Output = out
 	if o.Slicer {
 		p := filepath.Join(filepath.Dir(out), CaseName(out)+".seg.nrrd")
-		if err := nrrd.WriteSegmentation(p, res.Labels, m.slicerSegments()); err != nil {
+		// The same writer as -o x.seg.nrrd, so the two files are identical.
+		if err := imageio.Write(p, res.Labels); err != nil {
 			return rep, err
 		}
 		rep.Outputs = append(rep.Outputs, p)
@@ -99,19 +99,6 @@ func CaseName(path string) string {
 // Sidecar is the JSON report path beside a label map.
 func Sidecar(out string) string {
 	return filepath.Join(filepath.Dir(out), CaseName(out)+".json")
-}
-
-func (m *Model) slicerSegments() []nrrd.Segment {
-	colours := map[int][3]float64{1: {0.95, 0.75, 0.3}, 2: {0.3, 0.7, 0.95}, 3: {0.5, 0.85, 0.4}}
-	var segs []nrrd.Segment
-	for l := 1; l <= 3; l++ {
-		name := m.Plan.Labels[l]
-		if name == "" {
-			continue
-		}
-		segs = append(segs, nrrd.Segment{ID: strings.ReplaceAll(name, " ", "_"), Name: name, Color: colours[l], LabelValue: l})
-	}
-	return segs
 }
 
 // writeEarMesh writes the labyrinth surface of one ear (marching cubes on

@@ -3,9 +3,9 @@ package segment
 import (
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/metrics"
 	"github.com/otoseg/otoseg/phantom"
-	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -16,8 +16,8 @@ import (
 func gridCeiling(t *testing.T, m *Model, lab *volume.Volume, spacing [3]float64) float64 {
 	t.Helper()
 	out := volume.New(lab.Geometry, volume.Uint8)
-	for _, e := range roi.FindEars(lab) {
-		g := roi.Grid(e.Centre, e.Side, roi.DimsFor([3]float64{18.4, 24, 23.75}, spacing, 8), spacing)
+	for _, e := range ear.FindEars(lab) {
+		g := ear.Grid(e.Centre, e.Side, ear.DimsFor([3]float64{18.4, 24, 23.75}, spacing, 8), spacing)
 		rl, err := volume.ResampleLabelsTo(lab, g)
 		if err != nil {
 			t.Fatal(err)

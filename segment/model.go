@@ -30,8 +30,9 @@ type Model struct {
 	Plan    *plan.Plan
 	Seg     *unet.UNet
 	Locator *unet.UNet
-	// Meta is the segmenter's weights metadata (training recipe, metrics).
-	Meta map[string]string
+	// Meta is the segmenter's weights metadata (training recipe, metrics);
+	// LocatorMeta the localiser's.
+	Meta, LocatorMeta map[string]string
 }
 
 // LoadModel reads a model folder: plans.json, segmenter.safetensors and
@@ -63,7 +64,7 @@ func LoadModelFS(fsys fs.FS) (*Model, error) {
 	if m.Seg, m.Meta, err = loadNet(fsys, SegmenterFile, p.Network); err != nil {
 		return nil, err
 	}
-	if m.Locator, _, err = loadNet(fsys, LocatorFile, p.Locator.Network); err != nil {
+	if m.Locator, m.LocatorMeta, err = loadNet(fsys, LocatorFile, p.Locator.Network); err != nil {
 		return nil, err
 	}
 	return m, nil

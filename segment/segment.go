@@ -9,10 +9,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/infer"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/morph"
-	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -154,21 +154,21 @@ func (m *Model) SegmentAt(ctx context.Context, img *volume.Volume, o Options, th
 
 // earPrediction is the fine network's output on one ear's region.
 type earPrediction struct {
-	side roi.Side
+	side ear.Side
 	grid volume.Geometry
 	prob []float32 // C planes over grid
 }
 
 // predictEar cuts the region of interest, predicts it, and re-centres once
 // when the labyrinth touches the region's border (the localiser is coarse).
-func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e roi.Ear, o Options) (*earPrediction, error) {
+func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o Options) (*earPrediction, error) {
 	p := m.Plan
 	C := m.Seg.Config().NumClasses
 	dims := p.ROIDims()
 	centre := e.Centre
 	var pr *earPrediction
 	for attempt := 0; attempt < 2; attempt++ {
-		g := roi.Grid(centre, e.Side, dims, p.TargetSpacing)
+		g := ear.Grid(centre, e.Side, dims, p.TargetSpacing)
 		cut, err := volume.ResampleToFill(img, g, volume.Linear, locate.AirHU)
 		if err != nil {
 			return nil, fmt.Errorf("segment: region of interest: %w", err)
@@ -198,8 +198,8 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e roi.Ear, o
 
 // sides lists the sides of the candidates in the order they first appear
 // (the most confident side first).
-func sides(cands []locate.Candidate) []roi.Side {
-	var out []roi.Side
+func sides(cands []locate.Candidate) []ear.Side {
+	var out []ear.Side
 	for _, c := range cands {
 		if !slices.Contains(out, c.Side) {
 			out = append(out, c.Side)

@@ -4,11 +4,11 @@ import (
 	"math"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/phantom"
 	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/unet"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -53,8 +53,8 @@ func TestPasteKeepsWorldPositions(t *testing.T) {
 	sg.Direction = [3][3]float64{{-1, 0, 0}, {0, -1, 0}, {0, 0, 1}} // stored RAS
 	sg.Origin = [3]float64{-30, 20, -16}
 	centre := sg.World(60, 40, 20)
-	for _, side := range []roi.Side{roi.Left, roi.Right} {
-		grid := roi.Grid(centre, side, [3]int{48, 48, 40}, [3]float64{0.3, 0.3, 0.4})
+	for _, side := range []ear.Side{ear.Left, ear.Right} {
+		grid := ear.Grid(centre, side, [3]int{48, 48, 40}, [3]float64{0.3, 0.3, 0.4})
 		pr := &earPrediction{side: side, grid: grid, prob: sphereProbs(grid, centre, 4)}
 		out := volume.New(sg, volume.Uint8)
 		ear, ok, err := testModel(t).paste(out, pr, Options{MinEarVolumeMM3: 1})
@@ -97,8 +97,8 @@ func TestPasteKeepsWorldPositions(t *testing.T) {
 func TestPasteRejectsTinyEar(t *testing.T) {
 	sg := volume.NewGeometry([3]int{40, 40, 40}, [3]float64{0.5, 0.5, 0.5})
 	c := sg.World(20, 20, 20)
-	grid := roi.Grid(c, roi.Left, [3]int{32, 32, 32}, [3]float64{0.3, 0.3, 0.3})
-	pr := &earPrediction{side: roi.Left, grid: grid, prob: sphereProbs(grid, c, 1)}
+	grid := ear.Grid(c, ear.Left, [3]int{32, 32, 32}, [3]float64{0.3, 0.3, 0.3})
+	pr := &earPrediction{side: ear.Left, grid: grid, prob: sphereProbs(grid, c, 1)}
 	if _, ok, err := testModel(t).paste(volume.New(sg, volume.Uint8), pr, Options{MinEarVolumeMM3: 50}); err != nil || ok {
 		t.Errorf("a 4 mm^3 labyrinth was reported as an ear (ok=%v, err=%v)", ok, err)
 	}
@@ -306,7 +306,7 @@ func TestCleanLabyrinthKeepsReferenceAnatomy(t *testing.T) {
 // A side's candidates are compared by how much labyrinth the fine network
 // finds in each: the summed foreground probability.
 func TestEvidenceRanksCandidates(t *testing.T) {
-	g := roi.Grid([3]float64{0, 0, 0}, roi.Left, [3]int{40, 40, 40}, [3]float64{0.3, 0.3, 0.3})
+	g := ear.Grid([3]float64{0, 0, 0}, ear.Left, [3]int{40, 40, 40}, [3]float64{0.3, 0.3, 0.3})
 	empty := &earPrediction{grid: g, prob: sphereProbs(g, [3]float64{100, 0, 0}, 1)}
 	small := &earPrediction{grid: g, prob: sphereProbs(g, [3]float64{0, 0, 0}, 1)}
 	ear := &earPrediction{grid: g, prob: sphereProbs(g, [3]float64{0, 0, 0}, 3)}
@@ -324,13 +324,13 @@ func TestEvidenceRanksCandidates(t *testing.T) {
 }
 
 func TestSidesInOrderOfConfidence(t *testing.T) {
-	c := func(s roi.Side) locate.Candidate {
+	c := func(s ear.Side) locate.Candidate {
 		var x locate.Candidate
 		x.Side = s
 		return x
 	}
-	got := sides([]locate.Candidate{c(roi.Right), c(roi.Right), c(roi.Left), c(roi.Right)})
-	if len(got) != 2 || got[0] != roi.Right || got[1] != roi.Left {
+	got := sides([]locate.Candidate{c(ear.Right), c(ear.Right), c(ear.Left), c(ear.Right)})
+	if len(got) != 2 || got[0] != ear.Right || got[1] != ear.Left {
 		t.Errorf("sides = %v, want [right left]", got)
 	}
 	if got := sides(nil); len(got) != 0 {

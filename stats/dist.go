@@ -89,18 +89,6 @@ func betaCF(a, b, x float64) float64 {
 	return h
 }
 
-// FCDF is the cumulative distribution function of the F distribution with
-// d1 and d2 degrees of freedom (real, > 0), scipy.stats.f.cdf.
-func FCDF(x, d1, d2 float64) float64 {
-	if x <= 0 {
-		return 0
-	}
-	if math.IsInf(x, 1) {
-		return 1
-	}
-	return RegIncBeta(d1/2, d2/2, d1*x/(d1*x+d2))
-}
-
 // ErrDegrees reports a distribution asked for with degrees of freedom that
 // are not positive (e.g. an ICC of fewer than two ears).
 var ErrDegrees = errors.New("stats: degrees of freedom must be positive")

@@ -221,7 +221,7 @@ func (p *Patcher) intensity(rng *rand.Rand, img []float32) {
 	}
 	if rng.Float64() < a.PContrast {
 		f := float32(a.ContrastLo + rng.Float64()*(a.ContrastHi-a.ContrastLo))
-		mean, lo, hi := stats(img)
+		mean, lo, hi := meanRange(img)
 		for i := range img {
 			img[i] = min(max((img[i]-mean)*f+mean, lo), hi)
 		}
@@ -234,7 +234,7 @@ func (p *Patcher) intensity(rng *rand.Rand, img []float32) {
 				img[i] = -img[i]
 			}
 		}
-		_, lo, hi := stats(img)
+		_, lo, hi := meanRange(img)
 		rg := float64(hi - lo)
 		if rg > 0 {
 			for i := range img {
@@ -249,7 +249,8 @@ func (p *Patcher) intensity(rng *rand.Rand, img []float32) {
 	}
 }
 
-func stats(x []float32) (mean, lo, hi float32) {
+// meanRange returns the mean, minimum and maximum of x.
+func meanRange(x []float32) (mean, lo, hi float32) {
 	lo, hi = x[0], x[0]
 	var s float64
 	for _, v := range x {

@@ -21,7 +21,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			net.Init(1)
-			o := DefaultOptions()
+			o := DefaultFitOptions()
 			o.Epochs, o.StepsPerEpoch = 1, b.N
 			o.Patcher.Patch = [3]int{56, 64, 40}
 			s := blobSamples(64, 1, 1)
@@ -29,7 +29,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				s[0].Label[i] = min(s[0].Label[i], 3)
 			}
 			b.ResetTimer()
-			if err := Run(context.Background(), net, s, nil, o, nil); err != nil {
+			if err := Fit(context.Background(), net, s, nil, o, nil); err != nil {
 				b.Fatal(err)
 			}
 		})

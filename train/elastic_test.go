@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/otoseg/otoseg/volume"
 )
 
 // cutBeforeElastic is Patcher.Cut as it was before elastic deformation was
@@ -209,7 +211,7 @@ func TestElasticFieldDoesNotFold(t *testing.T) {
 						}
 						J[a][a]++
 					}
-					minDet = min(minDet, det3(J))
+					minDet = min(minDet, volume.Det3(J))
 				}
 			}
 		}
@@ -218,10 +220,6 @@ func TestElasticFieldDoesNotFold(t *testing.T) {
 	if !(minDet > 0) {
 		t.Errorf("the deformation folds: Jacobian determinant %.3f", minDet)
 	}
-}
-
-func det3(m [3][3]float64) float64 {
-	return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) - m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) + m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
 }
 
 // A deformed sphere keeps its volume within a few percent and does change

@@ -5,21 +5,21 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+
+	"github.com/otoseg/otoseg/stats"
 
 	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/plan"
-	"github.com/otoseg/otoseg/roi"
 	"github.com/otoseg/otoseg/volume"
 )
 
 // AirHU fills everything outside a scan: what a CT shows outside the body.
 const AirHU = -1024
-
-// Labels of the reference segmentations.
-var Labels = map[int]string{1: "cochlea", 2: "vestibule", 3: "semicircular canals"}
 
 // readPair reads a case's image and label and checks they share a grid and
 // hold only known labels.
@@ -38,7 +38,7 @@ func readPair(c dataset.Case) (img, lab *volume.Volume, err error) {
 			c.ID, c.Label, lab.Dims, lab.AffineLPS(), c.Image, img.Dims, img.AffineLPS())
 	}
 	for i, v := range lab.Data {
-		if _, ok := Labels[int(v)]; v != 0 && (!ok || v != float32(int(v))) {
+		if _, ok := ear.Lookup(int(v)); v != 0 && (!ok || v != float32(int(v))) {
 			return nil, nil, fmt.Errorf("case %s: label %s holds value %g at voxel %d; known labels are 0-3", c.ID, c.Label, v, i)
 		}
 	}
@@ -58,7 +58,7 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 			sp[a] = math.Round(img.Spacing[a]*1e4) / 1e4
 		}
 		fp.Spacings = append(fp.Spacings, sp)
-		ears := roi.FindEars(lab)
+		ears := ear.FindEars(lab)
 		if len(ears) == 0 {
 			return fmt.Errorf("case %s: label %s is empty", c.ID, c.Label)
 		}
@@ -96,8 +96,9 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 	n := float64(len(fg))
 	fp.FGMean = s / n
 	fp.FGStd = math.Sqrt(max(s2/n-fp.FGMean*fp.FGMean, 0))
-	fp.FGP005 = plan.Percentile(fg, 0.5)
-	fp.FGP995 = plan.Percentile(fg, 99.5)
+	slices.Sort(fg)
+	fp.FGP005 = stats.Percentile(fg, 0.5)
+	fp.FGP995 = stats.Percentile(fg, 99.5)
 	return fp, nil
 }
 
@@ -107,7 +108,7 @@ func Fingerprint(ctx context.Context, cases []dataset.Case, progress func(done i
 func EarSamples(ctx context.Context, cases []dataset.Case, p *plan.Plan, margin int, progress func(done int)) ([]*Sample, error) {
 	var out []*Sample
 	err := eachPair(ctx, cases, progress, func(c dataset.Case, img, lab *volume.Volume) error {
-		for _, e := range roi.FindEars(lab) {
+		for _, e := range ear.FindEars(lab) {
 			s, err := EarSample(img, lab, e, p, margin)
 			if err != nil {
 				return fmt.Errorf("case %s %s ear: %w", c.ID, e.Side, err)
@@ -143,12 +144,12 @@ func eachPair(ctx context.Context, cases []dataset.Case, progress func(done int)
 }
 
 // EarSample cuts the region of interest around one ear.
-func EarSample(img, lab *volume.Volume, e roi.Ear, p *plan.Plan, margin int) (*Sample, error) {
+func EarSample(img, lab *volume.Volume, e ear.Ear, p *plan.Plan, margin int) (*Sample, error) {
 	dims := p.ROIDims()
 	for a := 0; a < 3; a++ {
 		dims[a] += 2 * margin
 	}
-	g := roi.Grid(e.Centre, e.Side, dims, p.TargetSpacing)
+	g := ear.Grid(e.Centre, e.Side, dims, p.TargetSpacing)
 	ri, err := volume.ResampleToFill(img, g, volume.Linear, AirHU)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,8 @@ import (
 	"github.com/otoseg/otoseg/unet"
 )
 
-// Options configure a training run.
-type Options struct {
+// FitOptions configure a training run.
+type FitOptions struct {
 	Epochs        int
 	StepsPerEpoch int
 	Batch         int
@@ -49,8 +49,8 @@ type Options struct {
 }
 
 // DefaultOptions are nnU-Net's settings, scaled to a CPU budget.
-func DefaultOptions() Options {
-	return Options{
+func DefaultFitOptions() FitOptions {
+	return FitOptions{
 		Epochs: 50, StepsPerEpoch: 50, Batch: 2,
 		Optimizer: "sgd", LR: 1e-2, Momentum: 0.99, WeightDecay: 3e-5,
 		Patcher: Patcher{ForegroundFraction: 0.33, Aug: NNUNetAugment()},
@@ -70,9 +70,9 @@ type EpochLog struct {
 	Seconds      float64
 }
 
-// Run trains net on samples, validating on val after every epoch, and calls
+// Fit trains one network on samples, validating on val after every epoch, and calls
 // onEpoch with each epoch's log (a non-nil error stops training).
-func Run(ctx context.Context, net *unet.UNet, samples, val []*Sample, o Options, onEpoch func(EpochLog) error) error {
+func Fit(ctx context.Context, net *unet.UNet, samples, val []*Sample, o FitOptions, onEpoch func(EpochLog) error) error {
 	if len(samples) == 0 {
 		return errors.New("train: no training samples")
 	}

@@ -59,12 +59,12 @@ func tinyNet(t *testing.T) *unet.UNet {
 
 func TestTrainingLearnsBlobs(t *testing.T) {
 	net := tinyNet(t)
-	o := DefaultOptions()
+	o := DefaultFitOptions()
 	o.Epochs, o.StepsPerEpoch, o.Optimizer, o.LR, o.WeightDecay = 6, 25, "adamw", 3e-3, 1e-4
 	o.Patcher.Patch = [3]int{16, 16, 16}
 	o.Patcher.Aug = Augment{PMirror: 0.5, PNoise: 0.1, NoiseVar: 0.05}
 	var last EpochLog
-	err := Run(context.Background(), net, blobSamples(24, 4, 1), blobSamples(24, 2, 9), o, func(l EpochLog) error {
+	err := Fit(context.Background(), net, blobSamples(24, 4, 1), blobSamples(24, 2, 9), o, func(l EpochLog) error {
 		last = l
 		return nil
 	})
@@ -80,11 +80,11 @@ func TestTrainingLearnsBlobs(t *testing.T) {
 // same weights bit for bit.
 func TestResumeIsExact(t *testing.T) {
 	samples := blobSamples(16, 2, 3)
-	o := DefaultOptions()
+	o := DefaultFitOptions()
 	o.Epochs, o.StepsPerEpoch = 2, 3
 	o.Patcher.Patch = [3]int{16, 16, 16}
 	straight := tinyNet(t)
-	if err := Run(context.Background(), straight, samples, nil, o, nil); err != nil {
+	if err := Fit(context.Background(), straight, samples, nil, o, nil); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -96,12 +96,12 @@ func TestResumeIsExact(t *testing.T) {
 		}
 		return nil
 	}
-	if err := Run(context.Background(), resumed, samples, nil, o, stop); err != context.Canceled {
+	if err := Fit(context.Background(), resumed, samples, nil, o, stop); err != context.Canceled {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	again := tinyNet(t)
 	o.Resume = true
-	if err := Run(context.Background(), again, samples, nil, o, nil); err != nil {
+	if err := Fit(context.Background(), again, samples, nil, o, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, p := range straight.Params() {

@@ -2,9 +2,8 @@ package unet
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"time"
+
+	"github.com/otoseg/otoseg/internal/timing"
 
 	"github.com/otoseg/otoseg/nn"
 	"github.com/otoseg/otoseg/nn/optim"
@@ -80,7 +79,7 @@ func timeTrainStep(ctx context.Context, u *UNet, loss nn.Loss, batch, size, reps
 		}
 		opt.Step()
 	}
-	t, err := medianTime(ctx, reps, step)
+	t, err := timing.Median(ctx, timing.Wall, reps, step)
 	if stepErr != nil {
 		return 0, stepErr
 	}
@@ -93,31 +92,5 @@ func timeInference(ctx context.Context, u *UNet, size, reps int) (float64, error
 	for i := range x.Data {
 		x.Data[i] = float32(rng.NormFloat64())
 	}
-	return medianTime(ctx, reps, func() { u.Forward(x, false) })
-}
-
-// medianTime runs fn once to warm up, then reps times, and returns the
-// median wall time in seconds; it stops early when ctx is cancelled.
-func medianTime(ctx context.Context, reps int, fn func()) (float64, error) {
-	if reps <= 0 {
-		return 0, fmt.Errorf("unet bench: reps must be positive, got %d", reps)
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	fn()
-	t := make([]float64, reps)
-	for i := range t {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		t0 := time.Now()
-		fn()
-		t[i] = time.Since(t0).Seconds()
-	}
-	slices.Sort(t)
-	if reps%2 == 1 {
-		return t[reps/2], nil
-	}
-	return (t[reps/2-1] + t[reps/2]) / 2, nil
+	return timing.Median(ctx, timing.Wall, reps, func() { u.Forward(x, false) })
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/pyref"
 )
 
 // indexVolume stores each voxel's own flat index as its value, so a derived
@@ -201,7 +203,7 @@ func TestOrientationMatchesNibabel(t *testing.T) {
 	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runPython(t, "testdata/nibabel_orient.py", casesPath, resultsPath)
+	pyref.Run(t, "testdata/nibabel_orient.py", casesPath, resultsPath)
 	var results []orientResult
 	b, err := os.ReadFile(resultsPath)
 	if err != nil {

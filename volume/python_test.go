@@ -4,25 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"os"
-	"os/exec"
 	"testing"
 )
-
-// runPython runs a reference script from testdata with /usr/bin/python3. A
-// missing interpreter or module fails the test: CI installs them, and a
-// skipped reference check would hide a broken resampler.
-func runPython(t *testing.T, script string, args ...string) {
-	t.Helper()
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		t.Fatalf("reference check needs %s with numpy, scipy and nibabel: %v", py, err)
-	}
-	cmd := exec.Command(py, append([]string{script}, args...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", script, args, err, out)
-	}
-}
 
 func writeRaw(t *testing.T, path string, data []float32) {
 	t.Helper()

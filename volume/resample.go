@@ -82,15 +82,6 @@ func Resample(v *Volume, spacing [3]float64, interp Interp) (*Volume, error) {
 	return resample(v, tg, interp, false, 0)
 }
 
-// ResampleTo returns v sampled on any target grid, which may be rotated,
-// shifted or differently spaced (world-space resampling, as used to paste a
-// segmentation back into the original image or to cut an ROI). Target voxels
-// within half a voxel of the input's edge take the edge value; those further
-// outside are 0. See ResampleToFill for another outside value.
-func ResampleTo(v *Volume, target Geometry, interp Interp) (*Volume, error) {
-	return ResampleToFill(v, target, interp, 0)
-}
-
 // ResampleToFill is ResampleTo with the value given to target voxels that
 // lie more than half a voxel outside the input (e.g. -1024 for CT).
 func ResampleToFill(v *Volume, target Geometry, interp Interp, fill float32) (*Volume, error) {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/pyref"
 )
 
 // rotation returns the direction matrix Rz(c) * Ry(b) * Rx(a), angles in degrees.
@@ -162,7 +164,7 @@ func TestResampleMatchesScipy(t *testing.T) {
 	if err := os.WriteFile(casesPath, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runPython(t, "testdata/scipy_resample.py", casesPath)
+	pyref.Run(t, "testdata/scipy_resample.py", casesPath)
 
 	for _, c := range cases {
 		want := readRaw(t, c.Output, c.got.Len())

@@ -41,16 +41,6 @@ func (d DType) String() string {
 	return fmt.Sprintf("DType(%d)", d)
 }
 
-// ParseDType returns the DType named s (as printed by String).
-func ParseDType(s string) (DType, error) {
-	for i, n := range dtypeNames {
-		if n == s {
-			return DType(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown datatype %q", s)
-}
-
 // ErrShape reports voxel data whose length does not match the dimensions.
 var ErrShape = errors.New("volume: data length does not match dimensions")
 
@@ -116,7 +106,7 @@ func (g Geometry) Validate() error {
 			return fmt.Errorf("direction column %d has length %g, want 1", c, math.Sqrt(norm))
 		}
 	}
-	if math.Abs(det3(g.Direction)) < 1e-3 {
+	if math.Abs(Det3(g.Direction)) < 1e-3 {
 		return fmt.Errorf("direction matrix is singular")
 	}
 	return nil
@@ -293,7 +283,9 @@ func (v *Volume) Stats() Stats {
 	return s
 }
 
-func det3(m [3][3]float64) float64 {
+// Det3 is the determinant of a 3x3 matrix: the sign of a direction
+// matrix's handedness, and the volume scale of a linear map.
+func Det3(m [3][3]float64) float64 {
 	return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
 		m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
 		m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])

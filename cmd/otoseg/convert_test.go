@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otoseg/otoseg/internal/pyref"
+
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -28,7 +30,7 @@ assert np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj)), "voxe
 // through every format and back to NIfTI; nibabel must see the same image.
 func TestConvertChainMatchesNibabel(t *testing.T) {
 	dir := t.TempDir()
-	runPython(t, nibInfoScript, dir)
+	pyref.Run(t, "-c", nibInfoScript, dir)
 	src := filepath.Join(dir, "ct.nii.gz")
 	prev := src
 	for i, ext := range []string{".nrrd", ".mha", ".nhdr", ".mhd", ".nii", ".nii.gz"} {
@@ -42,7 +44,7 @@ func TestConvertChainMatchesNibabel(t *testing.T) {
 		}
 		prev = out
 	}
-	runPython(t, nibCheckScript, src, prev)
+	pyref.Run(t, "-c", nibCheckScript, src, prev)
 
 	// A label map through a Slicer segmentation and back.
 	lab := filepath.Join(dir, "lab.nrrd")
@@ -80,7 +82,7 @@ func TestConvertChainMatchesNibabel(t *testing.T) {
 // to linear; --interp overrides.
 func TestConvertResample(t *testing.T) {
 	dir := t.TempDir()
-	runPython(t, nibInfoScript, dir)
+	pyref.Run(t, "-c", nibInfoScript, dir)
 	lab := filepath.Join(dir, "lab.nrrd")
 	in, err := imageio.Read(lab)
 	if err != nil {
@@ -134,7 +136,7 @@ func TestConvertResample(t *testing.T) {
 
 func TestConvertErrors(t *testing.T) {
 	dir := t.TempDir()
-	runPython(t, nibInfoScript, dir)
+	pyref.Run(t, "-c", nibInfoScript, dir)
 	src := filepath.Join(dir, "ct.nii.gz")
 	for _, c := range []struct {
 		out  string

@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/otoseg/otoseg/evaluate"
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/metrics"
-	"github.com/otoseg/otoseg/study"
 )
 
 // evaluateOptions are the flags of `otoseg evaluate`.
@@ -122,7 +122,7 @@ func runEvaluate(cmd *cobra.Command, opts evaluateOptions) error {
 	if opts.Quiet {
 		log = nil
 	}
-	cfg := study.Config{
+	cfg := evaluate.Config{
 		Manifest: opts.Manifest, PredDir: opts.PredDir, OutDir: opts.OutDir,
 		Times: opts.Times, Ratings: opts.Ratings, ToleranceMM: opts.ToleranceMM,
 		Resamples: opts.Resamples, Seed: opts.Seed, Workers: opts.Workers,
@@ -131,7 +131,7 @@ func runEvaluate(cmd *cobra.Command, opts evaluateOptions) error {
 	if opts.Ref != "" {
 		cfg.RefFile, cfg.PredFile, cfg.PredDir = opts.Ref, opts.PredDir, ""
 	}
-	res, err := study.Run(cmd.Context(), cfg)
+	res, err := evaluate.Run(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otoseg/otoseg/evaluate"
 	"github.com/otoseg/otoseg/imageio"
-	"github.com/otoseg/otoseg/study"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -539,7 +539,7 @@ func TestEvaluateHelpDescribesManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, col := range append(append([]string{}, study.ManifestRequired...), study.ManifestOptional...) {
+	for _, col := range append(append([]string{}, evaluate.ManifestRequired...), evaluate.ManifestOptional...) {
 		if !strings.Contains(out, "\n  "+col+" ") {
 			t.Errorf("evaluate --help does not describe manifest column %q", col)
 		}

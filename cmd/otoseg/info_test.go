@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/pyref"
 )
 
 // nibInfoScript writes the test images with nibabel (and one NRRD by hand,
@@ -48,19 +49,11 @@ expect("lab.nrrd", nib.Nifti1Image(lab, b))
 json.dump(out, open(d + "/expect.json", "w"))
 `
 
-func runPython(t *testing.T, script string, args ...string) {
-	t.Helper()
-	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("python3 (nibabel is required: apt-get install python3-nibabel): %v\n%s", err, out)
-	}
-}
-
 // TestInfoMatchesNibabel compares info --json with nibabel on an oblique
 // flipped CT, a float image and a hand-written RAS NRRD label map.
 func TestInfoMatchesNibabel(t *testing.T) {
 	dir := t.TempDir()
-	runPython(t, nibInfoScript, dir)
+	pyref.Run(t, "-c", nibInfoScript, dir)
 	b, err := os.ReadFile(filepath.Join(dir, "expect.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +117,7 @@ func TestInfoMatchesNibabel(t *testing.T) {
 
 func TestInfoText(t *testing.T) {
 	dir := t.TempDir()
-	runPython(t, nibInfoScript, dir)
+	pyref.Run(t, "-c", nibInfoScript, dir)
 	var buf bytes.Buffer
 	if err := runInfo(&buf, filepath.Join(dir, "ct.nii.gz"), infoOptions{}); err != nil {
 		t.Fatal(err)

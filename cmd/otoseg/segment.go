@@ -187,11 +187,6 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	return nil
 }
 
-// sidecar is the JSON path beside a label map.
-func sidecar(out string) string {
-	return filepath.Join(filepath.Dir(out), segment.CaseName(out)+".json")
-}
-
 // writeJSON writes v as indented JSON to path atomically.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

@@ -1,16 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/draw"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/otoseg/otoseg/ear"
+	"github.com/otoseg/otoseg/locate"
+	"github.com/otoseg/otoseg/phantom"
 
 	"github.com/spf13/cobra"
 
@@ -98,23 +100,23 @@ func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
 	default:
 		var ok bool
 		if lab != nil {
-			c, ok = labelCentre(lab, 0)
+			c, ok = ear.LabelCentre(lab, ear.Background)
 			how = "label"
 			// a second row through the vestibule when the first goes through
 			// the cochlea: the canals show there
-			if cc, ok1 := labelCentre(lab, 1); ok1 {
-				if vc, ok2 := labelCentre(lab, 2); ok2 {
+			if cc, ok1 := ear.LabelCentre(lab, ear.Cochlea); ok1 {
+				if vc, ok2 := ear.LabelCentre(lab, ear.Vestibule); ok2 {
 					c, rows = cc, [][3]int{vc}
 					how = "label: cochlea, then vestibule"
 				}
 			}
 		}
 		if !ok {
-			c, ok = sidecarCentre(o.Image, img)
+			c, ok = phantom.EarCentre(o.Image, img)
 			how = "sidecar"
 		}
 		if !ok {
-			c = densestBone(img)
+			c = locate.DensestBone(img)
 			how = "densest bone"
 		}
 	}
@@ -181,128 +183,4 @@ func stack(a, b image.Image) image.Image {
 	draw.Draw(out, image.Rect(0, 0, ab.Dx(), ab.Dy()), a, ab.Min, draw.Src)
 	draw.Draw(out, image.Rect(0, ab.Dy(), bb.Dx(), ab.Dy()+bb.Dy()), b, bb.Min, draw.Src)
 	return out
-}
-
-// labelCentre is the centroid of the voxels with label want (any label > 0
-// when want is 0); when they span more than 40 mm left to right (two ears)
-// only the side with more voxels counts.
-func labelCentre(lab *volume.Volume, want int) ([3]int, bool) {
-	is := func(v float32) bool {
-		if want == 0 {
-			return v > 0
-		}
-		return int(v) == want
-	}
-	var sum [3]float64
-	var n float64
-	lo, hi := lab.Dims[0], -1
-	for k := 0; k < lab.Dims[2]; k++ {
-		for j := 0; j < lab.Dims[1]; j++ {
-			for i := 0; i < lab.Dims[0]; i++ {
-				if is(lab.Data[lab.Index(i, j, k)]) {
-					sum[0] += float64(i)
-					sum[1] += float64(j)
-					sum[2] += float64(k)
-					n++
-					lo, hi = min(lo, i), max(hi, i)
-				}
-			}
-		}
-	}
-	if n == 0 {
-		return [3]int{}, false
-	}
-	if float64(hi-lo)*lab.Spacing[0] > 40 {
-		split := sum[0] / n
-		var s [2][3]float64
-		var m [2]float64
-		for k := 0; k < lab.Dims[2]; k++ {
-			for j := 0; j < lab.Dims[1]; j++ {
-				for i := 0; i < lab.Dims[0]; i++ {
-					if is(lab.Data[lab.Index(i, j, k)]) {
-						h := 0
-						if float64(i) >= split {
-							h = 1
-						}
-						s[h][0] += float64(i)
-						s[h][1] += float64(j)
-						s[h][2] += float64(k)
-						m[h]++
-					}
-				}
-			}
-		}
-		h := 1
-		if m[0] > m[1] {
-			h = 0
-		}
-		sum, n = s[h], m[h]
-	}
-	return [3]int{int(math.Round(sum[0] / n)), int(math.Round(sum[1] / n)), int(math.Round(sum[2] / n))}, true
-}
-
-// sidecarCentre reads DIR/meta/<id>.json next to DIR/images/<id>.nii.gz, as
-// otoseg phantom writes them, and returns the first ear in the field.
-func sidecarCentre(imagePath string, img *volume.Volume) ([3]int, bool) {
-	base := filepath.Base(imagePath)
-	id := strings.TrimSuffix(strings.TrimSuffix(base, ".gz"), ".nii")
-	p := filepath.Join(filepath.Dir(filepath.Dir(imagePath)), "meta", id+".json")
-	b, err := os.ReadFile(p)
-	if err != nil || len(b) > 1<<20 {
-		return [3]int{}, false
-	}
-	var m struct {
-		Ears []struct {
-			InFOV  bool       `json:"in_fov"`
-			Centre [3]float64 `json:"labyrinth_centre_world_mm"`
-		} `json:"ears"`
-	}
-	if json.Unmarshal(b, &m) != nil {
-		return [3]int{}, false
-	}
-	for _, e := range m.Ears {
-		if !e.InFOV {
-			continue
-		}
-		ci := img.ContinuousIndex(e.Centre)
-		c := [3]int{int(math.Round(ci[0])), int(math.Round(ci[1])), int(math.Round(ci[2]))}
-		if c[0] >= 0 && c[1] >= 0 && c[2] >= 0 && c[0] < img.Dims[0] && c[1] < img.Dims[1] && c[2] < img.Dims[2] {
-			return c, true
-		}
-	}
-	return [3]int{}, false
-}
-
-// densestBone finds the ~4 mm cell holding the most voxels in the otic
-// capsule's HU range (1700..2800), where the labyrinth sits.
-func densestBone(img *volume.Volume) [3]int {
-	var cell [3]int
-	var nc [3]int
-	for a := 0; a < 3; a++ {
-		cell[a] = max(1, int(math.Round(4/img.Spacing[a])))
-		nc[a] = (img.Dims[a] + cell[a] - 1) / cell[a]
-	}
-	counts := make([]int, nc[0]*nc[1]*nc[2])
-	for k := 0; k < img.Dims[2]; k++ {
-		for j := 0; j < img.Dims[1]; j++ {
-			for i := 0; i < img.Dims[0]; i++ {
-				v := img.Data[img.Index(i, j, k)]
-				if v >= 1700 && v <= 2800 {
-					counts[i/cell[0]+nc[0]*(j/cell[1]+nc[1]*(k/cell[2]))]++
-				}
-			}
-		}
-	}
-	best, bi := -1, 0
-	for i, n := range counts {
-		if n > best {
-			best, bi = n, i
-		}
-	}
-	ci, cj, ck := bi%nc[0], (bi/nc[0])%nc[1], bi/(nc[0]*nc[1])
-	return [3]int{
-		min(img.Dims[0]-1, ci*cell[0]+cell[0]/2),
-		min(img.Dims[1]-1, cj*cell[1]+cell[1]/2),
-		min(img.Dims[2]-1, ck*cell[2]+cell[2]/2),
-	}
 }

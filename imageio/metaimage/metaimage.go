@@ -266,20 +266,6 @@ func (h *Header) Geometry() (volume.Geometry, error) {
 	return g, nil
 }
 
-// ReadHeader reads and checks the header of path.
-func ReadHeader(path string) (*Header, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("metaimage %s: %w", path, err)
-	}
-	defer f.Close()
-	h, err := parseHeader(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("metaimage %s: %w", path, err)
-	}
-	return h, nil
-}
-
 // Read reads a .mha or .mhd image. Errors name the file.
 func Read(path string, opt Options) (*volume.Volume, error) {
 	v, err := read(path, opt)

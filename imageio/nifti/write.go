@@ -110,7 +110,7 @@ func headerFor(v *volume.Volume, version int) (*Header, error) {
 		}
 	}
 	qfac := 1.0
-	if det3(rot) < 0 {
+	if volume.Det3(rot) < 0 {
 		qfac = -1
 		for r := range 3 {
 			rot[r][2] = -rot[r][2]
@@ -120,10 +120,4 @@ func headerFor(v *volume.Volume, version int) (*Header, error) {
 	h.Quatern = [3]float64{b, c, d}
 	h.Pixdim = [8]float64{qfac, v.Spacing[0], v.Spacing[1], v.Spacing[2], 1, 1, 1, 1}
 	return h, nil
-}
-
-func det3(m [3][3]float64) float64 {
-	return m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
-		m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
-		m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
 }
