@@ -45,11 +45,9 @@ type Checkpoint struct {
 	TrainerName string
 	// MirrorAxes are the spatial axes (0..2, of nnU-Net's z, y, x array)
 	// the trainer allows mirroring over at inference; nil when the
-	// checkpoint does not say (nnU-Net then mirrors over all).
+	// checkpoint has none or None (nnU-Net's predictor then does not mirror).
 	MirrorAxes []int
-	// HasMirrorAxes tells an absent entry from an empty tuple (no mirroring).
-	HasMirrorAxes bool
-	Epoch         int
+	Epoch      int
 }
 
 // ReadCheckpoint reads a PyTorch zip checkpoint as nnU-Net v2 writes it
@@ -298,7 +296,7 @@ func fromPickle(obj any, entry func(key string) *zip.File) (*Checkpoint, error) 
 				return nil, fmt.Errorf("inference_allowed_mirroring_axes %v: axis %d is not 0, 1 or 2", axes, a)
 			}
 		}
-		c.MirrorAxes, c.HasMirrorAxes = axes, true
+		c.MirrorAxes = axes
 	}
 	w, ok := dictGet(obj, "network_weights")
 	if !ok {

@@ -196,8 +196,8 @@ func (m *Model) importFolds(results, tmp string) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		axes := ck.MirrorAxes
-		if !ck.HasMirrorAxes {
-			axes = []int{0, 1, 2}
+		if axes == nil {
+			axes = []int{} // absent or None: nnU-Net's predictor does not mirror
 		}
 		if i == 0 {
 			m.MirrorAxes, m.Trainer = axes, ck.TrainerName

@@ -8,6 +8,7 @@
 # random weights, see scripts/nnunet_torch.py); both sides run nnU-Net's
 # pipeline without mirroring (--disable-tta) on 2 threads. PyTorch runs the
 # predictor reimplemented in nnunet/testdata/make_fixtures.py (float32, CPU).
+# On a shared machine compare the CPU seconds: wall time depends on the load.
 set -eu
 OTOSEG=${1:-bin/otoseg}
 WORK=${2:-/tmp/nnunet-side-by-side}
@@ -24,9 +25,9 @@ grep -m1 'model name' /proc/cpuinfo
 grep -m1 'cpu family' /proc/cpuinfo
 grep -m1 '^model[[:space:]]' /proc/cpuinfo
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-GOMAXPROCS=2 /usr/bin/time -f 'otoseg : %e s wall, %M KB peak RSS' \
+GOMAXPROCS=2 /usr/bin/time -f 'otoseg : %e s wall, %U s user + %S s sys CPU, %M KB peak RSS' \
 	"$OTOSEG" segment "$IMG" -o "$WORK/otoseg.nii.gz" --model "$WORK/model" --disable-tta
-OMP_NUM_THREADS=2 /usr/bin/time -f 'pytorch: %e s wall, %M KB peak RSS' \
+OMP_NUM_THREADS=2 /usr/bin/time -f 'pytorch: %e s wall, %U s user + %S s sys CPU, %M KB peak RSS' \
 	$PY scripts/nnunet_torch.py predict "$R" "$IMG" "$WORK/torch.nii.gz" --no-mirror --threads 2
 $PY - "$WORK/otoseg.nii.gz" "$WORK/torch.nii.gz" <<'PYEOF'
 import sys, nibabel as nib, numpy as np
