@@ -12,6 +12,7 @@ demo: build
 	./scripts/demo.sh $(BIN)
 
 test:
+	./scripts/check-deps.sh
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 

@@ -77,6 +77,8 @@ type ConvResult struct {
 	GFLOPS       float64  `json:"gflops"`
 	TorchSeconds *float64 `json:"torch_seconds"`
 	TorchGFLOPS  *float64 `json:"torch_gflops"`
+	// FractionOfPeak is GFLOPS over the report's PeakGFLOPS.
+	FractionOfPeak float64 `json:"fraction_of_peak"`
 }
 
 // UNetResult holds the U-Net figures, nil where that side did not run.
@@ -95,6 +97,11 @@ type Report struct {
 	Rounds  int    `json:"rounds"`
 	Clock   string `json:"clock"` // "wall" or "cpu" (Options.CPUTime)
 	Kernels string `json:"kernels"`
+	// Peak is this machine's FMA peak measured in the same run;
+	// PeakGFLOPS is the part of it the convolution figures are fractions
+	// of: all cores at Threads for wall time, one core for CPU time.
+	Peak       Peak    `json:"peak"`
+	PeakGFLOPS float64 `json:"peak_gflops"`
 	// LoadAvg is the 1-minute load average (Linux /proc/loadavg) at the
 	// start and the end of the run: above the thread count, other processes
 	// competed for the cores and absolute figures are low.
@@ -144,6 +151,15 @@ func RunEngine(ctx context.Context, o Options) (*Report, error) {
 		rounds = append(rounds, r)
 	}
 	r := mergeRounds(rounds)
+	r.PeakGFLOPS = r.Peak.AllCores
+	if o.CPUTime {
+		r.PeakGFLOPS = r.Peak.OneCore
+	}
+	for i := range r.Conv {
+		if r.PeakGFLOPS > 0 {
+			r.Conv[i].FractionOfPeak = r.Conv[i].GFLOPS / r.PeakGFLOPS
+		}
+	}
 	if load1, ok1 := loadAvg(); ok0 && ok1 {
 		r.LoadAvg = []float64{load0, load1}
 	}
@@ -186,6 +202,8 @@ func mergeRounds(rs []*Report) *Report {
 		}
 		return &m
 	}
+	r.Peak.OneCore = *med(func(x *Report) *float64 { return &x.Peak.OneCore })
+	r.Peak.AllCores = *med(func(x *Report) *float64 { return &x.Peak.AllCores })
 	for i := range r.Conv {
 		r.Conv[i].Seconds = *med(func(x *Report) *float64 { return &x.Conv[i].Seconds })
 		r.Conv[i].GFLOPS = *med(func(x *Report) *float64 { return &x.Conv[i].GFLOPS })
@@ -210,6 +228,12 @@ func runRound(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	r := &Report{Threads: o.Threads, Reps: o.Reps, Rounds: 1, Clock: "wall", Kernels: nn.KernelPath()}
+	peak, err := MeasurePeak(ctx, o.Threads, o.Reps)
+	if err != nil {
+		return nil, err
+	}
+	r.Peak = peak
+	logf("FMA peak (%s loop): %.1f GFLOP/s on one core, %.1f on %d threads; %s", peak.SIMD, peak.OneCore, peak.AllCores, o.Threads, peak.CPU)
 	clock := timing.Clock(timing.Wall)
 	if o.CPUTime {
 		r.Clock, clock = "cpu", timing.CPU
@@ -351,14 +375,16 @@ func (r *Report) WriteTable(w io.Writer) {
 	if torch == "" {
 		torch = "not run"
 	}
-	fmt.Fprintf(w, "engine benchmark: %d threads, %s time, median of %d runs (x %d rounds), kernels %s, PyTorch %s\n\n", r.Threads, r.Clock, r.Reps, r.Rounds, r.Kernels, torch)
-	fmt.Fprintf(w, "%-28s %12s %12s %15s\n", "convolution 3x3x3, GFLOP/s", "otoseg", "PyTorch", "otoseg/PyTorch")
+	fmt.Fprintf(w, "engine benchmark: %d threads, %s time, median of %d runs (x %d rounds), kernels %s, PyTorch %s\n", r.Threads, r.Clock, r.Reps, r.Rounds, r.Kernels, torch)
+	fmt.Fprintf(w, "CPU: %s\nFMA peak (%s): %.1f GFLOP/s one core, %.1f GFLOP/s %d threads; fractions below are of %.1f\n\n",
+		r.Peak.CPU, r.Peak.SIMD, r.Peak.OneCore, r.Peak.AllCores, r.Peak.Threads, r.PeakGFLOPS)
+	fmt.Fprintf(w, "%-28s %12s %8s %12s %15s\n", "convolution 3x3x3, GFLOP/s", "otoseg", "of peak", "PyTorch", "otoseg/PyTorch")
 	for _, c := range r.Conv {
 		name := c.Shape + " " + c.Pass
 		if c.TorchGFLOPS != nil {
-			fmt.Fprintf(w, "%-28s %12.1f %12.1f %14.2fx\n", name, c.GFLOPS, *c.TorchGFLOPS, c.GFLOPS / *c.TorchGFLOPS)
+			fmt.Fprintf(w, "%-28s %12.1f %7.0f%% %12.1f %14.2fx\n", name, c.GFLOPS, 100*c.FractionOfPeak, *c.TorchGFLOPS, c.GFLOPS / *c.TorchGFLOPS)
 		} else {
-			fmt.Fprintf(w, "%-28s %12.1f %12s %15s\n", name, c.GFLOPS, "-", "-")
+			fmt.Fprintf(w, "%-28s %12.1f %7.0f%% %12s %15s\n", name, c.GFLOPS, 100*c.FractionOfPeak, "-", "-")
 		}
 	}
 	fmt.Fprintf(w, "\n%-28s %12s %12s %15s\n", "U-Net 16-256 ch, seconds", "otoseg", "PyTorch", "otoseg/PyTorch")

@@ -150,9 +150,9 @@ func parseCase(rec, header []string, dir string) (Case, error) {
 	if get(1) == "" {
 		return c, fmt.Errorf("case %s: image path is empty", c.ID)
 	}
-	c.Image = resolve(dir, get(1))
+	c.Image = Resolve(dir, get(1))
 	if get(2) != "" {
-		c.Label = resolve(dir, get(2))
+		c.Label = Resolve(dir, get(2))
 	}
 	switch c.Split {
 	case SplitTrain, SplitValidation, SplitExternal:
@@ -180,7 +180,9 @@ func parseCase(rec, header []string, dir string) (Case, error) {
 	return c, nil
 }
 
-func resolve(dir, p string) string {
+// Resolve returns a manifest cell's path p as it is to be opened: relative
+// paths are relative to the manifest's folder dir.
+func Resolve(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}

@@ -1,11 +1,9 @@
 package evaluate
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otoseg/otoseg/dataset"
 	"github.com/otoseg/otoseg/imageio"
 )
 
@@ -33,66 +32,10 @@ func FindPrediction(dir, caseID string) (string, error) {
 	return "", fmt.Errorf("case %s: no prediction in %s (tried %s)", caseID, dir, strings.Join(PredictionExtensions, ", "))
 }
 
-// maxTableBytes caps the size of a times or ratings CSV.
-const maxTableBytes = 64 << 20
-
-// readTable reads a CSV with a header and returns the column positions of
-// the required columns (others may be present in any order) and the rows
-// with their line numbers.
-func readTable(path string, required []string) (map[string]int, [][]string, []int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(io.LimitReader(f, maxTableBytes))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil, nil, fmt.Errorf("%s: empty file, want a header with %s", path, strings.Join(required, ","))
-	}
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
-	}
-	for _, c := range required {
-		if _, ok := col[c]; !ok {
-			return nil, nil, nil, fmt.Errorf("%s: header lacks column %q (want %s)", path, c, strings.Join(required, ","))
-		}
-	}
-	var rows [][]string
-	var lines []int
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		line, _ := r.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		if len(rec) != len(header) {
-			return nil, nil, nil, fmt.Errorf("%s: line %d has %d fields, header has %d", path, line, len(rec), len(header))
-		}
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-		}
-		rows = append(rows, rec)
-		lines = append(lines, line)
-	}
-	return col, rows, lines, nil
-}
-
 // ReadTimes reads a times CSV (case_id,seconds): automated processing time
 // per case in seconds, positive and finite, one row per case.
 func ReadTimes(path string) (map[string]float64, error) {
-	col, rows, lines, err := readTable(path, []string{"case_id", "seconds"})
+	col, rows, lines, err := dataset.ReadTable(path, []string{"case_id", "seconds"})
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +113,7 @@ var LikertLevels = []string{"usable as is", "minor corrections", "major correcti
 // case more than once, the rating with the latest rated_at (RFC 3339;
 // otherwise the later line) is kept.
 func ReadRatings(path string) ([]Rating, error) {
-	col, rows, lines, err := readTable(path, []string{"case_id", "reader", "likert"})
+	col, rows, lines, err := dataset.ReadTable(path, []string{"case_id", "reader", "likert"})
 	if err != nil {
 		return nil, err
 	}

@@ -244,7 +244,7 @@ func cohortOf(cfg Config) (*dataset.Manifest, error) {
 		}
 		return &dataset.Manifest{Cases: []dataset.Case{{ID: imageStem(cfg.RefFile), Label: cfg.RefFile}}}, nil
 	}
-	return ReadManifest(cfg.Manifest)
+	return dataset.ReadAny(cfg.Manifest)
 }
 
 // imageStem is a file name without directory and image extension.

@@ -137,6 +137,21 @@ func ReadWith(path string, opt Options) (*volume.Volume, error) {
 	return v, nil
 }
 
+// CheckWritable reports whether Write can write path's format, by its
+// name alone: commands check their outputs with it before any work.
+func CheckWritable(path string) error {
+	p := strings.ToLower(path)
+	for _, e := range WriteExtensions {
+		if strings.HasSuffix(p, e) {
+			return nil
+		}
+	}
+	if strings.HasSuffix(p, ".hdr") || strings.HasSuffix(p, ".hdr.gz") {
+		return fmt.Errorf("%s: writing .hdr/.img pairs is not supported; use .nii or .nii.gz", path)
+	}
+	return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", path, strings.Join(WriteExtensions, ", "))
+}
+
 // Write writes v to path in the format its extension names, atomically. A
 // name ending in .seg.nrrd writes a 3D Slicer segmentation (uint8, one
 // segment per label present, see Segments) and refuses volumes that are not
@@ -145,11 +160,11 @@ func Write(path string, v *volume.Volume) error {
 	if v == nil {
 		return fmt.Errorf("%s: nil volume", path)
 	}
+	if err := CheckWritable(path); err != nil {
+		return err
+	}
 	switch FormatOf(path) {
 	case NIfTI:
-		if strings.HasSuffix(strings.ToLower(path), ".hdr") || strings.HasSuffix(strings.ToLower(path), ".hdr.gz") {
-			return fmt.Errorf("%s: writing .hdr/.img pairs is not supported; use .nii or .nii.gz", path)
-		}
 		return nifti.Write(path, v)
 	case NRRD:
 		if strings.HasSuffix(strings.ToLower(path), ".seg.nrrd") {

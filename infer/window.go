@@ -19,11 +19,11 @@ type Net interface {
 	Logits(x *nn.Tensor) (*nn.Tensor, error)
 }
 
-// Window is nnU-Net's sliding-window predictor: overlapping patches (step
+// SlidingWindow is nnU-Net's sliding-window predictor: overlapping patches (step
 // 0.5 of the patch), each prediction weighted by a Gaussian importance map
 // (sigma = patch/8) so that patch borders count less, optional mirroring
 // test-time augmentation, softmax averaged over everything.
-type Window struct {
+type SlidingWindow struct {
 	Patch  [3]int // x y z voxels
 	Step   float64
 	Mirror bool // 8 mirrored passes in 3-D
@@ -35,7 +35,7 @@ type Window struct {
 // Probabilities returns per-class probabilities (C planes of nx*ny*nz, x
 // fastest) for a normalised image with the given dims. The image must be at
 // least one patch in every axis.
-func (w *Window) Probabilities(ctx context.Context, net Net, img []float32, dims [3]int, classes int) ([]float32, error) {
+func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float32, dims [3]int, classes int) ([]float32, error) {
 	for a := 0; a < 3; a++ {
 		if dims[a] < w.Patch[a] {
 			return nil, fmt.Errorf("sliding window: image %v smaller than patch %v", dims, w.Patch)

@@ -53,7 +53,7 @@ func TestWindowReproducesVoxelwiseNet(t *testing.T) {
 		img[i] = float32(math.Sin(float64(i) * 0.37))
 	}
 	for _, mirror := range []bool{false, true} {
-		w := Window{Patch: [3]int{8, 8, 8}, Mirror: mirror}
+		w := SlidingWindow{Patch: [3]int{8, 8, 8}, Mirror: mirror}
 		prob, err := w.Probabilities(context.Background(), &thresholdNet{}, img, dims, 2)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func TestWindowReproducesVoxelwiseNet(t *testing.T) {
 }
 
 func TestWindowRejectsSmallImage(t *testing.T) {
-	w := Window{Patch: [3]int{8, 8, 8}}
+	w := SlidingWindow{Patch: [3]int{8, 8, 8}}
 	if _, err := w.Probabilities(context.Background(), &thresholdNet{}, make([]float32, 7*8*8), [3]int{7, 8, 8}, 2); err == nil {
 		t.Error("no error for an image smaller than the patch")
 	}

@@ -161,7 +161,7 @@ func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator
 	}
 	// Windows overlap by a quarter: the localiser needs ears, not smooth
 	// borders, and a head holds dozens of patches.
-	w := infer.Window{Patch: l.PatchSize, Step: 0.75}
+	w := infer.SlidingWindow{Patch: l.PatchSize, Step: 0.75}
 	prob, err := w.Probabilities(ctx, net, low.Data, low.Dims, 2)
 	if err != nil {
 		return nil, fmt.Errorf("locate: %w", err)

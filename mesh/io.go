@@ -132,23 +132,45 @@ func EncodeOBJ(w io.Writer, m *Mesh) error {
 	return bw.Flush()
 }
 
-// binaryMagic starts the compact binary form.
-const binaryMagic = "OTOMESH1"
+// The compact binary form is what the review app fetches and draws, one
+// request per surface, all numbers little-endian:
+//
+//	offset          size     content
+//	0               8        magic: "OTOMESH1" (no labels) or "OTOMESH2" (labels)
+//	8               4        uint32 vertex count nv
+//	12              4        uint32 triangle count nt
+//	16              12*nv    float32 x, y, z per vertex (LPS mm)
+//	16+12*nv        12*nt    uint32 vertex indices, three per triangle
+//	16+12*nv+12*nt  nv       "OTOMESH2" only: uint8 label per vertex
+//
+// Every section starts at a multiple of 4 bytes, so a browser wraps the
+// response in a Float32Array, a Uint32Array and a Uint8Array without
+// copying. The magic says whether labels follow, so a reader never has to
+// guess from the length.
+const (
+	binaryMagic        = "OTOMESH1"
+	binaryMagicLabels  = "OTOMESH2"
+	binaryHeaderLength = 16
+)
 
 // MaxBinaryElements caps the vertex and triangle counts DecodeBinary accepts
 // from a header (64 M each, far beyond an inner-ear surface).
 const MaxBinaryElements = 1 << 26
 
-// EncodeBinary writes the compact form the review app loads with one
-// fetch: "OTOMESH1", uint32 vertex count, uint32 triangle count, then the
-// float32 vertices and uint32 triangles, all little-endian, so a browser
-// can wrap the bytes in a Float32Array and a Uint32Array directly.
+// EncodeBinary writes the compact binary form described above: "OTOMESH2"
+// with the labels when m.Labels is not nil, else "OTOMESH1".
 func EncodeBinary(w io.Writer, m *Mesh) error {
 	if m.NumVertices() > MaxBinaryElements || m.NumTriangles() > MaxBinaryElements {
 		return fmt.Errorf("mesh too large for the binary form: %d vertices, %d triangles", m.NumVertices(), m.NumTriangles())
 	}
-	hdr := make([]byte, 16, 16+4*len(m.Vertices)+4*len(m.Triangles))
+	if m.Labels != nil && len(m.Labels) != m.NumVertices() {
+		return fmt.Errorf("mesh: %d labels for %d vertices", len(m.Labels), m.NumVertices())
+	}
+	hdr := make([]byte, binaryHeaderLength, binaryHeaderLength+4*len(m.Vertices)+4*len(m.Triangles)+len(m.Labels))
 	copy(hdr, binaryMagic)
+	if m.Labels != nil {
+		copy(hdr, binaryMagicLabels)
+	}
 	binary.LittleEndian.PutUint32(hdr[8:], uint32(m.NumVertices()))
 	binary.LittleEndian.PutUint32(hdr[12:], uint32(m.NumTriangles()))
 	for _, x := range m.Vertices {
@@ -157,6 +179,7 @@ func EncodeBinary(w io.Writer, m *Mesh) error {
 	for _, t := range m.Triangles {
 		hdr = binary.LittleEndian.AppendUint32(hdr, t)
 	}
+	hdr = append(hdr, m.Labels...)
 	_, err := w.Write(hdr)
 	return err
 }
@@ -165,11 +188,12 @@ func EncodeBinary(w io.Writer, m *Mesh) error {
 // counts over MaxBinaryElements, truncated data and triangles that name
 // missing vertices.
 func DecodeBinary(r io.Reader) (*Mesh, error) {
-	var hdr [16]byte
+	var hdr [binaryHeaderLength]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, fmt.Errorf("mesh: binary header: %w", err)
 	}
-	if string(hdr[:8]) != binaryMagic {
+	magic := string(hdr[:8])
+	if magic != binaryMagic && magic != binaryMagicLabels {
 		return nil, fmt.Errorf("mesh: not an otoseg binary mesh (magic %q)", hdr[:8])
 	}
 	nv, nt := binary.LittleEndian.Uint32(hdr[8:]), binary.LittleEndian.Uint32(hdr[12:])
@@ -203,6 +227,14 @@ func DecodeBinary(r io.Reader) (*Mesh, error) {
 	m := &Mesh{Vertices: make([]float32, len(vb)), Triangles: tri}
 	for i, b := range vb {
 		m.Vertices[i] = math.Float32frombits(b)
+	}
+	if magic == binaryMagicLabels {
+		// nv is at most MaxBinaryElements, and the vertices it counts
+		// have already arrived, so this allocation is backed by data.
+		m.Labels = make([]uint8, nv)
+		if _, err := io.ReadFull(r, m.Labels); err != nil {
+			return nil, fmt.Errorf("mesh: binary labels: %w", err)
+		}
 	}
 	if err := m.Check(); err != nil {
 		return nil, err

@@ -1,7 +1,8 @@
 // Package mesh turns a volume into a triangle surface and works with it:
 // marching cubes on a scalar field or a label, vertex welding, Laplacian
 // and Taubin smoothing, area and enclosed volume, and writers for binary
-// STL, binary PLY, OBJ and a compact binary/JSON form for the review app.
+// STL, binary PLY, OBJ and a compact binary/JSON form for the review app;
+// LabelSurface gives one surface of a whole label map, labelled per vertex.
 //
 // Meshes are in the volume's world space: LPS millimetres (x to the
 // patient's Left, y Posterior, z Superior), the coordinates 3D Slicer
@@ -18,10 +19,14 @@ import (
 
 // Mesh is an indexed triangle mesh, compact enough to send to a browser as
 // is: Vertices holds x, y, z per vertex (LPS mm), Triangles holds three
-// vertex indices per triangle.
+// vertex indices per triangle. Labels, when not nil, holds one label per
+// vertex: which label of a label map the vertex bounds (LabelSurface), so
+// that a viewer can colour one surface of several structures; STL, PLY and
+// OBJ leave it out.
 type Mesh struct {
 	Vertices  []float32 `json:"vertices"`
 	Triangles []uint32  `json:"triangles"`
+	Labels    []uint8   `json:"labels,omitempty"`
 }
 
 // NumVertices is the number of vertices.
@@ -140,14 +145,12 @@ func MarchingCubes(v *volume.Volume, opt Options) (*Mesh, error) {
 	// determinant mirrors space, and then triangles are wound the other way
 	// to keep normals outward.
 	var a [3][3]float64
-	det := 1.0
 	for r := 0; r < 3; r++ {
 		for c := 0; c < 3; c++ {
 			a[r][c] = v.Direction[r][c] * v.Spacing[c]
 		}
 	}
-	det = a[0][0]*(a[1][1]*a[2][2]-a[1][2]*a[2][1]) - a[0][1]*(a[1][0]*a[2][2]-a[1][2]*a[2][0]) + a[0][2]*(a[1][0]*a[2][1]-a[1][1]*a[2][0])
-	flip := det < 0
+	flip := volume.Det3(a) < 0
 
 	m := &Mesh{}
 	addVertex := func(p [3]float64) int32 {

@@ -231,6 +231,10 @@ func FuzzDecodeBinary(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte("OTOMESH1\xff\xff\xff\xff\x00\x00\x00\x00"))
 	f.Add([]byte("OTOMESH1\x01\x00\x00\x00\x01\x00\x00\x00"))
+	var labelled bytes.Buffer
+	EncodeBinary(&labelled, &Mesh{Vertices: []float32{0, 0, 0, 1, 0, 0, 0, 1, 0}, Triangles: []uint32{0, 1, 2}, Labels: []uint8{1, 2, 3}})
+	f.Add(labelled.Bytes())
+	f.Add([]byte("OTOMESH2\x03\x00\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte("nope"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := DecodeBinary(bytes.NewReader(data))

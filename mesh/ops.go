@@ -56,11 +56,14 @@ func (m *Mesh) Bounds() (lo, hi [3]float64) {
 	return lo, hi
 }
 
-// Check reports triangles that name missing vertices or non-finite
-// coordinates.
+// Check reports triangles that name missing vertices, non-finite
+// coordinates and labels that are not one per vertex.
 func (m *Mesh) Check() error {
 	if len(m.Vertices)%3 != 0 || len(m.Triangles)%3 != 0 {
 		return fmt.Errorf("mesh: %d vertex and %d triangle values, want multiples of 3", len(m.Vertices), len(m.Triangles))
+	}
+	if m.Labels != nil && len(m.Labels) != m.NumVertices() {
+		return fmt.Errorf("mesh: %d labels for %d vertices", len(m.Labels), m.NumVertices())
 	}
 	nv := uint32(m.NumVertices())
 	for i, t := range m.Triangles {
@@ -149,7 +152,8 @@ func (m *Mesh) Topology() Topology {
 // straddling a cell boundary at distance just under tol may stay apart),
 // drops triangles that collapse and vertices no longer used. Marching cubes
 // output is already welded; this is for meshes joined from pieces or read
-// from triangle soups such as STL.
+// from triangle soups such as STL. A merged vertex keeps the label of the
+// first vertex merged into it.
 func (m *Mesh) Weld(tol float64) *Mesh {
 	if !(tol > 0) {
 		tol = 1e-6
@@ -158,6 +162,9 @@ func (m *Mesh) Weld(tol float64) *Mesh {
 	ids := map[key]uint32{}
 	remap := make([]uint32, m.NumVertices())
 	out := &Mesh{}
+	if m.Labels != nil {
+		out.Labels = []uint8{}
+	}
 	for i := 0; i < m.NumVertices(); i++ {
 		p := m.Vertex(uint32(i))
 		k := key{int64(math.Round(p[0] / tol)), int64(math.Round(p[1] / tol)), int64(math.Round(p[2] / tol))}
@@ -166,6 +173,9 @@ func (m *Mesh) Weld(tol float64) *Mesh {
 			id = uint32(out.NumVertices())
 			ids[k] = id
 			out.Vertices = append(out.Vertices, m.Vertices[3*i:3*i+3]...)
+			if m.Labels != nil {
+				out.Labels = append(out.Labels, m.Labels[i])
+			}
 		}
 		remap[i] = id
 	}
@@ -186,10 +196,16 @@ func (m *Mesh) compact() *Mesh {
 		used[i] = -1
 	}
 	out := &Mesh{Triangles: make([]uint32, len(m.Triangles))}
+	if m.Labels != nil {
+		out.Labels = []uint8{}
+	}
 	for i, t := range m.Triangles {
 		if used[t] < 0 {
 			used[t] = int64(out.NumVertices())
 			out.Vertices = append(out.Vertices, m.Vertices[3*t:3*t+3]...)
+			if m.Labels != nil {
+				out.Labels = append(out.Labels, m.Labels[t])
+			}
 		}
 		out.Triangles[i] = uint32(used[t])
 	}
@@ -280,7 +296,7 @@ func (m *Mesh) smooth(iterations int, lambda, mu float64) {
 // expect NIfTI's world convention. Negating two axes is a rotation, so the
 // winding stays outward.
 func (m *Mesh) ToRAS() *Mesh {
-	out := &Mesh{Vertices: make([]float32, len(m.Vertices)), Triangles: slices.Clone(m.Triangles)}
+	out := &Mesh{Vertices: make([]float32, len(m.Vertices)), Triangles: slices.Clone(m.Triangles), Labels: slices.Clone(m.Labels)}
 	for i, x := range m.Vertices {
 		if i%3 < 2 {
 			x = -x

@@ -166,7 +166,7 @@ func SlicesWith(img, label *volume.Volume, centre [3]int, win Window, opt Option
 				var ijk [3]int
 				ijk[p.u], ijk[p.v], ijk[p.fixed] = iu, iv, centre[p.fixed]
 				idx := img.Index(ijk[0], ijk[1], ijk[2])
-				grey[y*sz.X+x] = windowed(float64(img.Data[idx]), win)
+				grey[y*sz.X+x] = win.Grey(float64(img.Data[idx]))
 				if label != nil {
 					l := label.Data[idx]
 					if l > 0 && l < 256 {
@@ -223,7 +223,10 @@ func clampIdx(i, n int) int {
 	return i
 }
 
-func windowed(hu float64, w Window) uint8 {
+// Grey is the grey level of value hu through the window: 0 at or below
+// Level-Width/2 (and for NaN), 255 at or above Level+Width/2, rounded to
+// the nearest level between.
+func (w Window) Grey(hu float64) uint8 {
 	f := (hu - (w.Level - w.Width/2)) / w.Width
 	if f <= 0 || math.IsNaN(f) {
 		return 0

@@ -89,7 +89,7 @@ func TestOutlines(t *testing.T) {
 	if count[rgba(ear.Cochlea)] == 0 || count[rgba(ear.Canals)] == 0 {
 		t.Errorf("outline colours missing: %d cochlea, %d canals", count[rgba(ear.Cochlea)], count[rgba(ear.Canals)])
 	}
-	grey := color.RGBA{windowed(2000, BoneWindow), windowed(2000, BoneWindow), windowed(2000, BoneWindow), 255}
+	grey := color.RGBA{BoneWindow.Grey(2000), BoneWindow.Grey(2000), BoneWindow.Grey(2000), 255}
 	if count[grey] == 0 {
 		t.Error("no interior grey left inside the labels")
 	}
@@ -110,8 +110,8 @@ func TestWindow(t *testing.T) {
 		hu   float64
 		want uint8
 	}{{-1000, 0}, {-2000, 0}, {3000, 255}, {5000, 255}, {1000, 128}, {math.NaN(), 0}} {
-		if got := windowed(c.hu, BoneWindow); got != c.want {
-			t.Errorf("windowed(%g) = %d, want %d", c.hu, got, c.want)
+		if got := BoneWindow.Grey(c.hu); got != c.want {
+			t.Errorf("BoneWindow.Grey(%g) = %d, want %d", c.hu, got, c.want)
 		}
 	}
 }

@@ -1,124 +1,99 @@
 package review
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"regexp"
-	"sync"
-	"time"
-
-	"golang.org/x/crypto/bcrypt"
+	"net/http"
+	"net/url"
+	"strings"
 )
 
-// Secret kinds stored with a reader.
+// authed is a signed-in request: its session, its reader and the CSRF
+// token that state-changing requests must echo.
+type authed struct {
+	sess      Session
+	reader    Reader
+	tokenHash string
+	csrf      string // derived from the cookie (csrfFor)
+}
+
+// session looks up the request's session cookie; false when it is missing,
+// malformed, expired or revoked.
+func (s *Server) session(r *http.Request) (authed, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return authed{}, false
+	}
+	h := HashToken(c.Value)
+	sess, rd, err := s.o.Store.SessionReader(r.Context(), h, s.o.Now())
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.o.Log.Error("session lookup", "err", err)
+		}
+		return authed{}, false
+	}
+	return authed{sess: sess, reader: rd, tokenHash: h, csrf: csrfFor(c.Value)}, true
+}
+
+// sameOrigin refuses cross-site requests: an Origin header, when present,
+// must name this host, and a browser's Sec-Fetch-Site must not be
+// cross-site. Scripts that send neither pass; they still need the CSRF
+// token, which only a signed-in client has.
+func sameOrigin(r *http.Request) error {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || o == "null" || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+			return errStatus(http.StatusForbidden, "cross-origin request refused (Origin %q, host %q)", o, r.Host)
+		}
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return errStatus(http.StatusForbidden, "cross-site request refused")
+	}
+	return nil
+}
+
+// apiRole is who may call an API handler.
+type apiRole int
+
 const (
-	KindToken    = "token"
-	KindPassword = "password"
+	apiAny apiRole = iota
+	apiReader
+	apiAdmin
 )
 
-// MinPasswordLen is the shortest password accepted.
-const MinPasswordLen = 10
-
-var readerNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
-
-// ValidReaderName reports whether name can be a reader account name.
-func ValidReaderName(name string) bool { return readerNamePattern.MatchString(name) }
-
-// NewToken returns a random 32-byte token, base64url without padding.
-func NewToken() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // never fails since Go 1.24
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// HashToken is the sha256 of a token, hex: tokens carry 256 bits of entropy,
-// so a fast hash is enough and lookups by hash need no per-row salt.
-func HashToken(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
-
-// HashPassword hashes a password with bcrypt.
-func HashPassword(pw string) (string, error) {
-	if len(pw) < MinPasswordLen {
-		return "", fmt.Errorf("password must have at least %d characters", MinPasswordLen)
+// api wraps an API handler: it requires a session (401), the right role
+// (403) and, for state-changing requests, the same origin and the
+// session's CSRF token in X-CSRF-Token (403).
+func (s *Server) api(role apiRole, mutate bool, fn func(http.ResponseWriter, *http.Request, authed) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.session(r)
+		if !ok {
+			s.fail(w, r, errStatus(http.StatusUnauthorized, "sign in first: POST /api/login"))
+			return
+		}
+		if mutate {
+			if err := sameOrigin(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			tok := r.Header.Get(CSRFHeader)
+			if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.csrf)) != 1 {
+				s.fail(w, r, errStatus(http.StatusForbidden, "missing or wrong %s header", CSRFHeader))
+				return
+			}
+		}
+		switch {
+		case role == apiReader && a.reader.Admin:
+			s.fail(w, r, errStatus(http.StatusForbidden, "admin accounts do not rate cases"))
+			return
+		case role == apiAdmin && !a.reader.Admin:
+			s.fail(w, r, errStatus(http.StatusForbidden, "admin only"))
+			return
+		}
+		if err := fn(w, r, a); err != nil {
+			s.fail(w, r, err)
+		}
 	}
-	if len(pw) > 72 {
-		return "", errors.New("password must have at most 72 bytes (bcrypt's limit)")
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-	if err != nil {
-		return "", err
-	}
-	return string(h), nil
-}
-
-// verifySecret reports whether secret signs in as rd (found is false for an
-// unknown name). It does the same work for every outcome, exactly one bcrypt
-// verification, so that the answer time does not tell an unknown name from
-// a known one, nor a token account from a password account: token accounts
-// (a sha256 compare would answer in microseconds) and unknown names verify
-// against dummyHash, password accounts against their own hash (made at the
-// same cost).
-func verifySecret(rd Reader, found bool, secret string) bool {
-	if found && rd.SecretKind == KindPassword {
-		return bcrypt.CompareHashAndPassword([]byte(rd.SecretHash), []byte(secret)) == nil
-	}
-	_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(secret))
-	if found && rd.SecretKind == KindToken {
-		return subtle.ConstantTimeCompare([]byte(HashToken(secret)), []byte(rd.SecretHash)) == 1
-	}
-	return false
-}
-
-// dummyHash is what verifySecret compares against when no password hash
-// applies. NewServer makes it, so no sign-in pays for generating it.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("otoseg-no-such-reader"), bcrypt.DefaultCost)
-	return h
-})
-
-// AddReader creates an account. With password empty it creates a sign-in
-// token and returns it (it is stored only as a hash, so this is the one
-// time it can be shown); otherwise it stores the bcrypt hash of password.
-func AddReader(ctx context.Context, st *Store, name string, admin bool, password string) (token string, err error) {
-	if !ValidReaderName(name) {
-		return "", fmt.Errorf("reader name %q: use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", name)
-	}
-	kind, hash, token, err := newSecret(password)
-	if err != nil {
-		return "", err
-	}
-	if _, err := st.AddReader(ctx, name, admin, kind, hash, time.Now()); err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-// ResetReader replaces a reader's token or password and signs it out
-// everywhere; it returns the new token when password is empty.
-func ResetReader(ctx context.Context, st *Store, name, password string) (token string, err error) {
-	kind, hash, token, err := newSecret(password)
-	if err != nil {
-		return "", err
-	}
-	if err := st.SetSecret(ctx, name, kind, hash); err != nil {
-		return "", err
-	}
-	return token, nil
-}
-
-func newSecret(password string) (kind, hash, token string, err error) {
-	if password == "" {
-		token = NewToken()
-		return KindToken, HashToken(token), token, nil
-	}
-	hash, err = HashPassword(password)
-	return KindPassword, hash, "", err
 }

@@ -1,13 +1,17 @@
 package review
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/mesh"
+	"github.com/otoseg/otoseg/render"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -23,6 +27,8 @@ func BenchmarkSlicePNG(b *testing.B) {
 		b.Fatal(err)
 	}
 	f := NewFrame(ct.Geometry)
+	enc := newPNGEncoder()
+	palette := ear.Palette()
 	for _, v := range []struct {
 		name string
 		view View
@@ -30,14 +36,22 @@ func BenchmarkSlicePNG(b *testing.B) {
 		_, _, _, _, n := f.SliceSize(v.view)
 		b.Run(v.name+"/ct", func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
-				if _, err := ImageSlicePNG(ct.Data, f, v.view, (i*7)%n, BoneWindow); err != nil {
+				img, err := ImageSlice(ct.Data, f, v.view, (i*7)%n, render.BoneWindow)
+				if err == nil {
+					_, err = enc.encode(img)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run(v.name+"/label", func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
-				if _, err := LabelSlicePNG(labels, f, v.view, (i*7)%n); err != nil {
+				img, err := LabelSlice(labels, f, v.view, (i*7)%n, palette)
+				if err == nil {
+					_, err = enc.encode(img)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -45,16 +59,28 @@ func BenchmarkSlicePNG(b *testing.B) {
 	}
 }
 
-// BenchmarkSurface builds the 3-D surface of a 512x512x200 label map.
+// BenchmarkSurface builds the 3-D surface of the ear of a 512x512x200
+// label map.
 func BenchmarkSurface(b *testing.B) {
 	_, lab := synthEar(benchDims, 0)
 	labels, _ := toLabels("bench", lab)
-	var s Surface
-	for b.Loop() {
-		s = BuildSurface(labels, lab.Geometry)
+	ears := earBoxes(labels, lab.Geometry, NewFrame(lab.Geometry))
+	if len(ears) != 1 {
+		b.Fatalf("%d ears", len(ears))
 	}
-	b.ReportMetric(float64(len(s.Indices)/3), "triangles")
-	b.ReportMetric(float64(len(s.Encode())), "bytes")
+	var m *mesh.Mesh
+	for b.Loop() {
+		var err error
+		if m, err = earSurface(labels, lab.Geometry, ears[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := mesh.EncodeBinary(&buf, m); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(m.NumTriangles()), "triangles")
+	b.ReportMetric(float64(buf.Len()), "bytes")
 }
 
 // writeBenchStudy writes a one-case study of benchDims (once per process).
@@ -127,14 +153,14 @@ func BenchmarkRating(b *testing.B) {
 	}
 }
 
-// BenchmarkEars finds the ears of a 512x512x200 label map (once per case,
+// BenchmarkEarBoxes finds the ears of a 512x512x200 label map (once per case,
 // when it is first opened).
-func BenchmarkEars(b *testing.B) {
+func BenchmarkEarBoxes(b *testing.B) {
 	_, lab := synthEar(benchDims, 0)
 	labels, _ := toLabels("bench", lab)
 	f := NewFrame(lab.Geometry)
 	for b.Loop() {
-		if es := Ears(labels, lab.Geometry, f); len(es) != 1 {
+		if es := earBoxes(labels, lab.Geometry, f); len(es) != 1 {
 			b.Fatalf("%d ears", len(es))
 		}
 	}

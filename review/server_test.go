@@ -3,11 +3,11 @@ package review
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"math"
@@ -20,7 +20,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/mesh"
 )
 
 type harness struct {
@@ -499,9 +501,10 @@ func TestSlicesAndSurface(t *testing.T) {
 	c := h.login("alice")
 	k := h.key("alice", "case001")
 	var info struct {
-		Views  map[string]viewInfo `json:"views"`
-		Dims   [3]int              `json:"dims"`
-		Centre [3]int              `json:"centre"`
+		Views        map[string]viewInfo `json:"views"`
+		Dims         [3]int              `json:"dims"`
+		Centre       [3]int              `json:"centre"`
+		LabelColours [][3]uint8          `json:"label_colours"`
 	}
 	c.getJSON("/api/cases/"+k, &info)
 	if info.Dims != dims || info.Views["axial"].Width != 40 || info.Views["coronal"].Height != 20 || info.Views["sagittal"].Width != 36 {
@@ -549,6 +552,17 @@ func TestSlicesAndSurface(t *testing.T) {
 	if nonzero == 0 {
 		t.Fatal("no segmentation in the axial slice through the centre")
 	}
+	// The slices and the 3-D view colour labels from package ear's one
+	// table.
+	if len(info.LabelColours) != 255 {
+		t.Fatalf("%d label colours, want 255", len(info.LabelColours))
+	}
+	for l, c := range info.LabelColours {
+		want := ear.Colour(l + 1)
+		if got := color.NRGBAModel.Convert(lab.Palette[l+1]).(color.NRGBA); got != want || (color.NRGBA{c[0], c[1], c[2], 255}) != want {
+			t.Errorf("label %d: slice colour %v, 3-D colour %v, ear's %v", l+1, got, c, want)
+		}
+	}
 	cor := decode("view=coronal&index=0&layer=image&window=400&level=40")
 	if b := cor.Bounds(); b.Dx() != 40 || b.Dy() != 20 {
 		t.Fatalf("coronal size %v", b)
@@ -566,12 +580,24 @@ func TestSlicesAndSurface(t *testing.T) {
 		}
 	}
 	status, body := c.do("GET", "/api/cases/"+k+"/surface?layer=A", nil, nil)
-	if status != 200 || string(body[:4]) != "OSF1" {
+	if status != 200 {
 		t.Fatalf("surface: %d", status)
 	}
-	nv, ni := binary.LittleEndian.Uint32(body[4:]), binary.LittleEndian.Uint32(body[8:])
-	if nv == 0 || ni == 0 || ni%3 != 0 || len(body) != int(12+12*nv+4*ni+nv) {
-		t.Fatalf("surface with %d vertices, %d indices, %d bytes", nv, ni, len(body))
+	m, err := mesh.DecodeBinary(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("surface: %v", err)
+	}
+	// One closed, outward-wound surface of the labyrinth, every vertex
+	// labelled with a label the map has.
+	if top := m.Topology(); m.NumTriangles() == 0 || !top.Closed() || m.Volume() <= 0 || len(m.Labels) != m.NumVertices() {
+		t.Fatalf("surface with %d vertices, %d labels, %+v, volume %g", m.NumVertices(), len(m.Labels), top, m.Volume())
+	}
+	seen := map[uint8]bool{}
+	for _, l := range m.Labels {
+		seen[l] = true
+	}
+	if seen[0] || len(seen) < 2 {
+		t.Fatalf("surface labels %v", seen)
 	}
 }
 

@@ -1,12 +1,3 @@
-// Package review is the expert-review web app: readers sign in, see every
-// automated segmentation of a study once, in an order of their own, blinded
-// to the case's metadata, and rate it on a 4-level Likert scale. Ratings live
-// in an embedded SQLite database (WAL, synchronous=FULL, one transaction per
-// rating) so that an acknowledged rating survives a crash of the server.
-//
-// The server never sends a whole volume to the browser: it renders slices as
-// PNG from volumes cached in a bounded LRU and a 3-D surface as a small
-// indexed mesh computed from the (downsampled) label map.
 package review
 
 import (

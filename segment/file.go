@@ -23,6 +23,15 @@ type FileOptions struct {
 	// Slicer writes <name>.seg.nrrd beside the label map; Mesh writes
 	// <name>_<side>.stl per ear.
 	Slicer, Mesh bool
+	// Stage, if set, is called as each stage starts ("reading",
+	// "segmenting", "writing"), for progress on a terminal.
+	Stage func(name string)
+}
+
+func (o FileOptions) stage(name string) {
+	if o.Stage != nil {
+		o.Stage(name)
+	}
 }
 
 // Report is what `otoseg segment` writes beside each label map.
@@ -42,13 +51,15 @@ type Report struct {
 // report run from the start of reading to the end of writing. A scan without
 // an inner ear returns a report and ErrNoEar, and writes nothing.
 func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) (*Report, error) {
-	rep := &Report{Input: in, Stages: map[string]float64{}}
+	rep := &Report{Input: in, Ears: []Ear{}, Stages: map[string]float64{}}
 	t0 := time.Now()
+	o.stage("reading")
 	img, err := imageio.ReadWith(in, imageio.Options{Series: o.Series, PickVolume: o.PickVolume, Volume: o.Volume})
 	if err != nil {
 		return rep, err
 	}
 	rep.Stages["read"] = time.Since(t0).Seconds()
+	o.stage("segmenting")
 	res, err := m.Segment(ctx, img, o.Options)
 	if errors.Is(err, ErrNoEar) {
 		rep.Message = ErrNoEar.Error()
@@ -64,6 +75,7 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 	}
 	rep.Ears = res.Ears
 	t1 := time.Now()
+	o.stage("writing")
 	if err := imageio.Write(out, res.Labels); err != nil {
 		return rep, err
 	}

@@ -174,7 +174,7 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o
 			return nil, fmt.Errorf("segment: region of interest: %w", err)
 		}
 		p.Intensity.Normalize(cut.Data)
-		w := infer.Window{Patch: p.PatchSize, Mirror: o.Mirror}
+		w := infer.SlidingWindow{Patch: p.PatchSize, Mirror: o.Mirror}
 		prob, err := w.Probabilities(ctx, infer.UNet{Net: m.Seg}, cut.Data, dims, C)
 		if err != nil {
 			return nil, fmt.Errorf("segment: %w", err)

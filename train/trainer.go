@@ -170,7 +170,7 @@ func Fit(ctx context.Context, net *unet.UNet, samples, val []*Sample, o FitOptio
 // returns the mean foreground Dice and the mean Dice per class.
 func Validate(ctx context.Context, net *unet.UNet, val []*Sample, patch [3]int) (float64, []float64, error) {
 	C := net.Config().NumClasses
-	w := infer.Window{Patch: patch}
+	w := infer.SlidingWindow{Patch: patch}
 	var fg float64
 	per := make([]float64, C-1)
 	for _, s := range val {

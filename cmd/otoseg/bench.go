@@ -43,10 +43,8 @@ convolution at three U-Net shapes (48^3 x 16, 32^3 x 32 and 16^3 x 64 channels,
 batch 1, forward and forward+backward) and a U-Net training step (2x64^3) and
 inference (96^3), then the same work in PyTorch when the interpreter given by
 --python can import torch. It prints GFLOP/s, seconds and the ratio
-otoseg/PyTorch; --json prints one JSON object instead.
-
-Examples:
-  otoseg bench engine
+otoseg/PyTorch; --json prints one JSON object instead.`,
+		Example: `  otoseg bench engine
   otoseg bench engine --threads 2 --reps 5 --rounds 3 --json
   otoseg bench engine --threads 1 --cpu-time   # kernel quality on a busy machine`,
 		Args: cobra.NoArgs,

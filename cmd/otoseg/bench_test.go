@@ -18,18 +18,35 @@ func TestBenchEngineJSON(t *testing.T) {
 	}
 	var r struct {
 		Conv []struct {
-			Shape       string   `json:"shape"`
-			Pass        string   `json:"pass"`
-			GFLOPS      float64  `json:"gflops"`
-			TorchGFLOPS *float64 `json:"torch_gflops"`
+			Shape          string   `json:"shape"`
+			Pass           string   `json:"pass"`
+			GFLOPS         float64  `json:"gflops"`
+			TorchGFLOPS    *float64 `json:"torch_gflops"`
+			FractionOfPeak float64  `json:"fraction_of_peak"`
 		} `json:"conv"`
-		UNet map[string]*float64 `json:"unet"`
+		UNet       map[string]*float64 `json:"unet"`
+		PeakGFLOPS float64             `json:"peak_gflops"`
+		Peak       struct {
+			CPU  string `json:"cpu"`
+			SIMD string `json:"simd"`
+		} `json:"peak"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("output is not one JSON object: %v\n%s", err, out.String())
 	}
 	if len(r.Conv) != 6 || r.Conv[0].Shape != "48^3x16" || r.Conv[1].Pass != "fwd+bwd" || !(r.Conv[5].GFLOPS > 0) || r.Conv[0].TorchGFLOPS != nil {
 		t.Errorf("conv results %+v", r.Conv)
+	}
+	// The peak is measured in the same run, and every shape is a fraction
+	// of it: above 0, and no kernel beats the machine's own FMA loop by
+	// more than timing noise.
+	if !(r.PeakGFLOPS > 0) || r.Peak.CPU == "" || r.Peak.SIMD == "none" {
+		t.Errorf("peak %v GFLOP/s, %+v", r.PeakGFLOPS, r.Peak)
+	}
+	for _, c := range r.Conv {
+		if want := c.GFLOPS / r.PeakGFLOPS; !(c.FractionOfPeak > 0 && c.FractionOfPeak < 1.3) || c.FractionOfPeak != want {
+			t.Errorf("%s %s: fraction of peak %v (GFLOP/s %v over %v)", c.Shape, c.Pass, c.FractionOfPeak, c.GFLOPS, r.PeakGFLOPS)
+		}
 	}
 	for _, k := range []string{"train_step_s", "infer96_s", "torch_train_step_s", "torch_infer96_s"} {
 		if v, ok := r.UNet[k]; !ok || v != nil {

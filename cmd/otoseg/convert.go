@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
@@ -19,12 +21,13 @@ type convertOptions struct {
 	PickVolume bool
 	Volume     int
 	Series     string
+	Out        string
 }
 
 func newConvertCmd() *cobra.Command {
 	opts := convertOptions{}
 	cmd := &cobra.Command{
-		Use:   "convert IN OUT [--spacing x,y,z] [--interp linear|bspline|nearest] [--volume N] [--series UID]",
+		Use:   "convert IN -o OUT [--spacing x,y,z] [--interp linear|bspline|nearest] [--volume N] [--series UID]",
 		Short: "convert an image between formats, optionally resampling it",
 		Long: `convert reads IN (NIfTI, NRRD, MetaImage, or DICOM: a directory or .zip) and
 writes OUT in the format its extension names: .nii, .nii.gz, .nrrd, .seg.nrrd,
@@ -37,14 +40,29 @@ closely as whole voxels allow. --interp chooses the interpolation; it defaults
 to nearest for integer datatypes (label maps: uint8, int16, uint16, int32) and
 linear for float32/float64. Pass --interp linear to smooth an integer CT.
 
-A 4-D file (time series) needs --volume N (0-based).`,
-		Args: cobra.ExactArgs(2),
+A 4-D file (time series) needs --volume N (0-based). OUT may also be given
+as a second argument (convert IN OUT). OUT may not be IN.`,
+		Example: `  otoseg convert dicom/ -o scan.nii.gz
+  otoseg convert scan.nii.gz -o scan_iso.nii.gz --spacing 0.3
+  otoseg convert labels.nii.gz -o labels.seg.nrrd`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.PickVolume = cmd.Flags().Changed("volume")
-			return runConvert(cmd.ErrOrStderr(), args[0], args[1], opts)
+			out := opts.Out
+			if len(args) == 2 {
+				if out != "" {
+					return usagef("give OUT once: as -o or as the second argument")
+				}
+				out = args[1]
+			}
+			if out == "" {
+				return usagef("-o OUT is required")
+			}
+			return runConvert(cmd.ErrOrStderr(), args[0], out, opts)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVarP(&opts.Out, "out", "o", "", "output image; its extension names the format")
 	f.StringVar(&opts.Spacing, "spacing", "", "resample to this spacing in mm: x,y,z or one value for isotropic")
 	f.StringVar(&opts.Interp, "interp", "", "interpolation for --spacing: nearest, linear or bspline (default: nearest for integer types, linear for float)")
 	f.IntVar(&opts.Volume, "volume", 0, "0-based index of the volume to read from a 4-D file")
@@ -80,8 +98,11 @@ func defaultInterp(dt volume.DType) volume.Interp {
 }
 
 func runConvert(log io.Writer, in, out string, opts convertOptions) error {
-	if imageio.FormatOf(out) == imageio.Unknown || imageio.FormatOf(out) == imageio.DICOM {
-		return fmt.Errorf("%s: cannot write this format; the output name must end in one of %s", out, strings.Join(imageio.WriteExtensions, ", "))
+	if err := safeout.File(out, in); err != nil {
+		return usageError{err}
+	}
+	if err := imageio.CheckWritable(out); err != nil {
+		return usageError{err}
 	}
 	var (
 		spacing [3]float64
@@ -90,14 +111,14 @@ func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 	)
 	if opts.Spacing != "" {
 		if spacing, err = parseSpacing(opts.Spacing); err != nil {
-			return err
+			return usageError{err}
 		}
 	} else if opts.Interp != "" {
-		return fmt.Errorf("--interp %s given without --spacing: nothing to interpolate", opts.Interp)
+		return usagef("--interp %s given without --spacing: nothing to interpolate", opts.Interp)
 	}
 	if opts.Interp != "" {
 		if interp, err = volume.ParseInterp(opts.Interp); err != nil {
-			return fmt.Errorf("--interp: %w", err)
+			return usagef("--interp: %w", err)
 		}
 	}
 	v, err := imageio.ReadWith(in, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume})

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
@@ -40,10 +42,13 @@ simulated manual time, and writes pictures of every result.`,
   otoseg demo --out /tmp/demo --seed 7`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := safeout.Dir(o.out); err != nil {
+				return usageError{err}
+			}
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.out, "out", "demo-out", "folder for the scans, segmentations and pictures")
+	cmd.Flags().StringVarP(&o.out, "out", "o", "demo-out", "folder for the scans, segmentations and pictures")
 	cmd.Flags().StringVar(&o.model, "model", "", "model folder (default: the built-in baseline)")
 	cmd.Flags().Uint64Var(&o.seed, "seed", 2026, "phantom seed")
 	return cmd

@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/evaluate"
@@ -86,6 +88,9 @@ Definitions are in docs/evaluate.md and in the report.
 
 With --ref REF instead of --manifest, --pred is one predicted label map and
 the same outputs are written for that single pair.`,
+		Example: `  otoseg segment cohort/images -o cohort/pred
+  otoseg evaluate --manifest cohort/manifest.csv --pred cohort/pred -o report
+  otoseg evaluate --ref labels/ear01.nii.gz --pred pred/ear01.nii.gz -o report-ear01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEvaluate(cmd, opts)
@@ -95,7 +100,7 @@ the same outputs are written for that single pair.`,
 	f.StringVar(&opts.Manifest, "manifest", "", "manifest CSV: case_id,image,label required; center,split,subgroup,pathology,manual_seconds,manual_seconds_simulated,scanner optional (see above)")
 	f.StringVar(&opts.Ref, "ref", "", "one reference label map, instead of --manifest (then --pred is one file)")
 	f.StringVar(&opts.PredDir, "pred", "", "directory of predicted label maps named <case_id>.<ext> (a file with --ref) (required)")
-	f.StringVar(&opts.OutDir, "out", "", "report directory, created if needed (required)")
+	f.StringVarP(&opts.OutDir, "out", "o", "", "report directory, created if needed (required)")
 	f.StringVar(&opts.Times, "times", "", "CSV case_id,seconds of automated processing time (default: DIR/<case_id>.json sidecars)")
 	f.StringVar(&opts.Ratings, "ratings", "", "CSV of Likert ratings from the review app")
 	f.Float64Var(&opts.ToleranceMM, "tolerance", metrics.DefaultToleranceMM, "NSD (surface Dice) tolerance in mm")
@@ -103,20 +108,26 @@ the same outputs are written for that single pair.`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "bootstrap seed")
 	f.IntVar(&opts.Workers, "workers", 0, "cases evaluated at once (0: min(CPUs, 4))")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "do not print a line per case")
-	cmd.MarkFlagsOneRequired("manifest", "ref")
-	cmd.MarkFlagsMutuallyExclusive("manifest", "ref")
-	for _, name := range []string{"pred", "out"} {
-		_ = cmd.MarkFlagRequired(name)
-	}
 	return cmd
 }
 
 func runEvaluate(cmd *cobra.Command, opts evaluateOptions) error {
-	if opts.Resamples < 1 {
-		return fmt.Errorf("--bootstrap %d: want at least 1", opts.Resamples)
+	switch {
+	case (opts.Manifest == "") == (opts.Ref == ""):
+		return usagef("give one of --manifest (a cohort) or --ref (one reference label map)")
+	case opts.PredDir == "":
+		return usagef("--pred is required")
+	case opts.OutDir == "":
+		return usagef("-o/--out REPORT_DIR is required")
+	case opts.Resamples < 1:
+		return usagef("--bootstrap %d: want at least 1", opts.Resamples)
+	case !(opts.ToleranceMM >= 0) || opts.ToleranceMM > 100:
+		return usagef("--tolerance %g: want a distance of 0 to 100 mm", opts.ToleranceMM)
+	case opts.Workers < 0:
+		return usagef("--workers %d: want 0 (automatic) or more", opts.Workers)
 	}
-	if opts.ToleranceMM < 0 {
-		return fmt.Errorf("--tolerance %g: want a non-negative distance in mm", opts.ToleranceMM)
+	if err := safeout.Dir(opts.OutDir, opts.PredDir); err != nil {
+		return usageError{err}
 	}
 	var log io.Writer = cmd.ErrOrStderr()
 	if opts.Quiet {

@@ -16,7 +16,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otoseg/otoseg/evaluate"
+	"github.com/otoseg/otoseg/dataset"
+
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -539,7 +540,7 @@ func TestEvaluateHelpDescribesManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, col := range append(append([]string{}, evaluate.ManifestRequired...), evaluate.ManifestOptional...) {
+	for _, col := range append(append([]string{}, dataset.RequiredColumns...), dataset.OptionalColumns...) {
 		if !strings.Contains(out, "\n  "+col+" ") {
 			t.Errorf("evaluate --help does not describe manifest column %q", col)
 		}

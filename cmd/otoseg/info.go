@@ -45,6 +45,9 @@ scl_inter applied) and ignore NaN voxels. orientation is the axis code
 (nibabel's aff2axcodes), e.g. RAS or LPS.
 
 A 4-D file (time series) needs --volume N (0-based).`,
+		Example: `  otoseg info scan.nii.gz
+  otoseg info dicom/ --json
+  otoseg info series.zip --series 1.2.840.113619.2.55.3.1234`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.PickVolume = cmd.Flags().Changed("volume")

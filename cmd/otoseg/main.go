@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -28,9 +27,14 @@ on an ordinary CPU, and runs the validation study around it.
 Images are read and written as NIfTI (.nii, .nii.gz), NRRD (.nrrd, .seg.nrrd),
 MetaImage (.mha, .mhd) and DICOM (a folder of series or a .zip).
 
-Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
+Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.
+
+Every command writes with -o/--out, prints status and progress on stderr and
+results on stdout, and exits with 0 (done), 1 (failed), 2 (usage: a bad flag,
+argument or output), 3 (no inner ear in the scan) or 130 (interrupted).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
 	root.AddCommand(
 		// one line per subcommand; each newXxxCmd lives in xxx.go
@@ -48,31 +52,17 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.`,
 		newDatasetCmd(),
 		newDemoCmd(),
 	)
+	markUsageErrors(root)
 	return root
 }
-
-// exitError is an error with its own exit status: `otoseg segment` exits
-// with 3 when the scan holds no inner ear, an answer rather than a failure.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e exitError) Error() string { return e.err.Error() }
-func (e exitError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := newRootCmd().ExecuteContext(ctx)
+	cmd, err := newRootCmd().ExecuteContextC(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "otoseg:", err)
-		code := 1
-		var ee exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		os.Exit(code)
+		fmt.Fprintln(os.Stderr, errorMessage(cmd, err))
+		os.Exit(exitCode(err))
 	}
 }

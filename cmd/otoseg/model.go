@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -100,7 +103,7 @@ func runModelInfo(cmd *cobra.Command, dir string, asJSON bool) error {
 		return err
 	}
 	fmt.Fprintf(w, "model        %s\n", name)
-	fmt.Fprintf(w, "labels       %v\n", mi.Labels)
+	fmt.Fprintf(w, "labels       %s\n", labelList(mi.Labels))
 	fmt.Fprintf(w, "spacing      %.3g x %.3g x %.3g mm\n", mi.TargetSpacing[0], mi.TargetSpacing[1], mi.TargetSpacing[2])
 	fmt.Fprintf(w, "ROI          %.3g x %.3g x %.3g mm, patch %v voxels\n", mi.ROISizeMM[0], mi.ROISizeMM[1], mi.ROISizeMM[2], mi.PatchSize)
 	fmt.Fprintf(w, "intensity    clip [%.0f, %.0f] HU, z-score mean %.1f sd %.1f\n", m.Plan.Intensity.ClipLow, m.Plan.Intensity.ClipHigh, m.Plan.Intensity.Mean, m.Plan.Intensity.Std)
@@ -118,4 +121,13 @@ func runModelInfo(cmd *cobra.Command, dir string, asJSON bool) error {
 		fmt.Fprintf(w, "checksum     %s\n", s)
 	}
 	return nil
+}
+
+// labelList writes a plan's labels in label order: "1 cochlea, 2 vestibule".
+func labelList(labels map[int]string) string {
+	var parts []string
+	for _, l := range slices.Sorted(maps.Keys(labels)) {
+		parts = append(parts, fmt.Sprintf("%d %s", l, labels[l]))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -29,8 +29,7 @@ func TestSegmentNoEarExitStatus(t *testing.T) {
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)
 	err = cmd.Execute()
-	var ee exitError
-	if !errors.As(err, &ee) || ee.code != 3 || !errors.Is(err, segment.ErrNoEar) {
+	if exitCode(err) != exitNoEar || !errors.Is(err, segment.ErrNoEar) {
 		t.Fatalf("err = %v, want exit status 3 and ErrNoEar", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "abdomen.nii.gz")); !os.IsNotExist(err) {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -69,10 +71,8 @@ for testing that no ear is found where there is none.
 array of centre profiles. --print-centres writes the built-in ones in that
 format, to start from; every case's meta JSON records its scanner the same
 way. A profile per kernel or per calibration, same seed, shows what each
-costs the model (see scripts/centre-ablation.sh).
-
-Examples:
-  otoseg phantom --out cohort --cases 30 --seed 2027 --pathological 0.5
+costs the model (see scripts/centre-ablation.sh).`,
+		Example: `  otoseg phantom --out cohort --cases 30 --seed 2027 --pathological 0.5
   otoseg phantom --out train --cases 64 --centers A,B,C,D --vary-scanner
   otoseg phantom --out heldout --cases 30 --anatomy shifted --pathological 0
   otoseg phantom --print-centres > sites.json   # edit, then:
@@ -83,7 +83,7 @@ Examples:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Out, "out", "", "output directory (required)")
+	f.StringVarP(&o.Out, "out", "o", "", "output directory (required)")
 	f.IntVar(&o.Cases, "cases", 20, "number of cases")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	f.StringVar(&o.Centres, "centers", "", "comma-separated centres to use, in order (default all: A,B,C,D,E)")
@@ -126,8 +126,15 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 		_, err = fmt.Fprintf(stdout, "%s\n", js)
 		return err
 	}
-	if o.Out == "" {
-		return fmt.Errorf("phantom: --out is required")
+	switch {
+	case o.Out == "":
+		return usagef("-o/--out DIR is required")
+	case o.Cases < 1 || o.Cases > 100000:
+		return usagef("--cases %d: want 1 to 100000", o.Cases)
+	case !(o.Pathological >= 0 && o.Pathological <= 1):
+		return usagef("--pathological %g: want a fraction in [0, 1]", o.Pathological)
+	case o.Workers < 0:
+		return usagef("--workers %d: want 0 (all cores) or more", o.Workers)
 	}
 	var centres []string
 	if strings.TrimSpace(o.Centres) != "" {
@@ -136,7 +143,7 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 	var sites []phantom.Centre
 	if o.Sites != "" {
 		if centres != nil {
-			return fmt.Errorf("phantom: give --centers or --sites, not both")
+			return usagef("give --centers or --sites, not both")
 		}
 		var err error
 		if sites, err = phantom.ReadSites(o.Sites); err != nil {
@@ -146,10 +153,13 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 	opt := phantom.CohortOptions{Cases: o.Cases, Seed: o.Seed, Centres: centres, Sites: sites,
 		Pathological: o.Pathological, Pathology: o.Pathology, Body: o.Body, VaryScanner: o.VaryScanner, Anatomy: phantom.Anatomy(o.Anatomy), Workers: o.Workers}
 	if err := phantom.ValidAnatomy(opt.Anatomy); err != nil {
-		return fmt.Errorf("phantom: --anatomy: %w", err)
+		return usagef("--anatomy: %w", err)
 	}
 	if _, err := phantom.Plan(opt); err != nil {
-		return fmt.Errorf("phantom: %w", err)
+		return usageError{err}
+	}
+	if err := safeout.Dir(o.Out, o.Sites); err != nil {
+		return usageError{err}
 	}
 	var bar *progressbar.ProgressBar
 	if !o.Quiet {
@@ -176,6 +186,6 @@ func runPhantom(ctx context.Context, o *phantomOptions, stdout, stderr io.Writer
 			path++
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %d cases (%d pathological) to %s\n", len(rows), path, o.Out)
+	fmt.Fprintf(stderr, "wrote %d cases (%d pathological) to %s\n", len(rows), path, o.Out)
 	return nil
 }

@@ -61,8 +61,8 @@ func TestPhantomCommandNibabel(t *testing.T) {
 	if err := runPhantom(context.Background(), o, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "wrote 2 cases (1 pathological)") {
-		t.Errorf("stdout %q", out.String())
+	if !strings.Contains(errb.String(), "wrote 2 cases (1 pathological)") {
+		t.Errorf("stderr %q", errb.String())
 	}
 	if !strings.Contains(errb.String(), "2/2") {
 		t.Errorf("no progress on stderr: %q", errb.String())

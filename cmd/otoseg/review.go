@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
@@ -83,7 +85,6 @@ func newReviewServeCmd() *cobra.Command {
 	f.Float64Var(&o.SessionHours, "session-hours", 24, "how long a sign-in lasts")
 	f.StringSliceVar(&o.Hosts, "host", nil, "a name readers use to reach the server (repeatable; e.g. review.example.org); requests for other names are refused. Loopback names and the --addr host are always allowed; with an unspecified --addr (0.0.0.0, :8080) also this machine's name and addresses. \"*\" allows any name")
 	f.BoolVar(&o.TrustForwardedFor, "trust-forwarded-for", false, "behind a reverse proxy: count sign-in attempts per client by the last X-Forwarded-For address instead of the proxy's")
-	_ = cmd.MarkFlagRequired("study")
 	return cmd
 }
 
@@ -100,6 +101,9 @@ func openReviewStore(study, db string) (*review.Store, error) {
 // runReviewServe serves until ctx ends. If ready is not nil it receives the
 // listening address once the server accepts connections.
 func runReviewServe(ctx context.Context, o reviewServeOptions, logw io.Writer, ready chan<- string) error {
+	if o.Study == "" {
+		return usagef("--study DIR is required")
+	}
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	st, err := review.OpenStudy(o.Study, o.Compare)
 	if err != nil {
@@ -245,7 +249,6 @@ nothing.`,
 	for _, c := range []*cobra.Command{add, reset, list} {
 		c.Flags().StringVar(&o.Study, "study", "", "study folder (required)")
 		c.Flags().StringVar(&o.DB, "db", "", "review database (default <study>/review.db)")
-		_ = c.MarkFlagRequired("study")
 	}
 	add.Flags().BoolVar(&o.Admin, "admin", false, "create an admin account (progress view, no rating)")
 	for _, c := range []*cobra.Command{add, reset} {
@@ -257,6 +260,9 @@ nothing.`,
 }
 
 func runReviewReaders(ctx context.Context, action, name string, o reviewReaderOptions, in io.Reader, out io.Writer) error {
+	if o.Study == "" {
+		return usagef("--study DIR is required")
+	}
 	store, err := openReviewStore(o.Study, o.DB)
 	if err != nil {
 		return err
@@ -351,12 +357,20 @@ control characters are removed.`,
 	f.StringVar(&o.Segmentation, "segmentation", review.SourceAutomated, "which ratings: automated or manual")
 	f.BoolVar(&o.SubmittedOnly, "submitted-only", false, "only cases the reader has submitted")
 	f.BoolVar(&o.History, "history", false, "write the audit trail instead: every acknowledged rating request, changed ones included")
-	_ = cmd.MarkFlagRequired("study")
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 func runReviewExport(ctx context.Context, o reviewExportOptions, logw io.Writer) error {
+	if o.Study == "" || o.Out == "" {
+		return usagef("--study and -o/--out are required")
+	}
+	inputs := []string{review.DefaultDBPath(o.Study)}
+	if o.DB != "" {
+		inputs = append(inputs, o.DB)
+	}
+	if err := safeout.File(o.Out, inputs...); err != nil {
+		return usageError{err}
+	}
 	if o.DB == "" {
 		if _, err := os.Stat(review.DefaultDBPath(o.Study)); err != nil {
 			return fmt.Errorf("study %s: no review database (%w): nothing has been rated yet", o.Study, err)

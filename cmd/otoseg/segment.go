@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/imageio"
@@ -119,14 +121,36 @@ func scanInputs(in string) (files []string, batch bool, err error) {
 	return files, true, nil
 }
 
-func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
-	if o.out == "" {
-		return errors.New("segment: -o OUT is required")
+// check validates the flags before any work.
+func (o segmentOptions) check() error {
+	switch {
+	case o.out == "":
+		return usagef("-o OUT is required")
+	case o.thresh != 0 && !(o.thresh > 0 && o.thresh < 1):
+		return usagef("--threshold %g: want a probability strictly between 0 and 1 (0 keeps the model's)", o.thresh)
+	case !(o.minEarMM >= 0) || o.minEarMM > 1e4:
+		return usagef("--min-ear-volume %g: want 0 to 10000 mm^3", o.minEarMM)
+	case o.volume < -1:
+		return usagef("--volume %d: want a 0-based volume index", o.volume)
 	}
-	log := cmd.ErrOrStderr()
+	return nil
+}
+
+func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	files, batch, err := scanInputs(in)
 	if err != nil {
 		return fmt.Errorf("segment: %w", err)
+	}
+	if batch {
+		err = safeout.Dir(o.out, in)
+	} else if err = safeout.File(o.out, in); err == nil {
+		err = imageio.CheckWritable(o.out)
+	}
+	if err != nil {
+		return usageError{err}
 	}
 	if o.model != "" && nnunet.IsModelDir(o.model) {
 		return runSegmentNNUNet(cmd, files, batch, o)
@@ -136,53 +160,135 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	if err != nil {
 		return err
 	}
-	loadSec := time.Since(t0).Seconds()
-	dir := filepath.Dir(o.out)
-	if batch {
-		dir = o.out
+	b := &segmentBatch{cmd: cmd, o: o, model: model, modelName: modelName, loadSec: time.Since(t0).Seconds(), start: t0, batch: batch}
+	if !batch {
+		r := b.one(files[0], o.out)
+		return r.err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("segment: %w", err)
+	for _, f := range files {
+		if cmd.Context().Err() != nil {
+			break
+		}
+		b.results = append(b.results, b.one(f, filepath.Join(o.out, segment.CaseName(f)+".nii.gz")))
 	}
-	noEar := 0
-	for i, f := range files {
-		out := o.out
-		if batch {
-			out = filepath.Join(o.out, segment.CaseName(f)+".nii.gz")
+	return b.finish(len(files))
+}
+
+// segmentBatch segments scans one after another with one model.
+type segmentBatch struct {
+	cmd       *cobra.Command
+	o         segmentOptions
+	model     *segment.Model
+	modelName string
+	loadSec   float64
+	start     time.Time
+	batch     bool
+	results   []batchResult
+}
+
+// batchResult is one scan of a batch, as batch.json records it.
+type batchResult struct {
+	Input  string `json:"input"`
+	Output string `json:"output,omitempty"`
+	// Status is "done", "no_ear" (an answer: the scan holds no inner ear)
+	// or "failed".
+	Status  string  `json:"status"`
+	Error   string  `json:"error,omitempty"`
+	Ears    int     `json:"ears"`
+	Seconds float64 `json:"seconds"`
+	err     error
+}
+
+// one segments scan f into out and writes its sidecar.
+func (b *segmentBatch) one(f, out string) batchResult {
+	o := b.o
+	r := batchResult{Input: f, Status: "failed"}
+	spin := newStageSpinner(b.cmd.ErrOrStderr(), filepath.Base(f))
+	rep, err := b.model.SegmentFile(b.cmd.Context(), f, out, segment.FileOptions{
+		Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
+		Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
+		Slicer: o.slicer, Mesh: o.mesh, Stage: spin.Stage,
+	})
+	spin.Finish()
+	r.err = err
+	if err != nil && !errors.Is(err, segment.ErrNoEar) {
+		r.Error = err.Error()
+		if b.batch {
+			fmt.Fprintf(b.cmd.ErrOrStderr(), "%s: %v\n", f, err)
 		}
-		rep, err := model.SegmentFile(cmd.Context(), f, out, segment.FileOptions{
-			Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
-			Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
-			Slicer: o.slicer, Mesh: o.mesh,
-		})
-		if err != nil && !errors.Is(err, segment.ErrNoEar) {
-			return err
-		}
-		rep.Model = modelName
-		if i == 0 {
-			rep.Stages["load_model"] = loadSec
-		}
-		if err := writeJSON(segment.Sidecar(out), rep); err != nil {
-			return err
-		}
-		if errors.Is(err, segment.ErrNoEar) {
-			noEar++
-			if batch {
-				fmt.Fprintf(log, "%s: %v\n", f, segment.ErrNoEar)
-			}
-			continue
-		}
-		var parts []string
-		for _, e := range rep.Ears {
-			parts = append(parts, fmt.Sprintf("%s %.1f mm^3", e.Side, e.VolumesMM3["labyrinth"]))
-		}
-		fmt.Fprintf(cmd.OutOrStdout(), "%s -> %s: %d ear(s) [%s] in %.2f s\n", f, out, len(rep.Ears), strings.Join(parts, ", "), rep.Seconds)
+		return r
 	}
-	if !batch && noEar == 1 {
-		return exitError{code: 3, err: fmt.Errorf("%s: %w", files[0], segment.ErrNoEar)}
+	rep.Model = b.modelName
+	if len(b.results) == 0 {
+		rep.Stages["load_model"] = b.loadSec
 	}
-	if batch {
-		fmt.Fprintf(cmd.OutOrStdout(), "%d scans, %d without an inner ear, %.1f s in all\n", len(files), noEar, time.Since(t0).Seconds())
+	if werr := writeJSON(segment.Sidecar(out), rep); werr != nil {
+		r.err, r.Error = werr, werr.Error()
+		return r
+	}
+	r.Seconds, r.Ears = rep.Seconds, len(rep.Ears)
+	if errors.Is(err, segment.ErrNoEar) {
+		r.Status, r.err = "no_ear", fmt.Errorf("%s: %w", f, err)
+		if b.batch {
+			fmt.Fprintf(b.cmd.OutOrStdout(), "%s: %v\n", f, err)
+		}
+		return r
+	}
+	r.Status, r.Output = "done", out
+	var parts []string
+	for _, e := range rep.Ears {
+		parts = append(parts, fmt.Sprintf("%s %.1f mm^3", e.Side, e.VolumesMM3["labyrinth"]))
+	}
+	fmt.Fprintf(b.cmd.OutOrStdout(), "%s -> %s: %d ear(s) [%s] in %.2f s\n", f, out, len(rep.Ears), strings.Join(parts, ", "), rep.Seconds)
+	return r
+}
+
+// batchSummary is OUT/batch.json.
+type batchSummary struct {
+	Model   string        `json:"model"`
+	Scans   int           `json:"scans"`
+	Done    int           `json:"done"`
+	NoEar   int           `json:"no_ear"`
+	Failed  int           `json:"failed"`
+	NotRun  int           `json:"not_run"`
+	Seconds float64       `json:"seconds"`
+	Results []batchResult `json:"results"`
+}
+
+// finish prints the batch's summary, writes batch.json and returns an
+// error when any scan failed (exit status 1) or the run was interrupted.
+func (b *segmentBatch) finish(total int) error {
+	s := batchSummary{Model: b.modelName, Scans: total, Results: b.results, Seconds: time.Since(b.start).Seconds()}
+	for _, r := range b.results {
+		switch r.Status {
+		case "done":
+			s.Done++
+		case "no_ear":
+			s.NoEar++
+		default:
+			s.Failed++
+		}
+	}
+	s.NotRun = total - len(b.results)
+	path := filepath.Join(b.o.out, "batch.json")
+	if err := writeJSON(path, s); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.cmd.OutOrStdout(), "%d scans: %d segmented, %d without an inner ear, %d failed", total, s.Done, s.NoEar, s.Failed)
+	if s.NotRun > 0 {
+		fmt.Fprintf(b.cmd.OutOrStdout(), ", %d not run", s.NotRun)
+	}
+	fmt.Fprintf(b.cmd.OutOrStdout(), " in %.1f s; summary in %s\n", s.Seconds, path)
+	for _, r := range b.results {
+		if r.Status == "failed" {
+			fmt.Fprintf(b.cmd.OutOrStdout(), "  failed: %s: %s\n", r.Input, r.Error)
+		}
+	}
+	if err := b.cmd.Context().Err(); err != nil {
+		return err
+	}
+	if s.Failed > 0 {
+		return exitError{code: exitFailure, err: fmt.Errorf("%d of %d scans failed (see %s)", s.Failed, total, path)}
 	}
 	return nil
 }

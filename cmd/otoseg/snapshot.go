@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/locate"
 	"github.com/otoseg/otoseg/phantom"
@@ -48,32 +50,47 @@ for a phantom, at the ear its meta/<id>.json sidecar records; otherwise at the
 densest cluster of otic-capsule bone. --field crops the panels to a square of
 that many mm around the centre (0 shows whole slices). Pixels are square in
 millimetres whatever the voxel spacing.`,
+		Example: `  otoseg snapshot scan.nii.gz -o scan.png
+  otoseg snapshot scan.nii.gz --label scan_labels.nii.gz -o check.png --field 30
+  otoseg snapshot scan.nii.gz -o slices.png --centre 256,300,90 --window 400,40`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Image = args[0]
-			return runSnapshot(o, cmd.OutOrStdout())
+			return runSnapshot(o, cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Label, "label", "", "label map on the image's grid to outline")
-	f.StringVarP(&o.Out, "output", "o", "", "output PNG (required)")
+	f.StringVarP(&o.Out, "out", "o", "", "output PNG (required)")
 	f.StringVar(&o.Centre, "centre", "", "voxel i,j,k where the slices cross")
 	f.StringVar(&o.Centre, "center", "", "alias of --centre")
 	f.Float64Var(&o.FieldMM, "field", 40, "mm shown around the centre (0: whole slices)")
 	f.Float64Var(&o.PixelMM, "pixel", 0, "mm per output pixel (0: about 320 pixels per panel)")
 	f.StringVar(&o.Window, "window", "4000,1000", "display window as WIDTH,LEVEL in HU")
 	f.StringVar(&o.Title, "title", "", "caption above the panels (default: the image name)")
-	cmd.MarkFlagRequired("output")
 	return cmd
 }
 
-func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
+func runSnapshot(o *snapshotOptions, log io.Writer) error {
 	if o.Out == "" {
-		return fmt.Errorf("snapshot: -o PNG is required")
+		return usagef("-o PNG is required")
+	}
+	if !strings.EqualFold(filepath.Ext(o.Out), ".png") {
+		return usagef("%s: snapshot writes PNG; name the output .png", o.Out)
 	}
 	win, err := parseWindow(o.Window)
 	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
+		return usageError{err}
+	}
+	if !(o.FieldMM >= 0) || !(o.PixelMM >= 0) {
+		return usagef("--field %g, --pixel %g: want non-negative millimetres", o.FieldMM, o.PixelMM)
+	}
+	inputs := []string{o.Image}
+	if o.Label != "" {
+		inputs = append(inputs, o.Label)
+	}
+	if err := safeout.File(o.Out, inputs...); err != nil {
+		return usageError{err}
 	}
 	img, err := imageio.Read(o.Image)
 	if err != nil {
@@ -94,7 +111,7 @@ func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
 	switch {
 	case o.Centre != "":
 		if c, err = parseIJK(o.Centre); err != nil {
-			return fmt.Errorf("snapshot: %w", err)
+			return usageError{err}
 		}
 		how = "given"
 	default:
@@ -143,7 +160,7 @@ func runSnapshot(o *snapshotOptions, stdout io.Writer) error {
 	if err := render.WritePNG(o.Out, pic); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s (centre %d,%d,%d from %s)\n", o.Out, c[0], c[1], c[2], how)
+	fmt.Fprintf(log, "wrote %s (centre %d,%d,%d from %s)\n", o.Out, c[0], c[1], c[2], how)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/otoseg/otoseg/internal/safeout"
+
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/dataset"
@@ -45,11 +47,14 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
   otoseg train --manifest site/manifest.csv --out tuned --init models/baseline --epochs 10 --lr 1e-3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := fl.apply(&o); err != nil {
-				return err
-			}
 			if fl.manifest == "" || o.Out == "" {
-				return fmt.Errorf("train: --manifest and --out are required")
+				return usagef("--manifest and -o/--out are required")
+			}
+			if err := fl.apply(&o); err != nil {
+				return usageError{err}
+			}
+			if err := safeout.Dir(o.Out, fl.manifest); err != nil {
+				return usageError{err}
 			}
 			m, err := dataset.Read(fl.manifest)
 			if err != nil {
@@ -62,7 +67,7 @@ Interrupt with Ctrl-C at any time and run again with --resume.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.manifest, "manifest", "", "dataset manifest (CSV; see 'otoseg phantom')")
-	f.StringVar(&o.Out, "out", "", "model folder to write")
+	f.StringVarP(&o.Out, "out", "o", "", "model folder to write")
 	f.StringVar(&o.Init, "init", "", "model folder to fine-tune from (keeps its plan)")
 	f.IntVar(&o.Epochs, "epochs", o.Epochs, "segmenter epochs")
 	f.IntVar(&o.Steps, "steps", o.Steps, "segmenter steps (batches) per epoch")

@@ -8,7 +8,6 @@ package metaimage
 import (
 	"bufio"
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/klauspost/compress/zlib"
 
 	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"

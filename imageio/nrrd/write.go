@@ -2,7 +2,6 @@ package nrrd
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -91,7 +90,7 @@ func writeWith(path string, v *volume.Volume, opt WriteOptions) error {
 	hdr.WriteString("\n")
 	writeData := func(w io.Writer) error {
 		if enc == "gzip" {
-			zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+			zw := voxio.Compress(w)
 			if err := voxio.WriteFrom(zw, v.Data, k, binary.LittleEndian); err != nil {
 				return err
 			}

@@ -332,7 +332,7 @@ async function loadSurface() {
     if (!r.ok) throw new Error("status " + r.status);
     const buf = await r.arrayBuffer();
     if (!S.info || S.info.case_id !== id || S.seg !== seg) return;
-    surface.setMesh(buf);
+    surface.setMesh(buf, S.info.label_colours);
     const m = surface.mesh;
     $("surface-info").textContent = m.ni === 0 ? "(empty segmentation)" :
       "(" + seg + ", " + (m.ni / 3) + " triangles, " + surface.mode + "; drag to rotate)";

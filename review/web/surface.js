@@ -1,22 +1,30 @@
-// 3-D surface view: draws the "OSF1" mesh from /api/cases/{id}/surface with
-// WebGL, or with a 2-D canvas (painter's algorithm) where WebGL is missing.
-// Drag to rotate, wheel to zoom. No external libraries.
+// 3-D surface view: draws the mesh from /api/cases/{id}/surface (package
+// mesh's binary form, see mesh/io.go) with WebGL, or with a 2-D canvas
+// (painter's algorithm) where WebGL is missing. Drag to rotate, wheel to
+// zoom. No external libraries.
 "use strict";
 
-const LABEL_COLOURS = [
-  [0.8, 0.8, 0.8], [0.92, 0.25, 0.2], [0.18, 0.8, 0.44], [0.2, 0.6, 1.0],
-  [0.95, 0.77, 0.06], [0.61, 0.35, 0.71], [0.1, 0.74, 0.61], [0.9, 0.49, 0.13], [0.93, 0.44, 0.86],
-];
-function labelColour(l) { return l === 0 ? LABEL_COLOURS[0] : LABEL_COLOURS[1 + ((l - 1) % 8)]; }
+const UNLABELLED = [0.8, 0.8, 0.8];
 
-function parseSurface(buf) {
+// labelColour is label l's colour in [0, 1] from the case's label_colours
+// ([r, g, b] in 0..255 for labels 1 to 255, package ear's table), so that
+// the surface has the colours of the slice overlays.
+function labelColour(l, colours) {
+  const c = l > 0 && colours ? colours[l - 1] : null;
+  return c ? c.map((x) => x / 255) : UNLABELLED;
+}
+
+// parseSurface reads "OTOMESH1" (no labels) or "OTOMESH2" (a label per
+// vertex): magic, vertex and triangle counts, float32 vertices, uint32
+// triangles, uint8 labels, every section 4-byte aligned.
+function parseSurface(buf, colours) {
   const dv = new DataView(buf);
-  const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
-  if (magic !== "OSF1") throw new Error("not a surface");
-  const nv = dv.getUint32(4, true), ni = dv.getUint32(8, true);
-  const pos = new Float32Array(buf, 12, nv * 3);
-  const idx = new Uint32Array(buf, 12 + nv * 12, ni);
-  const lab = new Uint8Array(buf, 12 + nv * 12 + ni * 4, nv);
+  const magic = String.fromCharCode(...new Uint8Array(buf, 0, Math.min(8, buf.byteLength)));
+  if (magic !== "OTOMESH1" && magic !== "OTOMESH2") throw new Error("not a surface");
+  const nv = dv.getUint32(8, true), ni = 3 * dv.getUint32(12, true);
+  const pos = new Float32Array(buf, 16, nv * 3);
+  const idx = new Uint32Array(buf, 16 + nv * 12, ni);
+  const lab = magic === "OTOMESH2" ? new Uint8Array(buf, 16 + nv * 12 + ni * 4, nv) : new Uint8Array(nv);
   // LPS mm -> view space: x = patient left, y = superior, z = anterior
   // (seen from the front, like a coronal slice).
   const p = new Float32Array(nv * 3);
@@ -46,7 +54,7 @@ function parseSurface(buf) {
     n[3 * v] /= l; n[3 * v + 1] /= l; n[3 * v + 2] /= l;
   }
   const col = new Float32Array(nv * 3);
-  for (let v = 0; v < nv; v++) { const k = labelColour(lab[v]); col.set(k, 3 * v); }
+  for (let v = 0; v < nv; v++) col.set(labelColour(lab[v], colours), 3 * v);
   return { nv, ni, pos: p, idx, nrm: n, col, radius: r, size: [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]] };
 }
 
@@ -109,8 +117,8 @@ class SurfaceView {
     this.buf = { p: gl.createBuffer(), n: gl.createBuffer(), c: gl.createBuffer(), i: gl.createBuffer() };
   }
 
-  setMesh(buf) {
-    this.mesh = buf ? parseSurface(buf) : null;
+  setMesh(buf, colours) {
+    this.mesh = buf ? parseSurface(buf, colours) : null;
     this.message = this.mesh && this.mesh.ni === 0 ? "empty segmentation" : "";
     if (this.gl && this.mesh) {
       const gl = this.gl, m = this.mesh;

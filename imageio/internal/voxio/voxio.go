@@ -6,14 +6,17 @@ package voxio
 
 import (
 	"bufio"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"runtime"
+
+	"github.com/klauspost/compress/zlib"
+
+	"github.com/klauspost/pgzip"
 
 	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/volume"
@@ -294,7 +297,7 @@ func Open(path string) (*Source, error) {
 	br := bufio.NewReaderSize(f, 1<<16)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := Decompress(br)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("gzip: %w", err)
@@ -362,7 +365,7 @@ func Inflate(r io.Reader) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("compressed data: %w", err)
 	}
 	if magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := Decompress(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip data: %w", err)
 		}
@@ -440,4 +443,23 @@ func WriteHeaderAndData(path, dataPath string, hdr []byte, writeData func(io.Wri
 		}
 		return writeData(w)
 	})
+}
+
+// Decompress returns a gzip reader on r: klauspost's inflate, about twice
+// as fast as the standard library's, with checksumming and read-ahead on a
+// second goroutine (pgzip).
+func Decompress(r io.Reader) (io.ReadCloser, error) {
+	return pgzip.NewReader(r)
+}
+
+// Compress returns a gzip writer on w for image voxels: pgzip at level 1
+// (as nibabel writes: several times faster than the default level for a few
+// percent in size on CT), compressing 1 MiB blocks on every core, so
+// writing a head CT's label map or image is no longer one core's work. The
+// stream is ordinary gzip; the bytes do not depend on the number of cores.
+// Close flushes it.
+func Compress(w io.Writer) io.WriteCloser {
+	zw, _ := pgzip.NewWriterLevel(w, pgzip.BestSpeed) // BestSpeed is a valid level
+	_ = zw.SetConcurrency(1<<20, max(2, runtime.GOMAXPROCS(0)))
+	return zw
 }

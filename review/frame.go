@@ -1,13 +1,8 @@
 package review
 
 import (
-	"bytes"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
-	"sync"
 
 	"github.com/otoseg/otoseg/volume"
 )
@@ -170,84 +165,4 @@ func (f Frame) forSlice(v View, index int, fn func(p, off int)) error {
 		}
 	}
 	return nil
-}
-
-// Window maps CT values to grey levels: width and level (centre), in the
-// image's units (HU for CT).
-type Window struct{ Width, Level float64 }
-
-// BoneWindow is the default: W4000/L1000 shows the otic capsule and the
-// fluid-filled labyrinth inside it.
-var BoneWindow = Window{Width: 4000, Level: 1000}
-
-type bufPool struct{ p sync.Pool }
-
-func (b *bufPool) Get() *png.EncoderBuffer  { return b.p.Get().(*png.EncoderBuffer) }
-func (b *bufPool) Put(e *png.EncoderBuffer) { b.p.Put(e) }
-
-var encoderBuffers = &bufPool{p: sync.Pool{New: func() any { return new(png.EncoderBuffer) }}}
-
-func encodePNG(img image.Image) ([]byte, error) {
-	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: encoderBuffers}
-	var buf bytes.Buffer
-	if err := enc.Encode(&buf, img); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// ImageSlicePNG renders one slice of a CT volume through a window as an
-// 8-bit grey PNG.
-func ImageSlicePNG(data []float32, f Frame, v View, index int, win Window) ([]byte, error) {
-	w, h, _, _, _ := f.SliceSize(v)
-	img := image.NewGray(image.Rect(0, 0, w, h))
-	lo := win.Level - win.Width/2
-	scale := 255 / win.Width
-	if err := f.forSlice(v, index, func(p, off int) {
-		g := (float64(data[off]) - lo) * scale
-		switch {
-		case g <= 0 || g != g:
-			img.Pix[p] = 0
-		case g >= 255:
-			img.Pix[p] = 255
-		default:
-			img.Pix[p] = uint8(g + 0.5)
-		}
-	}); err != nil {
-		return nil, err
-	}
-	return encodePNG(img)
-}
-
-// LabelPalette colours labels: 0 transparent, 1 cochlea, 2 vestibule,
-// 3 semicircular canals, further labels cycle through distinct colours.
-var LabelPalette = func() color.Palette {
-	p := make(color.Palette, 256)
-	p[0] = color.NRGBA{}
-	base := []color.NRGBA{
-		{235, 64, 52, 255},   // 1 cochlea: red
-		{46, 204, 113, 255},  // 2 vestibule: green
-		{52, 152, 255, 255},  // 3 canals: blue
-		{241, 196, 15, 255},  // yellow
-		{155, 89, 182, 255},  // purple
-		{26, 188, 156, 255},  // teal
-		{230, 126, 34, 255},  // orange
-		{236, 112, 220, 255}, // pink
-	}
-	for i := 1; i < 256; i++ {
-		p[i] = base[(i-1)%len(base)]
-	}
-	return p
-}()
-
-// LabelSlicePNG renders one slice of a label map as a paletted PNG whose
-// index is the label (0 transparent), for the browser to draw as an outline
-// or a translucent overlay.
-func LabelSlicePNG(labels []uint8, f Frame, v View, index int) ([]byte, error) {
-	w, h, _, _, _ := f.SliceSize(v)
-	img := image.NewPaletted(image.Rect(0, 0, w, h), LabelPalette)
-	if err := f.forSlice(v, index, func(p, off int) { img.Pix[p] = labels[off] }); err != nil {
-		return nil, err
-	}
-	return encodePNG(img)
 }
