@@ -183,6 +183,9 @@ func ImportRaw(dir, manifestPath string, labels map[int]int) (int, error) {
 	if manifestPath, err = filepath.Abs(manifestPath); err != nil {
 		return 0, err
 	}
+	if rel, err := filepath.Rel(dir, manifestPath); err == nil && !strings.HasPrefix(rel, "..") {
+		return 0, fmt.Errorf("manifest %s lies inside the dataset %s; write it outside (import never changes the dataset)", manifestPath, dir)
+	}
 	ds, cases, err := ReadRaw(dir)
 	if err != nil {
 		return 0, err

@@ -108,6 +108,9 @@ func TestRawRoundTrip(t *testing.T) {
 	if _, err := ExportRaw(m, raw); err == nil {
 		t.Error("export over an existing dataset accepted")
 	}
+	if _, err := ImportRaw(raw, filepath.Join(raw, "dataset.json"), nil); err == nil || !strings.Contains(err.Error(), "inside the dataset") {
+		t.Errorf("manifest over dataset.json: %v", err)
+	}
 	if _, err := ExportRaw(m, filepath.Join(dir, "Phantoms")); err == nil || !strings.Contains(err.Error(), "DatasetNNN_Name") {
 		t.Errorf("badly named dataset: %v", err)
 	}
