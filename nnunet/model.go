@@ -55,8 +55,22 @@ type Model struct {
 // Loaded is an imported model with its networks, one per fold.
 type Loaded struct {
 	Model
-	Dir  string
+	Dir string
+	// Nets hold each fold's weights; they never run (see runner).
 	Nets []*unet.UNet
+	run  *unet.UNet
+}
+
+// runner is the network predictions run on, fold weights copied in.
+func (l *Loaded) runner() (*unet.UNet, error) {
+	if l.run == nil {
+		u, err := unet.New(l.Plan.Net)
+		if err != nil {
+			return nil, err
+		}
+		l.run = u
+	}
+	return l.run, nil
 }
 
 // IsModelDir reports whether dir holds an imported nnU-Net model.

@@ -71,9 +71,19 @@ func (l *Loaded) Segment(ctx context.Context, img *volume.Volume, o Options) (*R
 		mirror = nil
 	}
 	var sum []float32
+	// One network runs every fold, its weights swapped in: each network
+	// keeps its layers' output buffers once it has run, gigabytes for
+	// nnU-Net's sizes, and five folds must not hold five sets.
+	runner, err := l.runner()
+	if err != nil {
+		return nil, err
+	}
+	runner.SetThreads(o.Threads)
 	for _, net := range l.Nets {
-		net.SetThreads(o.Threads)
-		lg, err := slidingWindow(ctx, net, a, p.PatchSize, mirror, classes)
+		for i, q := range runner.Params() {
+			copy(q.Data, net.Params()[i].Data)
+		}
+		lg, err := slidingWindow(ctx, runner, a, p.PatchSize, mirror, classes)
 		if err != nil {
 			return nil, err
 		}
