@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/imageio/nifti"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -46,10 +47,15 @@ func (f Format) String() string {
 // Options choose what ReadWith returns when a file holds more than one
 // 3-D volume.
 type Options struct {
-	// Series is the DICOM SeriesInstanceUID to read from a directory or
-	// .zip holding several series; empty reads the largest (most voxels;
-	// dicom.ListSeries lists them, largest first).
+	// Series is the DICOM SeriesInstanceUID or SeriesNumber to read from a
+	// directory or .zip holding several series; empty reads the best for
+	// the inner ear (dicom.ListSeries lists them, best first, and says by
+	// what rule).
 	Series string
+	// MaxBytes is the most memory a read may take, checked from the header
+	// before any voxel is read (the error wraps ErrTooLarge): 0 means
+	// DefaultMaxBytes, a negative value no limit.
+	MaxBytes int64
 	// PickVolume selects Volume, a 0-based index, from a 4-D file (a time
 	// series). Without it, reading a 4-D file is an error that says how
 	// many volumes it holds.
@@ -112,11 +118,35 @@ func Read(path string) (*volume.Volume, error) {
 
 // ReadWith reads the image at path with options.
 func ReadWith(path string, opt Options) (*volume.Volume, error) {
+	v, _, err := ReadChosen(path, opt)
+	return v, err
+}
+
+// ReadChosen is ReadWith that also returns, for DICOM, the series read and
+// why it was chosen (nil for other formats).
+func ReadChosen(path string, opt Options) (*volume.Volume, *dicom.Choice, error) {
 	var (
-		v   *volume.Volume
-		err error
+		v      *volume.Volume
+		choice *dicom.Choice
+		err    error
 	)
-	switch FormatOf(path) {
+	f := FormatOf(path)
+	if f == Unknown {
+		return nil, nil, unknownFormat(path)
+	}
+	if f != DICOM {
+		// DICOM checks its chosen series' size itself, after the one
+		// header pass it needs anyway.
+		h, err := Probe(path, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		d := h.Geometry.Dims
+		if err := CheckMemory(path, fmt.Sprintf("reading %dx%dx%d voxels", d[0], d[1], d[2]), h.ReadBytes(), opt); err != nil {
+			return nil, nil, err
+		}
+	}
+	switch f {
 	case NIfTI:
 		v, err = nifti.Read(path, nifti.Options{PickVolume: opt.PickVolume, Volume: opt.Volume})
 	case NRRD:
@@ -124,17 +154,19 @@ func ReadWith(path string, opt Options) (*volume.Volume, error) {
 	case MetaImage:
 		v, err = readMetaImage(path, opt)
 	case DICOM:
-		v, err = readDICOM(path, opt)
-	default:
-		return nil, fmt.Errorf("%s: unknown image format (want a directory, .zip, or a file ending in .nii, .nii.gz, .hdr, .nrrd, .nhdr, .mha or .mhd)", path)
+		v, choice, err = readDICOM(path, opt)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := v.Check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return v, nil
+	return v, choice, nil
+}
+
+func unknownFormat(path string) error {
+	return fmt.Errorf("%s: unknown image format (want a directory, .zip, or a file ending in .nii, .nii.gz, .hdr, .nrrd, .nhdr, .mha or .mhd)", path)
 }
 
 // CheckWritable reports whether Write can write path's format, by its

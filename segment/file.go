@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otoseg/otoseg/imageio"
+	"github.com/otoseg/otoseg/imageio/dicom"
 	"github.com/otoseg/otoseg/mesh"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -23,6 +24,11 @@ type FileOptions struct {
 	// Slicer writes <name>.seg.nrrd beside the label map; Mesh writes
 	// <name>_<side>.stl per ear.
 	Slicer, Mesh bool
+	// MaxBytes is the most memory reading and segmenting the scan may take
+	// (EstimateBytes, from the header, before any voxel is read): 0 means
+	// imageio.DefaultMaxBytes, a negative value no limit. Refusals wrap
+	// imageio.ErrTooLarge.
+	MaxBytes int64
 	// Stage, if set, is called as each stage starts ("reading",
 	// "segmenting", "writing"), for progress on a terminal.
 	Stage func(name string)
@@ -32,6 +38,22 @@ func (o FileOptions) stage(name string) {
 	if o.Stage != nil {
 		o.Stage(name)
 	}
+}
+
+// BytesPerVoxel is the peak memory a segmentation takes per scan voxel,
+// measured: the scan and the label map as float32 (8 bytes), and the Go
+// heap's headroom over what is live (the garbage collector lets the heap
+// grow to twice the live data before collecting). A 512 x 512 x 200 head
+// CT (52 M voxels) peaks at 0.84 GB from the command line.
+const BytesPerVoxel = 16
+
+// fixedBytes is the rest of a segmentation's peak: the models, the
+// localiser's coarse grid and the regions of interest (about 100 MB).
+const fixedBytes = 128 << 20
+
+// EstimateBytes is the memory segmenting a scan on grid g needs at peak.
+func EstimateBytes(g volume.Geometry) int64 {
+	return BytesPerVoxel*int64(g.Len()) + fixedBytes
 }
 
 // Report is what `otoseg segment` writes beside each label map.
@@ -44,31 +66,57 @@ type Report struct {
 	Seconds float64            `json:"seconds"`
 	Stages  map[string]float64 `json:"stage_seconds"`
 	Outputs []string           `json:"extra_outputs,omitempty"`
+	// Series is the DICOM series segmented (UID, number, description,
+	// kernel) and why it was chosen; absent for other formats.
+	Series *dicom.Choice `json:"series,omitempty"`
+	// Input is what the input check found: non-finite voxels (treated as
+	// air), intensity percentiles, an offset corrected.
+	Check *InputCheck `json:"input_check,omitempty"`
 }
 
 // SegmentFile reads a scan, segments it and writes the label map to out in
 // the scan's geometry (plus the extra outputs o asks for). Seconds in the
-// report run from the start of reading to the end of writing. A scan without
-// an inner ear returns a report and ErrNoEar, and writes nothing.
+// report run from the start of reading to the end of writing. The memory the
+// work needs is estimated from the header and refused above o.MaxBytes
+// before anything is read. A scan without an inner ear returns a report and
+// an ErrNoEar (ErrNoLabyrinth when ears were located but held no
+// labyrinth), and writes nothing; input that is not a 3-D CT in HU returns
+// ErrNotVolume or ErrNotCT.
 func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) (*Report, error) {
 	rep := &Report{Input: in, Ears: []Ear{}, Stages: map[string]float64{}}
 	t0 := time.Now()
 	o.stage("reading")
-	img, err := imageio.ReadWith(in, imageio.Options{Series: o.Series, PickVolume: o.PickVolume, Volume: o.Volume})
+	ro := imageio.Options{Series: o.Series, PickVolume: o.PickVolume, Volume: o.Volume, MaxBytes: o.MaxBytes}
+	h, err := imageio.Probe(in, ro)
 	if err != nil {
 		return rep, err
 	}
+	rep.Series = h.Series
+	d := h.Geometry.Dims
+	if err := imageio.CheckMemory(in, fmt.Sprintf("segmenting %dx%dx%d voxels", d[0], d[1], d[2]), EstimateBytes(h.Geometry), ro); err != nil {
+		return rep, err
+	}
+	img, series, err := imageio.ReadChosen(in, ro)
+	if err != nil {
+		return rep, err
+	}
+	rep.Series = series
 	rep.Stages["read"] = time.Since(t0).Seconds()
 	o.stage("segmenting")
-	res, err := m.Segment(ctx, img, o.Options)
-	if errors.Is(err, ErrNoEar) {
-		rep.Message = ErrNoEar.Error()
-		rep.Seconds = time.Since(t0).Seconds()
-		return rep, err
+	check, err := CheckInput(img, o.Options)
+	if err != nil {
+		return rep, m.refusal(rep, in, t0, err)
+	}
+	rep.Check = &check
+	check.Apply(img) // the scan is ours: no copy
+	results, err := m.segmentChecked(ctx, img, o.Options, []float64{o.ForegroundThreshold}, check)
+	if err == nil && len(results[0].Ears) == 0 {
+		err = ErrNoLabyrinth
 	}
 	if err != nil {
-		return rep, fmt.Errorf("segment %s: %w", in, err)
+		return rep, m.refusal(rep, in, t0, err)
 	}
+	res := results[0]
 	img = nil // let the scan go before writing
 	for k, v := range res.Stages {
 		rep.Stages[k] = v
@@ -80,11 +128,35 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 		return rep, err
 	}
 	rep.Output = out
+	if err := writeExtras(rep, out, res, o); err != nil {
+		return rep, err
+	}
+	rep.Stages["write"] = time.Since(t1).Seconds()
+	rep.Seconds = time.Since(t0).Seconds()
+	return rep, nil
+}
+
+// refusal records an answer that is not a segmentation (no ear, not CT, not
+// a volume) in the report, and names the input in other errors (the
+// command line puts its own name before it).
+func (m *Model) refusal(rep *Report, in string, t0 time.Time, err error) error {
+	rep.Seconds = time.Since(t0).Seconds()
+	if errors.Is(err, ErrNoEar) || errors.Is(err, ErrNotCT) || errors.Is(err, ErrNotVolume) {
+		rep.Message = err.Error()
+		if errors.Is(err, ErrNoEar) {
+			return err // an answer about the scan, as the caller prints it
+		}
+	}
+	return fmt.Errorf("%s: %w", in, err)
+}
+
+// writeExtras writes the outputs beside the label map that o asks for.
+func writeExtras(rep *Report, out string, res *Result, o FileOptions) error {
 	if o.Slicer {
 		p := filepath.Join(filepath.Dir(out), CaseName(out)+".seg.nrrd")
 		// The same writer as -o x.seg.nrrd, so the two files are identical.
 		if err := imageio.Write(p, res.Labels); err != nil {
-			return rep, err
+			return err
 		}
 		rep.Outputs = append(rep.Outputs, p)
 	}
@@ -92,14 +164,12 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 		for _, e := range res.Ears {
 			p := filepath.Join(filepath.Dir(out), CaseName(out)+"_"+e.Side+".stl")
 			if err := writeEarMesh(p, res.Labels, e); err != nil {
-				return rep, err
+				return err
 			}
 			rep.Outputs = append(rep.Outputs, p)
 		}
 	}
-	rep.Stages["write"] = time.Since(t1).Seconds()
-	rep.Seconds = time.Since(t0).Seconds()
-	return rep, nil
+	return nil
 }
 
 // CaseName is a file's name without its image extension: the case id

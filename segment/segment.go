@@ -35,6 +35,12 @@ type Options struct {
 	// MaxReachMM): every labyrinth component stays, wherever it lies. For
 	// measuring what the rule does, or for anatomy it was not measured on.
 	KeepFarPieces bool
+	// AssumeOffset lets a scan whose values look like CT stored with an
+	// unsigned +1024 offset and no rescale (air near 0, bone above +1700)
+	// be segmented after subtracting 1024; without it such a scan is
+	// refused with ErrNotCT. It changes nothing in a scan already in HU,
+	// so it is safe to set for a batch known to come from such an export.
+	AssumeOffset bool
 }
 
 // DefaultOptions are the settings `otoseg segment` uses.
@@ -63,17 +69,23 @@ type Result struct {
 	// which the caller adds).
 	Stages  map[string]float64 `json:"stage_seconds"`
 	Seconds float64            `json:"seconds"`
+	// Input is what the input check found (non-finite voxels, intensity
+	// percentiles, an offset corrected).
+	Input InputCheck `json:"input"`
 }
 
-// Segment labels the inner ears of img. It returns ErrNoEar when there is
-// none.
+// Segment labels the inner ears of img. It returns ErrNoEar when the ear
+// search finds none, ErrNoLabyrinth (also an ErrNoEar) when it finds ears
+// but no labyrinth in them, and ErrNotVolume or ErrNotCT for input that is
+// not a 3-D CT in HU (see CheckInput). img is never changed: a scan with
+// NaN voxels or an offset to correct is copied first.
 func (m *Model) Segment(ctx context.Context, img *volume.Volume, o Options) (*Result, error) {
 	rs, err := m.SegmentAt(ctx, img, o, []float64{o.ForegroundThreshold})
 	if err != nil {
 		return nil, err
 	}
 	if len(rs[0].Ears) == 0 {
-		return nil, ErrNoEar
+		return nil, ErrNoLabyrinth
 	}
 	return rs[0], nil
 }
@@ -87,6 +99,27 @@ func (m *Model) SegmentAt(ctx context.Context, img *volume.Volume, o Options, th
 	if err := img.Check(); err != nil {
 		return nil, fmt.Errorf("segment: %w", err)
 	}
+	for _, tau := range append([]float64{o.ForegroundThreshold}, thresholds...) {
+		if !(tau >= 0 && tau <= 1) {
+			return nil, fmt.Errorf("segment: %w: foreground threshold %g is not a probability (0 keeps the model's, else 0 < threshold <= 1)", ErrInvalidOption, tau)
+		}
+	}
+	check, err := CheckInput(img, o)
+	if err != nil {
+		return nil, err
+	}
+	if check.needsApply() {
+		cp := *img
+		cp.Data = slices.Clone(img.Data)
+		check.Apply(&cp)
+		img = &cp
+	}
+	return m.segmentChecked(ctx, img, o, thresholds, check)
+}
+
+// segmentChecked is SegmentAt on a scan CheckInput passed and Apply
+// prepared; check goes into the results.
+func (m *Model) segmentChecked(ctx context.Context, img *volume.Volume, o Options, thresholds []float64, check InputCheck) ([]*Result, error) {
 	t0 := time.Now()
 	stages := map[string]float64{}
 	lap := func(name string, since time.Time) time.Time {
@@ -128,11 +161,16 @@ func (m *Model) SegmentAt(ctx context.Context, img *volume.Volume, o Options, th
 		chosen = append(chosen, choice{best, bestScore})
 	}
 	lap("predict", t)
+	// The scan is not read past this point: only its grid. Keeping the
+	// grid alone lets SegmentFile's scan (which nothing else holds) be
+	// collected before the label maps are allocated.
+	grid := img.Geometry
+	img = nil
 	base := time.Since(t0).Seconds()
 	out := make([]*Result, len(thresholds))
 	for i, tau := range thresholds {
 		ts := time.Now()
-		res := &Result{Stages: maps.Clone(stages), Labels: volume.New(img.Geometry, volume.Uint8)}
+		res := &Result{Stages: maps.Clone(stages), Labels: volume.New(grid, volume.Uint8), Input: check}
 		oi := o
 		oi.ForegroundThreshold = tau
 		for _, c := range chosen {

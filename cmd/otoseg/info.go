@@ -20,6 +20,7 @@ type infoOptions struct {
 	PickVolume bool
 	Volume     int
 	Series     string
+	MaxMemory  string
 }
 
 func newInfoCmd() *cobra.Command {
@@ -38,10 +39,10 @@ the two differ by the sign of the first two rows.
 
 --json prints one object with the keys dims, spacing, origin, direction, min,
 max, mean (and file, format, dtype, orientation, origin_lps, direction_lps,
-affine_ras, nan_voxels; for DICOM also series, the SeriesInstanceUID read,
-and dicom_series, every series found, largest first; for a 3D Slicer
+affine_ras, nan_voxels, inf_voxels; for DICOM also series, the SeriesInstanceUID read,
+and dicom_series, every series found, best first; for a 3D Slicer
 .seg.nrrd, segments). min/max/mean are of the scaled values (scl_slope /
-scl_inter applied) and ignore NaN voxels. orientation is the axis code
+scl_inter applied) and ignore NaN and Inf voxels. orientation is the axis code
 (nibabel's aff2axcodes), e.g. RAS or LPS.
 
 A 4-D file (time series) needs --volume N (0-based).`,
@@ -57,7 +58,8 @@ A 4-D file (time series) needs --volume N (0-based).`,
 	f := cmd.Flags()
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of text")
 	f.IntVar(&opts.Volume, "volume", 0, "0-based index of the volume to read from a 4-D file")
-	f.StringVar(&opts.Series, "series", "", "DICOM SeriesInstanceUID to read from a directory or .zip with several series")
+	f.StringVar(&opts.Series, "series", "", "DICOM series to read from a directory or .zip with several series, by SeriesInstanceUID or series number")
+	f.StringVar(&opts.MaxMemory, "max-memory", "4GiB", "refuse images whose voxels would need more memory (e.g. 8GiB, or none)")
 	return cmd
 }
 
@@ -78,10 +80,15 @@ type imageInfo struct {
 	Max          *float64      `json:"max"`
 	Mean         *float64      `json:"mean"`
 	NaNVoxels    int           `json:"nan_voxels"`
-	// DICOMSeries lists every series of a DICOM folder or .zip, largest
+	// InfVoxels counts ±Inf voxels, left out of min/max/mean like NaN
+	// (JSON has no Inf, and one would hide the real range).
+	InfVoxels int `json:"inf_voxels"`
+	// DICOMSeries lists every series of a DICOM folder or .zip, best for the inner ear
 	// first; Series is the one read.
 	DICOMSeries []dicom.SeriesInfo `json:"dicom_series,omitempty"`
 	Series      string             `json:"series,omitempty"`
+	// SeriesReason says why Series was read (dicom.Choice.Reason).
+	SeriesReason string `json:"series_reason,omitempty"`
 	// Segments lists a 3D Slicer segmentation's segments (.seg.nrrd).
 	Segments []segmentInfo `json:"segments,omitempty"`
 }
@@ -132,6 +139,10 @@ func describe(path string, v *volume.Volume) imageInfo {
 			info.NaNVoxels++
 			continue
 		}
+		if math.IsInf(f, 0) {
+			info.InfVoxels++
+			continue
+		}
 		lo, hi, sum, n = math.Min(lo, f), math.Max(hi, f), sum+f, n+1
 	}
 	if n > 0 {
@@ -142,16 +153,23 @@ func describe(path string, v *volume.Volume) imageInfo {
 }
 
 func runInfo(w io.Writer, path string, opts infoOptions) error {
-	v, err := imageio.ReadWith(path, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume})
+	var maxBytes int64
+	if opts.MaxMemory != "" {
+		var err error
+		if maxBytes, err = imageio.ParseBytes(opts.MaxMemory); err != nil {
+			return usagef("--max-memory: %v", err)
+		}
+	}
+	v, chosen, err := imageio.ReadChosen(path, imageio.Options{Series: opts.Series, PickVolume: opts.PickVolume, Volume: opts.Volume, MaxBytes: maxBytes})
 	if err != nil {
 		return err
 	}
 	info := describe(path, v)
 	if imageio.FormatOf(path) == imageio.DICOM {
 		if list, err := dicom.ListSeries(path); err == nil && len(list) > 0 {
-			info.DICOMSeries, info.Series = list, opts.Series
-			if info.Series == "" {
-				info.Series = list[0].UID // the default: the largest
+			info.DICOMSeries = list
+			if chosen != nil {
+				info.Series, info.SeriesReason = chosen.UID, chosen.Reason
 			}
 		}
 	}
@@ -200,12 +218,18 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 	if info.NaNVoxels > 0 {
 		fmt.Fprintf(w, "NaN voxels   %d (ignored above)\n", info.NaNVoxels)
 	}
+	if info.InfVoxels > 0 {
+		fmt.Fprintf(w, "Inf voxels   %d (ignored above)\n", info.InfVoxels)
+	}
 	for _, s := range info.DICOMSeries {
 		mark := " "
 		if s.UID == info.Series {
 			mark = "*"
 		}
 		fmt.Fprintf(w, "series     %s %s\n", mark, s)
+	}
+	if info.SeriesReason != "" {
+		fmt.Fprintf(w, "read       * %s\n", info.SeriesReason)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func TestInfoDICOMSeries(t *testing.T) {
 	}{
 		{"", "1.2.826.0.1.3680043.8.498.77.1", [3]int{16, 12, 8}, [3]float64{3.2, 2.75, 10}, -1024, 3071},
 		{"1.2.826.0.1.3680043.8.498.77.2", "1.2.826.0.1.3680043.8.498.77.2", [3]int{8, 6, 3}, [3]float64{-20, 30, 5}, -16394.25, 16373.25},
+		{"2", "1.2.826.0.1.3680043.8.498.77.2", [3]int{8, 6, 3}, [3]float64{-20, 30, 5}, -16394.25, 16373.25}, // by series number
 	}
 	for _, tc := range tests {
 		var buf bytes.Buffer
@@ -59,7 +60,13 @@ func TestInfoDICOMSeries(t *testing.T) {
 	if err := runInfo(&buf, dir, infoOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), `series     * 1.2.826.0.1.3680043.8.498.77.1 (#1 CT "axial bone", 16x12x8)`) {
-		t.Errorf("text output does not mark the series read:\n%s", buf.String())
+	for _, want := range []string{`series     * 1.2.826.0.1.3680043.8.498.77.1 (#1 CT "axial bone", sharp kernel, 16x12x8)`,
+		`read       * series #1 "axial bone": CT, sharp kernel (from the description)`, `#2 "scout" (only 3 slices)`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, buf.String())
+		}
+	}
+	if err := runInfo(&buf, dir, infoOptions{MaxMemory: "lots"}); err == nil || !strings.Contains(err.Error(), "--max-memory") {
+		t.Errorf("--max-memory lots: %v, want a usage error", err)
 	}
 }

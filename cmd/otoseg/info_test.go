@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/pyref"
+	"github.com/otoseg/otoseg/volume"
 )
 
 // nibInfoScript writes the test images with nibabel (and one NRRD by hand,
@@ -142,5 +146,46 @@ func TestInfoErrors(t *testing.T) {
 		if buf.Len() != 0 {
 			t.Errorf("info %s printed %q on error", p, buf.String())
 		}
+	}
+}
+
+// NaN and ±Inf voxels are counted and left out of min/max/mean: info
+// describes such a scan instead of failing to encode +Inf as JSON.
+func TestInfoNonFinite(t *testing.T) {
+	dir := t.TempDir()
+	v := volume.New(volume.NewGeometry([3]int{4, 3, 2}, [3]float64{1, 1, 1}), volume.Float32)
+	for i := range v.Data {
+		v.Data[i] = float32(i)
+	}
+	v.Data[0], v.Data[1], v.Data[2] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+	p := filepath.Join(dir, "nan.nii")
+	if err := imageio.Write(p, v); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := runInfo(&buf, p, infoOptions{JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var got imageInfo
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.NaNVoxels != 1 || got.InfVoxels != 2 || got.Min == nil || *got.Min != 3 || *got.Max != 23 {
+		t.Errorf("nan %d inf %d min %v max %v, want 1, 2, 3, 23", got.NaNVoxels, got.InfVoxels, got.Min, got.Max)
+	}
+	buf.Reset()
+	if err := runInfo(&buf, p, infoOptions{}); err != nil || !strings.Contains(buf.String(), "Inf voxels   2") {
+		t.Errorf("text: %v\n%s", err, buf.String())
+	}
+}
+
+// A header claiming 1536 x 1536 x 900 voxels is refused from the header.
+func TestInfoMemoryCeiling(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.mha")
+	if err := os.WriteFile(p, []byte("ObjectType = Image\nNDims = 3\nDimSize = 1536 1536 900\nElementType = MET_SHORT\nElementSpacing = 1 1 1\nElementDataFile = LOCAL\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runInfo(io.Discard, p, infoOptions{}); !errors.Is(err, imageio.ErrTooLarge) {
+		t.Errorf("info of a 1536x1536x900 header: %v, want ErrTooLarge", err)
 	}
 }

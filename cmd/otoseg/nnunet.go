@@ -79,8 +79,8 @@ func parseFolds(s string) ([]int, error) {
 // runSegmentNNUNet segments files with an imported nnU-Net model: one
 // library call per scan, as for otoseg's own models.
 func runSegmentNNUNet(cmd *cobra.Command, files []string, batch bool, o segmentOptions) error {
-	if o.mesh || o.slicer || o.thresh != 0 {
-		return errors.New("segment: --mesh, --slicer and --threshold apply to otoseg's own models, not imported nnU-Net ones")
+	if o.mesh || o.slicer || o.thresh != 0 || o.assumeOffset {
+		return errors.New("segment: --mesh, --slicer, --threshold and --assume-offset apply to otoseg's own models, not imported nnU-Net ones")
 	}
 	m, err := nnunet.Load(o.model)
 	if err != nil {

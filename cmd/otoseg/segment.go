@@ -31,6 +31,10 @@ type segmentOptions struct {
 	volume   int
 	minEarMM float64
 	thresh   float64
+	// maxMemory and assumeOffset: see segment.FileOptions.MaxBytes and
+	// segment.Options.AssumeOffset.
+	maxMemory    string
+	assumeOffset bool
 	// disableTTA turns off an imported nnU-Net model's mirroring (on by
 	// default there, as in nnU-Net).
 	disableTTA bool
@@ -71,7 +75,9 @@ then 3.`,
 	f.BoolVar(&o.tta, "tta", false, "mirroring test-time augmentation (8 passes; slower, slightly smoother)")
 	f.BoolVar(&o.mesh, "mesh", false, "also write an STL surface of each ear's labyrinth")
 	f.BoolVar(&o.slicer, "slicer", false, "also write a 3D Slicer segmentation (.seg.nrrd)")
-	f.StringVar(&o.series, "series", "", "DICOM SeriesInstanceUID to read (default: the largest series)")
+	f.StringVar(&o.series, "series", "", "DICOM series to read, by SeriesInstanceUID or series number (default: the best for the inner ear: CT, no scout, original, bone kernel, thinnest slices)")
+	f.StringVar(&o.maxMemory, "max-memory", "4GiB", "refuse scans whose reading and segmentation would need more memory (e.g. 8GiB, or none)")
+	f.BoolVar(&o.assumeOffset, "assume-offset", false, "subtract 1024 from a scan that looks like CT stored with a +1024 offset and no rescale (refused otherwise)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
 	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
 	f.BoolVar(&o.disableTTA, "disable-tta", false, "imported nnU-Net models: no mirroring (nnU-Net's --disable_tta)")
@@ -132,6 +138,9 @@ func (o segmentOptions) check() error {
 		return usagef("--min-ear-volume %g: want 0 to 10000 mm^3", o.minEarMM)
 	case o.volume < -1:
 		return usagef("--volume %d: want a 0-based volume index", o.volume)
+	}
+	if _, err := imageio.ParseBytes(o.maxMemory); err != nil {
+		return usagef("--max-memory: %v", err)
 	}
 	return nil
 }
@@ -203,13 +212,17 @@ type batchResult struct {
 func (b *segmentBatch) one(f, out string) batchResult {
 	o := b.o
 	r := batchResult{Input: f, Status: "failed"}
+	maxBytes, _ := imageio.ParseBytes(o.maxMemory) // checked by o.check
 	spin := newStageSpinner(b.cmd.ErrOrStderr(), filepath.Base(f))
 	rep, err := b.model.SegmentFile(b.cmd.Context(), f, out, segment.FileOptions{
-		Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh},
+		Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh, AssumeOffset: o.assumeOffset},
 		Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
-		Slicer: o.slicer, Mesh: o.mesh, Stage: spin.Stage,
+		Slicer: o.slicer, Mesh: o.mesh, Stage: spin.Stage, MaxBytes: maxBytes,
 	})
 	spin.Finish()
+	if rep.Series != nil {
+		fmt.Fprintf(b.cmd.ErrOrStderr(), "%s: %s\n", f, rep.Series.Reason)
+	}
 	r.err = err
 	if err != nil && !errors.Is(err, segment.ErrNoEar) {
 		r.Error = err.Error()

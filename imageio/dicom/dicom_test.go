@@ -159,16 +159,18 @@ func TestListSeries(t *testing.T) {
 	}
 	want := []SeriesInfo{
 		{UID: "1.2.826.0.1.3680043.8.498.77.1", Number: 1, Description: "axial bone", Modality: "CT", Slices: 8, Dims: [3]int{16, 12, 8},
-			TransferSyntax: "Implicit VR Little Endian (1.2.840.10008.1.2)", Supported: true},
+			TransferSyntax: "Implicit VR Little Endian (1.2.840.10008.1.2)", Supported: true,
+			KernelClass: KernelSharp, SliceSpacingMM: 0.7, PixelSpacingMM: [2]float64{0.5, 0.4}}, // "bone" in the description
 		{UID: "1.2.826.0.1.3680043.8.498.77.2", Number: 2, Description: "scout", Modality: "CT", Slices: 3, Dims: [3]int{8, 6, 3},
-			TransferSyntax: "Explicit VR Little Endian (1.2.840.10008.1.2.1)", Supported: true},
+			TransferSyntax: "Explicit VR Little Endian (1.2.840.10008.1.2.1)", Supported: true,
+			KernelClass: KernelUnknown, SliceSpacingMM: 2.5, PixelSpacingMM: [2]float64{1.5, 1.25}},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d series, want %d: %+v", len(got), len(want), got)
 	}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Errorf("series %d: got %+v, want %+v", i, got[i], want[i])
+			t.Errorf("series %d: got %#v, want %#v", i, got[i], want[i])
 		}
 	}
 	j2k, err := ListSeries(filepath.Join("testdata", "err_j2k"))
@@ -284,7 +286,7 @@ func TestZipBomb(t *testing.T) {
 
 	plain := filepath.Join(dir, "big.zip")
 	writeZip(t, plain, filepath.Join("testdata", "err_size"), map[string][]byte{"bomb.dcm": big})
-	if _, err := read(plain, Options{}, lim); err == nil || !strings.Contains(err.Error(), "bomb.dcm") {
+	if _, _, err := read(plain, Options{}, lim); err == nil || !strings.Contains(err.Error(), "bomb.dcm") {
 		t.Errorf("oversized entry: err = %v, want one naming bomb.dcm", err)
 	}
 
@@ -303,15 +305,15 @@ func TestZipBomb(t *testing.T) {
 	zw.Close()
 	liar := filepath.Join(dir, "liar.zip")
 	os.WriteFile(liar, buf.Bytes(), 0o644)
-	if _, err := read(liar, Options{}, lim); err == nil || !strings.Contains(err.Error(), "liar.dcm") {
+	if _, _, err := read(liar, Options{}, lim); err == nil || !strings.Contains(err.Error(), "liar.dcm") {
 		t.Errorf("lying entry: err = %v, want one naming liar.dcm", err)
 	}
 
 	// Many small files past the total cap.
-	if _, err := read(filepath.Join("testdata", "oblique"), Options{}, limits{fileBytes: 1 << 20, files: 100, totalBytes: 3000}); err == nil || !strings.Contains(err.Error(), "more than") {
+	if _, _, err := read(filepath.Join("testdata", "oblique"), Options{}, limits{fileBytes: 1 << 20, files: 100, totalBytes: 3000}); err == nil || !strings.Contains(err.Error(), "more than") {
 		t.Errorf("total cap: err = %v", err)
 	}
-	if _, err := read(filepath.Join("testdata", "oblique"), Options{}, limits{fileBytes: 1 << 20, files: 3, totalBytes: 1 << 30}); err == nil || !strings.Contains(err.Error(), "more than 3 files") {
+	if _, _, err := read(filepath.Join("testdata", "oblique"), Options{}, limits{fileBytes: 1 << 20, files: 3, totalBytes: 1 << 30}); err == nil || !strings.Contains(err.Error(), "more than 3 files") {
 		t.Errorf("file count cap: err = %v", err)
 	}
 }
@@ -362,7 +364,7 @@ func TestCorruptFilesNameTheFile(t *testing.T) {
 			}
 		}
 		for i, b := range variants {
-			v, err := readFrom(memSource{"slice.dcm": b}, "slice.dcm", Options{})
+			v, _, err := readFrom(memSource{"slice.dcm": b}, "slice.dcm", Options{})
 			if err != nil {
 				if !strings.Contains(err.Error(), "slice.dcm") {
 					t.Fatalf("%s variant %d: error %q does not name the file", src, i, err)
@@ -394,7 +396,7 @@ func FuzzRead(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := readFrom(memSource{"f.dcm": b}, "f.dcm", Options{})
+		v, _, err := readFrom(memSource{"f.dcm": b}, "f.dcm", Options{})
 		if err != nil {
 			if !strings.Contains(err.Error(), "f.dcm") {
 				t.Fatalf("error %q does not name the file", err)

@@ -37,6 +37,11 @@ type slice struct {
 	// localizer marks scout images (ImageType value LOCALIZER), which some
 	// scanners put in the series of the axial images they planned.
 	localizer bool
+	// derived marks images that are not original acquisitions (ImageType
+	// value 1 DERIVED or value 2 SECONDARY: reformats, MIPs, screenshots).
+	derived bool
+	// kernel is ConvolutionKernel (0018,1210), values joined by "\".
+	kernel string
 	// unsupported is set for files whose transfer syntax is refused; their
 	// headers are still read so ListSeries can show them.
 	unsupported error
@@ -47,6 +52,7 @@ var (
 	tagSeriesDescription  = tag.Tag{Group: 0x0008, Element: 0x103E}
 	tagModality           = tag.Tag{Group: 0x0008, Element: 0x0060}
 	tagImagerPixelSpacing = tag.Tag{Group: 0x0018, Element: 0x1164}
+	tagConvolutionKernel  = tag.Tag{Group: 0x0018, Element: 0x1210}
 )
 
 // parsePixels selects whether parseSlice also returns the pixel payload.
@@ -159,11 +165,26 @@ func (sl *slice) fill(ds *sdicom.Dataset) error {
 	sl.seriesNumber, _ = intValue(ds, tag.SeriesNumber)
 	if e, err := ds.FindElementByTag(tag.ImageType); err == nil && e.Value != nil {
 		if v, ok := e.Value.GetValue().([]string); ok {
-			for _, x := range v {
-				if strings.TrimSpace(x) == "LOCALIZER" {
+			for i, x := range v {
+				x = strings.ToUpper(strings.TrimSpace(x))
+				switch {
+				case x == "LOCALIZER":
 					sl.localizer = true
+				case i == 0 && x == "DERIVED", i == 1 && x == "SECONDARY":
+					sl.derived = true
 				}
 			}
+		}
+	}
+	if e, err := ds.FindElementByTag(tagConvolutionKernel); err == nil && e.Value != nil {
+		if v, ok := e.Value.GetValue().([]string); ok {
+			var parts []string
+			for _, x := range v {
+				if x = strings.TrimSpace(x); x != "" {
+					parts = append(parts, x)
+				}
+			}
+			sl.kernel = strings.Join(parts, `\`)
 		}
 	}
 	sl.instance, _ = intValue(ds, tag.InstanceNumber)

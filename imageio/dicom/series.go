@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -14,10 +15,20 @@ import (
 
 // Options selects what Read returns.
 type Options struct {
-	// Series is the SeriesInstanceUID to read. Empty picks the largest
-	// series (most voxels) when the input holds several.
+	// Series is the SeriesInstanceUID, or the SeriesNumber, of the series
+	// to read. Empty takes the first of ListSeries: the best series for the
+	// inner ear by the rule in rank.go (CT, no scout, original, bone
+	// kernel, thinnest slices, smallest pixels).
 	Series string
+	// MaxBytes refuses, before any pixel is read, a series whose volume
+	// would take more memory than this (float32 voxels); 0 or less is no
+	// limit beyond volume.MaxVoxels. The error wraps ErrTooLarge.
+	MaxBytes int64
 }
+
+// ErrTooLarge reports an image whose voxels would take more memory than
+// the caller allows (Options.MaxBytes).
+var ErrTooLarge = errors.New("image too large for the memory limit")
 
 // SeriesInfo describes one series found by ListSeries.
 type SeriesInfo struct {
@@ -30,6 +41,18 @@ type SeriesInfo struct {
 	TransferSyntax string `json:"transfer_syntax"`
 	// Supported is false when the series' transfer syntax is refused.
 	Supported bool `json:"supported"`
+	// Kernel is ConvolutionKernel (0018,1210); KernelClass is "sharp",
+	// "soft" or "unknown" (KernelClass, from the kernel or the description).
+	Kernel      string `json:"kernel"`
+	KernelClass string `json:"kernel_class"`
+	// Localizer: ImageType LOCALIZER on every image. Derived: ImageType
+	// DERIVED or SECONDARY (reformats, MIPs, screen captures).
+	Localizer bool `json:"localizer"`
+	Derived   bool `json:"derived"`
+	// SliceSpacingMM is measured from the slice positions (SliceThickness
+	// for a single slice); PixelSpacingMM is PixelSpacing (row, column).
+	SliceSpacingMM float64    `json:"slice_spacing_mm"`
+	PixelSpacingMM [2]float64 `json:"pixel_spacing_mm"`
 }
 
 func (s SeriesInfo) String() string {
@@ -37,12 +60,28 @@ func (s SeriesInfo) String() string {
 	if desc == "" {
 		desc = "no description"
 	}
-	return fmt.Sprintf("%s (#%d %s %q, %dx%dx%d)", s.UID, s.Number, s.Modality, desc, s.Dims[0], s.Dims[1], s.Dims[2])
+	kernel := s.KernelClass + " kernel"
+	if s.Kernel != "" {
+		kernel = s.Kernel + " " + kernel
+	}
+	return fmt.Sprintf("%s (#%d %s %q, %s, %dx%dx%d)", s.UID, s.Number, s.Modality, desc, kernel, s.Dims[0], s.Dims[1], s.Dims[2])
+}
+
+// formatBytes writes a byte count in GiB, MiB or KiB for messages (as
+// imageio.FormatBytes, which this package cannot import).
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
 }
 
 // ListSeries lists the image series under path (a folder searched
-// recursively, a .zip, or one file), largest first: the one Read picks by
-// default comes first.
+// recursively, a .zip, or one file), best first by the rule in rank.go:
+// the one Read picks by default comes first.
 func ListSeries(path string) ([]SeriesInfo, error) {
 	src, err := openSource(path, defaultLimits)
 	if err != nil {
@@ -59,40 +98,71 @@ func ListSeries(path string) ([]SeriesInfo, error) {
 // Read reads one series under path as a volume with LPS geometry and values
 // rescaled by RescaleSlope/RescaleIntercept (Hounsfield units for CT).
 func Read(path string, opt Options) (*volume.Volume, error) {
+	v, _, err := read(path, opt, defaultLimits)
+	return v, err
+}
+
+// ReadChosen is Read that also says which series it read and why, for the
+// console and the segmentation's sidecar.
+func ReadChosen(path string, opt Options) (*volume.Volume, Choice, error) {
 	return read(path, opt, defaultLimits)
 }
 
-func read(path string, opt Options, lim limits) (*volume.Volume, error) {
+// Probe chooses the series Read would read, from the headers alone: what a
+// caller checks (its size against a memory limit, its description) before
+// any pixel is decoded.
+func Probe(path string, opt Options) (Choice, error) {
+	src, err := openSource(path, defaultLimits)
+	if err != nil {
+		return Choice{}, fmt.Errorf("%s: %w", path, err)
+	}
+	defer src.close()
+	series, err := collect(src, path)
+	if err != nil {
+		return Choice{}, err
+	}
+	_, c, err := series.choose(path, opt.Series)
+	return c, err
+}
+
+func read(path string, opt Options, lim limits) (*volume.Volume, Choice, error) {
 	src, err := openSource(path, lim)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, Choice{}, fmt.Errorf("%s: %w", path, err)
 	}
 	defer src.close()
 	return readFrom(src, path, opt)
 }
 
 // readFrom reads a series from src; path labels series-level errors.
-func readFrom(src source, path string, opt Options) (*volume.Volume, error) {
+func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, error) {
 	series, err := collect(src, path)
 	if err != nil {
-		return nil, err
+		return nil, Choice{}, err
 	}
-	slices, err := series.choose(path, opt.Series)
+	slices, choice, err := series.choose(path, opt.Series)
 	if err != nil {
-		return nil, err
+		return nil, choice, err
 	}
 	slices = dropLocalizers(slices)
+	if opt.MaxBytes > 0 {
+		s := slices[0]
+		if need := 4 * int64(s.rows) * int64(s.cols) * int64(len(slices)); need > opt.MaxBytes {
+			return nil, choice, fmt.Errorf("%s: series %s: %w: reading %dx%dx%d voxels needs about %s, more than the limit of %s (raise it with the MaxBytes option, --max-memory on the command line)",
+				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), formatBytes(need), formatBytes(opt.MaxBytes))
+		}
+	}
 	for _, sl := range slices {
 		if sl.unsupported != nil {
-			return nil, fmt.Errorf("%s: %w", sl.name, sl.unsupported)
+			return nil, choice, fmt.Errorf("%s: %w", sl.name, sl.unsupported)
 		}
 	}
 	g, err := assemble(slices)
 	if err != nil {
-		return nil, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
+		return nil, choice, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
 	}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
+		return nil, choice, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
 	}
 	v := volume.New(g, volume.Float32)
 	n := g.Dims[0] * g.Dims[1]
@@ -124,11 +194,11 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, error) {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, choice, err
 		}
 	}
 	v.DType = pickDType(slices, v.Data)
-	return v, nil
+	return v, choice, nil
 }
 
 // readSlice reads the pixels of the slice first found by the header pass
@@ -196,15 +266,18 @@ func collect(src source, path string) (seriesSet, error) {
 	return set, nil
 }
 
-// infos lists the series, the default choice first.
+// infos lists the series, the default choice first (see rank).
 func (set seriesSet) infos() []SeriesInfo {
 	var out []SeriesInfo
-	for uid, sls := range set {
-		sls = dropLocalizers(sls)
+	for uid, all := range set {
+		sls := dropLocalizers(all)
 		s := sls[0]
 		info := SeriesInfo{
 			UID: uid, Number: s.seriesNumber, Description: s.description, Modality: s.modality,
 			Slices: len(sls), Dims: [3]int{s.cols, s.rows, len(sls)}, Supported: true,
+			Kernel: s.kernel, KernelClass: KernelClass(s.kernel, s.description),
+			Localizer: len(sls) == len(all) && s.localizer, Derived: s.derived,
+			SliceSpacingMM: sliceSpacing(sls), PixelSpacingMM: s.pixelSpacing,
 		}
 		name := "unknown transfer syntax"
 		if ts, ok := lookupTS(s.ts); ok {
@@ -218,34 +291,52 @@ func (set seriesSet) infos() []SeriesInfo {
 		}
 		out = append(out, info)
 	}
-	sort.Slice(out, func(a, b int) bool {
-		va := out[a].Dims[0] * out[a].Dims[1] * out[a].Dims[2]
-		vb := out[b].Dims[0] * out[b].Dims[1] * out[b].Dims[2]
-		if va != vb {
-			return va > vb
-		}
-		if out[a].Slices != out[b].Slices {
-			return out[a].Slices > out[b].Slices
-		}
-		return out[a].UID < out[b].UID
-	})
+	rank(out)
 	return out
 }
 
-// choose returns the slices of series uid, or of the largest series.
-func (set seriesSet) choose(path, uid string) ([]slice, error) {
-	infos := set.infos()
-	if uid == "" {
-		return set[infos[0].UID], nil
+// sliceSpacing estimates a series' slice spacing from its positions along
+// the first slice's normal (the span over n-1); assemble checks the stack
+// properly when the series is read. A single slice, or slices without
+// geometry, report SliceThickness.
+func sliceSpacing(sls []slice) float64 {
+	ref := sls[0]
+	if len(sls) < 2 || !ref.hasIOP {
+		return ref.sliceThickness
 	}
-	if sls, ok := set[uid]; ok {
-		return sls, nil
+	n := cross([3]float64{ref.iop[0], ref.iop[1], ref.iop[2]}, [3]float64{ref.iop[3], ref.iop[4], ref.iop[5]})
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range sls {
+		if !s.hasIPP {
+			return ref.sliceThickness
+		}
+		d := dot(s.ipp, n)
+		lo, hi = math.Min(lo, d), math.Max(hi, d)
+	}
+	// Rounded to a nanometre: positions are decimal strings, and the last
+	// float bits are noise a listing should not show.
+	return math.Round((hi-lo)/float64(len(sls)-1)*1e6) / 1e6
+}
+
+// choose returns the slices of the series sel names (a UID or a series
+// number), or of the best series when sel is empty, with the reason.
+func (set seriesSet) choose(path, sel string) ([]slice, Choice, error) {
+	infos := set.infos()
+	if sel == "" {
+		return set[infos[0].UID], Choice{SeriesInfo: infos[0], Reason: reason(infos), Found: len(infos)}, nil
+	}
+	s, ok, err := pick(infos, sel)
+	if err != nil {
+		return nil, Choice{}, fmt.Errorf("%s: series %q: %w", path, sel, err)
+	}
+	if ok {
+		return set[s.UID], Choice{SeriesInfo: s, Reason: fmt.Sprintf("series %s asked for: %s", s.label(), s.summary()), Found: len(infos)}, nil
 	}
 	var list []string
 	for _, in := range infos {
 		list = append(list, in.String())
 	}
-	return nil, fmt.Errorf("%s: no series %q; series found: %s", path, uid, strings.Join(list, "; "))
+	return nil, Choice{}, fmt.Errorf("%s: no series %q (neither a SeriesInstanceUID nor a series number); series found: %s", path, sel, strings.Join(list, "; "))
 }
 
 // Geometry tolerances. Positions in DICOM are decimal strings that scanners

@@ -276,6 +276,21 @@ func Read(path string, opt Options) (*volume.Volume, error) {
 	return v, nil
 }
 
+// ReadHeader reads and checks the header of a .mha or .mhd file without
+// its voxels: what a caller needs to size a read before making it.
+func ReadHeader(path string) (*Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("metaimage %s: %w", path, err)
+	}
+	defer f.Close()
+	h, err := parseHeader(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("metaimage %s: %w", path, err)
+	}
+	return h, nil
+}
+
 type countReader struct {
 	r io.Reader
 	n int64
