@@ -65,7 +65,7 @@ folds), external cases and unlabelled ones in imagesTs (labelsTs when
 labelled), NIfTI, with a dataset.json (one channel "CT", labels background,
 cochlea, vestibule, semicircular_canals). The folder must not exist and must be
 named DatasetNNN_Name; it is checked against nnU-Net's dataset rules before
-it appears.`,
+it appears. The manifest may be a full one or just case_id,image,label.`,
 		Example: `  otoseg phantom --out cohort --cases 20 --seed 1
   otoseg dataset export-nnunet --manifest cohort/manifest.csv -o nnUNet_raw/Dataset501_OtosegPhantoms`,
 		Args: cobra.NoArgs,
@@ -73,7 +73,7 @@ it appears.`,
 			if manifest == "" || dst == "" {
 				return errors.New("export-nnunet: --manifest and -o are required")
 			}
-			m, err := dataset.Read(manifest)
+			m, err := dataset.ReadAny(manifest)
 			if err != nil {
 				return err
 			}

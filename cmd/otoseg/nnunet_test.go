@@ -67,3 +67,30 @@ func TestImportNNUNetAndSegment(t *testing.T) {
 		}
 	}
 }
+
+// From the command line: a minimal manifest out to an nnU-Net raw dataset
+// and back.
+func TestDatasetNNUNetRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	scan, _ := filepath.Abs("../../nnunet/testdata/scan.nii.gz")
+	lab, _ := filepath.Abs("../../nnunet/testdata/label.nii.gz")
+	m := filepath.Join(dir, "m.csv")
+	if err := os.WriteFile(m, []byte("case_id,image,label\near1,"+scan+","+lab+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(dir, "raw", "Dataset777_Ear")
+	if out, err := execute(t, "dataset", "export-nnunet", "--manifest", m, "-o", raw); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	back := filepath.Join(dir, "back.csv")
+	if out, err := execute(t, "dataset", "import-nnunet", raw, "-o", back); err != nil || !strings.Contains(out, "1 cases") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b, err := os.ReadFile(back)
+	if err != nil || !strings.Contains(string(b), "ear1,") || !strings.Contains(string(b), "imagesTr/ear1_0000.nii.gz") {
+		t.Errorf("manifest read back: %v\n%s", err, b)
+	}
+	if out, err := execute(t, "dataset", "import-nnunet", raw, "-o", back, "--labels", "1=stapes"); err == nil {
+		t.Errorf("unknown otoseg label accepted:\n%s", out)
+	}
+}
