@@ -301,6 +301,11 @@ func Load(dir string) (*Loaded, error) {
 	if m.Format != modelMagic {
 		return nil, fmt.Errorf("model %s: %s format %q, this otoseg reads %q", dir, ModelFile, m.Format, modelMagic)
 	}
+	if m.Plan.Transpose != nil {
+		if err := checkPerm(m.Plan.Transpose); err != nil {
+			return nil, fmt.Errorf("model %s: %s transpose_forward %v: %w", dir, ModelFile, m.Plan.Transpose, err)
+		}
+	}
 	if len(m.Folds) == 0 || len(m.Labels) != m.Plan.Net.NumClasses {
 		return nil, fmt.Errorf("model %s: %s lists %d folds and %d labels for %d classes", dir, ModelFile, len(m.Folds), len(m.Labels), m.Plan.Net.NumClasses)
 	}

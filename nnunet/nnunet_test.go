@@ -11,6 +11,7 @@ import (
 
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/nn"
+	"github.com/otoseg/otoseg/volume"
 )
 
 // The fixtures are nnU-Net-layout folders written by PyTorch
@@ -146,7 +147,7 @@ func TestImportRefusesWhatCannotBeMapped(t *testing.T) {
 		{"2-D", "torch.nn.modules.conv.Conv3d", "torch.nn.modules.conv.Conv2d", "2-D"},
 		{"MR normalisation", `"CTNormalization"`, `"ZScoreNormalization"`, "ZScoreNormalization"},
 		{"batch norm", "instancenorm.InstanceNorm3d", "batchnorm.BatchNorm3d", "BatchNorm3d"},
-		{"transposed axes", `"transpose_forward": [`, `"transpose_forward": [2, 1, 0], "x": [`, "transpose_forward"},
+		{"bad transpose", `"transpose_forward": [`, `"transpose_forward": [2, 2, 0], "x": [`, "permutation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(string(plans), tc.from) {
@@ -188,5 +189,56 @@ func copyTree(t *testing.T, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// transpose_forward: with a plan that transposes, a scan whose axes are
+// permuted the other way reaches the network as the untransposed scan did,
+// so its labels are the identity plan's, permuted back.
+func TestTransposedPlan(t *testing.T) {
+	scan, err := imageio.Read("testdata/scan.nii.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := importFixture(t, fixtures[0].dir, []int{0})
+	ref, err := l.Segment(context.Background(), scan, Options{NoMirror: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The iso plan's spacing and patch are the same in every order, so
+	// only transpose_forward changes.
+	tf := [3]int{2, 0, 1}
+	l.Plan.Transpose = tf[:]
+	var inv [3]int
+	for i, v := range tf {
+		inv[v] = i
+	}
+	// scan2 in z y x order is scan's array transposed by inv (so that
+	// transposing it by tf gives scan's array back).
+	zyx := [3]int{scan.Dims[2], scan.Dims[1], scan.Dims[0]}
+	d2, dims2 := permute(scan.Data, zyx, inv)
+	g := volume.NewGeometry([3]int{dims2[2], dims2[1], dims2[0]}, [3]float64{})
+	sp := [3]float64{scan.Spacing[2], scan.Spacing[1], scan.Spacing[0]}
+	g.Spacing = [3]float64{sp[inv[2]], sp[inv[1]], sp[inv[0]]}
+	scan2 := &volume.Volume{Geometry: g, Data: d2, DType: scan.DType}
+	got, err := l.Segment(context.Background(), scan2, Options{NoMirror: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := permute(ref.Labels.Data, zyx, inv)
+	var agree, fg int
+	for i, v := range got.Labels.Data {
+		if v > 0 && v == want[i] {
+			agree++
+		}
+		if v > 0 {
+			fg++
+		}
+		if want[i] > 0 {
+			fg++
+		}
+	}
+	if fg < 200 || float64(2*agree)/float64(fg) < 0.999 {
+		t.Errorf("transposed plan: %d of %d foreground labels agree", 2*agree, fg)
 	}
 }

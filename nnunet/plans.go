@@ -46,11 +46,15 @@ type Resampling struct {
 
 // Plan is what otoseg needs from one configuration of a plans.json.
 type Plan struct {
-	DatasetName   string     `json:"dataset_name"`
-	PlansName     string     `json:"plans_name"`
-	Configuration string     `json:"configuration"`
-	PatchSize     [3]int     `json:"patch_size"` // z y x voxels
-	Spacing       [3]float64 `json:"spacing"`    // z y x mm
+	DatasetName   string `json:"dataset_name"`
+	PlansName     string `json:"plans_name"`
+	Configuration string `json:"configuration"`
+	// Transpose is nnU-Net's transpose_forward: the array nnU-Net works on
+	// has axis i = the image's axis Transpose[i] (z y x order); patch and
+	// spacing are in that order. Nil means the identity.
+	Transpose     []int      `json:"transpose_forward,omitempty"`
+	PatchSize     [3]int     `json:"patch_size"` // z y x voxels (transposed)
+	Spacing       [3]float64 `json:"spacing"`    // z y x mm (transposed)
 	Intensity     Intensity  `json:"intensity"`
 	Data          Resampling `json:"resampling_data"`
 	Probabilities Resampling `json:"resampling_probabilities"`
@@ -112,8 +116,11 @@ func parsePlan(m map[string]json.RawMessage, cfgName string) (*Plan, error) {
 		if err := json.Unmarshal(raw, &tf); err != nil {
 			return nil, fmt.Errorf("transpose_forward: %w", err)
 		}
+		if err := checkPerm(tf); err != nil {
+			return nil, fmt.Errorf("transpose_forward %v: %w", tf, err)
+		}
 		if !slices.Equal(tf, []int{0, 1, 2}) {
-			return nil, fmt.Errorf("transpose_forward %v: only the identity [0, 1, 2] is supported", tf)
+			p.Transpose = tf
 		}
 	}
 	var cfgs map[string]map[string]json.RawMessage
@@ -245,4 +252,27 @@ func (p *Plan) parseConfig(c map[string]json.RawMessage) error {
 	}
 	p.Net = cfg
 	return nil
+}
+
+// checkPerm accepts a permutation of 0, 1, 2.
+func checkPerm(p []int) error {
+	if len(p) != 3 {
+		return errors.New("want a permutation of 0, 1, 2")
+	}
+	var seen [3]bool
+	for _, v := range p {
+		if v < 0 || v > 2 || seen[v] {
+			return errors.New("want a permutation of 0, 1, 2")
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
+// perm is the plan's transpose_forward as an array (identity when unset).
+func (p *Plan) perm() [3]int {
+	if p.Transpose == nil {
+		return [3]int{0, 1, 2}
+	}
+	return [3]int{p.Transpose[0], p.Transpose[1], p.Transpose[2]}
 }

@@ -53,9 +53,13 @@ func (l *Loaded) Segment(ctx context.Context, img *volume.Volume, o Options) (*R
 		return nil, err
 	}
 	p := l.Plan
+	tf := p.perm()
 	a := toArray(crop)
 	p.Intensity.normalise(a.data)
-	from := [3]float64{crop.Spacing[2], crop.Spacing[1], crop.Spacing[0]}
+	a.data, a.dims = permute(a.data, a.dims, tf)
+	cropZYX := a.dims // the cropped image's shape in nnU-Net's (transposed) order
+	zyx := [3]float64{crop.Spacing[2], crop.Spacing[1], crop.Spacing[0]}
+	from := [3]float64{zyx[tf[0]], zyx[tf[1]], zyx[tf[2]]}
 	var shape [3]int
 	for ax := range 3 {
 		shape[ax] = max(int(math.RoundToEven(from[ax]/p.Spacing[ax]*float64(a.dims[ax]))), 1)
@@ -104,10 +108,15 @@ func (l *Loaded) Segment(ctx context.Context, img *volume.Volume, o Options) (*R
 	res.Passes = res.Windows * len(mirrorCombos(mirror)) * len(l.Nets)
 	t2 := time.Now()
 	res.Stages["predict"] = t2.Sub(t1).Seconds()
-	seg, err := backToCrop(sum, classes, a.dims, crop.Dims, p, from)
+	seg, err := backToCrop(sum, classes, a.dims, cropZYX, p, from)
 	if err != nil {
 		return nil, err
 	}
+	var inv [3]int // transpose_backward
+	for i, v := range tf {
+		inv[v] = i
+	}
+	seg, _ = permute(seg, cropZYX, inv)
 	pasteLabels(labels, seg, lo, crop.Dims)
 	for _, v := range labels.Data {
 		res.VoxelsByLabel[l.Labels[int(v)].Name]++
@@ -142,8 +151,7 @@ func toArray(v *volume.Volume) *array {
 // backToCrop resamples the logits to the cropped image's shape (nnU-Net's
 // resampling_fn_probabilities) and takes the argmax (the first class on
 // ties, as numpy does).
-func backToCrop(logits []float32, classes int, dims [3]int, cropDims [3]int, p Plan, to [3]float64) ([]uint8, error) {
-	want := [3]int{cropDims[2], cropDims[1], cropDims[0]}
+func backToCrop(logits []float32, classes int, dims, want [3]int, p Plan, to [3]float64) ([]uint8, error) {
 	n := dims[0] * dims[1] * dims[2]
 	m := want[0] * want[1] * want[2]
 	planes := make([][]float32, classes)
@@ -179,4 +187,28 @@ func pasteLabels(dst *volume.Volume, seg []uint8, lo, dims [3]int) {
 			}
 		}
 	}
+}
+
+// permute transposes a z y x array as numpy's transpose(perm) does: output
+// axis i is input axis perm[i].
+func permute[T any](d []T, dims, perm [3]int) ([]T, [3]int) {
+	if perm == [3]int{0, 1, 2} {
+		return d, dims
+	}
+	od := [3]int{dims[perm[0]], dims[perm[1]], dims[perm[2]]}
+	var stride [3]int // input strides
+	stride[2], stride[1], stride[0] = 1, dims[2], dims[1]*dims[2]
+	s0, s1, s2 := stride[perm[0]], stride[perm[1]], stride[perm[2]]
+	out := make([]T, len(d))
+	i := 0
+	for a := range od[0] {
+		for b := range od[1] {
+			base := a*s0 + b*s1
+			for c := range od[2] {
+				out[i] = d[base+c*s2]
+				i++
+			}
+		}
+	}
+	return out, od
 }
