@@ -50,6 +50,21 @@ type Model struct {
 	// SourceDir is the results folder it was imported from, as given.
 	SourceDir   string       `json:"source_dir"`
 	SourceFiles []SourceFile `json:"source_files"`
+	// SourceSHA256 identifies the imported folder as a whole: the SHA-256
+	// of the lines "<sha256>  <path>" of SourceFiles, sorted by path (what
+	// sha256sum prints for those files, sorted).
+	SourceSHA256 string `json:"source_sha256"`
+}
+
+// folderSum is SourceSHA256 for files.
+func folderSum(files []SourceFile) string {
+	lines := make([]string, len(files))
+	for i, f := range files {
+		lines[i] = f.SHA256 + "  " + f.Path + "\n"
+	}
+	slices.SortFunc(lines, func(a, b string) int { return strings.Compare(a[66:], b[66:]) })
+	h := sha256.Sum256([]byte(strings.Join(lines, "")))
+	return hex.EncodeToString(h[:])
 }
 
 // Loaded is an imported model with its networks, one per fold.
@@ -246,6 +261,7 @@ func (m *Model) writeFiles(results, tmp string) error {
 		s := sha256.Sum256(b)
 		m.SourceFiles = append(m.SourceFiles, SourceFile{name, hex.EncodeToString(s[:])})
 	}
+	m.SourceSHA256 = folderSum(m.SourceFiles)
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -268,7 +284,7 @@ func (m *Model) card() string {
 	fmt.Fprintf(&b, "An nnU-Net v2 model (%s, %s, configuration %s), imported by `otoseg model import-nnunet`.\n", m.Trainer, p.PlansName, p.Configuration)
 	b.WriteString("It was trained outside otoseg: its accuracy is whatever it was in nnU-Net, on that training data.\n\n")
 	b.WriteString("## Provenance\n\n")
-	fmt.Fprintf(&b, "- source folder: `%s`\n", m.SourceDir)
+	fmt.Fprintf(&b, "- source folder: `%s`, SHA-256 %s (over the files below: `sha256sum` lines sorted by path, hashed)\n", m.SourceDir, m.SourceSHA256)
 	fmt.Fprintf(&b, "- folds: %v (predictions average their logits, as nnU-Net does)\n", m.Folds)
 	b.WriteString("- source files (SHA-256):\n")
 	for _, f := range m.SourceFiles {

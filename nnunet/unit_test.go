@@ -2,6 +2,8 @@ package nnunet
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -117,5 +119,23 @@ func TestReadCheckpointErrorsNameTheFile(t *testing.T) {
 	}
 	if dup == 0 || dup >= len(c.Names) {
 		t.Errorf("%d of %d keys are nnU-Net's duplicate registrations", dup, len(c.Names))
+	}
+}
+
+// The card's folder checksum is what `sha256sum FILES | sort -k2 | sha256sum`
+// prints for the imported files.
+func TestSourceChecksum(t *testing.T) {
+	l := importFixture(t, fixtures[0].dir, nil)
+	var lines []string
+	for _, rel := range []string{"dataset.json", "fold_0/checkpoint_final.pth", "fold_1/checkpoint_final.pth", "plans.json"} {
+		b, err := os.ReadFile(filepath.Join(fixtures[0].dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, fmt.Sprintf("%x  %s\n", sha256.Sum256(b), rel))
+	}
+	want := fmt.Sprintf("%x", sha256.Sum256([]byte(strings.Join(lines, ""))))
+	if l.SourceSHA256 != want || len(l.SourceFiles) != 4 {
+		t.Errorf("source checksum %s over %d files, want %s", l.SourceSHA256, len(l.SourceFiles), want)
 	}
 }
