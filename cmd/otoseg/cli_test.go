@@ -106,6 +106,10 @@ func TestExitCodes(t *testing.T) {
 		{errors.New("disk full"), 1},
 		{usagef("bad flag"), 2},
 		{fmt.Errorf("scan.nii.gz: %w", segment.ErrNoEar), 3},
+		{fmt.Errorf("mr.nii.gz: %w", segment.ErrNotCT), 4},
+		{fmt.Errorf("slice.nii.gz: %w", segment.ErrNotVolume), 4},
+		{fmt.Errorf("noisy.nii.gz: %w", segment.ErrNoLabyrinth), 5},
+		{fmt.Errorf("segment: %w: threshold", segment.ErrInvalidOption), 2},
 		{fmt.Errorf("segment: %w", context.Canceled), 130},
 		{exitError{code: 1, err: errors.New("2 of 5 scans failed")}, 1},
 	} {
@@ -138,6 +142,39 @@ func TestEveryCommandHasExamples(t *testing.T) {
 			if sc.Runnable() && !sc.HasExample() && sc.Name() != "help" && sc.Name() != "completion" {
 				t.Errorf("%s --help has no examples", sc.CommandPath())
 			}
+		}
+	}
+}
+
+// TestSegmentRefusesWhatIsNotCT: a single slice and an MR-like volume are
+// refused with status 4 and a message saying what was found, before any
+// ear search, and no label map is written.
+func TestSegmentRefusesWhatIsNotCT(t *testing.T) {
+	dir := t.TempDir()
+	slice := volume.New(volume.NewGeometry([3]int{64, 64, 1}, [3]float64{0.5, 0.5, 1}), volume.Int16)
+	mr := volume.New(volume.NewGeometry([3]int{48, 48, 40}, [3]float64{0.5, 0.5, 0.5}), volume.Int16)
+	for i := range mr.Data {
+		mr.Data[i] = float32(200 + i%700) // 200..900: no air, no bone
+	}
+	for _, tt := range []struct {
+		name string
+		v    *volume.Volume
+		want string
+	}{
+		{"slice", slice, "3-D"},
+		{"mr", mr, "not a CT"},
+	} {
+		in := filepath.Join(dir, tt.name+".nii.gz")
+		if err := imageio.Write(in, tt.v); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out", tt.name+".nii.gz")
+		_, err := execute(t, "segment", in, "-o", out)
+		if code := exitCode(err); code != exitNotCT || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: exit %d, err %v; want %d and a message saying %q", tt.name, code, err, exitNotCT, tt.want)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: a label map was written (%v)", tt.name, err)
 		}
 	}
 }

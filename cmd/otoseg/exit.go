@@ -18,7 +18,9 @@ const (
 	exitOK          = 0
 	exitFailure     = 1
 	exitUsage       = 2
-	exitNoEar       = 3
+	exitNoEar       = 3   // the ear search found nothing: another body part, a blank volume
+	exitNotCT       = 4   // the input is not a CT volume otoseg can segment (one slice, MR, mis-rescaled)
+	exitNoLabyrinth = 5   // ears were located but the segmenter found no labyrinth in them
 	exitInterrupted = 130 // 128 + SIGINT, as shells report it
 )
 
@@ -57,6 +59,12 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, segment.ErrInvalidOption):
+		return exitUsage
+	case errors.Is(err, segment.ErrNotVolume), errors.Is(err, segment.ErrNotCT):
+		return exitNotCT
+	case errors.Is(err, segment.ErrNoLabyrinth): // before ErrNoEar, which it also matches
+		return exitNoLabyrinth
 	case errors.Is(err, segment.ErrNoEar):
 		return exitNoEar
 	}

@@ -31,7 +31,9 @@ Labels: 1 cochlea, 2 vestibule, 3 semicircular canals; the labyrinth is > 0.
 
 Every command writes with -o/--out, prints status and progress on stderr and
 results on stdout, and exits with 0 (done), 1 (failed), 2 (usage: a bad flag,
-argument or output), 3 (no inner ear in the scan) or 130 (interrupted).`,
+argument or output), 3 (no inner ear found in the scan), 4 (the input is not a
+CT volume: one slice, MR, mis-rescaled), 5 (ears located but no labyrinth
+segmented in them) or 130 (interrupted).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),

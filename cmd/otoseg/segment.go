@@ -60,7 +60,16 @@ folder (see otoseg train) or an imported nnU-Net model (see otoseg model
 import-nnunet; it runs nnU-Net's whole-scan pipeline, with mirroring unless
 --disable-tta). A scan without an inner ear (another body part, a
 blank volume) is reported as such and gets no label map; the exit status is
-then 3.`,
+then 3 (5 when ears were located but no labyrinth was segmented in them).
+
+Before any work the input is checked, and refused with a message saying what
+was found: an output that would overwrite it (exit 2); a scan needing more
+memory than --max-memory, judged from its header; a single slice, an MR or a
+CT with a +1024 offset and no rescale (exit 4; --assume-offset corrects the
+offset). NaN and infinite voxels count as air outside the body; the sidecar
+counts them. From a DICOM folder holding several series, the one best for
+the inner ear is read (CT, not a scout, original, bone kernel, thinnest
+slices) and the choice and why are printed and recorded in the sidecar.`,
 		Example: `  otoseg segment scan.nii.gz -o scan_labels.nii.gz
   otoseg segment dicom/ -o ears.nii.gz --slicer --mesh
   otoseg segment cohort/images -o predictions --model mymodel`,
