@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -175,6 +174,3 @@ func (d *DatasetJSON) Marshal() ([]byte, error) {
 	}
 	return out, nil
 }
-
-// LabelValue returns the value of the label called name, or -1.
-func (d *DatasetJSON) LabelValue(name string) int { return slices.Index(d.Labels, name) }
