@@ -17,6 +17,7 @@ import (
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/models"
+	"github.com/otoseg/otoseg/nnunet"
 	"github.com/otoseg/otoseg/segment"
 )
 
@@ -34,7 +35,10 @@ type segmentOptions struct {
 	// segment.Options.AssumeOffset.
 	maxMemory    string
 	assumeOffset bool
-	dicomSeg     string
+	// disableTTA turns off an imported nnU-Net model's mirroring (on by
+	// default there, as in nnU-Net).
+	disableTTA bool
+	dicomSeg   string
 }
 
 func newSegmentCmd() *cobra.Command {
@@ -55,7 +59,9 @@ per stage. --slicer adds a 3D Slicer .seg.nrrd, --mesh an STL surface per ear.
 series, for a PACS (a NIfTI input has no images to reference: an error).
 
 The model is the baseline built into otoseg unless --model names a model
-folder (see otoseg train). A scan without an inner ear (another body part, a
+folder (see otoseg train) or an imported nnU-Net model (see otoseg model
+import-nnunet; it runs nnU-Net's whole-scan pipeline, with mirroring unless
+--disable-tta). A scan without an inner ear (another body part, a
 blank volume) is reported as such and gets no label map; the exit status is
 then 3 (5 when ears were located but no labyrinth was segmented in them).
 
@@ -86,6 +92,7 @@ slices) and the choice and why are printed and recorded in the sidecar.`,
 	f.BoolVar(&o.assumeOffset, "assume-offset", false, "subtract 1024 from a scan that looks like CT stored with a +1024 offset and no rescale (refused otherwise)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
 	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
+	f.BoolVar(&o.disableTTA, "disable-tta", false, "imported nnU-Net models: no mirroring (nnU-Net's --disable_tta)")
 	f.StringVar(&o.dicomSeg, "dicom-seg", "", "also write a DICOM Segmentation (.dcm) referencing the input DICOM series")
 	f.Float64Var(&o.minEarMM, "min-ear-volume", segment.DefaultOptions().MinEarVolumeMM3, "smallest labyrinth (mm^3) reported as an ear")
 	return cmd
@@ -176,6 +183,12 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		if err := safeout.File(o.dicomSeg, in); err != nil {
 			return usageError{err}
 		}
+	}
+	if o.model != "" && nnunet.IsModelDir(o.model) {
+		if o.dicomSeg != "" {
+			return usagef("--dicom-seg is not supported with an imported nnU-Net model yet")
+		}
+		return runSegmentNNUNet(cmd, files, batch, o)
 	}
 	t0 := time.Now()
 	model, modelName, err := loadModelOrBaseline(o.model)
