@@ -40,7 +40,7 @@ func MeasurePeak(ctx context.Context, threads, reps int) (Peak, error) {
 		return p, nil
 	}
 	run := func(n int) (float64, error) {
-		sec, err := timing.Median(ctx, timing.Wall, reps, func() {
+		sec, err := timing.Best(ctx, timing.Wall, reps, func() {
 			var wg sync.WaitGroup
 			for range n {
 				wg.Add(1)

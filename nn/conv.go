@@ -30,6 +30,7 @@ type Conv3d struct {
 	x      *Tensor // input of the last training Forward (not copied)
 	y, dx  *Tensor
 	engine convEngine
+	gen    *genConv // per-axis kernel or stride (NewConv3dAniso); nil when cubic
 }
 
 // NewConv3d returns a convolution from in to out channels with a cubic kernel
@@ -48,6 +49,9 @@ func NewConv3d(in, out, kernel, stride int, bias bool) *Conv3d {
 
 // OutShape is the output shape for an input of shape s.
 func (c *Conv3d) OutShape(s [5]int) [5]int {
+	if c.gen != nil {
+		return c.gen.outShape(s, c.Out)
+	}
 	o := func(n int) int { return (n+2*c.Pad-c.Kernel)/c.Stride + 1 }
 	return [5]int{s[0], c.Out, o(s[2]), o(s[3]), o(s[4])}
 }
@@ -77,6 +81,9 @@ func (c *Conv3d) Forward(x *Tensor, training bool) *Tensor {
 	if x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn.Conv3d: input %v has %d channels, want %d", x.Shape, x.Shape[1], c.In))
 	}
+	if c.gen != nil {
+		return c.forwardGen(x, training)
+	}
 	g := c.geom(x.Shape)
 	if g.OD <= 0 || g.OH <= 0 || g.OW <= 0 {
 		panic(fmt.Sprintf("nn.Conv3d: input %v too small for kernel %d stride %d", x.Shape, c.Kernel, c.Stride))
@@ -100,6 +107,9 @@ func (c *Conv3d) Forward(x *Tensor, training bool) *Tensor {
 func (c *Conv3d) Backward(dy *Tensor) *Tensor {
 	if c.x == nil {
 		panic("nn.Conv3d: Backward without a training Forward")
+	}
+	if c.gen != nil {
+		return c.backwardGen(dy)
 	}
 	g := c.geom(c.x.Shape)
 	if dy.Shape != c.OutShape(c.x.Shape) {
@@ -134,6 +144,7 @@ type ConvTranspose3d struct {
 	x      *Tensor
 	y, dx  *Tensor
 	engine upEngine
+	gen    *genUp // per-axis stride (NewConvTranspose3dStride); nil for 2x2x2
 }
 
 // NewConvTranspose3d returns a kernel-2 stride-2 transposed convolution from
@@ -149,6 +160,9 @@ func NewConvTranspose3d(in, out int) *ConvTranspose3d {
 
 // OutShape is the output shape for an input of shape s (each spatial size doubles).
 func (c *ConvTranspose3d) OutShape(s [5]int) [5]int {
+	if c.gen != nil {
+		return c.gen.outShape(s, c.Out)
+	}
 	return [5]int{s[0], c.Out, 2 * s[2], 2 * s[3], 2 * s[4]}
 }
 
@@ -159,6 +173,9 @@ func (c *ConvTranspose3d) Params() []*Param { return []*Param{c.Weight, c.Bias} 
 func (c *ConvTranspose3d) Forward(x *Tensor, training bool) *Tensor {
 	if x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn.ConvTranspose3d: input %v has %d channels, want %d", x.Shape, x.Shape[1], c.In))
+	}
+	if c.gen != nil {
+		return c.forwardGen(x, training)
 	}
 	c.y = Ensure(c.y, c.OutShape(x.Shape))
 	c.engine.forward(x, c.Weight.Data, c.Bias.Data, c.y, c.Scratch, c.Threads)
@@ -175,6 +192,9 @@ func (c *ConvTranspose3d) Forward(x *Tensor, training bool) *Tensor {
 func (c *ConvTranspose3d) Backward(dy *Tensor) *Tensor {
 	if c.x == nil {
 		panic("nn.ConvTranspose3d: Backward without a training Forward")
+	}
+	if c.gen != nil {
+		return c.backwardGen(dy)
 	}
 	if dy.Shape != c.OutShape(c.x.Shape) {
 		panic(fmt.Sprintf("nn.ConvTranspose3d: gradient %v does not match output %v", dy.Shape, c.OutShape(c.x.Shape)))

@@ -1,7 +1,8 @@
 // Package unet is otoseg's segmentation network: nnU-Net's PlainConvUNet
 // (Isensee et al. 2021, dynamic_network_architectures) built on package nn.
 //
-// Each stage is ConvsPerStage 3x3x3 convolutions, each followed by
+// Each stage is ConvsPerStage 3x3x3 convolutions (or the per-stage kernels
+// and strides of an imported nnU-Net plan, Config.Kernels), each followed by
 // InstanceNorm (eps 1e-5, affine) and LeakyReLU(0.01). Every stage after the
 // first starts with a stride-2 convolution (the downsampling); the decoder
 // upsamples with a kernel-2 stride-2 transposed convolution, concatenates
@@ -38,6 +39,46 @@ type Config struct {
 	DeepSupervision bool    `json:"deep_supervision"`
 	NegativeSlope   float64 `json:"negative_slope"`
 	NormEps         float64 `json:"norm_eps"`
+	// Kernels and Strides, when set, give each stage's convolution kernel
+	// and its first convolution's stride per axis (d, h, w), as nnU-Net
+	// plans them (kernel_sizes, strides; 1x3x3 and 1x2x2 for thick slices).
+	// Unset, every kernel is 3x3x3 and every stage after the first halves
+	// the size: otoseg's own networks, whose stored JSON stays as it was.
+	Kernels [][3]int `json:"kernels,omitempty"`
+	Strides [][3]int `json:"strides,omitempty"`
+}
+
+// stageKernel is stage s's kernel per axis.
+func (c Config) stageKernel(s int) [3]int {
+	if c.Kernels != nil {
+		return c.Kernels[s]
+	}
+	return [3]int{3, 3, 3}
+}
+
+// stageStride is the stride of stage s's first convolution per axis.
+func (c Config) stageStride(s int) [3]int {
+	switch {
+	case c.Strides != nil:
+		return c.Strides[s]
+	case s == 0:
+		return [3]int{1, 1, 1}
+	}
+	return [3]int{2, 2, 2}
+}
+
+// Divisors is, per axis (d, h, w), the factor every spatial input size
+// must be a multiple of: the product of the strides, so each downsampling
+// divides exactly and the transposed convolutions restore the skip's size.
+func (c Config) Divisors() [3]int {
+	d := [3]int{1, 1, 1}
+	for s := range c.Features {
+		st := c.stageStride(s)
+		for a := range 3 {
+			d[a] *= st[a]
+		}
+	}
+	return d
 }
 
 // DefaultConfig is otoseg's baseline network: one CT channel, background and
@@ -78,13 +119,48 @@ func (c Config) Validate() error {
 			return fmt.Errorf("unet: features[%d] = %d out of range 1..%d", i, f, maxFeatures)
 		}
 	}
+	return c.validateGeometry()
+}
+
+// validateGeometry checks per-stage kernels and strides when they are set.
+func (c Config) validateGeometry() error {
+	if (c.Kernels == nil) != (c.Strides == nil) {
+		return errors.New("unet: kernels and strides must be given together")
+	}
+	if c.Kernels == nil {
+		return nil
+	}
+	if len(c.Kernels) != len(c.Features) || len(c.Strides) != len(c.Features) {
+		return fmt.Errorf("unet: %d kernels and %d strides for %d stages", len(c.Kernels), len(c.Strides), len(c.Features))
+	}
+	for s := range c.Features {
+		for a := range 3 {
+			if k := c.Kernels[s][a]; k < 1 || k > 7 || k%2 == 0 {
+				return fmt.Errorf("unet: stage %d kernel %v: sizes must be odd, 1..7", s, c.Kernels[s])
+			}
+			if st := c.Strides[s][a]; st < 1 || st > 4 {
+				return fmt.Errorf("unet: stage %d stride %v: strides must be 1..4", s, c.Strides[s])
+			}
+		}
+	}
+	if d := c.Divisors(); d[0]*d[1]*d[2] > 1<<24 {
+		return fmt.Errorf("unet: strides %v divide the input by %v, too much", c.Strides, d)
+	}
 	return nil
 }
 
 // Divisor is the factor every spatial input size must be a multiple of:
 // 2^(stages-1), so each downsampling halves exactly and the transposed
-// convolutions restore the skip's size.
-func (c Config) Divisor() int { return 1 << (len(c.Features) - 1) }
+// convolutions restore the skip's size. With per-stage strides it is the
+// largest of Divisors (strides are powers of two, so a multiple of it is a
+// multiple of all).
+func (c Config) Divisor() int {
+	if c.Strides == nil {
+		return 1 << (len(c.Features) - 1)
+	}
+	d := c.Divisors()
+	return max(d[0], d[1], d[2])
+}
 
 // Outputs is the number of logit tensors Forward returns.
 func (c Config) Outputs() int {
@@ -102,14 +178,14 @@ type convNormAct struct {
 
 type stage []convNormAct
 
-func newStage(prefix string, in, out, convs, stride int, c Config) stage {
+func newStage(prefix string, in, out, convs int, kernel, stride [3]int, c Config) stage {
 	s := make(stage, convs)
 	for j := range s {
-		st := 1
+		st := [3]int{1, 1, 1}
 		if j == 0 {
 			st = stride
 		}
-		b := convNormAct{conv: nn.NewConv3d(in, out, 3, st, true), norm: nn.NewInstanceNormLeakyReLU(out, float32(c.NegativeSlope))}
+		b := convNormAct{conv: nn.NewConv3dAniso(in, out, kernel, st, true), norm: nn.NewInstanceNormLeakyReLU(out, float32(c.NegativeSlope))}
 		b.norm.Eps = c.NormEps
 		b.norm.InPlaceInference = true
 		p := fmt.Sprintf("%s.convs.%d.", prefix, j)
@@ -170,12 +246,10 @@ func New(c Config) (*UNet, error) {
 	n := len(c.Features)
 	u := &UNet{cfg: c}
 	in := c.InChannels
+	c.Kernels, c.Strides = cloneTriples(c.Kernels), cloneTriples(c.Strides)
+	u.cfg = c
 	for s, f := range c.Features {
-		stride := 2
-		if s == 0 {
-			stride = 1
-		}
-		u.enc = append(u.enc, newStage(fmt.Sprintf("encoder.stages.%d.0", s), in, f, c.ConvsPerStage, stride, c))
+		u.enc = append(u.enc, newStage(fmt.Sprintf("encoder.stages.%d.0", s), in, f, c.ConvsPerStage, c.stageKernel(s), c.stageStride(s), c))
 		in = f
 	}
 	// The image needs no gradient: skip the first convolution's input
@@ -183,10 +257,10 @@ func New(c Config) (*UNet, error) {
 	u.enc[0][0].conv.NoInputGrad = true
 	for s := range n - 1 {
 		below, skip := c.Features[n-1-s], c.Features[n-2-s]
-		t := nn.NewConvTranspose3d(below, skip)
+		t := nn.NewConvTranspose3dStride(below, skip, c.stageStride(n-1-s))
 		t.Weight.Name, t.Bias.Name = fmt.Sprintf("decoder.transpconvs.%d.weight", s), fmt.Sprintf("decoder.transpconvs.%d.bias", s)
 		u.up = append(u.up, t)
-		u.dec = append(u.dec, newStage(fmt.Sprintf("decoder.stages.%d", s), 2*skip, skip, c.ConvsPerStage, 1, c))
+		u.dec = append(u.dec, newStage(fmt.Sprintf("decoder.stages.%d", s), 2*skip, skip, c.ConvsPerStage, c.stageKernel(n-2-s), [3]int{1, 1, 1}, c))
 		h := nn.NewConv3d(skip, c.NumClasses, 1, 1, true)
 		h.Weight.Name, h.Bias.Name = fmt.Sprintf("decoder.seg_layers.%d.weight", s), fmt.Sprintf("decoder.seg_layers.%d.bias", s)
 		u.heads = append(u.heads, h)
@@ -225,7 +299,15 @@ func New(c Config) (*UNet, error) {
 func (u *UNet) Config() Config {
 	c := u.cfg
 	c.Features = append([]int(nil), c.Features...)
+	c.Kernels, c.Strides = cloneTriples(c.Kernels), cloneTriples(c.Strides)
 	return c
+}
+
+func cloneTriples(t [][3]int) [][3]int {
+	if t == nil {
+		return nil
+	}
+	return append([][3]int(nil), t...)
 }
 
 // Params returns every trainable parameter, named as in PyTorch.
@@ -256,10 +338,10 @@ func (u *UNet) CheckInput(x *nn.Tensor) error {
 	if x.Shape[1] != u.cfg.InChannels {
 		return fmt.Errorf("unet: input %v has %d channels, the network takes %d", x.Shape, x.Shape[1], u.cfg.InChannels)
 	}
-	d := u.cfg.Divisor()
-	for _, s := range x.Shape[2:] {
-		if s <= 0 || s%d != 0 {
-			return fmt.Errorf("unet: input %v: spatial sizes must be positive multiples of %d", x.Shape, d)
+	d := u.cfg.Divisors()
+	for a, s := range x.Shape[2:] {
+		if s <= 0 || s%d[a] != 0 {
+			return fmt.Errorf("unet: input %v: spatial sizes (d, h, w) must be positive multiples of %v", x.Shape, d)
 		}
 	}
 	return nil

@@ -418,6 +418,7 @@ func TestParamShapesMatchNew(t *testing.T) {
 		DefaultConfig(),
 		{InChannels: 2, NumClasses: 3, Features: []int{3, 5}, ConvsPerStage: 1, NegativeSlope: 0.01, NormEps: 1e-5},
 		{InChannels: 1, NumClasses: 2, Features: []int{4, 8, 16, 32, 64, 128}, ConvsPerStage: 3, DeepSupervision: true, NegativeSlope: 0.01, NormEps: 1e-5},
+		anisoConfig(),
 	} {
 		u, err := New(c)
 		if err != nil {
@@ -432,5 +433,64 @@ func TestParamShapesMatchNew(t *testing.T) {
 				t.Errorf("parameter %d: %s %v, paramShapes says %s %v", i, p.Name, p.Shape, want[i].name, want[i].shape)
 			}
 		}
+	}
+}
+
+// anisoConfig is an nnU-Net-style plan for thick slices: 1x3x3 kernels and
+// a 1x2x2 stride where the slices are coarse.
+func anisoConfig() Config {
+	return Config{InChannels: 1, NumClasses: 3, Features: []int{2, 4, 6, 8}, ConvsPerStage: 2, NegativeSlope: 0.01, NormEps: 1e-5,
+		Kernels: [][3]int{{1, 3, 3}, {1, 3, 3}, {3, 3, 3}, {3, 3, 3}},
+		Strides: [][3]int{{1, 1, 1}, {1, 2, 2}, {2, 2, 2}, {2, 2, 2}}}
+}
+
+// An anisotropic network runs on inputs that are multiples of its
+// per-axis divisors, keeps its geometry through a weights file, and rejects
+// sizes only its cubic counterpart would take.
+func TestAnisoNetwork(t *testing.T) {
+	c := anisoConfig()
+	if d := c.Divisors(); d != [3]int{4, 8, 8} {
+		t.Fatalf("divisors %v, want [4 8 8]", d)
+	}
+	u, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Init(3)
+	x := nn.NewTensor(1, 1, 4, 8, 16)
+	for i := range x.Data {
+		x.Data[i] = float32(i%7) - 3
+	}
+	y := u.Forward(x, false)[0]
+	if y.Shape != [5]int{1, 3, 4, 8, 16} {
+		t.Fatalf("output %v", y.Shape)
+	}
+	want := append([]float32(nil), y.Data...)
+	if err := u.CheckInput(nn.NewTensor(1, 1, 2, 8, 8)); err == nil {
+		t.Error("depth 2 accepted, the strides divide it by 4")
+	}
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := u.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Config(); !slices.Equal(got.Kernels, c.Kernels) || !slices.Equal(got.Strides, c.Strides) {
+		t.Fatalf("loaded geometry %v %v", got.Kernels, got.Strides)
+	}
+	if got := v.Forward(x, false)[0].Data; !slices.Equal(got, want) {
+		t.Error("reloaded network computes something else")
+	}
+	bad := c
+	bad.Kernels = [][3]int{{1, 3, 3}, {2, 3, 3}, {3, 3, 3}, {3, 3, 3}}
+	if err := bad.Validate(); err == nil {
+		t.Error("even kernel accepted")
+	}
+	bad = c
+	bad.Strides = nil
+	if err := bad.Validate(); err == nil {
+		t.Error("kernels without strides accepted")
 	}
 }

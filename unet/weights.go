@@ -144,10 +144,10 @@ type paramShape struct {
 func (c Config) paramShapes() []paramShape {
 	var out []paramShape
 	add := func(name string, shape ...int) { out = append(out, paramShape{name, shape}) }
-	stage := func(prefix string, in, f int) {
+	stage := func(prefix string, in, f int, k [3]int) {
 		for j := range c.ConvsPerStage {
 			p := fmt.Sprintf("%s.convs.%d.", prefix, j)
-			add(p+"conv.weight", f, in, 3, 3, 3)
+			add(p+"conv.weight", f, in, k[0], k[1], k[2])
 			add(p+"conv.bias", f)
 			add(p+"norm.weight", f)
 			add(p+"norm.bias", f)
@@ -157,16 +157,17 @@ func (c Config) paramShapes() []paramShape {
 	n := len(c.Features)
 	in := c.InChannels
 	for s, f := range c.Features {
-		stage(fmt.Sprintf("encoder.stages.%d.0", s), in, f)
+		stage(fmt.Sprintf("encoder.stages.%d.0", s), in, f, c.stageKernel(s))
 		in = f
 	}
 	for s := range n - 1 {
-		add(fmt.Sprintf("decoder.transpconvs.%d.weight", s), c.Features[n-1-s], c.Features[n-2-s], 2, 2, 2)
+		st := c.stageStride(n - 1 - s)
+		add(fmt.Sprintf("decoder.transpconvs.%d.weight", s), c.Features[n-1-s], c.Features[n-2-s], st[0], st[1], st[2])
 		add(fmt.Sprintf("decoder.transpconvs.%d.bias", s), c.Features[n-2-s])
 	}
 	for s := range n - 1 {
 		f := c.Features[n-2-s]
-		stage(fmt.Sprintf("decoder.stages.%d", s), 2*f, f)
+		stage(fmt.Sprintf("decoder.stages.%d", s), 2*f, f, c.stageKernel(n-2-s))
 	}
 	for s := range n - 1 {
 		f := c.Features[n-2-s]

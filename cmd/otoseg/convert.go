@@ -22,6 +22,7 @@ type convertOptions struct {
 	Volume     int
 	Series     string
 	Out        string
+	To         string // "dicom" writes a CT series folder
 }
 
 func newConvertCmd() *cobra.Command {
@@ -41,10 +42,15 @@ to nearest for integer datatypes (label maps: uint8, int16, uint16, int32) and
 linear for float32/float64. Pass --interp linear to smooth an integer CT.
 
 A 4-D file (time series) needs --volume N (0-based). OUT may also be given
-as a second argument (convert IN OUT). OUT may not be IN.`,
+as a second argument (convert IN OUT). OUT may not be IN.
+
+--to dicom writes OUT as a new folder holding a CT Image Storage series, one
+file per slice, with the volume's geometry and values (16-bit with
+RescaleSlope/Intercept); phantoms converted this way can be sent to a PACS.`,
 		Example: `  otoseg convert dicom/ -o scan.nii.gz
   otoseg convert scan.nii.gz -o scan_iso.nii.gz --spacing 0.3
-  otoseg convert labels.nii.gz -o labels.seg.nrrd`,
+  otoseg convert labels.nii.gz -o labels.seg.nrrd
+  otoseg convert phantom.nii.gz -o phantom_dicom/ --to dicom`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.PickVolume = cmd.Flags().Changed("volume")
@@ -67,6 +73,7 @@ as a second argument (convert IN OUT). OUT may not be IN.`,
 	f.StringVar(&opts.Interp, "interp", "", "interpolation for --spacing: nearest, linear or bspline (default: nearest for integer types, linear for float)")
 	f.IntVar(&opts.Volume, "volume", 0, "0-based index of the volume to read from a 4-D file")
 	f.StringVar(&opts.Series, "series", "", "DICOM SeriesInstanceUID to read from a directory or .zip with several series")
+	f.StringVar(&opts.To, "to", "", "dicom: write OUT as a new folder holding a CT image series (one file per slice)")
 	return cmd
 }
 
@@ -98,11 +105,20 @@ func defaultInterp(dt volume.DType) volume.Interp {
 }
 
 func runConvert(log io.Writer, in, out string, opts convertOptions) error {
-	if err := safeout.File(out, in); err != nil {
-		return usageError{err}
-	}
-	if err := imageio.CheckWritable(out); err != nil {
-		return usageError{err}
+	switch opts.To {
+	case "":
+		if err := safeout.File(out, in); err != nil {
+			return usageError{err}
+		}
+		if err := imageio.CheckWritable(out); err != nil {
+			return usageError{err}
+		}
+	case "dicom":
+		if err := safeout.Dir(out, in); err != nil {
+			return usageError{err}
+		}
+	default:
+		return usagef("--to %s: the only output kind convert chooses by flag is dicom", opts.To)
 	}
 	var (
 		spacing [3]float64
@@ -137,6 +153,9 @@ func runConvert(log io.Writer, in, out string, opts convertOptions) error {
 			v.Dims[0], v.Dims[1], v.Dims[2], v.Spacing[0], v.Spacing[1], v.Spacing[2],
 			r.Dims[0], r.Dims[1], r.Dims[2], r.Spacing[0], r.Spacing[1], r.Spacing[2], interp)
 		v = r
+	}
+	if opts.To == "dicom" {
+		return writeDICOMSeries(log, in, out, v)
 	}
 	if err := imageio.Write(out, v); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/imageio/dicom"
+	"github.com/otoseg/otoseg/imageio/dicomseg"
 	"github.com/otoseg/otoseg/imageio/nrrd"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -171,6 +172,15 @@ func runInfo(w io.Writer, path string, opts infoOptions) error {
 			if chosen != nil {
 				info.Series, info.SeriesReason = chosen.UID, chosen.Reason
 			}
+		}
+	}
+	if imageio.FormatOf(path) == imageio.DICOM && dicomseg.IsSegmentation(path) {
+		_, si, err := dicomseg.Read(path)
+		if err != nil {
+			return err
+		}
+		for _, sg := range si.Segments {
+			info.Segments = append(info.Segments, segmentInfo{Label: sg.Number, Name: sg.Label, ID: sg.Type.Scheme + ":" + sg.Type.Value})
 		}
 	}
 	if imageio.FormatOf(path) == imageio.NRRD {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otoseg/otoseg/models"
+	"github.com/otoseg/otoseg/nnunet"
 	"github.com/otoseg/otoseg/segment"
 	"github.com/otoseg/otoseg/unet"
 )
@@ -20,7 +21,7 @@ import (
 func newModelCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "model",
-		Short: "inspect otoseg models",
+		Short: "inspect otoseg models, import nnU-Net ones",
 	}
 	var asJSON bool
 	info := &cobra.Command{
@@ -42,7 +43,7 @@ weights against the SHA-256 checksums in its MODEL_CARD.md.`,
 		},
 	}
 	info.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(info)
+	cmd.AddCommand(info, newImportNNUNetCmd())
 	return cmd
 }
 
@@ -72,6 +73,9 @@ func describeNet(n *unet.UNet) netInfo {
 }
 
 func runModelInfo(cmd *cobra.Command, dir string, asJSON bool) error {
+	if dir != "" && nnunet.IsModelDir(dir) {
+		return runNNUNetModelInfo(cmd, dir, asJSON)
+	}
 	m, name, err := loadModelOrBaseline(dir)
 	if err != nil {
 		return err

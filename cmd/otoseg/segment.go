@@ -17,6 +17,7 @@ import (
 	"github.com/otoseg/otoseg/imageio"
 	"github.com/otoseg/otoseg/internal/atomicfile"
 	"github.com/otoseg/otoseg/models"
+	"github.com/otoseg/otoseg/nnunet"
 	"github.com/otoseg/otoseg/segment"
 )
 
@@ -35,6 +36,10 @@ type segmentOptions struct {
 	// segment.Options.AssumeOffset.
 	maxMemory    string
 	assumeOffset bool
+	// disableTTA turns off an imported nnU-Net model's mirroring (on by
+	// default there, as in nnU-Net).
+	disableTTA bool
+	dicomSeg   string
 }
 
 func newSegmentCmd() *cobra.Command {
@@ -51,9 +56,13 @@ or a folder of image files (batch mode: OUT is then a folder and each scan
 gives OUT/<name>.nii.gz). Beside each label map a JSON file records the ears
 found, their side, centre and volume per structure (mm^3), and the time taken
 per stage. --slicer adds a 3D Slicer .seg.nrrd, --mesh an STL surface per ear.
+--dicom-seg FILE adds a DICOM Segmentation of a DICOM input, referencing its
+series, for a PACS (a NIfTI input has no images to reference: an error).
 
 The model is the baseline built into otoseg unless --model names a model
-folder (see otoseg train). A scan without an inner ear (another body part, a
+folder (see otoseg train) or an imported nnU-Net model (see otoseg model
+import-nnunet; it runs nnU-Net's whole-scan pipeline, with mirroring unless
+--disable-tta). A scan without an inner ear (another body part, a
 blank volume) is reported as such and gets no label map; the exit status is
 then 3 (5 when ears were located but no labyrinth was segmented in them).
 
@@ -85,6 +94,8 @@ slices) and the choice and why are printed and recorded in the sidecar.`,
 	f.BoolVar(&o.assumeOffset, "assume-offset", false, "subtract 1024 from a scan that looks like CT stored with a +1024 offset and no rescale (refused otherwise)")
 	f.IntVar(&o.volume, "volume", -1, "volume of a 4-D file to segment (0-based)")
 	f.Float64Var(&o.thresh, "threshold", 0, "foreground probability that makes a voxel labyrinth (default: the model's plan)")
+	f.BoolVar(&o.disableTTA, "disable-tta", false, "imported nnU-Net models: no mirroring (nnU-Net's --disable_tta)")
+	f.StringVar(&o.dicomSeg, "dicom-seg", "", "also write a DICOM Segmentation (.dcm) referencing the input DICOM series")
 	f.Float64Var(&o.minEarMM, "min-ear-volume", segment.DefaultOptions().MinEarVolumeMM3, "smallest labyrinth (mm^3) reported as an ear")
 	return cmd
 }
@@ -157,6 +168,11 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	if err != nil {
 		return fmt.Errorf("segment: %w", err)
 	}
+	if o.dicomSeg != "" {
+		if err := checkDICOMSegInput(in, batch); err != nil {
+			return usageError{err}
+		}
+	}
 	if batch {
 		err = safeout.Dir(o.out, in)
 	} else if err = safeout.File(o.out, in); err == nil {
@@ -164,6 +180,17 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 	}
 	if err != nil {
 		return usageError{err}
+	}
+	if o.dicomSeg != "" {
+		if err := safeout.File(o.dicomSeg, in); err != nil {
+			return usageError{err}
+		}
+	}
+	if o.model != "" && nnunet.IsModelDir(o.model) {
+		if o.dicomSeg != "" {
+			return usagef("--dicom-seg is not supported with an imported nnU-Net model yet")
+		}
+		return runSegmentNNUNet(cmd, files, batch, o)
 	}
 	t0 := time.Now()
 	model, modelName, err := loadModelOrBaseline(o.model)
@@ -249,6 +276,13 @@ func (b *segmentBatch) one(f, out string) batchResult {
 		return r
 	}
 	r.Status, r.Output = "done", out
+	if o.dicomSeg != "" {
+		if err := writeDICOMSeg(f, o.series, out, o.dicomSeg, o.model); err != nil {
+			r.Status, r.err, r.Error = "failed", err, err.Error()
+			return r
+		}
+		fmt.Fprintf(b.cmd.ErrOrStderr(), "wrote DICOM Segmentation %s\n", o.dicomSeg)
+	}
 	var parts []string
 	for _, e := range rep.Ears {
 		p := fmt.Sprintf("%s %.1f mm^3", e.Side, e.VolumesMM3["labyrinth"])

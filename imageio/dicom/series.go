@@ -245,6 +245,9 @@ func collect(src source, path string) (seriesSet, error) {
 	dicomFiles := 0
 	err := src.each(func(name string, data []byte) error {
 		dicomFiles++
+		if isSegmentation(data) {
+			return nil // a SEG beside its CT (a PACS export): not a slice
+		}
 		sl, _, err := parseSlice(name, data, headerOnly)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)

@@ -28,30 +28,51 @@ func CPU() float64 {
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
+// Best runs fn once to warm up, then reps times, and returns the shortest
+// time: the figure for a machine's peak, which other processes can only
+// lower.
+func Best(ctx context.Context, clock Clock, reps int, fn func()) (float64, error) {
+	t, err := times(ctx, clock, reps, fn)
+	if err != nil {
+		return 0, err
+	}
+	return t[0], nil
+}
+
 // Median runs fn once to warm up, then reps times, and returns the median
 // time in seconds by clock; it stops early when ctx is cancelled. The
 // median, not the mean, because one run slowed by another process says
 // nothing about the code.
 func Median(ctx context.Context, clock Clock, reps int, fn func()) (float64, error) {
+	t, err := times(ctx, clock, reps, fn)
+	if err != nil {
+		return 0, err
+	}
+	if reps%2 == 1 {
+		return t[reps/2], nil
+	}
+	return (t[reps/2-1] + t[reps/2]) / 2, nil
+}
+
+// times runs fn once to warm up and then reps times, and returns the
+// sorted times.
+func times(ctx context.Context, clock Clock, reps int, fn func()) ([]float64, error) {
 	if reps <= 0 {
-		return 0, fmt.Errorf("timing: reps must be positive, got %d", reps)
+		return nil, fmt.Errorf("timing: reps must be positive, got %d", reps)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
 	fn()
 	t := make([]float64, reps)
 	for i := range t {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return nil, err
 		}
 		t0 := clock()
 		fn()
 		t[i] = clock() - t0
 	}
 	slices.Sort(t)
-	if reps%2 == 1 {
-		return t[reps/2], nil
-	}
-	return (t[reps/2-1] + t[reps/2]) / 2, nil
+	return t, nil
 }

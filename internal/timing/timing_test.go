@@ -33,6 +33,14 @@ func TestMedian(t *testing.T) {
 			}
 		})
 	}
+	now, run := 0.0, 0
+	best, err := Best(context.Background(), func() float64 { return now }, 3, func() {
+		now += []float64{100, 3, 1, 2}[run]
+		run++
+	})
+	if err != nil || best != 1 {
+		t.Errorf("Best = %v, %v; want 1", best, err)
+	}
 	if _, err := Median(context.Background(), Wall, 0, func() {}); err == nil {
 		t.Error("no error for 0 repetitions")
 	}
