@@ -432,7 +432,9 @@ func (s *spiral) comb(runs []run) float64 {
 			}
 		}
 	}
-	for rise := bestRise - 0.02; rise <= bestRise+0.02; rise += 0.002 {
+	// refine within fixed bounds (bestRise moves inside the loop)
+	lo2, hi2 := bestRise-0.02, bestRise+0.02
+	for rise := lo2; rise <= hi2; rise += 0.002 {
 		if a := cmplx.Abs(score(rise, bestSign)); a > best {
 			best, bestRise = a, rise
 		}
