@@ -9,10 +9,12 @@ for mod in numpy:python3-numpy scipy:python3-scipy skimage:python3-skimage nibab
   m=${mod%%:*} pkg=${mod##*:}
   if ! "$py" -c "import $m" >/dev/null 2>&1; then missing+=("$pkg"); fi
 done
-for tool in plastimatch:plastimatch chromium:chromium; do
+for tool in plastimatch:plastimatch chromium:chromium dcmdump:dcmtk dciodvfy:dicom3tools Orthanc:orthanc; do
   t=${tool%%:*} pkg=${tool##*:}
-  command -v "$t" >/dev/null 2>&1 || missing+=("$pkg")
+  command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || missing+=("$pkg")
 done
+[ -d /usr/share/orthanc/plugins ] && ls /usr/share/orthanc/plugins/*DicomWeb* >/dev/null 2>&1 || missing+=(orthanc-dicomweb)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "make test: missing reference tools; install them with:" >&2
   echo "  sudo apt-get install ${missing[*]}" >&2

@@ -143,15 +143,6 @@ func AT(t Tag, values ...Tag) Element {
 	return Element{Tag: t, VR: "AT", Value: b}
 }
 
-// FD is a 64-bit float attribute.
-func FD(t Tag, values ...float64) Element {
-	b := make([]byte, 8*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(v))
-	}
-	return Element{Tag: t, VR: "FD", Value: b}
-}
-
 // Bytes is an OB or OW attribute holding b, padded with a zero byte to
 // even length.
 func Bytes(t Tag, vr string, b []byte) Element {
