@@ -549,48 +549,6 @@ func (s *spiral) sections() []section {
 	return out
 }
 
-// sectionAt is the smoothed cross-section at φ, continued beyond the
-// traced range along the helix.
-func (s *spiral) sectionAt(secs []section, phi float64) section {
-	i := int(math.Floor(phi / binW))
-	switch {
-	case i < 0:
-		sc := secs[0]
-		sc.h += s.rise * phi / (2 * math.Pi)
-		return sc
-	case i >= len(secs):
-		sc := secs[len(secs)-1]
-		sc.h += s.rise * (phi - float64(len(secs)-1)*binW) / (2 * math.Pi)
-		return sc
-	}
-	return secs[i]
-}
-
-// assignBySection moves each point to the turn (this one or a neighbour)
-// whose cross-section it lies nearest to, distances scaled by the
-// section's half-widths: turns are separated in radius and height
-// together, and a duct taller than its rise would be split wrongly by
-// height alone.
-func (s *spiral) assignBySection(cs []cyl) {
-	secs := s.sections()
-	if len(secs) == 0 || math.IsNaN(secs[0].r) {
-		return
-	}
-	for i := range cs {
-		p := &cs[i]
-		best, bestPhi := math.Inf(1), p.phi
-		for dn := -1; dn <= 1; dn++ {
-			phi := p.phi + 2*math.Pi*float64(dn)
-			sc := s.sectionAt(secs, phi)
-			dr, dh := (p.r-sc.r)/sc.wr, (p.h-sc.h)/sc.wh
-			if d := dr*dr + dh*dh; d < best {
-				best, bestPhi = d, phi
-			}
-		}
-		p.phi = bestPhi
-	}
-}
-
 // wobble fits the traced centreline's once-per-turn oscillations over its
 // first 1.5 turns: r(φ) = smooth + a·cos φ + b·sin φ says the axis point
 // is off by (a, b); h(φ) = smooth + r(φ)·(α cos φ + β sin φ) says the
