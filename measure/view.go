@@ -168,22 +168,11 @@ func smoothLabel(v *volume.Volume, w vec) uint8 {
 		}
 	}
 	var wl [4]float64
-	for q := 0; q < 8; q++ {
-		wt := 1.0
-		var idx [3]int
-		for a := 0; a < 3; a++ {
-			bit := q >> a & 1
-			idx[a] = min(base[a]+bit, v.Dims[a]-1)
-			if bit == 1 {
-				wt *= f[a]
-			} else {
-				wt *= 1 - f[a]
-			}
-		}
-		if l := int(v.At(idx[0], idx[1], idx[2])); l >= 1 && l <= 3 {
+	corners(v, base, f, func(x float32, wt float64) {
+		if l := int(x); l >= 1 && l <= 3 {
 			wl[l] += wt
 		}
-	}
+	})
 	best := 0
 	for l := 1; l <= 3; l++ {
 		if wl[l] >= 0.5 && (best == 0 || wl[l] > wl[best]) {
@@ -207,6 +196,17 @@ func sample(v *volume.Volume, w vec) float64 {
 		}
 	}
 	var s float64
+	corners(v, base, f, func(x float32, wt float64) {
+		if wt != 0 {
+			s += wt * float64(x)
+		}
+	})
+	return s
+}
+
+// corners calls visit with the value and trilinear weight of each of the 8
+// voxels around base (fractions f along each axis), clamped to v.
+func corners(v *volume.Volume, base [3]int, f [3]float64, visit func(x float32, wt float64)) {
 	for q := 0; q < 8; q++ {
 		wt := 1.0
 		var idx [3]int
@@ -219,11 +219,8 @@ func sample(v *volume.Volume, w vec) float64 {
 				wt *= 1 - f[a]
 			}
 		}
-		if wt != 0 {
-			s += wt * float64(v.At(idx[0], idx[1], idx[2]))
-		}
+		visit(v.At(idx[0], idx[1], idx[2]), wt)
 	}
-	return s
 }
 
 func windowed(hu float64, w render.Window) uint8 {

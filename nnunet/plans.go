@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 
@@ -66,20 +65,12 @@ type Plan struct {
 const maxPlansBytes = 16 << 20
 
 func readJSONFile(name string) (map[string]json.RawMessage, error) {
-	f, err := os.Open(name)
+	b, err := readLimited(name, maxPlansBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if st.Size() > maxPlansBytes {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", name, st.Size(), maxPlansBytes)
-	}
 	var m map[string]json.RawMessage
-	if err := json.NewDecoder(f).Decode(&m); err != nil {
+	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return m, nil
