@@ -44,13 +44,9 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 	if w.gauss == nil {
 		w.gauss = gaussianMap(w.Patch)
 	}
-	step := w.Step
-	if step <= 0 || step > 1 {
-		step = 0.5
-	}
 	var starts [3][]int
 	for a := 0; a < 3; a++ {
-		starts[a] = windowStarts(dims[a], w.Patch[a], step)
+		starts[a] = windowStarts(dims[a], w.Patch[a], w.step())
 	}
 	n := dims[0] * dims[1] * dims[2]
 	prob := make([]float32, classes*n)
@@ -109,6 +105,25 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 		}
 	}
 	return prob, nil
+}
+
+// step is Step, or 0.5 where Step is out of range.
+func (w *SlidingWindow) step() float64 {
+	if w.Step <= 0 || w.Step > 1 {
+		return 0.5
+	}
+	return w.Step
+}
+
+// Patches is the number of patches Probabilities predicts for an image of
+// the given dims (each mirrored when Mirror is set): what a prediction
+// costs, for a caller choosing between regions to predict.
+func (w *SlidingWindow) Patches(dims [3]int) int {
+	n := 1
+	for a := 0; a < 3; a++ {
+		n *= len(windowStarts(dims[a], w.Patch[a], w.step()))
+	}
+	return n
 }
 
 // windowStarts spreads patches evenly so that neighbours overlap by at

@@ -46,6 +46,23 @@ func TestWindowStarts(t *testing.T) {
 	}
 }
 
+func TestPatchesCountsWindows(t *testing.T) {
+	w := &SlidingWindow{Patch: [3]int{64, 64, 48}, Step: 0.75}
+	for _, tt := range []struct {
+		dims [3]int
+		want int
+	}{
+		{[3]int{64, 64, 48}, 1},
+		{[3]int{112, 64, 48}, 2},   // 48 voxels apart: one step
+		{[3]int{113, 64, 48}, 3},   // a voxel more: another patch
+		{[3]int{153, 153, 80}, 18}, // a whole head at 1.5 mm
+	} {
+		if got := w.Patches(tt.dims); got != tt.want {
+			t.Errorf("Patches(%v) = %d, want %d", tt.dims, got, tt.want)
+		}
+	}
+}
+
 func TestWindowReproducesVoxelwiseNet(t *testing.T) {
 	dims := [3]int{21, 17, 13}
 	img := make([]float32, dims[0]*dims[1]*dims[2])
