@@ -18,6 +18,7 @@ import (
 
 	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/infer"
+	"github.com/otoseg/otoseg/internal/parallel"
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/plan"
 	"github.com/otoseg/otoseg/volume"
@@ -85,7 +86,9 @@ func coarseGrid(g volume.Geometry, sp float64) volume.Geometry {
 }
 
 // boxDownsample averages f[0] x f[1] x f[2] blocks. The result's voxel
-// centres are the blocks' centres.
+// centres are the blocks' centres. Output slices are independent and
+// computed in parallel (each sum in the same order as on one core, so the
+// localiser's input, in training too, does not depend on the core count).
 func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
 	g := v.Geometry
 	for a := 0; a < 3; a++ {
@@ -97,7 +100,7 @@ func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
 	out := volume.New(g, volume.Float32)
 	nx, ny := v.Dims[0], v.Dims[1]
 	inv := 1 / float32(f[0]*f[1]*f[2])
-	for k := 0; k < g.Dims[2]; k++ {
+	parallel.For(g.Dims[2], func() struct{} { return struct{}{} }, func(k int, _ struct{}) {
 		for j := 0; j < g.Dims[1]; j++ {
 			for i := 0; i < g.Dims[0]; i++ {
 				var s float32
@@ -112,7 +115,7 @@ func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
 				out.Data[g.Index(i, j, k)] = s * inv
 			}
 		}
-	}
+	})
 	return out
 }
 
