@@ -135,6 +135,9 @@ func ReadInto(r io.Reader, dst []float32, k Kind, order binary.ByteOrder) error 
 
 // Decode converts len(dst) voxels of kind k from src.
 func Decode(dst []float32, src []byte, k Kind, order binary.ByteOrder) {
+	if order == binary.LittleEndian && decodeLE(dst, src, k) {
+		return
+	}
 	switch k {
 	case U8:
 		for i := range dst {
@@ -179,6 +182,35 @@ func Decode(dst []float32, src []byte, k Kind, order binary.ByteOrder) {
 	}
 }
 
+// decodeLE is Decode for the kinds CT and label maps are stored in, in the
+// little-endian order almost every file has: the byte order as a concrete
+// type lets the compiler inline each load, where the interface costs a call
+// per voxel (a head CT's 52 M int16 voxels decode several times faster).
+// It reports false for the kinds it leaves to Decode.
+func decodeLE(dst []float32, src []byte, k Kind) bool {
+	le := binary.LittleEndian
+	switch k {
+	case I16:
+		src = src[:2*len(dst)]
+		for i := range dst {
+			dst[i] = float32(int16(le.Uint16(src[2*i:])))
+		}
+	case U16:
+		src = src[:2*len(dst)]
+		for i := range dst {
+			dst[i] = float32(le.Uint16(src[2*i:]))
+		}
+	case F32:
+		src = src[:4*len(dst)]
+		for i := range dst {
+			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
+		}
+	default:
+		return false
+	}
+	return true
+}
+
 // WriteFrom writes src as voxels of kind k. Integer kinds round to nearest
 // and saturate at the type's range; NaN becomes 0.
 func WriteFrom(w io.Writer, src []float32, k Kind, order binary.ByteOrder) error {
@@ -219,6 +251,14 @@ func Encode(dst []byte, src []float32, k Kind, order binary.ByteOrder) {
 	switch k {
 	case U8:
 		for i, x := range src {
+			// Label maps hold exact small integers: those convert as
+			// they are, without clampRound's float64 rounding (a head's
+			// 52 M labels encode several times faster). An out-of-range
+			// conversion gives some byte, which the comparison rejects.
+			if b := uint8(x); float32(b) == x {
+				dst[i] = b
+				continue
+			}
 			dst[i] = uint8(clampRound(x, 0, math.MaxUint8))
 		}
 	case I8:
@@ -226,6 +266,18 @@ func Encode(dst []byte, src []float32, k Kind, order binary.ByteOrder) {
 			dst[i] = uint8(int8(clampRound(x, math.MinInt8, math.MaxInt8)))
 		}
 	case I16:
+		if order == binary.LittleEndian {
+			// CT images: a concrete byte order and exact integers, as
+			// for U8.
+			for i, x := range src {
+				v := int16(x)
+				if float32(v) != x {
+					v = int16(clampRound(x, math.MinInt16, math.MaxInt16))
+				}
+				binary.LittleEndian.PutUint16(dst[2*i:], uint16(v))
+			}
+			return
+		}
 		for i, x := range src {
 			order.PutUint16(dst[2*i:], uint16(int16(clampRound(x, math.MinInt16, math.MaxInt16))))
 		}
