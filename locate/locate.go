@@ -152,26 +152,69 @@ const MaxPerSide = 3
 // Find runs the localiser over a scan and returns the ears it sees, most
 // confident first, at most MaxPerSide per side (see Components). An empty
 // result means no inner ear.
+//
+// A whole head at 1.5 mm is a dozen or more of the localiser's patches, but
+// an inner ear can only lie inside its otic capsule. Find therefore looks
+// first at the coarse scan cropped to the otic-dense bone (searchBox, with
+// SearchMarginMM of scan around it and at least one patch), which is one to
+// three patches. An answer with ears on both sides is final: a head has no
+// more, and the capsules, being dense, are inside the crop. Any other answer
+// (no ear, one side, no dense bone, or a crop no cheaper than the scan) is
+// the whole field of view's, so "no inner ear" and single ears are decided
+// exactly as without the crop, and an ear whose capsule is less dense than
+// OticLowHU (a scanner's calibration, a pathology) is still found.
 func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator) ([]Candidate, error) {
-	low, err := Prepare(img, l)
+	low, err := Coarse(img, l.Spacing, AirHU)
 	if err != nil {
-		return nil, fmt.Errorf("locate: %w", err)
-	}
-	bg := []float32{AirHU}
-	l.Intensity.Normalize(bg)
-	if low, err = PadTo(low, l.PatchSize, bg[0]); err != nil {
 		return nil, fmt.Errorf("locate: %w", err)
 	}
 	// Windows overlap by a quarter: the localiser needs ears, not smooth
 	// borders, and a head holds dozens of patches.
-	w := infer.SlidingWindow{Patch: l.PatchSize, Step: 0.75}
+	w := &infer.SlidingWindow{Patch: l.PatchSize, Step: 0.75}
+	if lo, hi, ok := searchBox(img, low.Geometry, l.PatchSize, SearchMarginMM); ok {
+		d := [3]int{hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]}
+		if w.Patches(d) < w.Patches(low.Dims) {
+			crop, err := volume.Crop(low, lo, hi)
+			if err != nil {
+				return nil, fmt.Errorf("locate: otic bone search box: %w", err)
+			}
+			cands, err := findIn(ctx, net, w, crop, l)
+			if err != nil {
+				return nil, err
+			}
+			if bothSides(cands) {
+				return cands, nil
+			}
+		}
+	}
+	return findIn(ctx, net, w, low, l)
+}
+
+// bothSides reports candidates on the left and on the right.
+func bothSides(cands []Candidate) bool {
+	for _, c := range cands[min(1, len(cands)):] {
+		if c.Side != cands[0].Side {
+			return true
+		}
+	}
+	return false
+}
+
+// findIn runs the localiser with w over low, a coarse scan in HU (Coarse),
+// normalising it in place.
+func findIn(ctx context.Context, net infer.Net, w *infer.SlidingWindow, low *volume.Volume, l plan.Locator) ([]Candidate, error) {
+	l.Intensity.Normalize(low.Data)
+	bg := []float32{AirHU}
+	l.Intensity.Normalize(bg)
+	low, err := PadTo(low, l.PatchSize, bg[0])
+	if err != nil {
+		return nil, fmt.Errorf("locate: %w", err)
+	}
 	prob, err := w.Probabilities(ctx, net, low.Data, low.Dims, 2)
 	if err != nil {
 		return nil, fmt.Errorf("locate: %w", err)
 	}
-	n := low.Len()
-	fg := prob[n:]
-	return Components(low.Geometry, fg, l)
+	return Components(low.Geometry, prob[low.Len():], l)
 }
 
 // Components turns a foreground probability map on grid g into candidate
