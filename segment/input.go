@@ -93,16 +93,19 @@ func CheckInput(img *volume.Volume, o Options) (InputCheck, error) {
 				ErrNotVolume, img.Dims[0], img.Dims[1], img.Dims[2], n, a, MinVoxelsPerAxis)
 		}
 	}
+	// Counting and sampling are separate loops: the count is one compare
+	// per voxel, where an index modulo the stride for the sample was a
+	// division per voxel (a fifth of a second on a whole head).
+	for _, x := range img.Data {
+		if !finite(x) {
+			c.NonFiniteVoxels++
+		}
+	}
 	stride := max(1, len(img.Data)/sampleVoxels)
 	sample := make([]float64, 0, len(img.Data)/stride+1)
-	for i, x := range img.Data {
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			c.NonFiniteVoxels++
-			continue
-		}
-		if i%stride == 0 {
-			sample = append(sample, f)
+	for i := 0; i < len(img.Data); i += stride {
+		if x := img.Data[i]; finite(x) {
+			sample = append(sample, float64(x))
 		}
 	}
 	if len(sample) == 0 {
@@ -129,6 +132,9 @@ func CheckInput(img *volume.Volume, o Options) (InputCheck, error) {
 	return c, fmt.Errorf("%w: no air near -1000 HU (%s); a CT in HU has its lowest 0.5%% below %d (air) and bone above %+d: is the rescale slope/intercept wrong?",
 		ErrNotCT, found, airMaxHU, boneMinHU)
 }
+
+// finite reports x neither NaN nor ±Inf.
+func finite(x float32) bool { return x-x == 0 }
 
 // looksOffset reports values shaped like CT plus 1024: nothing below -50
 // (noise around air at 0), air at the bottom, dense bone above 1024+700,
