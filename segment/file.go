@@ -89,6 +89,51 @@ type Report struct {
 // labyrinth), and writes nothing; input that is not a 3-D CT in HU returns
 // ErrNotVolume or ErrNotCT.
 func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) (*Report, error) {
+	return segmentFile(ctx, func() (*Model, error) { return m, nil }, in, out, o)
+}
+
+// Loading is a model being loaded on its own goroutine (LoadAsync).
+type Loading struct {
+	done    chan struct{}
+	model   *Model
+	err     error
+	seconds float64
+}
+
+// LoadAsync starts load on a new goroutine and returns at once, so that a
+// command segmenting one scan reads it while the model loads
+// (SegmentFileLoading) rather than after.
+func LoadAsync(load func() (*Model, error)) *Loading {
+	l := &Loading{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		t := time.Now()
+		l.model, l.err = load()
+		l.seconds = time.Since(t).Seconds()
+	}()
+	return l
+}
+
+// Wait returns the model once loaded, and the seconds loading took.
+func (l *Loading) Wait() (*Model, float64, error) {
+	<-l.done
+	return l.model, l.seconds, l.err
+}
+
+// SegmentFileLoading is SegmentFile with a model that may still be
+// loading: the scan is read and checked meanwhile, and the model awaited
+// only when segmentation needs it. A model that fails to load fails the
+// segmentation with its error, unwrapped.
+func SegmentFileLoading(ctx context.Context, l *Loading, in, out string, o FileOptions) (*Report, error) {
+	return segmentFile(ctx, func() (*Model, error) {
+		m, _, err := l.Wait()
+		return m, err
+	}, in, out, o)
+}
+
+// segmentFile is SegmentFile with the model from model, called once the
+// scan is read and checked.
+func segmentFile(ctx context.Context, model func() (*Model, error), in, out string, o FileOptions) (*Report, error) {
 	rep := &Report{Input: in, Ears: []Ear{}, Stages: map[string]float64{}}
 	t0 := time.Now()
 	o.stage("reading")
@@ -111,16 +156,20 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 	o.stage("segmenting")
 	check, err := CheckInput(img, o.Options)
 	if err != nil {
-		return rep, m.refusal(rep, in, t0, err)
+		return rep, refusal(rep, in, t0, err)
 	}
 	rep.Check = &check
 	check.Apply(img) // the scan is ours: no copy
+	m, err := model()
+	if err != nil {
+		return rep, err
+	}
 	results, err := m.segmentChecked(ctx, img, o.Options, []float64{o.ForegroundThreshold}, check)
 	if err == nil && len(results[0].Ears) == 0 {
 		err = ErrNoLabyrinth
 	}
 	if err != nil {
-		return rep, m.refusal(rep, in, t0, err)
+		return rep, refusal(rep, in, t0, err)
 	}
 	res := results[0]
 	if o.Measure {
@@ -157,7 +206,7 @@ func (m *Model) SegmentFile(ctx context.Context, in, out string, o FileOptions) 
 // refusal records an answer that is not a segmentation (no ear, not CT, not
 // a volume) in the report, and names the input in other errors (the
 // command line puts its own name before it).
-func (m *Model) refusal(rep *Report, in string, t0 time.Time, err error) error {
+func refusal(rep *Report, in string, t0 time.Time, err error) error {
 	rep.Seconds = time.Since(t0).Seconds()
 	if errors.Is(err, ErrNoEar) || errors.Is(err, ErrNotCT) || errors.Is(err, ErrNotVolume) {
 		rep.Message = err.Error()

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -243,5 +244,49 @@ func TestSegmentFileChoosesBoneSeries(t *testing.T) {
 	}
 	if !strings.Contains(s.Reason, `#2 "Head 0.6 H30s" (soft kernel H30s)`) || len(rep.Ears) != 2 {
 		t.Errorf("reason %q, %d ears", s.Reason, len(rep.Ears))
+	}
+}
+
+// SegmentFileLoading reads the scan while the model loads and writes what
+// SegmentFile writes; a model that fails to load fails the segmentation
+// with the loader's error.
+func TestSegmentFileLoading(t *testing.T) {
+	m := baseline(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "head.nii.gz")
+	if err := imageio.Write(in, headCT(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "want.nii.gz")
+	if _, err := m.SegmentFile(context.Background(), in, want, FileOptions{Options: DefaultOptions()}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	l := LoadAsync(func() (*Model, error) {
+		<-release // still loading when reading starts
+		return m, nil
+	})
+	got := filepath.Join(dir, "got.nii.gz")
+	o := FileOptions{Options: DefaultOptions(), Stage: func(name string) {
+		if name == "segmenting" {
+			close(release)
+		}
+	}}
+	rep, err := SegmentFileLoading(context.Background(), l, in, got, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(want)
+	b, _ := os.ReadFile(got)
+	if len(rep.Ears) != 2 || !bytes.Equal(a, b) {
+		t.Errorf("%d ears, label map equal to SegmentFile's: %v; want 2 ears, equal", len(rep.Ears), bytes.Equal(a, b))
+	}
+	boom := errors.New("weights are corrupt")
+	l = LoadAsync(func() (*Model, error) { return nil, boom })
+	if _, err := SegmentFileLoading(context.Background(), l, in, filepath.Join(dir, "x.nii.gz"), FileOptions{Options: DefaultOptions()}); !errors.Is(err, boom) {
+		t.Errorf("model failing to load: %v, want %v", err, boom)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.nii.gz")); err == nil {
+		t.Error("a label map was written without a model")
 	}
 }

@@ -100,16 +100,24 @@ slices) and the choice and why are printed and recorded in the sidecar.`,
 	return cmd
 }
 
+// modelName is what sidecars and batch summaries call the model in dir.
+func modelName(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	return "built-in baseline"
+}
+
 func loadModelOrBaseline(dir string) (*segment.Model, string, error) {
 	if dir != "" {
 		m, err := segment.LoadModel(dir)
-		return m, dir, err
+		return m, modelName(dir), err
 	}
 	m, err := segment.LoadModelFS(models.Baseline())
 	if err != nil {
 		return nil, "", fmt.Errorf("built-in baseline model: %w", err)
 	}
-	return m, "built-in baseline", nil
+	return m, modelName(dir), nil
 }
 
 // scanInputs lists the scans to segment: IN itself, or the image files of
@@ -193,14 +201,20 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 		return runSegmentNNUNet(cmd, files, batch, o)
 	}
 	t0 := time.Now()
-	model, modelName, err := loadModelOrBaseline(o.model)
-	if err != nil {
-		return err
-	}
-	b := &segmentBatch{cmd: cmd, o: o, model: model, modelName: modelName, loadSec: time.Since(t0).Seconds(), start: t0, batch: batch}
+	// The model loads while the (first) scan is read: a whole head takes
+	// longer to read than the model to load, so loading costs no time.
+	loading := segment.LoadAsync(func() (*segment.Model, error) {
+		m, _, err := loadModelOrBaseline(o.model)
+		return m, err
+	})
+	b := &segmentBatch{cmd: cmd, o: o, loading: loading, modelName: modelName(o.model), start: t0, batch: batch}
 	if !batch {
 		r := b.one(files[0], o.out)
 		return r.err
+	}
+	// A batch stops at a model that does not load, before any scan.
+	if _, _, err := loading.Wait(); err != nil {
+		return err
 	}
 	for _, f := range files {
 		if cmd.Context().Err() != nil {
@@ -215,9 +229,8 @@ func runSegment(cmd *cobra.Command, in string, o segmentOptions) error {
 type segmentBatch struct {
 	cmd       *cobra.Command
 	o         segmentOptions
-	model     *segment.Model
+	loading   *segment.Loading
 	modelName string
-	loadSec   float64
 	start     time.Time
 	batch     bool
 	results   []batchResult
@@ -242,7 +255,7 @@ func (b *segmentBatch) one(f, out string) batchResult {
 	r := batchResult{Input: f, Status: "failed"}
 	maxBytes, _ := imageio.ParseBytes(o.maxMemory) // checked by o.check
 	spin := newStageSpinner(b.cmd.ErrOrStderr(), filepath.Base(f))
-	rep, err := b.model.SegmentFile(b.cmd.Context(), f, out, segment.FileOptions{
+	rep, err := segment.SegmentFileLoading(b.cmd.Context(), b.loading, f, out, segment.FileOptions{
 		Options: segment.Options{Mirror: o.tta, MinEarVolumeMM3: o.minEarMM, ForegroundThreshold: o.thresh, AssumeOffset: o.assumeOffset},
 		Series:  o.series, PickVolume: o.volume >= 0, Volume: max(o.volume, 0),
 		Slicer: o.slicer, Mesh: o.mesh, Measure: o.measure, Stage: spin.Stage, MaxBytes: maxBytes,
@@ -261,7 +274,8 @@ func (b *segmentBatch) one(f, out string) batchResult {
 	}
 	rep.Model = b.modelName
 	if len(b.results) == 0 {
-		rep.Stages["load_model"] = b.loadSec
+		// Seconds spent loading, alongside reading the first scan.
+		_, rep.Stages["load_model"], _ = b.loading.Wait()
 	}
 	if werr := writeJSON(segment.Sidecar(out), rep); werr != nil {
 		r.err, r.Error = werr, werr.Error()
