@@ -157,12 +157,13 @@ const MaxPerSide = 3
 // an inner ear can only lie inside its otic capsule. Find therefore looks
 // first at the coarse scan cropped to the otic-dense bone (searchBox, with
 // SearchMarginMM of scan around it and at least one patch), which is one to
-// three patches. An answer with ears on both sides is final: a head has no
-// more, and the capsules, being dense, are inside the crop. Any other answer
-// (no ear, one side, no dense bone, or a crop no cheaper than the scan) is
-// the whole field of view's, so "no inner ear" and single ears are decided
-// exactly as without the crop, and an ear whose capsule is less dense than
-// OticLowHU (a scanner's calibration, a pathology) is still found.
+// three patches. An answer with ears on both sides, each in the otic-dense
+// bone, is final: a head has no more, and each ear lies in its capsule.
+// Any other answer (no ear, one side, a side's ear outside the dense bone,
+// no dense bone, or a crop no cheaper than the scan) is the whole field of
+// view's, so "no inner ear" and single ears are decided exactly as without
+// the crop, and an ear whose capsule is less dense than OticLowHU (a
+// scanner's calibration, a pathology) is still found.
 func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator) ([]Candidate, error) {
 	low, err := Coarse(img, l.Spacing, AirHU)
 	if err != nil {
@@ -171,10 +172,10 @@ func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator
 	// Windows overlap by a quarter: the localiser needs ears, not smooth
 	// borders, and a head holds dozens of patches.
 	w := &infer.SlidingWindow{Patch: l.PatchSize, Step: 0.75}
-	if lo, hi, ok := searchBox(img, low.Geometry, l.PatchSize, SearchMarginMM); ok {
-		d := [3]int{hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]}
+	if s, ok := searchBox(img, low.Geometry, l.PatchSize, SearchMarginMM); ok {
+		d := [3]int{s.hi[0] - s.lo[0], s.hi[1] - s.lo[1], s.hi[2] - s.lo[2]}
 		if w.Patches(d) < w.Patches(low.Dims) {
-			crop, err := volume.Crop(low, lo, hi)
+			crop, err := volume.Crop(low, s.lo, s.hi)
 			if err != nil {
 				return nil, fmt.Errorf("locate: otic bone search box: %w", err)
 			}
@@ -182,22 +183,12 @@ func Find(ctx context.Context, net infer.Net, img *volume.Volume, l plan.Locator
 			if err != nil {
 				return nil, err
 			}
-			if bothSides(cands) {
+			if s.final(cands) {
 				return cands, nil
 			}
 		}
 	}
 	return findIn(ctx, net, w, low, l)
-}
-
-// bothSides reports candidates on the left and on the right.
-func bothSides(cands []Candidate) bool {
-	for _, c := range cands[min(1, len(cands)):] {
-		if c.Side != cands[0].Side {
-			return true
-		}
-	}
-	return false
 }
 
 // findIn runs the localiser with w over low, a coarse scan in HU (Coarse),

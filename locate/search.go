@@ -3,6 +3,7 @@ package locate
 import (
 	"math"
 
+	"github.com/otoseg/otoseg/ear"
 	"github.com/otoseg/otoseg/internal/parallel"
 	"github.com/otoseg/otoseg/volume"
 )
@@ -72,17 +73,69 @@ func denseBox(img *volume.Volume) (lo, hi [3]int, ok bool) {
 	return lo, hi, ok
 }
 
+// oticSearch is where Find looks for the ears first: the box [lo, hi) of
+// the coarse grid c around the otic-dense bone, which itself spans the
+// continuous indices dlo..dhi of c.
+type oticSearch struct {
+	c        volume.Geometry
+	lo, hi   [3]int
+	dlo, dhi [3]float64
+}
+
+// earSlackMM is how far outside the otic-dense bone's box a candidate's
+// centre may lie and still be an ear in that bone: the labyrinth lies
+// inside its capsule, and the localiser's centre is within a coarse voxel
+// or two of it.
+const earSlackMM = 6
+
+// inBone reports whether world position w lies in the otic-dense bone's
+// box grown by earSlackMM.
+func (s oticSearch) inBone(w [3]float64) bool {
+	ci := s.c.ContinuousIndex(w)
+	for a := 0; a < 3; a++ {
+		m := earSlackMM / s.c.Spacing[a]
+		if ci[a] < s.dlo[a]-m || ci[a] > s.dhi[a]+m {
+			return false
+		}
+	}
+	return true
+}
+
+// final reports whether cands, found in the search box, are the answer:
+// ears on both sides, the most confident of each in the otic-dense bone. A
+// head has no more ears, and each lies in its capsule; a candidate beside
+// the bone of the other ear is not the second ear, whose own capsule may
+// just be less dense than OticLowHU and outside the box.
+func (s oticSearch) final(cands []Candidate) bool {
+	best := map[ear.Side]Candidate{}
+	for _, c := range cands {
+		if _, ok := best[c.Side]; !ok {
+			best[c.Side] = c
+		}
+	}
+	if len(best) < 2 {
+		return false
+	}
+	for _, c := range best {
+		if !s.inBone(c.Centre) {
+			return false
+		}
+	}
+	return true
+}
+
 // searchBox maps the dense-bone box of img onto the coarse grid c (Coarse's
 // output for img), grows it by marginMM on every side and then, centred,
 // to at least patch voxels per axis (real scan rather than the air padding
 // would give, so the network sees what it saw in training), all within c.
 // It returns false when img holds no otic-dense bone.
-func searchBox(img *volume.Volume, c volume.Geometry, patch [3]int, marginMM float64) (lo, hi [3]int, ok bool) {
+func searchBox(img *volume.Volume, c volume.Geometry, patch [3]int, marginMM float64) (oticSearch, bool) {
+	s := oticSearch{c: c}
 	dlo, dhi, ok := denseBox(img)
 	if !ok {
-		return lo, hi, false
+		return s, false
 	}
-	var flo, fhi [3]float64
+	flo, fhi := &s.dlo, &s.dhi
 	for a := 0; a < 3; a++ {
 		flo[a], fhi[a] = math.Inf(1), math.Inf(-1)
 	}
@@ -102,6 +155,7 @@ func searchBox(img *volume.Volume, c volume.Geometry, patch [3]int, marginMM flo
 			flo[a], fhi[a] = min(flo[a], ci[a]), max(fhi[a], ci[a])
 		}
 	}
+	lo, hi := &s.lo, &s.hi
 	for a := 0; a < 3; a++ {
 		// Coarse voxel n spans continuous indices n-0.5..n+0.5.
 		m := marginMM / c.Spacing[a]
@@ -121,8 +175,8 @@ func searchBox(img *volume.Volume, c volume.Geometry, patch [3]int, marginMM flo
 			lo[a] = max(lo[a], 0)
 		}
 		if lo[a] >= hi[a] {
-			return lo, hi, false // the dense bone lies outside the coarse grid
+			return s, false // the dense bone lies outside the coarse grid
 		}
 	}
-	return lo, hi, true
+	return s, true
 }

@@ -12,9 +12,14 @@ import (
 	"github.com/otoseg/otoseg/volume"
 )
 
-// headLike is a field of view of soft tissue in air with an otic-dense
-// cube of side sideMM around each of centres (world mm).
-func headLike(g volume.Geometry, centres [][3]float64, sideMM, hu float64) *volume.Volume {
+// capsule is a cube of bone of the given density (HU) and side (mm).
+type capsule struct {
+	centre     [3]float64
+	hu, sideMM float64
+}
+
+// headLike is a field of view of soft tissue in air with the capsules.
+func headLike(g volume.Geometry, capsules ...capsule) *volume.Volume {
 	v := volume.New(g, volume.Int16)
 	for idx := range v.Data {
 		i, j, k := idx%g.Dims[0], idx/g.Dims[0]%g.Dims[1], idx/(g.Dims[0]*g.Dims[1])
@@ -23,9 +28,9 @@ func headLike(g volume.Geometry, centres [][3]float64, sideMM, hu float64) *volu
 		if math.Hypot(w[0], w[1]) < 70 {
 			v.Data[idx] = 40
 		}
-		for _, c := range centres {
-			if math.Abs(w[0]-c[0]) < sideMM/2 && math.Abs(w[1]-c[1]) < sideMM/2 && math.Abs(w[2]-c[2]) < sideMM/2 {
-				v.Data[idx] = float32(hu)
+		for _, c := range capsules {
+			if d := c.sideMM / 2; math.Abs(w[0]-c.centre[0]) < d && math.Abs(w[1]-c.centre[1]) < d && math.Abs(w[2]-c.centre[2]) < d {
+				v.Data[idx] = float32(c.hu)
 			}
 		}
 	}
@@ -57,14 +62,14 @@ func TestSearchBoxHoldsMarginAndPatch(t *testing.T) {
 	g := volume.NewGeometry([3]int{200, 160, 90}, [3]float64{0.8, 0.8, 1})
 	g.Direction = [3][3]float64{{-1, 0, 0}, {0, -1, 0}, {0, 0, 1}}
 	g.Origin = [3]float64{80, 64, -45}
-	centres := [][3]float64{{-40, 5, 0}, {45, 0, -3}, {0, -60, -42}}
-	v := headLike(g, centres, 6, 2000)
+	v := headLike(g, capsule{[3]float64{-40, 5, 0}, 2000, 6}, capsule{[3]float64{45, 0, -3}, 2000, 6}, capsule{[3]float64{0, -60, -42}, 2000, 6})
 	low, err := Coarse(v, 1.5, AirHU)
 	if err != nil {
 		t.Fatal(err)
 	}
 	patch := [3]int{64, 64, 48}
-	lo, hi, ok := searchBox(v, low.Geometry, patch, SearchMarginMM)
+	s, ok := searchBox(v, low.Geometry, patch, SearchMarginMM)
+	lo, hi := s.lo, s.hi
 	if !ok {
 		t.Fatal("no search box")
 	}
@@ -128,36 +133,43 @@ func (n *thresholdNet) Logits(x *nn.Tensor) (*nn.Tensor, error) {
 	return n.out, nil
 }
 
-// TestFindLooksAtOticBoneFirst: two ears are found in the crop alone; one
-// ear, or none, is the whole field of view's answer.
+// TestFindLooksAtOticBoneFirst: two ears in the otic-dense bone are found
+// in the crop alone; one ear, none, or a second one outside the dense bone
+// is the whole field of view's answer.
 func TestFindLooksAtOticBoneFirst(t *testing.T) {
 	g := volume.NewGeometry([3]int{150, 150, 80}, [3]float64{1.5, 1.5, 1.5})
 	g.Origin = [3]float64{-112, -112, -60}
 	l := plan.DefaultLocator()
-	cut := []float32{OticLowHU}
-	l.Intensity.Normalize(cut)
-	left, right := [3]float64{45, 0, 0}, [3]float64{-45, 0, 0}
+	left := capsule{[3]float64{45, 0, 0}, 2000, 9}
+	right := capsule{[3]float64{-45, 0, 0}, 2000, 9}
+	faint := func(c capsule) capsule { c.hu = 1500; return c }
+	// A faint ear 50 mm from the left one: inside the left ear's search
+	// box, outside its dense bone.
+	near := faint(capsule{[3]float64{-5, 0, 0}, 0, 9})
+	both := []ear.Side{ear.Left, ear.Right}
 	tests := []struct {
-		name    string
-		centres [][3]float64
-		hu      float64
-		sides   []ear.Side
-		patches int // the whole field of view is 18
+		name     string
+		capsules []capsule
+		sides    []ear.Side
+		patches  int // the whole field of view is 18
 	}{
-		{"both ears", [][3]float64{left, right}, 2000, []ear.Side{ear.Left, ear.Right}, 2},
+		{"both ears", []capsule{left, right}, both, 2},
 		// The crop (one patch) found one side: the whole field decides.
-		{"one ear", [][3]float64{left}, 2000, []ear.Side{ear.Left}, 1 + 18},
-		{"no dense bone", nil, 2000, nil, 18},
+		{"one ear", []capsule{left}, []ear.Side{ear.Left}, 1 + 18},
+		{"no dense bone", nil, nil, 18},
 		// Capsules below the otic range leave no box: the whole field.
-		{"faint capsules", [][3]float64{left, right}, 1500, nil, 18},
+		{"faint capsules", []capsule{faint(left), faint(right)}, both, 18},
+		// The crop holds both, but the right one lies outside the dense
+		// bone, so the whole field decides.
+		{"second ear outside the dense bone", []capsule{left, near}, both, 1 + 18},
 	}
 	for _, tt := range tests {
+		// The stand-in localiser marks everything as dense as the
+		// faintest capsule.
+		cut := []float32{1400}
+		l.Intensity.Normalize(cut)
 		net := &thresholdNet{cut: cut[0]}
-		if tt.hu < OticLowHU {
-			net.cut = float32((tt.hu - 100 - l.Intensity.Mean) / l.Intensity.Std)
-			tt.sides = []ear.Side{ear.Left, ear.Right}
-		}
-		cands, err := Find(context.Background(), net, headLike(g, tt.centres, 9, tt.hu), l)
+		cands, err := Find(context.Background(), net, headLike(g, tt.capsules...), l)
 		if err != nil {
 			t.Fatal(err)
 		}
