@@ -267,14 +267,9 @@ func Encode(dst []byte, src []float32, k Kind, order binary.ByteOrder) {
 		}
 	case I16:
 		if order == binary.LittleEndian {
-			// CT images: a concrete byte order and exact integers, as
-			// for U8.
+			// CT images: a concrete byte order inlines the store.
 			for i, x := range src {
-				v := int16(x)
-				if float32(v) != x {
-					v = int16(clampRound(x, math.MinInt16, math.MaxInt16))
-				}
-				binary.LittleEndian.PutUint16(dst[2*i:], uint16(v))
+				binary.LittleEndian.PutUint16(dst[2*i:], uint16(int16(clampRound(x, math.MinInt16, math.MaxInt16))))
 			}
 			return
 		}
