@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -170,6 +171,14 @@ func (m *Model) segmentChecked(ctx context.Context, img *volume.Volume, o Option
 	// collected before the label maps are allocated.
 	grid := img.Geometry
 	img = nil
+	if grid.Len() >= reuseVoxels {
+		// Without a collection now, the label map would take fresh
+		// pages from the OS while the scan's lie unused until the
+		// next cycle: on a whole head, 200 MB more resident and 0.3-0.4
+		// s of page faults (measured on the shared 2-core VM) when the
+		// label map is first written and read.
+		runtime.GC()
+	}
 	base := time.Since(t0).Seconds()
 	qcModel, err := qc.Default()
 	if err != nil {
@@ -200,6 +209,11 @@ func (m *Model) segmentChecked(ctx context.Context, img *volume.Volume, o Option
 	}
 	return out, nil
 }
+
+// reuseVoxels is the scan size from which segmentChecked collects the
+// scan before allocating the label map (see there): 16 M voxels, a
+// 64 MB label map, where a collection's few milliseconds buy much more.
+const reuseVoxels = 16 << 20
 
 // earPrediction is the fine network's output on one ear's region.
 type earPrediction struct {
