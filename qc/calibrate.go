@@ -27,6 +27,9 @@ type Sample struct {
 	Signals *Signals `json:"signals,omitempty"`
 	Score   float64  `json:"score"`
 	Flag    string   `json:"flag"`
+	// Reasons are the model's reasons for a low score (Result.Reasons),
+	// kept so that a report's per-ear table says why an ear was flagged.
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Bad says whether the ear's segmentation is bad.
@@ -263,7 +266,7 @@ func Evaluate(m *Model, samples []Sample) Evaluation {
 			continue
 		}
 		r := m.Assess(*s.Signals)
-		s.Score, s.Flag = r.Score, r.Flag
+		s.Score, s.Flag, s.Reasons = r.Score, r.Flag, r.Reasons
 		if s.Bad() {
 			bad = append(bad, s.Score)
 			ev.Bad++

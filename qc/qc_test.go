@@ -1,9 +1,14 @@
 package qc
 
 import (
+	"bytes"
+	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,5 +134,45 @@ func TestDefaultModelLoads(t *testing.T) {
 	r := m.Assess(Signals{Entropy: 0.3, LocatorScore: 10, VolumeMM3: 187, Pieces: 1, Loops: 3})
 	if r.Score < 0 || r.Score > 1 || (r.Flag != OK && r.Flag != Review) {
 		t.Errorf("result %+v", r)
+	}
+}
+
+// TestWriteReportOneScatter checks that qc_score_vs_dice.png holds the
+// bytes of ScatterPNG, the one drawing that otoseg evaluate's report.html
+// embeds too, and that Evaluate keeps each ear's reasons for the per-ear
+// tables.
+func TestWriteReportOneScatter(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Signals{Entropy: 0.3, SoftDiceGap: 0.02, LocatorScore: 50, VolumeMM3: 187, Pieces: 1, Loops: 3}
+	bad := Signals{Entropy: 1.5, SoftDiceGap: 0.3, Ambiguity: 0.4, Border: 0.2, LocatorScore: 0.5, VolumeMM3: 60, Pieces: 4, Loops: 0}
+	samples := []Sample{{Case: "a", Side: "left", Dice: 0.93, Signals: &good}, {Case: "a", Side: "right", Dice: 0.5, Signals: &bad},
+		{Case: "b", Side: "left", Dice: 0}}
+	ev := Evaluate(m, samples)
+	if ev.Missed != 1 || ev.Bad != 1 || ev.Good != 1 {
+		t.Fatalf("evaluation %+v", ev)
+	}
+	if want := m.Assess(bad).Reasons; len(want) == 0 || !slices.Equal(samples[1].Reasons, want) {
+		t.Errorf("bad ear reasons %q, want %q (non-empty)", samples[1].Reasons, want)
+	}
+	dir := t.TempDir()
+	if err := WriteReport(dir, "test", ev, samples); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "qc_score_vs_dice.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ScatterPNG("test", ev, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("qc_score_vs_dice.png (%d bytes) is not ScatterPNG's drawing (%d bytes)", len(got), len(want))
+	}
+	if _, err := png.Decode(bytes.NewReader(want)); err != nil {
+		t.Errorf("ScatterPNG: %v", err)
 	}
 }
