@@ -50,14 +50,17 @@ func WriteReport(dir, title string, ev Evaluation, samples []Sample) error {
 func PrintEvaluation(w io.Writer, title string, ev Evaluation) {
 	fmt.Fprintf(w, "### %s\n\n", title)
 	fmt.Fprintf(w, "| ears | bad (Dice < %.2f) | good | missed by segmentation | AUROC | bad flagged | good flagged | threshold |\n|---|---|---|---|---|---|---|---|\n", BadDice)
-	pct := func(a, b int) string {
-		if b == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%d/%d (%.0f%%)", a, b, 100*float64(a)/float64(b))
-	}
 	fmt.Fprintf(w, "| %d | %d | %d | %d | %.3f | %s | %s | %.3f |\n\n", ev.Ears, ev.Bad, ev.Good, ev.Missed, ev.AUROC,
-		pct(ev.BadFlagged, ev.Bad), pct(ev.GoodFlagged, ev.Good), ev.Threshold)
+		Share(ev.BadFlagged, ev.Bad), Share(ev.GoodFlagged, ev.Good), ev.Threshold)
+}
+
+// Share prints a flagged count as "a/b (p%)", "-" when b is 0; the one
+// format of the flagged shares in qc_report.md and report.html.
+func Share(a, b int) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d (%.0f%%)", a, b, 100*float64(a)/float64(b))
 }
 
 // ScatterPNG draws the QC score against the labyrinth Dice of every scored
