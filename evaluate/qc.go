@@ -169,8 +169,10 @@ func qcViewOf(s *qcSection) *qcView {
 
 // qcLine is the key-result sentence on QC.
 func qcLine(v *qcView) string {
-	return fmt.Sprintf("QC score: AUROC %s for labyrinth Dice < %s over %d scored ears; at the threshold %s it flags %s of the bad ears and %s of the good ones for review.",
-		v.AUROC, v.BadDice, v.Bad+v.Good, v.Threshold, v.BadFlagged, v.GoodFlagged)
+	// The number of bad ears is said: an AUROC of 1 on two bad ears is
+	// little evidence.
+	return fmt.Sprintf("QC score: AUROC %s for labyrinth Dice < %s (%d bad of %d scored ears); at the threshold %s it flags %s of the bad ears and %s of the good ones for review.",
+		v.AUROC, v.BadDice, v.Bad, v.Bad+v.Good, v.Threshold, v.BadFlagged, v.GoodFlagged)
 }
 
 // measureGroupView is one group of ears of the "Measurements" section.
