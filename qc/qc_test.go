@@ -176,3 +176,61 @@ func TestWriteReportOneScatter(t *testing.T) {
 		t.Errorf("ScatterPNG: %v", err)
 	}
 }
+
+// TestFitRegressesDice fits ears whose Dice falls linearly with entropy
+// and the mirrored disagreement, and checks the fit against numpy's
+// solution of the same ridge problem, the residual spread, and that the
+// score falls as the signals rise.
+func TestFitRegressesDice(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var samples []Sample
+	for i := 0; i < 60; i++ {
+		s := Signals{Entropy: 0.2 + 0.2*r.Float64(), SoftDiceGap: 0.03 + 0.005*r.NormFloat64(), Ambiguity: 0.015 + 0.003*r.NormFloat64(),
+			Border: 0.01 * r.Float64(), LocatorScore: 300 + 50*r.NormFloat64(), VolumeMM3: 187 + 20*r.NormFloat64(),
+			Pieces: 1 + r.IntN(2), Loops: 2 + r.IntN(3), MirrorGap: 0.1 + 0.1*r.Float64()}
+		dice := 0.98 - 0.8*(s.Entropy-0.2) - 0.6*(s.MirrorGap-0.1) + 0.005*r.NormFloat64()
+		samples = append(samples, Sample{Case: strconv.Itoa(i), Side: "left", Dice: dice, Signals: &s})
+	}
+	m, err := Fit(samples, 1, 0.9, "synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ResidualSD > 0.01 {
+		t.Errorf("residual SD %.4f, want about 0.005", m.ResidualSD)
+	}
+	// numpy: the same standardised design, the same penalty
+	var rows []string
+	for _, s := range samples {
+		x := Features(*s.Signals)
+		var f []string
+		for _, v := range x {
+			f = append(f, strconv.FormatFloat(v, 'g', 17, 64))
+		}
+		rows = append(rows, "["+strings.Join(f, ",")+","+strconv.FormatFloat(s.Dice, 'g', 17, 64)+"]")
+	}
+	script := "import numpy as np\nd=np.array([" + strings.Join(rows, ",") + "])\nX,y=d[:,:-1],np.maximum(d[:,-1],0.6)\n" +
+		"Z=np.c_[np.ones(len(X)),(X-X.mean(0))/np.maximum(X.std(0),1e-6)]\nR=np.eye(Z.shape[1]);R[0,0]=0\n" +
+		"print(' '.join(repr(v) for v in np.linalg.solve(Z.T@Z+R,Z.T@y)))"
+	out, err := exec.Command("/usr/bin/python3", "-c", script).Output()
+	if err != nil {
+		t.Fatalf("numpy: %v", err)
+	}
+	want := strings.Fields(string(out))
+	got := append([]float64{m.Bias}, m.Weights...)
+	for i, w := range want {
+		v, _ := strconv.ParseFloat(w, 64)
+		if math.Abs(v-got[i]) > 1e-9 {
+			t.Errorf("coefficient %d: %.12f, numpy %.12f", i, got[i], v)
+		}
+	}
+	calm := Signals{Entropy: 0.22, LocatorScore: 300, VolumeMM3: 187, Pieces: 1, Loops: 3, MirrorGap: 0.11, SoftDiceGap: 0.03, Ambiguity: 0.015}
+	worried := calm
+	worried.Entropy, worried.MirrorGap = 0.39, 0.19
+	a, b := m.Assess(calm), m.Assess(worried)
+	if !(a.Score > b.Score) || !(a.DiceEstimate > b.DiceEstimate) || math.Abs(a.DiceEstimate-(0.98-0.8*0.02-0.6*0.01)) > 0.02 {
+		t.Errorf("calm %+v, worried %+v", a, b)
+	}
+	if len(b.Reasons) == 0 {
+		t.Error("no reasons for the worried ear")
+	}
+}

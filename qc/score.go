@@ -1,11 +1,13 @@
 package qc
 
 import (
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/volume"
@@ -19,6 +21,8 @@ type Result struct {
 	Score   float64  `json:"score"`
 	Flag    string   `json:"flag"`
 	Reasons []string `json:"reasons"`
+	// DiceEstimate is the labyrinth Dice the signals predict.
+	DiceEstimate float64 `json:"dice_estimate"`
 }
 
 // Flags.
@@ -45,11 +49,12 @@ func Features(s Signals) []float64 {
 		math.Abs(s.VolumeMM3-humanVolumeMean) / humanVolumeSD,
 		float64(max(0, s.Pieces-1)),
 		math.Abs(float64(s.Loops - 3)),
+		s.MirrorGap,
 	}
 }
 
 // FeatureNames name the features, and the reason each gives.
-var FeatureNames = []string{"entropy", "soft_dice_gap", "ambiguity", "border", "locator", "volume", "pieces", "loops"}
+var FeatureNames = []string{"entropy", "soft_dice_gap", "ambiguity", "border", "locator", "volume", "pieces", "loops", "mirror"}
 
 var reasonText = map[string]string{
 	"entropy":       "uncertain boundary (probability entropy %.2f bits per voxel)",
@@ -60,16 +65,24 @@ var reasonText = map[string]string{
 	"volume":        "labyrinth volume %.0f mm³ outside the adult range (187 ± 24)",
 	"pieces":        "labyrinth in %d pieces",
 	"loops":         "%d canal loops where a labyrinth has 3",
+	"mirror":        "the network answers differently on the mirrored scan (disagreement %.2f)",
 }
 
-// Model is a logistic regression from standardised features to the log
-// odds that an ear is good (Dice >= 0.85), with the flag threshold.
+// Model is a ridge regression from standardised features to the ear's
+// labyrinth Dice, with the spread of its residuals on the calibration
+// cohort, and the flag threshold. The score is the probability, for a
+// normal residual of that spread, that the Dice is at least BadDice.
+// Regressing the Dice itself uses every ear's Dice, where a classifier of
+// "Dice < 0.85" learns only from the few bad ears a cohort holds.
 type Model struct {
-	Mean      []float64 `json:"mean"`
-	SD        []float64 `json:"sd"`
-	Weights   []float64 `json:"weights"`
-	Bias      float64   `json:"bias"`
-	Threshold float64   `json:"threshold"`
+	Mean    []float64 `json:"mean"`
+	SD      []float64 `json:"sd"`
+	Weights []float64 `json:"weights"`
+	Bias    float64   `json:"bias"`
+	// ResidualSD is the RMS of Dice minus its estimate on the calibration
+	// cohort.
+	ResidualSD float64 `json:"residual_sd"`
+	Threshold  float64 `json:"threshold"`
 	// Source says which cohorts it was fitted on.
 	Source string `json:"source"`
 }
@@ -116,6 +129,9 @@ func (m *Model) check() error {
 			return fmt.Errorf("feature %s: sd %g, want > 0", FeatureNames[i], sd)
 		}
 	}
+	if !(m.ResidualSD > 0) {
+		return fmt.Errorf("residual_sd %g, want > 0", m.ResidualSD)
+	}
 	if m.Threshold < 0 || m.Threshold > 1 {
 		return fmt.Errorf("threshold %g outside [0, 1]", m.Threshold)
 	}
@@ -125,7 +141,7 @@ func (m *Model) check() error {
 // Assess scores one ear.
 func (m *Model) Assess(s Signals) Result {
 	x := Features(s)
-	z := m.Bias
+	d := m.Bias
 	type pull struct {
 		name string
 		v    float64
@@ -133,15 +149,19 @@ func (m *Model) Assess(s Signals) Result {
 	var pulls []pull
 	for i, v := range x {
 		c := m.Weights[i] * (v - m.Mean[i]) / m.SD[i]
-		z += c
-		if c < -0.5 {
+		d += c
+		// a reason: a signal that lowers the estimate by more than half
+		// the estimate's own uncertainty
+		if c < -0.5*m.ResidualSD {
 			pulls = append(pulls, pull{FeatureNames[i], c})
 		}
 	}
-	r := Result{Score: math.Round(1000/(1+math.Exp(-z))) / 1000, Flag: OK, Reasons: []string{}}
+	p := 0.5 * math.Erfc(-(d-BadDice)/(m.ResidualSD*math.Sqrt2))
+	r := Result{Score: math.Round(1000*p) / 1000, Flag: OK, Reasons: []string{}, DiceEstimate: math.Round(1000*d) / 1000}
 	if r.Score < m.Threshold {
 		r.Flag = Review
 	}
+	slices.SortFunc(pulls, func(a, b pull) int { return cmp.Compare(a.v, b.v) })
 	for _, p := range pulls {
 		r.Reasons = append(r.Reasons, reason(p.name, s))
 	}
@@ -165,6 +185,8 @@ func reason(name string, s Signals) string {
 		return fmt.Sprintf(f, s.VolumeMM3)
 	case "pieces":
 		return fmt.Sprintf(f, s.Pieces)
+	case "mirror":
+		return fmt.Sprintf(f, s.MirrorGap)
 	}
 	return fmt.Sprintf(f, s.Loops)
 }
