@@ -35,11 +35,11 @@ func newQCCalibrateCmd() *cobra.Command {
 	var out, source string
 	var sens, lambda float64
 	cmd := &cobra.Command{
-		Use:     "calibrate --manifest M --pred DIR -o calibration.json",
-		Short:   "fit the QC score on a segmented cohort with reference labels",
+		Use:   "calibrate --manifest M --pred DIR -o calibration.json",
+		Short: "fit the QC score on a segmented cohort with reference labels",
 		Example: `  otoseg qc calibrate --manifest hard/manifest.csv --pred hard-pred -o qc/calibration.json
   otoseg qc calibrate --manifest hard/manifest.csv --pred hard-pred --manifest harsh/manifest.csv --pred harsh-pred -o cal.json`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if source == "" {
 				source = fmt.Sprintf("%v segmented in %v", manifest, pred)
