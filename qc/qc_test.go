@@ -64,8 +64,8 @@ func TestLabelSignalsTopology(t *testing.T) {
 	if err := LabelSignals(&s, v, [3]int{0, 0, 0}, [3]int{19, 19, 4}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pieces != 2 || s.Loops != 1 {
-		t.Errorf("pieces %d loops %d, want 2 and 1", s.Pieces, s.Loops)
+	if s.Pieces != 2 || s.Loops != 1 || s.SliceMM != 0.5 {
+		t.Errorf("pieces %d loops %d slice %g mm, want 2, 1 and 0.5", s.Pieces, s.Loops, s.SliceMM)
 	}
 }
 
@@ -187,7 +187,7 @@ func TestFitRegressesDice(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		s := Signals{Entropy: 0.2 + 0.2*r.Float64(), SoftDiceGap: 0.03 + 0.005*r.NormFloat64(), Ambiguity: 0.015 + 0.003*r.NormFloat64(),
 			Border: 0.01 * r.Float64(), LocatorScore: 300 + 50*r.NormFloat64(), VolumeMM3: 187 + 20*r.NormFloat64(),
-			Pieces: 1 + r.IntN(2), Loops: 2 + r.IntN(3), MirrorGap: 0.1 + 0.1*r.Float64()}
+			Pieces: 1 + r.IntN(2), Loops: 2 + r.IntN(3), MirrorGap: 0.1 + 0.1*r.Float64(), SliceMM: []float64{0.6, 1, 1.5}[r.IntN(3)]}
 		dice := 0.98 - 0.8*(s.Entropy-0.2) - 0.6*(s.MirrorGap-0.1) + 0.005*r.NormFloat64()
 		samples = append(samples, Sample{Case: strconv.Itoa(i), Side: "left", Dice: dice, Signals: &s})
 	}
@@ -223,7 +223,7 @@ func TestFitRegressesDice(t *testing.T) {
 			t.Errorf("coefficient %d: %.12f, numpy %.12f", i, got[i], v)
 		}
 	}
-	calm := Signals{Entropy: 0.22, LocatorScore: 300, VolumeMM3: 187, Pieces: 1, Loops: 3, MirrorGap: 0.11, SoftDiceGap: 0.03, Ambiguity: 0.015}
+	calm := Signals{Entropy: 0.22, LocatorScore: 300, VolumeMM3: 187, Pieces: 1, Loops: 3, MirrorGap: 0.11, SoftDiceGap: 0.03, Ambiguity: 0.015, SliceMM: 1}
 	worried := calm
 	worried.Entropy, worried.MirrorGap = 0.39, 0.19
 	a, b := m.Assess(calm), m.Assess(worried)
@@ -232,5 +232,36 @@ func TestFitRegressesDice(t *testing.T) {
 	}
 	if len(b.Reasons) == 0 {
 		t.Error("no reasons for the worried ear")
+	}
+}
+
+// TestGrossFailuresFlag: an ear the regression would pass still goes to
+// review, with the reason, when the labyrinth is cut by the region, far
+// too small, or barely seen by the localiser.
+func TestGrossFailuresFlag(t *testing.T) {
+	m := &Model{Mean: make([]float64, len(FeatureNames)), SD: []float64{1, 1, 1, 1}, Weights: make([]float64, len(FeatureNames)),
+		Bias: 0.95, ResidualSD: 0.02, Threshold: 0.5}
+	fine := Signals{Entropy: 0.2, LocatorScore: 300, VolumeMM3: 187, Pieces: 1, Loops: 3, SliceMM: 0.6}
+	for _, c := range []struct {
+		name   string
+		change func(*Signals)
+		reason string
+	}{
+		{"fine", func(*Signals) {}, ""},
+		{"cut by the border", func(s *Signals) { s.Border = 0.05 }, "border"},
+		{"too small", func(s *Signals) { s.VolumeMM3 = 40 }, "under a third"},
+		{"barely located", func(s *Signals) { s.LocatorScore = 12 }, "localiser"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := fine
+			c.change(&s)
+			r := m.Assess(s)
+			if r.Score < 0.99 {
+				t.Errorf("score %.3f: the regression alone passes this ear", r.Score)
+			}
+			if want := c.reason != ""; (r.Flag == Review) != want || want && !strings.Contains(strings.Join(r.Reasons, "; "), c.reason) {
+				t.Errorf("flag %s, reasons %v; want review %v with %q", r.Flag, r.Reasons, want, c.reason)
+			}
+		})
 	}
 }

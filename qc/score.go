@@ -31,41 +31,58 @@ const (
 	Review = "review"
 )
 
-// Human range of the adult bony labyrinth's volume (mm³): 187 ± 24 on
-// clinical-CT surface models (docs/phantom.md has the source).
-const (
-	humanVolumeMean = 187.0
-	humanVolumeSD   = 24.0
-)
-
-// Features turns signals into the model's inputs, in FeatureNames order.
+// Features turns signals into the regression's inputs, in FeatureNames
+// order: the network's uncertainty (entropy, soft-Dice gap), its
+// disagreement with itself on the mirrored patch, and the slice
+// thickness. On the calibration cohorts these carried the Dice; weighting
+// the structure ambiguity, the labyrinth's volume, pieces and canal loops
+// or the localiser's score as well fitted the calibration cohort better
+// and a fresh one worse (harsher-scanner cohort: 46% of good ears flagged
+// with them, 25-32% without), so those gate gross failures instead
+// (grossFailures) or are recorded for the reader only.
 func Features(s Signals) []float64 {
 	return []float64{
 		math.Min(s.Entropy, 10),
 		s.SoftDiceGap,
-		s.Ambiguity,
-		s.Border,
-		-math.Log1p(math.Max(0, s.LocatorScore)),
-		math.Abs(s.VolumeMM3-humanVolumeMean) / humanVolumeSD,
-		float64(max(0, s.Pieces-1)),
-		math.Abs(float64(s.Loops - 3)),
 		s.MirrorGap,
+		s.SliceMM,
 	}
 }
 
-// FeatureNames name the features, and the reason each gives.
-var FeatureNames = []string{"entropy", "soft_dice_gap", "ambiguity", "border", "locator", "volume", "pieces", "loops", "mirror"}
+// FeatureNames name the features; reasonText the reason each but the
+// slice thickness gives.
+var FeatureNames = []string{"entropy", "soft_dice_gap", "mirror", "slice"}
 
 var reasonText = map[string]string{
 	"entropy":       "uncertain boundary (probability entropy %.2f bits per voxel)",
 	"soft_dice_gap": "the network is unsure of its own label (soft-Dice gap %.3f)",
-	"ambiguity":     "cochlea, vestibule and canals confused (ambiguity %.3f)",
-	"border":        "labyrinth touches the region's border (%.0f%% of voxels)",
-	"locator":       "weak localiser evidence (score %.1f)",
-	"volume":        "labyrinth volume %.0f mm³ outside the adult range (187 ± 24)",
-	"pieces":        "labyrinth in %d pieces",
-	"loops":         "%d canal loops where a labyrinth has 3",
 	"mirror":        "the network answers differently on the mirrored scan (disagreement %.2f)",
+}
+
+// Gross failures send an ear to review whatever its score: a labyrinth
+// cut by the region of interest, one under a third of the adult volume,
+// or one the localiser barely saw. None of them fired on a good ear of
+// the 160 of the calibration and fresh cohorts; a calibration cohort holds
+// too few such failures to weight them.
+const (
+	maxBorderShare = 0.02
+	minVolumeMM3   = 60
+	minLocator     = 50
+)
+
+// grossFailures lists the gross failures of an ear, as reasons.
+func grossFailures(s Signals) []string {
+	var out []string
+	if s.Border > maxBorderShare {
+		out = append(out, fmt.Sprintf("labyrinth cut by the region's border (%.0f%% of its voxels touch it)", 100*s.Border))
+	}
+	if s.VolumeMM3 < minVolumeMM3 {
+		out = append(out, fmt.Sprintf("labyrinth volume %.0f mm³, under a third of the adult 187 ± 24", s.VolumeMM3))
+	}
+	if s.LocatorScore < minLocator {
+		out = append(out, fmt.Sprintf("weak localiser evidence (score %.1f)", s.LocatorScore))
+	}
+	return out
 }
 
 // Model is a ridge regression from standardised features to the ear's
@@ -151,8 +168,9 @@ func (m *Model) Assess(s Signals) Result {
 		c := m.Weights[i] * (v - m.Mean[i]) / m.SD[i]
 		d += c
 		// a reason: a signal that lowers the estimate by more than half
-		// the estimate's own uncertainty
-		if c < -0.5*m.ResidualSD {
+		// the estimate's own uncertainty (the slice thickness only adjusts
+		// the others: for its slices an ear's uncertainty is expected)
+		if _, ok := reasonText[FeatureNames[i]]; ok && c < -0.5*m.ResidualSD {
 			pulls = append(pulls, pull{FeatureNames[i], c})
 		}
 	}
@@ -165,6 +183,10 @@ func (m *Model) Assess(s Signals) Result {
 	for _, p := range pulls {
 		r.Reasons = append(r.Reasons, reason(p.name, s))
 	}
+	if g := grossFailures(s); len(g) > 0 {
+		r.Flag = Review
+		r.Reasons = append(r.Reasons, g...)
+	}
 	return r
 }
 
@@ -175,24 +197,13 @@ func reason(name string, s Signals) string {
 		return fmt.Sprintf(f, s.Entropy)
 	case "soft_dice_gap":
 		return fmt.Sprintf(f, s.SoftDiceGap)
-	case "ambiguity":
-		return fmt.Sprintf(f, s.Ambiguity)
-	case "border":
-		return fmt.Sprintf(f, 100*s.Border)
-	case "locator":
-		return fmt.Sprintf(f, s.LocatorScore)
-	case "volume":
-		return fmt.Sprintf(f, s.VolumeMM3)
-	case "pieces":
-		return fmt.Sprintf(f, s.Pieces)
-	case "mirror":
-		return fmt.Sprintf(f, s.MirrorGap)
 	}
-	return fmt.Sprintf(f, s.Loops)
+	return fmt.Sprintf(f, s.MirrorGap)
 }
 
 // LabelSignals adds the label-based signals of one ear: the labyrinth
-// (labels > 0) inside the voxel box lo..hi (inclusive) of labels.
+// (labels > 0) inside the voxel box lo..hi (inclusive) of labels, which
+// lie on the scan's grid (so its spacing is the scan's).
 func LabelSignals(s *Signals, labels *volume.Volume, lo, hi [3]int) error {
 	for a := 0; a < 3; a++ {
 		lo[a] = max(0, lo[a]-1)
@@ -202,6 +213,7 @@ func LabelSignals(s *Signals, labels *volume.Volume, lo, hi [3]int) error {
 	if err != nil {
 		return fmt.Errorf("qc: %w", err)
 	}
+	s.SliceMM = max(labels.Spacing[0], labels.Spacing[1], labels.Spacing[2])
 	m := morph.Nonzero(box)
 	n := m.Count()
 	s.VolumeMM3 = float64(n) * labels.Spacing[0] * labels.Spacing[1] * labels.Spacing[2]

@@ -36,6 +36,9 @@ type Signals struct {
 	// of the same patch mirrored along all three axes (1 - soft Jaccard):
 	// test-time augmentation as a second opinion.
 	MirrorGap float64 `json:"mirror_gap"`
+	// SliceMM is the scan's coarsest voxel spacing (mm): thick slices
+	// blur the labyrinth's thin walls along them, and the Dice with them.
+	SliceMM float64 `json:"slice_mm"`
 	// LocatorScore is the localiser's confidence in the ear.
 	LocatorScore float64 `json:"locator_score"`
 	// VolumeMM3 is the labelled labyrinth volume.
