@@ -95,6 +95,14 @@ type view struct {
 	LikertDice  []likertDiceRow
 	// FailedLine says how many ears failed and that distances leave them out.
 	FailedLine string
+	// QC is the quality-control section (nil when the sidecars hold no QC
+	// signals); Measures the measurement-error tables (empty without
+	// --measure), formatted as measure_errors.md formats them.
+	QC       *qcView
+	Measures []measureGroupView
+	// Targets lists the measurement targets of truth.Targets, for the
+	// caption.
+	Targets string
 }
 
 // strayRow is one group's stray pieces in a table.
@@ -335,6 +343,9 @@ func (v *view) headline() {
 	if st := v.S.Stray; st.Ears+st.Undefined > 0 {
 		v.Headline = append(v.Headline, strayLine(st))
 	}
+	if v.QC != nil {
+		v.Headline = append(v.Headline, qcLine(v.QC))
+	}
 	if t := v.S.Time; t != nil && t.Paired > 0 {
 		line := fmt.Sprintf("Processing time: automated median %.0f s versus %s %.0f s, speed-up of medians %.1f× (%d paired cases)",
 			t.Automated.Median, v.manualWord(), t.Manual.Median, t.SpeedupOfMedians, t.Paired)
@@ -497,6 +508,9 @@ func renderHTML(res *Result, figs []Figure) ([]byte, error) {
 	v.timeTable()
 	v.likertDice()
 	v.FailedLine = failedLine(v.S)
+	v.QC = qcViewOf(res.qc)
+	v.Measures = measureViewOf(res.measures)
+	v.Targets = targetsLine()
 	v.headline()
 	v.worst(res)
 	var b bytes.Buffer

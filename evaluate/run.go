@@ -85,6 +85,10 @@ type Result struct {
 	// worst are the lowest-Dice ears with their agreement maps (PNG), drawn
 	// by drawWorst in a second read of those cases only.
 	worst []worstEar
+	// qc and measures are the report's QC and measurement sections; nil
+	// when the sidecars hold no QC signals, or without cfg.Measure.
+	qc       *qcSection
+	measures *measureSection
 }
 
 // Run evaluates every case of the manifest that has a reference label and
@@ -94,7 +98,8 @@ type Result struct {
 //
 // The stages: plan (manifest, predictions, times, ratings), evaluate every
 // case, summarise, picture the worst ears (a second read of their volumes,
-// with the CT), write.
+// with the CT), QC and measurement errors (their own files), write
+// (report.html last).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Read == nil {
 		return nil, errors.New("evaluate: no image reader configured")
@@ -130,10 +135,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := res.drawWorst(ctx, cfg, pl.preds); err != nil {
 		return nil, err
 	}
-	if err := writeOutputs(cfg.OutDir, res); err != nil {
+	if err := qcAndMeasures(cfg, res); err != nil {
 		return nil, err
 	}
-	if err := writeQCAndMeasures(cfg, res); err != nil {
+	if err := writeOutputs(cfg.OutDir, res); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -246,3 +246,30 @@ func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool)
 		}
 	}
 }
+
+// OnePatch returns the per-class probabilities (C planes of the patch, x
+// fastest) of one patch of img at start, predicted on the patch mirrored
+// along the axes flagged in m and mirrored back: a second opinion on the
+// same voxels, whose disagreement with the unmirrored prediction says how
+// much the network's answer there depends on the view.
+func (w *SlidingWindow) OnePatch(net Net, img []float32, dims, start [3]int, classes int, m [3]bool) ([]float32, error) {
+	for a := 0; a < 3; a++ {
+		if start[a] < 0 || start[a]+w.Patch[a] > dims[a] {
+			return nil, fmt.Errorf("patch: start %v of patch %v outside image %v", start, w.Patch, dims)
+		}
+	}
+	px, py, pz := w.Patch[0], w.Patch[1], w.Patch[2]
+	ps := px * py * pz
+	w.in = nn.Ensure(w.in, [5]int{1, 1, pz, py, px})
+	copyPatch(w.in.Data, img, dims, start, w.Patch, m)
+	out, err := net.Logits(w.in)
+	if err != nil {
+		return nil, err
+	}
+	if out.Shape != [5]int{1, classes, pz, py, px} {
+		return nil, fmt.Errorf("patch: network returned %v, want %d classes on %v", out.Shape, classes, w.Patch)
+	}
+	prob := make([]float32, classes*ps)
+	addSoftmax(prob, out.Data, classes, ps, w.Patch, m)
+	return prob, nil
+}

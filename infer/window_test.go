@@ -91,3 +91,42 @@ func TestWindowRejectsSmallImage(t *testing.T) {
 		t.Error("no error for an image smaller than the patch")
 	}
 }
+
+// TestPatchMirroredBack checks that a mirrored single patch, mirrored
+// back, lands on the voxels it came from: a voxelwise network must give
+// the sliding window's probabilities there, under every mirroring.
+func TestPatchMirroredBack(t *testing.T) {
+	dims := [3]int{21, 17, 13}
+	img := make([]float32, dims[0]*dims[1]*dims[2])
+	for i := range img {
+		img[i] = float32(math.Sin(float64(i) * 0.37))
+	}
+	w := SlidingWindow{Patch: [3]int{8, 8, 8}}
+	full, err := w.Probabilities(context.Background(), &thresholdNet{}, img, dims, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(img)
+	start := [3]int{5, 3, 4}
+	for m := 0; m < 8; m++ {
+		mir := [3]bool{m&1 != 0, m&2 != 0, m&4 != 0}
+		p, err := w.OnePatch(&thresholdNet{}, img, dims, start, 2, mir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for z := 0; z < 8; z++ {
+			for y := 0; y < 8; y++ {
+				for x := 0; x < 8; x++ {
+					i := start[0] + x + dims[0]*(start[1]+y+dims[1]*(start[2]+z))
+					got, want := p[512+x+8*(y+8*z)], full[n+i]
+					if math.Abs(float64(got-want)) > 1e-5 {
+						t.Fatalf("mirror %v voxel (%d,%d,%d): %v, want %v", mir, x, y, z, got, want)
+					}
+				}
+			}
+		}
+	}
+	if _, err := w.OnePatch(&thresholdNet{}, img, dims, [3]int{14, 0, 0}, 2, [3]bool{}); err == nil {
+		t.Error("a patch past the image's end was accepted")
+	}
+}

@@ -111,6 +111,9 @@ func TestMeasureMalformedWarns(t *testing.T) {
 		presentA bool
 	}{
 		{phantom.IncompletePartition1, []string{"a_value_mm", "turns", "cdl_lateral_wall_mm"}, false},
+		{phantom.IncompletePartition2, []string{"turns", "cdl_lateral_wall_mm", "cdl_organ_of_corti_mm"}, false},
+		{phantom.CochlearHypoplasia, []string{"turns", "cdl_lateral_wall_mm"}, true},
+		{phantom.LabyrinthitisOssificans, []string{"a_value_mm", "turns", "cdl_lateral_wall_mm"}, false},
 		{phantom.CanalAplasia, []string{"canals.lateral"}, true},
 	}
 	for _, c := range cases {
@@ -128,6 +131,9 @@ func TestMeasureMalformedWarns(t *testing.T) {
 				t.Errorf("lateral canal measured in an aplastic ear: %+v", e.Canals.Lateral)
 			}
 			for _, f := range c.missing {
+				if f == "turns" && e.Turns != nil || f == "cdl_lateral_wall_mm" && e.CDLLateralWall != nil {
+					t.Errorf("%s measured in a malformed ear", f)
+				}
 				found := false
 				for _, w := range e.Warnings {
 					found = found || strings.HasPrefix(w, f+": not measured")
@@ -195,5 +201,64 @@ func TestMeasureTinyEar(t *testing.T) {
 	}
 	if e.VolumeMM3.Cochlea != 0.13 || e.VolumeMM3.Labyrinth != 0.25 {
 		t.Errorf("volumes %+v", e.VolumeMM3)
+	}
+}
+
+// TestDuctGates checks the gates on a traced lumen against cross-sections
+// shaped like the phantom cohort's: a normal duct, an IP-I cyst at the
+// round window, an IP-II cystic apex, a duct ossified from the round
+// window, and a normal-shaped duct in a cochlea too small to count.
+func TestDuctGates(t *testing.T) {
+	// duct builds bins over turns whose area (points / radius) follows
+	// area(φ); radius shrinks from 4 mm at the base to 0.8 at the apex.
+	duct := func(turns float64, area func(phi float64) float64) *spiral {
+		s := &spiral{phiEnd: turns * 2 * math.Pi}
+		for i := 0; float64(i)*binW < s.phiEnd; i++ {
+			phi := (float64(i) + 0.5) * binW
+			r := 0.8 + 3.2*math.Exp(-phi/(2*math.Pi))
+			n := int(area(phi) * r)
+			s.bins = append(s.bins, bin{n: n, rSum: r * float64(n)})
+		}
+		return s
+	}
+	normal := func(phi float64) float64 { return 280 * math.Exp(-phi/(3*math.Pi)) }
+	a := func(x float64) *float64 { return &x }
+	cases := []struct {
+		name           string
+		s              *spiral
+		a              *float64
+		notDuct, count bool // want a reason from notADuct, from uncountable
+	}{
+		{"normal", duct(2.6, normal), a(9.2), false, false},
+		{"ip1 cyst", duct(2, func(phi float64) float64 {
+			if phi < math.Pi/2 {
+				return 900
+			}
+			return 80
+		}), a(9), true, false},
+		{"ip2 cystic apex", duct(2.2, func(phi float64) float64 {
+			if phi > 2.5*math.Pi {
+				return 500
+			}
+			return normal(phi)
+		}), a(9.4), false, true},
+		{"ossified basal turn", duct(2.4, func(phi float64) float64 {
+			if phi < 0.8*math.Pi {
+				return 0
+			}
+			return normal(phi)
+		}), a(9), true, false},
+		{"hypoplasia", duct(2.6, normal), a(6.6), false, true},
+		{"no A value", duct(2.6, normal), nil, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if why := c.s.notADuct(); (why != "") != c.notDuct {
+				t.Errorf("notADuct = %q, want a reason: %v", why, c.notDuct)
+			}
+			if why := c.s.uncountable(c.a); (why != "") != c.count {
+				t.Errorf("uncountable = %q, want a reason: %v", why, c.count)
+			}
+		})
 	}
 }

@@ -17,6 +17,9 @@ import (
 // ears a reader would rate 3-4 and QC must send to review.
 const BadDice = 0.85
 
+// MinFitDice is the lowest Dice Fit regresses on (see Fit).
+const MinFitDice = 0.6
+
 // Sample is one ear of a cohort: its signals (nil when segmentation
 // missed the ear) and its labyrinth Dice against the reference.
 type Sample struct {
@@ -27,6 +30,9 @@ type Sample struct {
 	Signals *Signals `json:"signals,omitempty"`
 	Score   float64  `json:"score"`
 	Flag    string   `json:"flag"`
+	// Reasons are the model's reasons for a low score (Result.Reasons),
+	// kept so that a report's per-ear table says why an ear was flagged.
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Bad says whether the ear's segmentation is bad.
@@ -93,28 +99,25 @@ func Collect(manifest, pred string) ([]Sample, error) {
 	return out, nil
 }
 
-// Fit fits the QC model to samples: L2-regularised logistic regression
-// (Newton's method) of "good" on the standardised features, and the flag
-// threshold that sends at least sensitivity of the bad ears to review.
-// Ears segmentation missed have no signals and are left out (they are
+// Fit fits the QC model to samples: ridge regression of the labyrinth
+// Dice on the standardised features (the intercept unpenalised), the RMS
+// residual, and the flag threshold that sends at least sensitivity of the
+// bad ears to review. Dice is clipped below at MinFitDice: a segmentation
+// that failed is bad however low its Dice, and unclipped the few failures
+// would pull the fit away from the ears near the line that matter. Ears
+// segmentation missed have no signals and are left out (they are
 // reported as missing, not scored).
 func Fit(samples []Sample, lambda, sensitivity float64, source string) (*Model, error) {
 	var xs [][]float64
 	var ys []float64
+	nb := 0
 	for _, s := range samples {
 		if s.Signals == nil {
 			continue
 		}
 		xs = append(xs, Features(*s.Signals))
-		y := 1.0
+		ys = append(ys, math.Max(MinFitDice, s.Dice))
 		if s.Bad() {
-			y = 0
-		}
-		ys = append(ys, y)
-	}
-	nb := 0
-	for _, y := range ys {
-		if y == 0 {
 			nb++
 		}
 	}
@@ -134,50 +137,43 @@ func Fit(samples []Sample, lambda, sensitivity float64, source string) (*Model, 
 		}
 		m.SD[j] = math.Max(math.Sqrt(ss/float64(len(xs))), 1e-6)
 	}
-	z := make([][]float64, len(xs))
+	// normal equations (Z'Z + λI) β = Z'y on z = (1, standardised x)
+	h := make([][]float64, k+1)
+	for a := range h {
+		h[a] = make([]float64, k+2)
+	}
+	z := make([]float64, k+1)
 	for i, x := range xs {
-		z[i] = make([]float64, k+1)
-		z[i][0] = 1
+		z[0] = 1
 		for j := 0; j < k; j++ {
-			z[i][j+1] = (x[j] - m.Mean[j]) / m.SD[j]
+			z[j+1] = (x[j] - m.Mean[j]) / m.SD[j]
+		}
+		for a := 0; a <= k; a++ {
+			for b := 0; b <= k; b++ {
+				h[a][b] += z[a] * z[b]
+			}
+			h[a][k+1] += z[a] * ys[i]
 		}
 	}
-	beta := make([]float64, k+1)
-	for it := 0; it < 50; it++ {
-		// Newton step: (Z'WZ + λI) Δ = Z'(y - p) - λβ (intercept unpenalised)
-		h := make([][]float64, k+1)
-		for a := range h {
-			h[a] = make([]float64, k+2)
-		}
-		for i, zi := range z {
-			p := sigmoid(dotv(beta, zi))
-			w := p * (1 - p)
-			for a := 0; a <= k; a++ {
-				for b := 0; b <= k; b++ {
-					h[a][b] += w * zi[a] * zi[b]
-				}
-				h[a][k+1] += (ys[i] - p) * zi[a]
-			}
-		}
-		for a := 1; a <= k; a++ {
-			h[a][a] += lambda
-			h[a][k+1] -= lambda * beta[a]
-		}
-		d, err := solve(h)
-		if err != nil {
-			return nil, fmt.Errorf("qc: fit: %w", err)
-		}
-		step := 0.0
-		for a := range beta {
-			beta[a] += d[a]
-			step = math.Max(step, math.Abs(d[a]))
-		}
-		if step < 1e-8 {
-			break
-		}
+	for a := 1; a <= k; a++ {
+		h[a][a] += lambda
+	}
+	beta, err := solve(h)
+	if err != nil {
+		return nil, fmt.Errorf("qc: fit: %w", err)
 	}
 	m.Bias = beta[0]
 	copy(m.Weights, beta[1:])
+	var rss float64
+	for i, x := range xs {
+		d := m.Bias
+		for j := 0; j < k; j++ {
+			d += m.Weights[j] * (x[j] - m.Mean[j]) / m.SD[j]
+		}
+		rss += (ys[i] - d) * (ys[i] - d)
+	}
+	m.ResidualSD = math.Max(math.Sqrt(rss/float64(len(ys))), 1e-3)
+	m.Threshold = 1 // score everything while the threshold is chosen
 	var bad []float64
 	for _, s := range samples {
 		if s.Signals != nil && s.Bad() {
@@ -186,19 +182,9 @@ func Fit(samples []Sample, lambda, sensitivity float64, source string) (*Model, 
 	}
 	slices.Sort(bad)
 	// flag (score < threshold) at least the wanted share of bad ears
-	i := min(len(bad)-1, int(math.Ceil(sensitivity*float64(len(bad))))-1)
-	m.Threshold = math.Round((bad[i]+1e-3)*1000) / 1000
+	i := min(len(bad)-1, max(0, int(math.Ceil(sensitivity*float64(len(bad))))-1))
+	m.Threshold = math.Min(1, math.Round((bad[i]+1e-3)*1000)/1000)
 	return m, nil
-}
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-func dotv(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
 }
 
 // solve solves the augmented system a (n x n+1) by Gaussian elimination
@@ -263,7 +249,7 @@ func Evaluate(m *Model, samples []Sample) Evaluation {
 			continue
 		}
 		r := m.Assess(*s.Signals)
-		s.Score, s.Flag = r.Score, r.Flag
+		s.Score, s.Flag, s.Reasons = r.Score, r.Flag, r.Reasons
 		if s.Bad() {
 			bad = append(bad, s.Score)
 			ev.Bad++

@@ -1,9 +1,14 @@
 package qc
 
 import (
+	"bytes"
+	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,8 +64,8 @@ func TestLabelSignalsTopology(t *testing.T) {
 	if err := LabelSignals(&s, v, [3]int{0, 0, 0}, [3]int{19, 19, 4}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pieces != 2 || s.Loops != 1 {
-		t.Errorf("pieces %d loops %d, want 2 and 1", s.Pieces, s.Loops)
+	if s.Pieces != 2 || s.Loops != 1 || s.SliceMM != 0.5 {
+		t.Errorf("pieces %d loops %d slice %g mm, want 2, 1 and 0.5", s.Pieces, s.Loops, s.SliceMM)
 	}
 }
 
@@ -129,5 +134,134 @@ func TestDefaultModelLoads(t *testing.T) {
 	r := m.Assess(Signals{Entropy: 0.3, LocatorScore: 10, VolumeMM3: 187, Pieces: 1, Loops: 3})
 	if r.Score < 0 || r.Score > 1 || (r.Flag != OK && r.Flag != Review) {
 		t.Errorf("result %+v", r)
+	}
+}
+
+// TestWriteReportOneScatter checks that qc_score_vs_dice.png holds the
+// bytes of ScatterPNG, the one drawing that otoseg evaluate's report.html
+// embeds too, and that Evaluate keeps each ear's reasons for the per-ear
+// tables.
+func TestWriteReportOneScatter(t *testing.T) {
+	m, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Signals{Entropy: 0.3, SoftDiceGap: 0.02, LocatorScore: 50, VolumeMM3: 187, Pieces: 1, Loops: 3}
+	bad := Signals{Entropy: 1.5, SoftDiceGap: 0.3, Ambiguity: 0.4, Border: 0.2, LocatorScore: 0.5, VolumeMM3: 60, Pieces: 4, Loops: 0}
+	samples := []Sample{{Case: "a", Side: "left", Dice: 0.93, Signals: &good}, {Case: "a", Side: "right", Dice: 0.5, Signals: &bad},
+		{Case: "b", Side: "left", Dice: 0}}
+	ev := Evaluate(m, samples)
+	if ev.Missed != 1 || ev.Bad != 1 || ev.Good != 1 {
+		t.Fatalf("evaluation %+v", ev)
+	}
+	if want := m.Assess(bad).Reasons; len(want) == 0 || !slices.Equal(samples[1].Reasons, want) {
+		t.Errorf("bad ear reasons %q, want %q (non-empty)", samples[1].Reasons, want)
+	}
+	dir := t.TempDir()
+	if err := WriteReport(dir, "test", ev, samples); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "qc_score_vs_dice.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ScatterPNG("test", ev, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("qc_score_vs_dice.png (%d bytes) is not ScatterPNG's drawing (%d bytes)", len(got), len(want))
+	}
+	if _, err := png.Decode(bytes.NewReader(want)); err != nil {
+		t.Errorf("ScatterPNG: %v", err)
+	}
+}
+
+// TestFitRegressesDice fits ears whose Dice falls linearly with entropy
+// and the mirrored disagreement, and checks the fit against numpy's
+// solution of the same ridge problem, the residual spread, and that the
+// score falls as the signals rise.
+func TestFitRegressesDice(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var samples []Sample
+	for i := 0; i < 60; i++ {
+		s := Signals{Entropy: 0.2 + 0.2*r.Float64(), SoftDiceGap: 0.03 + 0.005*r.NormFloat64(), Ambiguity: 0.015 + 0.003*r.NormFloat64(),
+			Border: 0.01 * r.Float64(), LocatorScore: 300 + 50*r.NormFloat64(), VolumeMM3: 187 + 20*r.NormFloat64(),
+			Pieces: 1 + r.IntN(2), Loops: 2 + r.IntN(3), MirrorGap: 0.1 + 0.1*r.Float64(), SliceMM: []float64{0.6, 1, 1.5}[r.IntN(3)]}
+		dice := 0.98 - 0.8*(s.Entropy-0.2) - 0.6*(s.MirrorGap-0.1) + 0.005*r.NormFloat64()
+		samples = append(samples, Sample{Case: strconv.Itoa(i), Side: "left", Dice: dice, Signals: &s})
+	}
+	m, err := Fit(samples, 1, 0.9, "synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ResidualSD > 0.01 {
+		t.Errorf("residual SD %.4f, want about 0.005", m.ResidualSD)
+	}
+	// numpy: the same standardised design, the same penalty
+	var rows []string
+	for _, s := range samples {
+		x := Features(*s.Signals)
+		var f []string
+		for _, v := range x {
+			f = append(f, strconv.FormatFloat(v, 'g', 17, 64))
+		}
+		rows = append(rows, "["+strings.Join(f, ",")+","+strconv.FormatFloat(s.Dice, 'g', 17, 64)+"]")
+	}
+	script := "import numpy as np\nd=np.array([" + strings.Join(rows, ",") + "])\nX,y=d[:,:-1],np.maximum(d[:,-1],0.6)\n" +
+		"Z=np.c_[np.ones(len(X)),(X-X.mean(0))/np.maximum(X.std(0),1e-6)]\nR=np.eye(Z.shape[1]);R[0,0]=0\n" +
+		"print(' '.join(repr(v) for v in np.linalg.solve(Z.T@Z+R,Z.T@y)))"
+	out, err := exec.Command("/usr/bin/python3", "-c", script).Output()
+	if err != nil {
+		t.Fatalf("numpy: %v", err)
+	}
+	want := strings.Fields(string(out))
+	got := append([]float64{m.Bias}, m.Weights...)
+	for i, w := range want {
+		v, _ := strconv.ParseFloat(w, 64)
+		if math.Abs(v-got[i]) > 1e-9 {
+			t.Errorf("coefficient %d: %.12f, numpy %.12f", i, got[i], v)
+		}
+	}
+	calm := Signals{Entropy: 0.22, LocatorScore: 300, VolumeMM3: 187, Pieces: 1, Loops: 3, MirrorGap: 0.11, SoftDiceGap: 0.03, Ambiguity: 0.015, SliceMM: 1}
+	worried := calm
+	worried.Entropy, worried.MirrorGap = 0.39, 0.19
+	a, b := m.Assess(calm), m.Assess(worried)
+	if !(a.Score > b.Score) || !(a.DiceEstimate > b.DiceEstimate) || math.Abs(a.DiceEstimate-(0.98-0.8*0.02-0.6*0.01)) > 0.02 {
+		t.Errorf("calm %+v, worried %+v", a, b)
+	}
+	if len(b.Reasons) == 0 {
+		t.Error("no reasons for the worried ear")
+	}
+}
+
+// TestGrossFailuresFlag: an ear the regression would pass still goes to
+// review, with the reason, when the labyrinth is cut by the region, far
+// too small, or barely seen by the localiser.
+func TestGrossFailuresFlag(t *testing.T) {
+	m := &Model{Mean: make([]float64, len(FeatureNames)), SD: []float64{1, 1, 1, 1}, Weights: make([]float64, len(FeatureNames)),
+		Bias: 0.95, ResidualSD: 0.02, Threshold: 0.5}
+	fine := Signals{Entropy: 0.2, LocatorScore: 300, VolumeMM3: 187, Pieces: 1, Loops: 3, SliceMM: 0.6}
+	for _, c := range []struct {
+		name   string
+		change func(*Signals)
+		reason string
+	}{
+		{"fine", func(*Signals) {}, ""},
+		{"cut by the border", func(s *Signals) { s.Border = 0.05 }, "border"},
+		{"too small", func(s *Signals) { s.VolumeMM3 = 40 }, "under a third"},
+		{"barely located", func(s *Signals) { s.LocatorScore = 12 }, "localiser"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := fine
+			c.change(&s)
+			r := m.Assess(s)
+			if r.Score < 0.99 {
+				t.Errorf("score %.3f: the regression alone passes this ear", r.Score)
+			}
+			if want := c.reason != ""; (r.Flag == Review) != want || want && !strings.Contains(strings.Join(r.Reasons, "; "), c.reason) {
+				t.Errorf("flag %s, reasons %v; want review %v with %q", r.Flag, r.Reasons, want, c.reason)
+			}
+		})
 	}
 }

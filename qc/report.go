@@ -1,6 +1,7 @@
 package qc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"image/color"
@@ -34,26 +35,40 @@ func WriteReport(dir, title string, ev Evaluation, samples []Sample) error {
 	if err != nil {
 		return fmt.Errorf("qc: writing %s: %w", js, err)
 	}
-	return scatter(filepath.Join(dir, "qc_score_vs_dice.png"), title, ev, samples)
+	png, err := ScatterPNG(title, ev, samples)
+	if err != nil {
+		return fmt.Errorf("qc: drawing the score against Dice: %w", err)
+	}
+	p := filepath.Join(dir, "qc_score_vs_dice.png")
+	if err := atomicfile.WriteBytes(p, png); err != nil {
+		return fmt.Errorf("qc: writing %s: %w", p, err)
+	}
+	return nil
 }
 
 // PrintEvaluation writes the figures as Markdown.
 func PrintEvaluation(w io.Writer, title string, ev Evaluation) {
 	fmt.Fprintf(w, "### %s\n\n", title)
 	fmt.Fprintf(w, "| ears | bad (Dice < %.2f) | good | missed by segmentation | AUROC | bad flagged | good flagged | threshold |\n|---|---|---|---|---|---|---|---|\n", BadDice)
-	pct := func(a, b int) string {
-		if b == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%d/%d (%.0f%%)", a, b, 100*float64(a)/float64(b))
-	}
 	fmt.Fprintf(w, "| %d | %d | %d | %d | %.3f | %s | %s | %.3f |\n\n", ev.Ears, ev.Bad, ev.Good, ev.Missed, ev.AUROC,
-		pct(ev.BadFlagged, ev.Bad), pct(ev.GoodFlagged, ev.Good), ev.Threshold)
+		Share(ev.BadFlagged, ev.Bad), Share(ev.GoodFlagged, ev.Good), ev.Threshold)
 }
 
-// scatter plots the QC score against the labyrinth Dice, the bad-Dice line
-// and the flag threshold.
-func scatter(path, title string, ev Evaluation, samples []Sample) error {
+// Share prints a flagged count as "a/b (p%)", "-" when b is 0; the one
+// format of the flagged shares in qc_report.md and report.html.
+func Share(a, b int) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d (%.0f%%)", a, b, 100*float64(a)/float64(b))
+}
+
+// ScatterPNG draws the QC score against the labyrinth Dice of every scored
+// ear (bad ears red), with the flag threshold, as a PNG. It is the one
+// drawing of this plot: qc_score_vs_dice.png (otoseg qc evaluate, and
+// docs/qc-score-vs-dice.png copied from it) and otoseg evaluate's
+// report.html both take its bytes, so the two cannot drift apart.
+func ScatterPNG(title string, ev Evaluation, samples []Sample) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "labyrinth Dice"
@@ -79,7 +94,7 @@ func scatter(path, title string, ev Evaluation, samples []Sample) error {
 		}
 		sc, err := plotter.NewScatter(set.xy)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sc.GlyphStyle.Color = set.c
 		sc.GlyphStyle.Radius = vg.Points(3)
@@ -94,7 +109,7 @@ func scatter(path, title string, ev Evaluation, samples []Sample) error {
 	}
 	thr, err := plotter.NewLine(plotter.XYs{{X: lo + 1 - 0.02, Y: ev.Threshold}, {X: 1, Y: ev.Threshold}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	thr.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(thr)
@@ -104,7 +119,11 @@ func scatter(path, title string, ev Evaluation, samples []Sample) error {
 	p.Y.Min, p.Y.Max = 0, 1
 	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return atomicfile.Write(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

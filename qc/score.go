@@ -1,11 +1,13 @@
 package qc
 
 import (
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/otoseg/otoseg/morph"
 	"github.com/otoseg/otoseg/volume"
@@ -19,6 +21,8 @@ type Result struct {
 	Score   float64  `json:"score"`
 	Flag    string   `json:"flag"`
 	Reasons []string `json:"reasons"`
+	// DiceEstimate is the labyrinth Dice the signals predict.
+	DiceEstimate float64 `json:"dice_estimate"`
 }
 
 // Flags.
@@ -27,49 +31,75 @@ const (
 	Review = "review"
 )
 
-// Human range of the adult bony labyrinth's volume (mm³): 187 ± 24 on
-// clinical-CT surface models (docs/phantom.md has the source).
-const (
-	humanVolumeMean = 187.0
-	humanVolumeSD   = 24.0
-)
-
-// Features turns signals into the model's inputs, in FeatureNames order.
+// Features turns signals into the regression's inputs, in FeatureNames
+// order: the network's uncertainty (entropy, soft-Dice gap), its
+// disagreement with itself on the mirrored patch, and the slice
+// thickness. On the calibration cohorts these carried the Dice; weighting
+// the structure ambiguity, the labyrinth's volume, pieces and canal loops
+// or the localiser's score as well fitted the calibration cohort better
+// and a fresh one worse (harsher-scanner cohort: 46% of good ears flagged
+// with them, 25-32% without), so those gate gross failures instead
+// (grossFailures) or are recorded for the reader only.
 func Features(s Signals) []float64 {
 	return []float64{
 		math.Min(s.Entropy, 10),
 		s.SoftDiceGap,
-		s.Ambiguity,
-		s.Border,
-		-math.Log1p(math.Max(0, s.LocatorScore)),
-		math.Abs(s.VolumeMM3-humanVolumeMean) / humanVolumeSD,
-		float64(max(0, s.Pieces-1)),
-		math.Abs(float64(s.Loops - 3)),
+		s.MirrorGap,
+		s.SliceMM,
 	}
 }
 
-// FeatureNames name the features, and the reason each gives.
-var FeatureNames = []string{"entropy", "soft_dice_gap", "ambiguity", "border", "locator", "volume", "pieces", "loops"}
+// FeatureNames name the features; reasonText the reason each but the
+// slice thickness gives.
+var FeatureNames = []string{"entropy", "soft_dice_gap", "mirror", "slice"}
 
 var reasonText = map[string]string{
 	"entropy":       "uncertain boundary (probability entropy %.2f bits per voxel)",
 	"soft_dice_gap": "the network is unsure of its own label (soft-Dice gap %.3f)",
-	"ambiguity":     "cochlea, vestibule and canals confused (ambiguity %.3f)",
-	"border":        "labyrinth touches the region's border (%.0f%% of voxels)",
-	"locator":       "weak localiser evidence (score %.1f)",
-	"volume":        "labyrinth volume %.0f mm³ outside the adult range (187 ± 24)",
-	"pieces":        "labyrinth in %d pieces",
-	"loops":         "%d canal loops where a labyrinth has 3",
+	"mirror":        "the network answers differently on the mirrored scan (disagreement %.2f)",
 }
 
-// Model is a logistic regression from standardised features to the log
-// odds that an ear is good (Dice >= 0.85), with the flag threshold.
+// Gross failures send an ear to review whatever its score: a labyrinth
+// cut by the region of interest, one under a third of the adult volume,
+// or one the localiser barely saw. None of them fired on a good ear of
+// the 160 of the calibration and fresh cohorts; a calibration cohort holds
+// too few such failures to weight them.
+const (
+	maxBorderShare = 0.02
+	minVolumeMM3   = 60
+	minLocator     = 50
+)
+
+// grossFailures lists the gross failures of an ear, as reasons.
+func grossFailures(s Signals) []string {
+	var out []string
+	if s.Border > maxBorderShare {
+		out = append(out, fmt.Sprintf("labyrinth cut by the region's border (%.0f%% of its voxels touch it)", 100*s.Border))
+	}
+	if s.VolumeMM3 < minVolumeMM3 {
+		out = append(out, fmt.Sprintf("labyrinth volume %.0f mm³, under a third of the adult 187 ± 24", s.VolumeMM3))
+	}
+	if s.LocatorScore < minLocator {
+		out = append(out, fmt.Sprintf("weak localiser evidence (score %.1f)", s.LocatorScore))
+	}
+	return out
+}
+
+// Model is a ridge regression from standardised features to the ear's
+// labyrinth Dice, with the spread of its residuals on the calibration
+// cohort, and the flag threshold. The score is the probability, for a
+// normal residual of that spread, that the Dice is at least BadDice.
+// Regressing the Dice itself uses every ear's Dice, where a classifier of
+// "Dice < 0.85" learns only from the few bad ears a cohort holds.
 type Model struct {
-	Mean      []float64 `json:"mean"`
-	SD        []float64 `json:"sd"`
-	Weights   []float64 `json:"weights"`
-	Bias      float64   `json:"bias"`
-	Threshold float64   `json:"threshold"`
+	Mean    []float64 `json:"mean"`
+	SD      []float64 `json:"sd"`
+	Weights []float64 `json:"weights"`
+	Bias    float64   `json:"bias"`
+	// ResidualSD is the RMS of Dice minus its estimate on the calibration
+	// cohort.
+	ResidualSD float64 `json:"residual_sd"`
+	Threshold  float64 `json:"threshold"`
 	// Source says which cohorts it was fitted on.
 	Source string `json:"source"`
 }
@@ -116,6 +146,9 @@ func (m *Model) check() error {
 			return fmt.Errorf("feature %s: sd %g, want > 0", FeatureNames[i], sd)
 		}
 	}
+	if !(m.ResidualSD > 0) {
+		return fmt.Errorf("residual_sd %g, want > 0", m.ResidualSD)
+	}
 	if m.Threshold < 0 || m.Threshold > 1 {
 		return fmt.Errorf("threshold %g outside [0, 1]", m.Threshold)
 	}
@@ -125,7 +158,7 @@ func (m *Model) check() error {
 // Assess scores one ear.
 func (m *Model) Assess(s Signals) Result {
 	x := Features(s)
-	z := m.Bias
+	d := m.Bias
 	type pull struct {
 		name string
 		v    float64
@@ -133,17 +166,26 @@ func (m *Model) Assess(s Signals) Result {
 	var pulls []pull
 	for i, v := range x {
 		c := m.Weights[i] * (v - m.Mean[i]) / m.SD[i]
-		z += c
-		if c < -0.5 {
+		d += c
+		// a reason: a signal that lowers the estimate by more than half
+		// the estimate's own uncertainty (the slice thickness only adjusts
+		// the others: for its slices an ear's uncertainty is expected)
+		if _, ok := reasonText[FeatureNames[i]]; ok && c < -0.5*m.ResidualSD {
 			pulls = append(pulls, pull{FeatureNames[i], c})
 		}
 	}
-	r := Result{Score: math.Round(1000/(1+math.Exp(-z))) / 1000, Flag: OK, Reasons: []string{}}
+	p := 0.5 * math.Erfc(-(d-BadDice)/(m.ResidualSD*math.Sqrt2))
+	r := Result{Score: math.Round(1000*p) / 1000, Flag: OK, Reasons: []string{}, DiceEstimate: math.Round(1000*d) / 1000}
 	if r.Score < m.Threshold {
 		r.Flag = Review
 	}
+	slices.SortFunc(pulls, func(a, b pull) int { return cmp.Compare(a.v, b.v) })
 	for _, p := range pulls {
 		r.Reasons = append(r.Reasons, reason(p.name, s))
+	}
+	if g := grossFailures(s); len(g) > 0 {
+		r.Flag = Review
+		r.Reasons = append(r.Reasons, g...)
 	}
 	return r
 }
@@ -155,22 +197,13 @@ func reason(name string, s Signals) string {
 		return fmt.Sprintf(f, s.Entropy)
 	case "soft_dice_gap":
 		return fmt.Sprintf(f, s.SoftDiceGap)
-	case "ambiguity":
-		return fmt.Sprintf(f, s.Ambiguity)
-	case "border":
-		return fmt.Sprintf(f, 100*s.Border)
-	case "locator":
-		return fmt.Sprintf(f, s.LocatorScore)
-	case "volume":
-		return fmt.Sprintf(f, s.VolumeMM3)
-	case "pieces":
-		return fmt.Sprintf(f, s.Pieces)
 	}
-	return fmt.Sprintf(f, s.Loops)
+	return fmt.Sprintf(f, s.MirrorGap)
 }
 
 // LabelSignals adds the label-based signals of one ear: the labyrinth
-// (labels > 0) inside the voxel box lo..hi (inclusive) of labels.
+// (labels > 0) inside the voxel box lo..hi (inclusive) of labels, which
+// lie on the scan's grid (so its spacing is the scan's).
 func LabelSignals(s *Signals, labels *volume.Volume, lo, hi [3]int) error {
 	for a := 0; a < 3; a++ {
 		lo[a] = max(0, lo[a]-1)
@@ -180,6 +213,7 @@ func LabelSignals(s *Signals, labels *volume.Volume, lo, hi [3]int) error {
 	if err != nil {
 		return fmt.Errorf("qc: %w", err)
 	}
+	s.SliceMM = max(labels.Spacing[0], labels.Spacing[1], labels.Spacing[2])
 	m := morph.Nonzero(box)
 	n := m.Count()
 	s.VolumeMM3 = float64(n) * labels.Spacing[0] * labels.Spacing[1] * labels.Spacing[2]

@@ -2,7 +2,9 @@
 // trusted, so a reader looks at the ears that need it instead of every
 // one: a score in [0, 1] (1 trustworthy), a flag ("ok" or "review") and
 // the reasons. The score combines what the model and the anatomy say for
-// free: the probabilities' uncertainty, how far the labyrinth lies from
+// free: the probabilities' uncertainty, the disagreement between the
+// plain and a mirrored prediction (test-time augmentation on the patch
+// round the labyrinth), how far the labyrinth lies from
 // the region's border, the localiser's confidence, the labyrinth's volume
 // against the adult range and its topology (pieces, and canal loops from
 // the Euler characteristic). Its weights and threshold are calibrated on
@@ -29,6 +31,14 @@ type Signals struct {
 	// Border is the share of labyrinth voxels within two voxels of the
 	// region of interest's faces: a labyrinth cut by the region.
 	Border float64 `json:"border_share"`
+	// MirrorGap is the disagreement between the network's structure
+	// probabilities on the patch round the labyrinth and its prediction
+	// of the same patch mirrored along all three axes (1 - soft Jaccard):
+	// test-time augmentation as a second opinion.
+	MirrorGap float64 `json:"mirror_gap"`
+	// SliceMM is the scan's coarsest voxel spacing (mm): thick slices
+	// blur the labyrinth's thin walls along them, and the Dice with them.
+	SliceMM float64 `json:"slice_mm"`
 	// LocatorScore is the localiser's confidence in the ear.
 	LocatorScore float64 `json:"locator_score"`
 	// VolumeMM3 is the labelled labyrinth volume.

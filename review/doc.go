@@ -18,6 +18,7 @@
 // blind.go (blinded case ids), respond.go (errors and JSON), cases.go (the
 // reader's cases), cache.go (loaded volumes), ratings.go, images.go and
 // frame.go (slices), ears.go and surfaces.go (the 3-D view), admin.go
-// (progress); store.go and audit.go keep the ratings, study.go reads the
-// study folder, export.go writes CSV.
+// (progress and QC, for admins only); store.go and audit.go keep the
+// ratings, qcverdicts.go the QC verdicts of otoseg segment's sidecars,
+// study.go reads the study folder, export.go writes CSV.
 package review

@@ -33,6 +33,7 @@ func (s *Server) routes() {
 		"POST": api(apiReader, true, s.handleRate),
 	})
 	s.route("/api/admin/progress", map[string]http.HandlerFunc{"GET": api(apiAdmin, false, s.handleProgress)})
+	s.route("/api/admin/qc", map[string]http.HandlerFunc{"GET": api(apiAdmin, false, s.handleAdminQC)})
 	s.mux.HandleFunc("/", s.notFound)
 }
 

@@ -107,6 +107,11 @@ func NewServer(o Options) (*Server, error) {
 	if s.keyMAC, err = o.Store.Secret(context.Background(), "case-key"); err != nil {
 		return nil, fmt.Errorf("review: %w", err)
 	}
+	// The study's QC verdicts go into the database now, before any request:
+	// the admin view reads them from there (qcverdicts.go).
+	if err := o.Store.ImportQC(context.Background(), o.Study.IDs(), o.Study.QCVerdicts(), o.Now()); err != nil {
+		return nil, fmt.Errorf("review: %w", err)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	go s.prefetcher()
 	s.routes()

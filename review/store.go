@@ -205,6 +205,15 @@ CREATE TABLE IF NOT EXISTS ratings (
 	rated_at TEXT NOT NULL,
 	PRIMARY KEY (reader_id, case_id, source)
 );
+CREATE TABLE IF NOT EXISTS qc_verdicts (
+	case_id TEXT NOT NULL,
+	side TEXT NOT NULL,
+	score REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
+	flag TEXT NOT NULL CHECK (flag IN ('ok','review')),
+	reasons TEXT NOT NULL DEFAULT '[]',
+	imported_at TEXT NOT NULL,
+	PRIMARY KEY (case_id, side)
+);
 `
 
 func (s *Store) migrate() error {
@@ -222,6 +231,10 @@ func (s *Store) migrate() error {
 			return err
 		}
 	}
+	// Databases made before QC verdicts were imported (issue 16) get the
+	// qc_verdicts table from the schema's CREATE TABLE IF NOT EXISTS above;
+	// it has no column to add yet.
+	//
 	// Sessions made before CSRF tokens were derived from the cookie kept
 	// the token in clear; the server no longer reads it, so drop it.
 	if _, err := s.db.Exec(`UPDATE sessions SET csrf='' WHERE length(csrf) <> 64`); err != nil {

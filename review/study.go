@@ -1,13 +1,16 @@
 package review
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/otoseg/otoseg/dataset"
+	"github.com/otoseg/otoseg/qc"
 )
 
 // Case is one reviewable case: the CT, the automated segmentation and, when
@@ -21,6 +24,18 @@ type Case struct {
 	// Center is kept only to warn when case ids would unblind it; it is never
 	// sent to a reader.
 	Center string
+	// QC is otoseg segment's verdict on each ear of the automated
+	// segmentation, from its sidecar predictions/<case_id>.json; empty
+	// when there is no sidecar or it predates QC. Only the admin view shows
+	// it: a reader who saw "review" or a low score would rate the machine's
+	// doubt instead of the segmentation.
+	QC []EarQC
+}
+
+// EarQC is the QC verdict on one ear (qc.Result: score, flag, reasons).
+type EarQC struct {
+	Side string `json:"side"`
+	qc.Result
 }
 
 // Study is a study folder: manifest.csv plus predictions/<case_id>.nii.gz.
@@ -30,7 +45,10 @@ type Study struct {
 	// Skipped explains each manifest case that cannot be reviewed (missing
 	// prediction, or missing reference when both are compared).
 	Skipped []string
-	byID    map[string]int
+	// QCWarnings name sidecars that could not be read: their cases stay
+	// reviewable (QC only advises the admin) but show no verdict.
+	QCWarnings []string
+	byID       map[string]int
 }
 
 // PredictionsDir is the study sub-folder holding the automated segmentations.
@@ -84,6 +102,9 @@ func OpenStudy(dir string, needReference bool) (*Study, error) {
 			s.Skipped = append(s.Skipped, fmt.Sprintf("case %s: no manual segmentation to compare with", mc.ID))
 			continue
 		}
+		if c.QC, err = s.readQC(mc.ID); err != nil {
+			s.QCWarnings = append(s.QCWarnings, fmt.Sprintf("case %s: QC verdict not read: %v", mc.ID, err))
+		}
 		s.byID[c.ID] = len(s.Cases)
 		s.Cases = append(s.Cases, c)
 	}
@@ -92,6 +113,58 @@ func OpenStudy(dir string, needReference bool) (*Study, error) {
 			dir, PredictionsDir, dir, dir, PredictionsDir, strings.Join(s.Skipped, "; "))
 	}
 	return s, nil
+}
+
+// maxSidecarBytes bounds the sidecar read: otoseg segment writes a few kB.
+const maxSidecarBytes = 1 << 20
+
+// readQC reads the QC verdict of each ear from the case's sidecar
+// predictions/<id>.json, which otoseg segment writes next to the label
+// map; nil without a sidecar. The path is confined like every other.
+func (s *Study) readQC(id string) ([]EarQC, error) {
+	p, err := s.Confine(filepath.Join(s.Dir, PredictionsDir, id+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSidecarBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if len(b) > maxSidecarBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", p, maxSidecarBytes)
+	}
+	var sc struct {
+		Ears []struct {
+			Side string     `json:"side"`
+			QC   *qc.Result `json:"qc"`
+		} `json:"ears"`
+	}
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	var out []EarQC
+	for _, e := range sc.Ears {
+		if e.QC == nil {
+			continue
+		}
+		if e.QC.Score < 0 || e.QC.Score > 1 || (e.QC.Flag != qc.OK && e.QC.Flag != qc.Review) {
+			return nil, fmt.Errorf("%s: ear %s: score %g, flag %q: want a score in [0, 1] and flag %q or %q", p, e.Side, e.QC.Score, e.QC.Flag, qc.OK, qc.Review)
+		}
+		r := *e.QC
+		if r.Reasons == nil {
+			r.Reasons = []string{}
+		}
+		out = append(out, EarQC{Side: e.Side, Result: r})
+	}
+	return out, nil
 }
 
 // Case returns the case with the given id. Ids that are not in the manifest

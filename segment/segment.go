@@ -220,6 +220,8 @@ type earPrediction struct {
 	side ear.Side
 	grid volume.Geometry
 	prob []float32 // C planes over grid
+	// mirrorGap is the QC signal qc.Signals.MirrorGap.
+	mirrorGap float64
 }
 
 // predictEar cuts the region of interest, predicts it, and re-centres once
@@ -230,14 +232,17 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o
 	dims := p.ROIDims()
 	centre := e.Centre
 	var pr *earPrediction
+	var w infer.SlidingWindow
+	var cut *volume.Volume
 	for attempt := 0; attempt < 2; attempt++ {
 		g := ear.Grid(centre, e.Side, dims, p.TargetSpacing)
-		cut, err := volume.ResampleToFill(img, g, volume.Linear, locate.AirHU)
+		var err error
+		cut, err = volume.ResampleToFill(img, g, volume.Linear, locate.AirHU)
 		if err != nil {
 			return nil, fmt.Errorf("segment: region of interest: %w", err)
 		}
 		p.Intensity.Normalize(cut.Data)
-		w := infer.SlidingWindow{Patch: p.PatchSize, Mirror: o.Mirror}
+		w = infer.SlidingWindow{Patch: p.PatchSize, Mirror: o.Mirror}
 		prob, err := w.Probabilities(ctx, infer.UNet{Net: m.Seg}, cut.Data, dims, C)
 		if err != nil {
 			return nil, fmt.Errorf("segment: %w", err)
@@ -256,6 +261,11 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o
 		}
 		centre = g.World(float64(lo[0]+hi[0])/2, float64(lo[1]+hi[1])/2, float64(lo[2]+hi[2])/2)
 	}
+	gap, err := mirrorGap(&w, infer.UNet{Net: m.Seg}, cut.Data, pr.prob, dims, C)
+	if err != nil {
+		return nil, fmt.Errorf("segment: %w", err)
+	}
+	pr.mirrorGap = gap
 	return pr, nil
 }
 

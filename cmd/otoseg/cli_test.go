@@ -73,6 +73,7 @@ func TestCommandLineRefusals(t *testing.T) {
 		{"evaluate into the predictions", []string{"evaluate", "--ref", scan, "--pred", images, "-o", images}, "input folder"},
 		{"phantom with a fraction above 1", []string{"phantom", "-o", filepath.Join(dir, "p"), "--pathological", "2"}, "--pathological"},
 		{"phantom without -o", []string{"phantom"}, "-o/--out DIR is required"},
+		{"qc calibrate with a prediction folder short", []string{"qc", "calibrate", "--manifest", "a.csv", "--manifest", "b.csv", "--pred", dir, "-o", filepath.Join(dir, "c.json")}, "one prediction folder per manifest"},
 		{"review export without a study", []string{"review", "export", "-o", filepath.Join(dir, "r.csv")}, "--study"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,7 +28,7 @@ func demoMeasures(w io.Writer, dir string, meta *phantom.Meta, img *volume.Volum
 			if len(e.QC.Reasons) > 0 {
 				reasons = " (" + strings.Join(e.QC.Reasons, "; ") + ")"
 			}
-			fmt.Fprintf(w, "  %-5s ear: QC %s, score %.2f%s\n", e.Side, e.QC.Flag, e.QC.Score, reasons)
+			fmt.Fprintf(w, "  %-5s ear: QC %s, score %.2f, Dice estimate %.2f%s\n", e.Side, e.QC.Flag, e.QC.Score, e.QC.DiceEstimate, reasons)
 		}
 	}
 	num := func(p *float64, f string) string {

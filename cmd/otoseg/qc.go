@@ -31,26 +31,28 @@ Examples:
 }
 
 func newQCCalibrateCmd() *cobra.Command {
-	var manifest, pred, out, source string
+	var manifest, pred []string
+	var out, source string
 	var sens, lambda float64
 	cmd := &cobra.Command{
-		Use:     "calibrate --manifest M --pred DIR -o calibration.json",
-		Short:   "fit the QC score on a segmented cohort with reference labels",
-		Example: `  otoseg qc calibrate --manifest hard/manifest.csv --pred hard-pred -o qc/calibration.json`,
-		Args:    cobra.NoArgs,
+		Use:   "calibrate --manifest M --pred DIR -o calibration.json",
+		Short: "fit the QC score on a segmented cohort with reference labels",
+		Example: `  otoseg qc calibrate --manifest hard/manifest.csv --pred hard-pred -o qc/calibration.json
+  otoseg qc calibrate --manifest hard/manifest.csv --pred hard-pred --manifest harsh/manifest.csv --pred harsh-pred -o cal.json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if source == "" {
-				source = fmt.Sprintf("%s segmented in %s", manifest, pred)
+				source = fmt.Sprintf("%v segmented in %v", manifest, pred)
 			}
 			return runQCCalibrate(manifest, pred, out, source, sens, lambda, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&manifest, "manifest", "", "cohort manifest with reference labels (required)")
-	f.StringVar(&pred, "pred", "", "otoseg segment's output folder for the cohort (required)")
+	f.StringArrayVar(&manifest, "manifest", nil, "cohort manifest with reference labels (required; repeat for several cohorts)")
+	f.StringArrayVar(&pred, "pred", nil, "otoseg segment's output folder for the cohort (required; one per --manifest, in the same order)")
 	f.StringVarP(&out, "out", "o", "", "calibration JSON to write (required)")
 	f.Float64Var(&sens, "sensitivity", 0.9, "share of bad ears the threshold must flag on this cohort")
-	f.Float64Var(&lambda, "l2", 4, "ridge penalty on the standardised weights")
+	f.Float64Var(&lambda, "l2", 1, "ridge penalty on the standardised weights")
 	f.StringVar(&source, "source", "", "what the calibration was fitted on, recorded in the JSON (default: the paths)")
 	for _, n := range []string{"manifest", "pred", "out"} {
 		cmd.MarkFlagRequired(n)
@@ -58,8 +60,25 @@ func newQCCalibrateCmd() *cobra.Command {
 	return cmd
 }
 
-func runQCCalibrate(manifest, pred, out, source string, sens, lambda float64, w io.Writer) error {
-	samples, err := qc.Collect(manifest, pred)
+// collectCohorts pairs each manifest with its prediction folder, in the
+// order given, and pools their ears.
+func collectCohorts(manifests, preds []string) ([]qc.Sample, error) {
+	if len(manifests) != len(preds) {
+		return nil, usagef("%d --manifest but %d --pred: give one prediction folder per manifest, in the same order", len(manifests), len(preds))
+	}
+	var all []qc.Sample
+	for i := range manifests {
+		s, err := qc.Collect(manifests[i], preds[i])
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s...)
+	}
+	return all, nil
+}
+
+func runQCCalibrate(manifest, pred []string, out, source string, sens, lambda float64, w io.Writer) error {
+	samples, err := collectCohorts(manifest, pred)
 	if err != nil {
 		return err
 	}
@@ -79,7 +98,8 @@ func runQCCalibrate(manifest, pred, out, source string, sens, lambda float64, w 
 }
 
 func newQCReportCmd() *cobra.Command {
-	var manifest, pred, out, model, title string
+	var manifest, pred []string
+	var out, model, title string
 	cmd := &cobra.Command{
 		Use:     "report --manifest M --pred DIR [-o DIR] [--model calibration.json]",
 		Short:   "how well the QC score finds the bad segmentations of a cohort",
@@ -90,8 +110,8 @@ func newQCReportCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&manifest, "manifest", "", "cohort manifest with reference labels (required)")
-	f.StringVar(&pred, "pred", "", "otoseg segment's output folder for the cohort (required)")
+	f.StringArrayVar(&manifest, "manifest", nil, "cohort manifest with reference labels (required; repeat for several cohorts)")
+	f.StringArrayVar(&pred, "pred", nil, "otoseg segment's output folder for the cohort (required; one per --manifest, in the same order)")
 	f.StringVarP(&out, "out", "o", "", "folder for qc_report.md, qc_samples.json, qc_score_vs_dice.png")
 	f.StringVar(&model, "model", "", "calibration JSON (default: the built-in one)")
 	f.StringVar(&title, "title", "QC on "+"the cohort", "title of the report")
@@ -100,17 +120,16 @@ func newQCReportCmd() *cobra.Command {
 	return cmd
 }
 
-func runQCReport(manifest, pred, out, modelPath, title string, w io.Writer) error {
-	m, err := qc.Default()
+func runQCReport(manifest, pred []string, out, modelPath, title string, w io.Writer) error {
+	read := qc.Default
+	if modelPath != "" {
+		read = func() (*qc.Model, error) { return qc.ReadModel(modelPath) }
+	}
+	m, err := read()
 	if err != nil {
 		return err
 	}
-	if modelPath != "" {
-		if m, err = qc.ReadModel(modelPath); err != nil {
-			return err
-		}
-	}
-	samples, err := qc.Collect(manifest, pred)
+	samples, err := collectCohorts(manifest, pred)
 	if err != nil {
 		return err
 	}

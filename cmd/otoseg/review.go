@@ -35,7 +35,9 @@ of a study on a 4-level Likert scale (1 usable as is, 2 minor corrections,
 3 major corrections, 4 indeterminate/unusable), blinded to the case's
 metadata and centre. Ratings are kept in <study>/review.db (SQLite, WAL).
 
-A study folder holds manifest.csv and predictions/<case_id>.nii.gz.
+A study folder holds manifest.csv and predictions/<case_id>.nii.gz, with
+otoseg segment's sidecars predictions/<case_id>.json: their QC verdicts are
+shown to admins only, never to readers.
 See docs/review.md for the HTTP API.`,
 	}
 	cmd.AddCommand(newReviewServeCmd(), newReviewReadersCmd(), newReviewExportCmd())
@@ -114,6 +116,9 @@ func runReviewServe(ctx context.Context, o reviewServeOptions, logw io.Writer, r
 	}
 	for _, w := range st.BlindingWarnings() {
 		log.Warn("blinding", "problem", w)
+	}
+	for _, w := range st.QCWarnings {
+		log.Warn("qc", "problem", w)
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("review serve: --tls-cert and --tls-key go together")

@@ -301,7 +301,7 @@ func (b *segmentBatch) one(f, out string) batchResult {
 	for _, e := range rep.Ears {
 		p := fmt.Sprintf("%s %.1f mm^3", e.Side, e.VolumesMM3["labyrinth"])
 		if e.QC != nil {
-			p += fmt.Sprintf(", QC %s %.2f", e.QC.Flag, e.QC.Score)
+			p += fmt.Sprintf(", QC %s %.2f (Dice ~%.2f)", e.QC.Flag, e.QC.Score, e.QC.DiceEstimate)
 			if len(e.QC.Reasons) > 0 {
 				p += " (" + strings.Join(e.QC.Reasons, "; ") + ")"
 			}

@@ -92,6 +92,40 @@ var units = map[string]string{"a_value_mm": "mm", "turns": "turns", "height_mm":
 	"cdl_lateral_wall_alexiades_pct": "%", "cdl_lateral_wall_escude_pct": "%", "modiolar_axis_deg": "°", "modiolus_mm": "mm",
 	"canal_radius_mm": "mm", "canal_normal_deg": "°"}
 
+// TableRow is one figure of a group's error table, formatted: the one
+// formatting of these tables, which measure_errors.md (WriteMarkdown) and
+// otoseg evaluate's report.html both print, so that the two never differ.
+type TableRow struct {
+	Figure string // e.g. "a_value_mm (mm)"
+	N      int
+	MAE    string
+	Bias   string // signed
+	MaxAbs string
+	// Within is "k/n (±target)" for figures with a target in Targets, else
+	// empty.
+	Within     string
+	Unmeasured int
+}
+
+// Table formats a group's statistics, leaving out figures with neither an
+// error nor an unmeasured ear (e.g. canal figures of a cohort without
+// canals).
+func Table(g Group) []TableRow {
+	var out []TableRow
+	for _, s := range g.Stats {
+		if s.N == 0 && s.Unmeasured == 0 {
+			continue
+		}
+		r := TableRow{Figure: fmt.Sprintf("%s (%s)", s.Figure, units[s.Figure]), N: s.N, MAE: fmt.Sprintf("%.3f", s.MAE),
+			Bias: fmt.Sprintf("%+.3f", s.Bias), MaxAbs: fmt.Sprintf("%.3f", s.MaxAbs), Unmeasured: s.Unmeasured}
+		if t, ok := Targets[s.Figure]; ok {
+			r.Within = fmt.Sprintf("%d/%d (±%g)", s.WithinTarget, s.N, t)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // WriteMarkdown writes the groups as Markdown tables.
 func WriteMarkdown(w io.Writer, title string, groups []Group) {
 	fmt.Fprintf(w, "### %s\n\n", title)
@@ -99,15 +133,8 @@ func WriteMarkdown(w io.Writer, title string, groups []Group) {
 		fmt.Fprintf(w, "%s ears: %d (found %d)\n\n", g.Name, g.Ears, g.Found)
 		fmt.Fprintln(w, "| figure | n | MAE | bias | max abs | within target | not measured |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
-		for _, s := range g.Stats {
-			if s.N == 0 && s.Unmeasured == 0 {
-				continue
-			}
-			tgt := ""
-			if t, ok := Targets[s.Figure]; ok {
-				tgt = fmt.Sprintf("%d/%d (±%g)", s.WithinTarget, s.N, t)
-			}
-			fmt.Fprintf(w, "| %s (%s) | %d | %.3f | %+.3f | %.3f | %s | %d |\n", s.Figure, units[s.Figure], s.N, s.MAE, s.Bias, s.MaxAbs, tgt, s.Unmeasured)
+		for _, r := range Table(g) {
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %d |\n", r.Figure, r.N, r.MAE, r.Bias, r.MaxAbs, r.Within, r.Unmeasured)
 		}
 		fmt.Fprintln(w)
 	}

@@ -97,3 +97,32 @@ func TestValidateNeedsMeta(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// Table formats each figure once for both the Markdown and otoseg
+// evaluate's HTML: units, signed bias, the within-target count only for
+// figures with a target, and no row for a figure nothing was known about.
+func TestTable(t *testing.T) {
+	g := Group{Name: "normal", Ears: 3, Found: 3, Stats: []Stat{
+		{Figure: "a_value_mm", N: 3, MAE: 0.12345, Bias: -0.05, MaxAbs: 0.4, WithinTarget: 2},
+		{Figure: "height_mm", N: 2, MAE: 0.2, Bias: 0.1, MaxAbs: 0.3, Unmeasured: 1},
+		{Figure: "canal_radius_mm"},
+	}}
+	want := []TableRow{
+		{Figure: "a_value_mm (mm)", N: 3, MAE: "0.123", Bias: "-0.050", MaxAbs: "0.400", Within: "2/3 (±0.3)"},
+		{Figure: "height_mm (mm)", N: 2, MAE: "0.200", Bias: "+0.100", MaxAbs: "0.300", Unmeasured: 1},
+	}
+	got := Table(g)
+	if len(got) != len(want) {
+		t.Fatalf("rows %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	var md bytes.Buffer
+	WriteMarkdown(&md, "t", []Group{g})
+	if !strings.Contains(md.String(), "| a_value_mm (mm) | 3 | 0.123 | -0.050 | 0.400 | 2/3 (±0.3) | 0 |") || strings.Contains(md.String(), "canal_radius") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+}

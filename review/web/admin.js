@@ -26,6 +26,32 @@ async function refresh() {
   document.getElementById("summary").textContent =
     p.readers.length + " readers, " + p.cases + " cases each; " + done + " of " + total + " case ratings submitted.";
 }
+// refreshQC fills the QC table: one row per ear with a verdict, one row
+// for a case whose sidecar has none.
+async function refreshQC() {
+  const q = await getJSON("/api/admin/qc");
+  const tb = document.querySelector("#qc tbody");
+  tb.replaceChildren();
+  for (const c of q.cases) {
+    if (c.ears.length === 0) {
+      const tr = document.createElement("tr");
+      cell(tr, c.case_id); cell(tr, "–"); cell(tr, "–"); cell(tr, "–");
+      cell(tr, "no QC verdict in the sidecar").className = "muted";
+      tb.appendChild(tr);
+      continue;
+    }
+    for (const e of c.ears) {
+      const tr = document.createElement("tr");
+      cell(tr, c.case_id); cell(tr, e.side); cell(tr, e.score.toFixed(3)).className = "num";
+      const f = cell(tr, e.flag);
+      f.className = "qc-flag qc-" + (e.flag === "review" ? "review" : "ok");
+      cell(tr, e.reasons.join("; "));
+      tb.appendChild(tr);
+    }
+  }
+  document.getElementById("qc-summary").textContent =
+    q.flagged_ears + " of " + q.scored_ears + " scored ears flagged for review.";
+}
 async function main() {
   const me = await getJSON("/api/me");
   csrf = me.csrf_token;
@@ -35,6 +61,7 @@ async function main() {
     location.replace("/login");
   };
   await refresh();
+  await refreshQC();
   setInterval(() => refresh().catch(() => {}), 10000);
 }
 main();
