@@ -138,3 +138,56 @@ func bestPerSide(cands []Candidate) []Candidate {
 	}
 	return out
 }
+
+// boxDownsampleRef is boxDownsample as first written, one output voxel at a
+// time: the reference the faster one must match bit for bit, since the
+// localiser was trained on its output.
+func boxDownsampleRef(v *volume.Volume, f [3]int) []float32 {
+	var d [3]int
+	for a := 0; a < 3; a++ {
+		d[a] = max(1, v.Dims[a]/f[a])
+	}
+	out := make([]float32, d[0]*d[1]*d[2])
+	nx, ny := v.Dims[0], v.Dims[1]
+	inv := 1 / float32(f[0]*f[1]*f[2])
+	for k := 0; k < d[2]; k++ {
+		for j := 0; j < d[1]; j++ {
+			for i := 0; i < d[0]; i++ {
+				var s float32
+				for dz := 0; dz < f[2]; dz++ {
+					for dy := 0; dy < f[1]; dy++ {
+						row := v.Data[nx*((j*f[1]+dy)+ny*(k*f[2]+dz)):]
+						for dx := 0; dx < f[0]; dx++ {
+							s += row[i*f[0]+dx]
+						}
+					}
+				}
+				out[i+d[0]*(j+d[1]*k)] = s * inv
+			}
+		}
+	}
+	return out
+}
+
+func TestBoxDownsampleMatchesReference(t *testing.T) {
+	g := volume.NewGeometry([3]int{47, 31, 23}, [3]float64{0.45, 0.45, 0.6})
+	v := volume.New(g, volume.Float32)
+	seed := uint32(7)
+	for i := range v.Data {
+		seed = seed*1664525 + 1013904223
+		v.Data[i] = float32(int32(seed)>>16) / 7 // fractions, negatives, rounding in every sum
+	}
+	v.Data[5] = float32(math.Copysign(0, -1))
+	for _, f := range [][3]int{{3, 3, 2}, {1, 1, 1}, {2, 1, 3}, {5, 4, 1}} {
+		got := boxDownsample(v, f)
+		want := boxDownsampleRef(v, f)
+		if len(got.Data) != len(want) {
+			t.Fatalf("f %v: %d voxels, want %d", f, len(got.Data), len(want))
+		}
+		for i := range want {
+			if math.Float32bits(got.Data[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("f %v voxel %d: %v, want %v bit for bit", f, i, got.Data[i], want[i])
+			}
+		}
+	}
+}
