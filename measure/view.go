@@ -98,11 +98,17 @@ func CochlearView(lab, img *volume.Volume, e *Ear, o ViewOptions) (image.Image, 
 			}
 		}
 	}
-	// traced lateral wall, projected onto the view
+	// traced lateral wall, projected onto the view; where the turns were
+	// withheld (a cystic apex, a hypoplastic cochlea) only the basal turn
+	// the A and B values rest on
 	lw := sp.lateralWall()
 	orange := color.RGBA{255, 150, 0, 255}
+	end := sp.phiEnd
+	if e.CDLLateralWall == nil {
+		end = min(end, 2*math.Pi)
+	}
 	var px0, py0 float64
-	for phi, first := 0.0, true; phi <= sp.phiEnd; phi += binW / 4 {
+	for phi, first := 0.0, true; phi <= end; phi += binW / 4 {
 		i := min(len(lw)-1, int(phi/binW))
 		if math.IsNaN(lw[i]) {
 			first = true
@@ -130,7 +136,11 @@ func CochlearView(lab, img *volume.Volume, e *Ear, o ViewOptions) (image.Image, 
 	}
 	text(out, 4, 13, title, color.RGBA{255, 255, 160, 255})
 	text(out, 4, n+top+15, fmt.Sprintf("A %s (yellow)  B %s (cyan)  height %s  %s turns", fmtMM(e.AValue), fmtMM(e.BValue), fmtMM(e.Height), fmtNum(e.Turns)), color.RGBA{255, 255, 160, 255})
-	text(out, 4, n+top+31, fmt.Sprintf("CDL lateral wall %s traced (orange), organ of Corti %s", fmtMM(e.CDLLateralWall), fmtMM(e.CDLOrganOfCorti)), color.RGBA{255, 255, 160, 255})
+	caption := fmt.Sprintf("CDL lateral wall %s traced (orange), organ of Corti %s", fmtMM(e.CDLLateralWall), fmtMM(e.CDLOrganOfCorti))
+	if e.CDLLateralWall == nil {
+		caption = "CDL not measured (see warnings); orange: the basal turn only"
+	}
+	text(out, 4, n+top+31, caption, color.RGBA{255, 255, 160, 255})
 	text(out, 4, n+top+45, fmt.Sprintf("%.0f mm field, round window to the right", o.FieldMM), color.RGBA{200, 200, 200, 255})
 	return out, nil
 }

@@ -61,9 +61,9 @@ var reasonText = map[string]string{
 
 // Gross failures send an ear to review whatever its score: a labyrinth
 // cut by the region of interest, one under a third of the adult volume,
-// or one the localiser barely saw. None of them fired on a good ear of
-// the 160 of the calibration and fresh cohorts; a calibration cohort holds
-// too few such failures to weight them.
+// or one the localiser barely saw. Of the 200 ears of the calibration and
+// fresh cohorts one showed one (a cut labyrinth), and it was bad; a
+// calibration cohort holds too few such failures to weight them.
 const (
 	maxBorderShare = 0.02
 	minVolumeMM3   = 60
