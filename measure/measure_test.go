@@ -250,6 +250,7 @@ func TestDuctGates(t *testing.T) {
 		}), a(9), true, false},
 		{"hypoplasia", duct(2.6, normal), a(6.6), false, true},
 		{"no A value", duct(2.6, normal), nil, false, false},
+		{"more turns than a human cochlea", duct(3.5, normal), a(9.2), false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
