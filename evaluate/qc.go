@@ -136,7 +136,7 @@ type qcView struct {
 
 // qcEarRow is one ear of the per-ear QC table.
 type qcEarRow struct {
-	Case, Side, Dice, Score, Flag, Reasons string
+	Case, Side, Dice, Estimate, Score, Flag, Reasons string
 	// Bad is labyrinth Dice below qc.BadDice; Review is the flag "review"
 	// (or "missed"): the two columns a reader of the table compares.
 	Bad, Review bool
@@ -155,10 +155,11 @@ func qcViewOf(s *qcSection) *qcView {
 		v.AUROC = "n/a"
 	}
 	for _, e := range s.Samples {
-		r := qcEarRow{Case: e.Case, Side: e.Side, Dice: g3(e.Dice), Score: "–", Flag: e.Flag, Reasons: strings.Join(e.Reasons, "; "),
+		r := qcEarRow{Case: e.Case, Side: e.Side, Dice: g3(e.Dice), Estimate: "–", Score: "–", Flag: e.Flag, Reasons: strings.Join(e.Reasons, "; "),
 			Bad: e.Bad(), Review: e.Flag != qc.OK}
 		if e.Signals != nil {
 			r.Score = fmt.Sprintf("%.3f", e.Score)
+			r.Estimate = fmt.Sprintf("%.3f", e.DiceEstimate)
 		} else {
 			r.Reasons = "no QC signals: segmentation found no ear on this side"
 		}

@@ -96,9 +96,10 @@ func TestRunQCSection(t *testing.T) {
 		`<tr><td class="n">8</td><td class="n">2</td><td class="n">5</td><td class="n warn">1</td>`,
 		"<td class=\"n\">" + auroc + "</td>", "<td class=\"n\">" + bad + "</td>", "<td class=\"n\">" + good + "</td>",
 		"QC score: AUROC " + auroc + " for labyrinth Dice &lt; 0.85 (2 bad of 7 scored ears)",
-		// per ear: the bad ear with its red Dice, its score, the red flag and the reasons
-		fmt.Sprintf(`<tr><td>d</td><td>left</td><td class="n warn">%s</td><td class="n">%.3f</td><td class="warn">review</td><td class="reasons">%s</td></tr>`,
-			g3(d.Dice), d.Score, esc(strings.Join(d.Reasons, "; "))),
+		// per ear: the bad ear with its red Dice, the Dice QC estimated, its
+		// score, the red flag and the reasons
+		fmt.Sprintf(`<tr><td>d</td><td>left</td><td class="n warn">%s</td><td class="n">%.3f</td><td class="n">%.3f</td><td class="warn">review</td><td class="reasons">%s</td></tr>`,
+			g3(d.Dice), d.DiceEstimate, d.Score, esc(strings.Join(d.Reasons, "; "))),
 		`<tr><td>c</td><td>right</td>`, "missed", "no QC signals",
 	} {
 		if !strings.Contains(string(html), want) {

@@ -33,6 +33,9 @@ type Sample struct {
 	// Reasons are the model's reasons for a low score (Result.Reasons),
 	// kept so that a report's per-ear table says why an ear was flagged.
 	Reasons []string `json:"reasons,omitempty"`
+	// DiceEstimate is the Dice the model predicted (Result.DiceEstimate),
+	// to set beside the true one.
+	DiceEstimate float64 `json:"dice_estimate"`
 }
 
 // Bad says whether the ear's segmentation is bad.
@@ -249,7 +252,7 @@ func Evaluate(m *Model, samples []Sample) Evaluation {
 			continue
 		}
 		r := m.Assess(*s.Signals)
-		s.Score, s.Flag, s.Reasons = r.Score, r.Flag, r.Reasons
+		s.Score, s.Flag, s.Reasons, s.DiceEstimate = r.Score, r.Flag, r.Reasons, r.DiceEstimate
 		if s.Bad() {
 			bad = append(bad, s.Score)
 			ev.Bad++
