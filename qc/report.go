@@ -50,7 +50,11 @@ func WriteReport(dir, title string, ev Evaluation, samples []Sample) error {
 func PrintEvaluation(w io.Writer, title string, ev Evaluation) {
 	fmt.Fprintf(w, "### %s\n\n", title)
 	fmt.Fprintf(w, "| ears | bad (Dice < %.2f) | good | missed by segmentation | AUROC | bad flagged | good flagged | threshold |\n|---|---|---|---|---|---|---|---|\n", BadDice)
-	fmt.Fprintf(w, "| %d | %d | %d | %d | %.3f | %s | %s | %.3f |\n\n", ev.Ears, ev.Bad, ev.Good, ev.Missed, ev.AUROC,
+	auroc := fmt.Sprintf("%.3f", ev.AUROC)
+	if ev.Bad == 0 || ev.Good == 0 {
+		auroc = "n/a" // needs bad and good ears
+	}
+	fmt.Fprintf(w, "| %d | %d | %d | %d | %s | %s | %s | %.3f |\n\n", ev.Ears, ev.Bad, ev.Good, ev.Missed, auroc,
 		Share(ev.BadFlagged, ev.Bad), Share(ev.GoodFlagged, ev.Good), ev.Threshold)
 }
 
