@@ -234,7 +234,7 @@ const (
 	maxBaseToHalfTurn = 3.0 // area at 0-90° over area at 144-216°
 	maxApexToBase     = 1.0 // widest 30° past one turn over the basal area
 	minPatentBase     = 0.5 // share of the first quarter turn's bins with lumen
-	minCountableA     = 7.5 // mm: below the smallest normal A value (7.9, Escudé 2006)
+	minCountableA     = 7.8 // mm: below the smallest normal A value (7.9, Escudé 2006) and 3 SD under 8.75 ± 0.31 (PMC6449142)
 	// maxCountableTurns is 2.5 SD above the human mean (2.57 ± 0.28
 	// turns, IE-Map 2021): a trace that claims more went on round a cyst
 	// or counted merged apical turns twice.
