@@ -2,11 +2,11 @@ package evaluate
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,20 +54,26 @@ func qcAndMeasures(cfg Config, res *Result) error {
 	}
 	var samples []qc.Sample
 	withSignals := 0
+	sidecars := map[string]map[string]*qc.Signals{} // by case, then side: each sidecar read once
 	for _, r := range res.Rows {
 		if r.Structure != "labyrinth" || r.Ear == metrics.EarBoth {
 			continue
 		}
-		s := qc.Sample{Case: r.Case.ID, Centre: r.Case.Center, Side: r.Ear, Dice: r.Dice}
-		sig, err := sidecarSignals(filepath.Join(cfg.PredDir, r.Case.ID+".json"), r.Ear)
-		if err != nil {
-			return fmt.Errorf("qc: case %s: %w", r.Case.ID, err)
+		bySide, seen := sidecars[r.Case.ID]
+		if !seen {
+			var err error
+			bySide, err = qc.SidecarSignals(filepath.Join(cfg.PredDir, r.Case.ID+".json"))
+			// no sidecar: predictions of another tool, no QC for the case
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("case %s: %w", r.Case.ID, err)
+			}
+			sidecars[r.Case.ID] = bySide
 		}
+		sig := bySide[r.Ear]
 		if sig != nil {
 			withSignals++
 		}
-		s.Signals = sig
-		samples = append(samples, s)
+		samples = append(samples, qc.Sample{Case: r.Case.ID, Centre: r.Case.Center, Side: r.Ear, Dice: r.Dice, Signals: sig})
 	}
 	if withSignals > 0 {
 		m, err := qc.Default()
@@ -93,34 +99,6 @@ func qcAndMeasures(cfg Config, res *Result) error {
 		res.measures = &measureSection{Groups: groups}
 	}
 	return nil
-}
-
-// sidecarSignals reads the QC signals of side's ear from otoseg
-// segment's sidecar; nil when the sidecar or the ear has none (sidecars of
-// older versions, or predictions made by other tools).
-func sidecarSignals(path, side string) (*qc.Signals, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var sc struct {
-		Ears []struct {
-			Side    string      `json:"side"`
-			Signals *qc.Signals `json:"qc_signals"`
-		} `json:"ears"`
-	}
-	if err := json.Unmarshal(b, &sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	for _, e := range sc.Ears {
-		if e.Side == side {
-			return e.Signals, nil
-		}
-	}
-	return nil, nil
 }
 
 // qcView is the report's "Quality control" section.

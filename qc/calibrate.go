@@ -41,12 +41,31 @@ type Sample struct {
 // Bad says whether the ear's segmentation is bad.
 func (s Sample) Bad() bool { return s.Dice < BadDice }
 
-// sidecar is the part of `otoseg segment`'s report QC reads.
-type sidecar struct {
-	Ears []struct {
-		Side      string   `json:"side"`
-		QCSignals *Signals `json:"qc_signals"`
-	} `json:"ears"`
+// SidecarSignals reads the QC signals `otoseg segment` recorded in its
+// sidecar (<case_id>.json) for each ear, by side; an ear without signals
+// (a sidecar of an older version, or of another tool) has none in the map.
+// A missing file is an error satisfying errors.Is(err, fs.ErrNotExist).
+func SidecarSignals(path string) (map[string]*Signals, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("qc: %w", err)
+	}
+	var sc struct {
+		Ears []struct {
+			Side      string   `json:"side"`
+			QCSignals *Signals `json:"qc_signals"`
+		} `json:"ears"`
+	}
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return nil, fmt.Errorf("qc: %s: %w", path, err)
+	}
+	out := map[string]*Signals{}
+	for _, e := range sc.Ears {
+		if e.QCSignals != nil {
+			out[e.Side] = e.QCSignals
+		}
+	}
+	return out, nil
 }
 
 // Collect pairs every reference ear of a manifest with the prediction in
@@ -76,27 +95,15 @@ func Collect(manifest, pred string) ([]Sample, error) {
 		if err != nil {
 			return nil, fmt.Errorf("qc: case %s: %w", c.ID, err)
 		}
-		var sc sidecar
-		sp := filepath.Join(pred, c.ID+".json")
-		b, err := os.ReadFile(sp)
+		sig, err := SidecarSignals(filepath.Join(pred, c.ID+".json"))
 		if err != nil {
-			return nil, fmt.Errorf("qc: case %s: %w", c.ID, err)
-		}
-		if err := json.Unmarshal(b, &sc); err != nil {
-			return nil, fmt.Errorf("qc: %s: %w", sp, err)
+			return nil, fmt.Errorf("case %s: %w", c.ID, err)
 		}
 		for _, r := range res.Rows {
 			if r.Ear == metrics.EarBoth || r.Structure != "labyrinth" {
 				continue
 			}
-			s := Sample{Case: c.ID, Centre: c.Center, Side: r.Ear, Dice: r.Dice}
-			for _, e := range sc.Ears {
-				if e.Side == r.Ear && e.QCSignals != nil {
-					sig := *e.QCSignals
-					s.Signals = &sig
-				}
-			}
-			out = append(out, s)
+			out = append(out, Sample{Case: c.ID, Centre: c.Center, Side: r.Ear, Dice: r.Dice, Signals: sig[r.Ear]})
 		}
 	}
 	return out, nil
