@@ -21,9 +21,7 @@ import (
 func (s *spiral) findEnd() {
 	area := make([]float64, len(s.bins))
 	for i, b := range s.bins {
-		if b.n > 0 {
-			area[i] = float64(b.n) / b.r()
-		}
+		area[i] = b.area()
 	}
 	if len(area) < 24 {
 		s.phiEnd = float64(len(area)) * binW
@@ -251,12 +249,10 @@ func (s *spiral) area(lo, hi float64) (med, filled float64) {
 		if phi < lo || phi >= hi {
 			continue
 		}
-		if b.n == 0 {
-			a = append(a, 0)
-			continue
+		a = append(a, b.area())
+		if b.n > 0 {
+			n++
 		}
-		a = append(a, float64(b.n)/b.r())
-		n++
 	}
 	if len(a) == 0 {
 		return 0, 0

@@ -38,6 +38,16 @@ type bin struct {
 }
 
 func (b bin) r() float64 { return b.rSum / float64(b.n) }
+
+// area is the cross-section's area in points per bin over the radius (a
+// bin's points spread over an arc that widens with the radius); 0 when
+// the bin is empty.
+func (b bin) area() float64 {
+	if b.n == 0 {
+		return 0
+	}
+	return float64(b.n) / b.r()
+}
 func (b bin) h() float64 { return b.hSum / float64(b.n) }
 
 // cyl is a lumen point in the spiral's frame.

@@ -176,10 +176,7 @@ func Fit(samples []Sample, lambda, sensitivity float64, source string) (*Model, 
 	copy(m.Weights, beta[1:])
 	var rss float64
 	for i, x := range xs {
-		d := m.Bias
-		for j := 0; j < k; j++ {
-			d += m.Weights[j] * (x[j] - m.Mean[j]) / m.SD[j]
-		}
+		d := m.estimate(x)
 		rss += (ys[i] - d) * (ys[i] - d)
 	}
 	m.ResidualSD = math.Max(math.Sqrt(rss/float64(len(ys))), 1e-3)

@@ -155,23 +155,37 @@ func (m *Model) check() error {
 	return nil
 }
 
+// contribution is feature i's term in the Dice estimate for value v.
+func (m *Model) contribution(i int, v float64) float64 {
+	return m.Weights[i] * (v - m.Mean[i]) / m.SD[i]
+}
+
+// estimate is the Dice the features x predict.
+func (m *Model) estimate(x []float64) float64 {
+	d := m.Bias
+	for i, v := range x {
+		d += m.contribution(i, v)
+	}
+	return d
+}
+
 // Assess scores one ear.
 func (m *Model) Assess(s Signals) Result {
 	x := Features(s)
-	d := m.Bias
+	d := m.estimate(x)
 	type pull struct {
 		name string
 		v    float64
 	}
 	var pulls []pull
 	for i, v := range x {
-		c := m.Weights[i] * (v - m.Mean[i]) / m.SD[i]
-		d += c
 		// a reason: a signal that lowers the estimate by more than half
 		// the estimate's own uncertainty (the slice thickness only adjusts
 		// the others: for its slices an ear's uncertainty is expected)
-		if _, ok := reasonText[FeatureNames[i]]; ok && c < -0.5*m.ResidualSD {
-			pulls = append(pulls, pull{FeatureNames[i], c})
+		if c := m.contribution(i, v); c < -0.5*m.ResidualSD {
+			if _, ok := reasonText[FeatureNames[i]]; ok {
+				pulls = append(pulls, pull{FeatureNames[i], c})
+			}
 		}
 	}
 	p := 0.5 * math.Erfc(-(d-BadDice)/(m.ResidualSD*math.Sqrt2))
