@@ -32,8 +32,8 @@ func (m *Model) assessEar(ear *Ear, labels *volume.Volume, pr *earPrediction, ta
 // (sum of minima over sum of maxima, classes 1..C-1). 0 when the network
 // says the same from both views. One patch costs a fraction of the
 // region's sliding window, where mirroring it all would cost 8 times.
-func mirrorGap(w *infer.SlidingWindow, net infer.Net, img, prob []float32, dims [3]int, C int) (float64, error) {
-	lo, hi, ok := foregroundBox(prob, C, dims)
+// lo, hi and ok are foregroundBox's answer for prob.
+func mirrorGap(w *infer.SlidingWindow, net infer.Net, img, prob []float32, dims [3]int, C int, lo, hi [3]int, ok bool) (float64, error) {
 	if !ok {
 		return 1, nil
 	}

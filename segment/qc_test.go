@@ -49,7 +49,8 @@ func TestMirrorGap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := mirrorGap(&w, net, img, prob, dims, 2)
+		lo, hi, ok := foregroundBox(prob, 2, dims)
+		g, err := mirrorGap(&w, net, img, prob, dims, 2, lo, hi, ok)
 		if err != nil {
 			t.Fatal(err)
 		}

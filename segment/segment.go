@@ -234,6 +234,8 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o
 	var pr *earPrediction
 	var w infer.SlidingWindow
 	var cut *volume.Volume
+	var lo, hi [3]int // the labyrinth's box in the final region
+	var ok bool
 	for attempt := 0; attempt < 2; attempt++ {
 		g := ear.Grid(centre, e.Side, dims, p.TargetSpacing)
 		var err error
@@ -248,7 +250,7 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o
 			return nil, fmt.Errorf("segment: %w", err)
 		}
 		pr = &earPrediction{side: e.Side, grid: g, prob: prob}
-		lo, hi, ok := foregroundBox(prob, C, dims)
+		lo, hi, ok = foregroundBox(prob, C, dims)
 		if !ok || attempt == 1 {
 			break
 		}
@@ -261,7 +263,7 @@ func (m *Model) predictEar(ctx context.Context, img *volume.Volume, e ear.Ear, o
 		}
 		centre = g.World(float64(lo[0]+hi[0])/2, float64(lo[1]+hi[1])/2, float64(lo[2]+hi[2])/2)
 	}
-	gap, err := mirrorGap(&w, infer.UNet{Net: m.Seg}, cut.Data, pr.prob, dims, C)
+	gap, err := mirrorGap(&w, infer.UNet{Net: m.Seg}, cut.Data, pr.prob, dims, C, lo, hi, ok)
 	if err != nil {
 		return nil, fmt.Errorf("segment: %w", err)
 	}
