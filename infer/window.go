@@ -53,7 +53,6 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 	weight := make([]float32, n)
 	px, py, pz := w.Patch[0], w.Patch[1], w.Patch[2]
 	ps := px * py * pz
-	w.in = nn.Ensure(w.in, [5]int{1, 1, pz, py, px})
 	acc := make([]float32, classes*ps)
 	mirrors := [][3]bool{{false, false, false}}
 	if w.Mirror {
@@ -70,15 +69,9 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 				}
 				clear(acc)
 				for _, m := range mirrors {
-					copyPatch(w.in.Data, img, dims, [3]int{x0, y0, z0}, w.Patch, m)
-					out, err := net.Logits(w.in)
-					if err != nil {
-						return nil, err
+					if err := w.addPatch(acc, net, img, dims, [3]int{x0, y0, z0}, classes, m); err != nil {
+						return nil, fmt.Errorf("sliding window: %w", err)
 					}
-					if out.Shape != [5]int{1, classes, pz, py, px} {
-						return nil, fmt.Errorf("sliding window: network returned %v, want %d classes on %v", out.Shape, classes, w.Patch)
-					}
-					addSoftmax(acc, out.Data, classes, ps, w.Patch, m)
 				}
 				inv := 1 / float32(len(mirrors))
 				for z := 0; z < pz; z++ {
@@ -258,18 +251,27 @@ func (w *SlidingWindow) OnePatch(net Net, img []float32, dims, start [3]int, cla
 			return nil, fmt.Errorf("patch: start %v of patch %v outside image %v", start, w.Patch, dims)
 		}
 	}
+	prob := make([]float32, classes*w.Patch[0]*w.Patch[1]*w.Patch[2])
+	if err := w.addPatch(prob, net, img, dims, start, classes, m); err != nil {
+		return nil, fmt.Errorf("patch: %w", err)
+	}
+	return prob, nil
+}
+
+// addPatch predicts the patch of img at start, mirrored along the axes
+// flagged in m, and adds its softmax, mirrored back, into acc (C planes of
+// the patch).
+func (w *SlidingWindow) addPatch(acc []float32, net Net, img []float32, dims, start [3]int, classes int, m [3]bool) error {
 	px, py, pz := w.Patch[0], w.Patch[1], w.Patch[2]
-	ps := px * py * pz
 	w.in = nn.Ensure(w.in, [5]int{1, 1, pz, py, px})
 	copyPatch(w.in.Data, img, dims, start, w.Patch, m)
 	out, err := net.Logits(w.in)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if out.Shape != [5]int{1, classes, pz, py, px} {
-		return nil, fmt.Errorf("patch: network returned %v, want %d classes on %v", out.Shape, classes, w.Patch)
+		return fmt.Errorf("network returned %v, want %d classes on %v", out.Shape, classes, w.Patch)
 	}
-	prob := make([]float32, classes*ps)
-	addSoftmax(prob, out.Data, classes, ps, w.Patch, m)
-	return prob, nil
+	addSoftmax(acc, out.Data, classes, px*py*pz, w.Patch, m)
+	return nil
 }
