@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/otoseg/otoseg/imageio/dicom"
+	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/imageio/metaimage"
 	"github.com/otoseg/otoseg/imageio/nifti"
 	"github.com/otoseg/otoseg/imageio/nrrd"
@@ -106,18 +107,7 @@ func CheckMemory(path, what string, need int64, opt Options) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w: %s needs about %s, more than the limit of %s (raise it with the MaxBytes option, --max-memory on the command line)",
-		path, ErrTooLarge, what, FormatBytes(need), FormatBytes(lim))
-}
-
-// FormatBytes writes a byte count in GiB, MiB or KiB for messages.
-func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+		path, ErrTooLarge, what, voxio.FormatBytes(need), voxio.FormatBytes(lim))
 }
 
 // ParseBytes reads a memory size for a command-line flag: a number with an

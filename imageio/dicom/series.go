@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/otoseg/otoseg/imageio/internal/voxio"
 	"github.com/otoseg/otoseg/volume"
 )
 
@@ -65,18 +66,6 @@ func (s SeriesInfo) String() string {
 		kernel = s.Kernel + " " + kernel
 	}
 	return fmt.Sprintf("%s (#%d %s %q, %s, %dx%dx%d)", s.UID, s.Number, s.Modality, desc, kernel, s.Dims[0], s.Dims[1], s.Dims[2])
-}
-
-// formatBytes writes a byte count in GiB, MiB or KiB for messages (as
-// imageio.FormatBytes, which this package cannot import).
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
 }
 
 // ListSeries lists the image series under path (a folder searched
@@ -149,7 +138,7 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 		s := slices[0]
 		if need := 4 * int64(s.rows) * int64(s.cols) * int64(len(slices)); need > opt.MaxBytes {
 			return nil, choice, fmt.Errorf("%s: series %s: %w: reading %dx%dx%d voxels needs about %s, more than the limit of %s (raise it with the MaxBytes option, --max-memory on the command line)",
-				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), formatBytes(need), formatBytes(opt.MaxBytes))
+				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), voxio.FormatBytes(need), voxio.FormatBytes(opt.MaxBytes))
 		}
 	}
 	for _, sl := range slices {

@@ -510,3 +510,14 @@ func Compress(w io.Writer) io.WriteCloser {
 	_ = zw.SetConcurrency(1<<20, max(2, runtime.GOMAXPROCS(0)))
 	return zw
 }
+
+// FormatBytes writes a byte count in GiB, MiB or KiB for messages.
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.3g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.3g KiB", float64(n)/(1<<10))
+}
