@@ -10,7 +10,6 @@ package orthanctest
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otoseg/otoseg/internal/loopback"
 )
 
 // Binary and Plugin are Debian's Orthanc and its DICOMweb plugin.
@@ -47,7 +48,7 @@ func Start(t testing.TB, user, password string) *Server {
 		}
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := loopback.FreePort(t)
 	cfg := map[string]any{
 		"Name":                  "otoseg-test",
 		"StorageDirectory":      filepath.Join(dir, "storage"),
@@ -128,14 +129,4 @@ func (s *Server) Get(t testing.TB, path string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -11,13 +11,14 @@ package pgtest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/otoseg/otoseg/internal/loopback"
 )
 
 // BinDir finds Debian's PostgreSQL server binaries (package postgresql,
@@ -64,7 +65,7 @@ func Start(t testing.TB) string {
 		}
 	}
 	data := filepath.Join(root, "data")
-	port := freePort(t)
+	port := loopback.FreePort(t)
 	if out, err := output(run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
@@ -88,15 +89,4 @@ func output(cmd *exec.Cmd) ([]byte, error) {
 	cmd.Dir = os.TempDir() // a folder nobody can enter
 	err := cmd.Run()
 	return b.Bytes(), err
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
