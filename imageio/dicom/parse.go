@@ -313,7 +313,17 @@ func intValue(ds *sdicom.Dataset, t tag.Tag) (int, bool) {
 // floats reads n decimal-string (DS) or float values of tag t; all must be finite.
 func floats(ds *sdicom.Dataset, t tag.Tag, n int) ([]float64, bool) {
 	e, err := ds.FindElementByTag(t)
-	if err != nil || e.Value == nil {
+	if err != nil {
+		return nil, false
+	}
+	return ElementFloats(e, n)
+}
+
+// ElementFloats reads the n decimal-string (DS) or float values of e, all
+// finite; false for any other count, type or value. Shared with the
+// Segmentation reader, whose elements sit in sequence items.
+func ElementFloats(e *sdicom.Element, n int) ([]float64, bool) {
+	if e == nil || e.Value == nil {
 		return nil, false
 	}
 	var out []float64

@@ -411,32 +411,7 @@ func (it item) int(tg dicomenc.Tag) int {
 }
 
 func (it item) floats(tg dicomenc.Tag, n int) ([]float64, bool) {
-	e := it.find(tg)
-	if e == nil {
-		return nil, false
-	}
-	var out []float64
-	switch v := e.Value.GetValue().(type) {
-	case []string:
-		for _, s := range v {
-			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				return nil, false
-			}
-			out = append(out, f)
-		}
-	case []float64:
-		out = v
-	}
-	if len(out) != n {
-		return nil, false
-	}
-	for _, f := range out {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, false
-		}
-	}
-	return out, true
+	return dicom.ElementFloats(it.find(tg), n)
 }
 
 func (it item) seq(tg dicomenc.Tag) []item {
