@@ -3,6 +3,7 @@ package qc
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -41,28 +42,53 @@ type Sample struct {
 // Bad says whether the ear's segmentation is bad.
 func (s Sample) Bad() bool { return s.Dice < BadDice }
 
-// SidecarSignals reads the QC signals `otoseg segment` recorded in its
-// sidecar (<case_id>.json) for each ear, by side; an ear without signals
-// (a sidecar of an older version, or of another tool) has none in the map.
-// A missing file is an error satisfying errors.Is(err, fs.ErrNotExist).
-func SidecarSignals(path string) (map[string]*Signals, error) {
-	b, err := os.ReadFile(path)
+// MaxSidecarBytes bounds a sidecar read: otoseg segment writes a few kB.
+const MaxSidecarBytes = 1 << 20
+
+// SidecarEar is one ear of otoseg segment's sidecar (<case_id>.json) as QC
+// reads it: the verdict and the signals it was made of, either nil in a
+// sidecar of an older version or of another tool.
+type SidecarEar struct {
+	Side    string   `json:"side"`
+	QC      *Result  `json:"qc"`
+	Signals *Signals `json:"qc_signals"`
+}
+
+// ReadSidecar reads the ears of a sidecar, at most MaxSidecarBytes. A
+// missing file is an error satisfying errors.Is(err, fs.ErrNotExist).
+func ReadSidecar(path string) ([]SidecarEar, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("qc: %w", err)
 	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSidecarBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("qc: %s: %w", path, err)
+	}
+	if len(b) > MaxSidecarBytes {
+		return nil, fmt.Errorf("qc: %s: larger than %d bytes", path, MaxSidecarBytes)
+	}
 	var sc struct {
-		Ears []struct {
-			Side      string   `json:"side"`
-			QCSignals *Signals `json:"qc_signals"`
-		} `json:"ears"`
+		Ears []SidecarEar `json:"ears"`
 	}
 	if err := json.Unmarshal(b, &sc); err != nil {
 		return nil, fmt.Errorf("qc: %s: %w", path, err)
 	}
+	return sc.Ears, nil
+}
+
+// SidecarSignals reads the QC signals of a sidecar's ears, by side (see
+// ReadSidecar); an ear without signals has none in the map.
+func SidecarSignals(path string) (map[string]*Signals, error) {
+	ears, err := ReadSidecar(path)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]*Signals{}
-	for _, e := range sc.Ears {
-		if e.QCSignals != nil {
-			out[e.Side] = e.QCSignals
+	for _, e := range ears {
+		if e.Signals != nil {
+			out[e.Side] = e.Signals
 		}
 	}
 	return out, nil

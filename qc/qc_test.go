@@ -265,3 +265,30 @@ func TestGrossFailuresFlag(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadSidecar: any bytes give ears or an error naming the file, never
+// a panic; a file past MaxSidecarBytes is refused.
+func FuzzReadSidecar(f *testing.F) {
+	f.Add([]byte(`{"ears": [{"side": "left", "qc": {"score": 0.9, "flag": "ok"}, "qc_signals": {"entropy_per_voxel": 0.2}}]}`))
+	f.Add([]byte(`{"ears": null}`))
+	f.Add([]byte(`[1, 2]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "c.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadSidecar(p); err != nil && !strings.Contains(err.Error(), p) {
+			t.Fatalf("error %q does not name the file", err)
+		}
+	})
+}
+
+func TestReadSidecarRefusesHugeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(p, bytes.Repeat([]byte(" "), MaxSidecarBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadSidecar(p); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("error %v, want a size refusal", err)
+	}
+}

@@ -1,10 +1,8 @@
 package review
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,9 +113,6 @@ func OpenStudy(dir string, needReference bool) (*Study, error) {
 	return s, nil
 }
 
-// maxSidecarBytes bounds the sidecar read: otoseg segment writes a few kB.
-const maxSidecarBytes = 1 << 20
-
 // readQC reads the QC verdict of each ear from the case's sidecar
 // predictions/<id>.json, which otoseg segment writes next to the label
 // map; nil without a sidecar. The path is confined like every other.
@@ -129,29 +124,12 @@ func (s *Study) readQC(id string) ([]EarQC, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
+	ears, err := qc.ReadSidecar(p)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSidecarBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	if len(b) > maxSidecarBytes {
-		return nil, fmt.Errorf("%s: larger than %d bytes", p, maxSidecarBytes)
-	}
-	var sc struct {
-		Ears []struct {
-			Side string     `json:"side"`
-			QC   *qc.Result `json:"qc"`
-		} `json:"ears"`
-	}
-	if err := json.Unmarshal(b, &sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
 	var out []EarQC
-	for _, e := range sc.Ears {
+	for _, e := range ears {
 		if e.QC == nil {
 			continue
 		}
