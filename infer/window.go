@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/otoseg/otoseg/nn"
 )
@@ -74,29 +76,33 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 					}
 				}
 				inv := 1 / float32(len(mirrors))
-				for z := 0; z < pz; z++ {
-					for y := 0; y < py; y++ {
-						row := x0 + dims[0]*((y0+y)+dims[1]*(z0+z))
-						pr := px * (y + py*z)
-						for x := 0; x < px; x++ {
-							g := w.gauss[pr+x]
-							weight[row+x] += g
-							for c := 0; c < classes; c++ {
-								prob[c*n+row+x] += g * inv * acc[c*ps+pr+x]
+				slabs(pz, func(zlo, zhi int) {
+					for z := zlo; z < zhi; z++ {
+						for y := 0; y < py; y++ {
+							row := x0 + dims[0]*((y0+y)+dims[1]*(z0+z))
+							pr := px * (y + py*z)
+							for x := 0; x < px; x++ {
+								g := w.gauss[pr+x]
+								weight[row+x] += g
+								for c := 0; c < classes; c++ {
+									prob[c*n+row+x] += g * inv * acc[c*ps+pr+x]
+								}
 							}
 						}
 					}
+				})
+			}
+		}
+	}
+	slabs(len(weight), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if wt := weight[i]; wt > 0 {
+				for c := 0; c < classes; c++ {
+					prob[c*n+i] /= wt
 				}
 			}
 		}
-	}
-	for i, wt := range weight {
-		if wt > 0 {
-			for c := 0; c < classes; c++ {
-				prob[c*n+i] /= wt
-			}
-		}
-	}
+	})
 	return prob, nil
 }
 
@@ -199,6 +205,13 @@ func copyPatch(dst, img []float32, dims, start, patch [3]int, m [3]bool) {
 
 // addSoftmax adds softmax(logits) into acc, undoing the mirroring m.
 func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool) {
+	slabs(patch[2], func(zlo, zhi int) { addSoftmaxSlab(acc, logits, classes, ps, patch, m, zlo, zhi) })
+}
+
+// addSoftmaxSlab is addSoftmax on the patch's planes z in [zlo, zhi); each
+// voxel's classes are its own, so slabs run concurrently and the sums do
+// not depend on how the planes are split.
+func addSoftmaxSlab(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool, zlo, zhi int) {
 	px, py, pz := patch[0], patch[1], patch[2]
 	var buf [16]float32
 	e := buf[:0]
@@ -206,7 +219,7 @@ func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool)
 		e = make([]float32, 0, classes)
 	}
 	e = e[:classes]
-	for z := 0; z < pz; z++ {
+	for z := zlo; z < zhi; z++ {
 		dz := z
 		if m[2] {
 			dz = pz - 1 - z
@@ -238,6 +251,25 @@ func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool)
 			}
 		}
 	}
+}
+
+// slabs splits [0, n) into one contiguous range per processor and runs fn
+// on each concurrently: the per-voxel passes around the network (softmax,
+// Gaussian accumulation), which had left one of two cores idle between
+// patches. Every element is written by exactly one range, so the result is
+// the same for any split.
+func slabs(n int, fn func(lo, hi int)) {
+	k := min(runtime.GOMAXPROCS(0), n)
+	if k <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < k; i++ {
+		wg.Go(func() { fn(i*n/k, (i+1)*n/k) })
+	}
+	fn(0, n/k)
+	wg.Wait()
 }
 
 // OnePatch returns the per-class probabilities (C planes of the patch, x
