@@ -78,28 +78,41 @@ func (c *Conv3d) geom(s [5]int) convGeom {
 // The input and weight checks panic: a wrong shape here is a bug in the
 // network's wiring, not bad data.
 func (c *Conv3d) Forward(x *Tensor, training bool) *Tensor {
+	c.y = c.forwardInto(x, c.y)
+	c.x = nil
+	if training {
+		c.x = x
+	}
+	return c.y
+}
+
+// Infer is Forward without training into y (reshaped to the output, or
+// allocated when nil) instead of the layer's own buffer, which it leaves
+// alone: a caller that knows when each activation is last read can share
+// buffers between layers (unet's inference pass does). y must not overlap x.
+func (c *Conv3d) Infer(x, y *Tensor) *Tensor {
+	c.x = nil
+	return c.forwardInto(x, y)
+}
+
+func (c *Conv3d) forwardInto(x, y *Tensor) *Tensor {
 	if x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn.Conv3d: input %v has %d channels, want %d", x.Shape, x.Shape[1], c.In))
 	}
 	if c.gen != nil {
-		return c.forwardGen(x, training)
+		return c.forwardGen(x, y)
 	}
 	g := c.geom(x.Shape)
 	if g.OD <= 0 || g.OH <= 0 || g.OW <= 0 {
 		panic(fmt.Sprintf("nn.Conv3d: input %v too small for kernel %d stride %d", x.Shape, c.Kernel, c.Stride))
 	}
-	c.y = Ensure(c.y, c.OutShape(x.Shape))
+	y = Ensure(y, c.OutShape(x.Shape))
 	var b []float32
 	if c.Bias != nil {
 		b = c.Bias.Data
 	}
-	c.engine.forward(&g, x.Data, c.Weight.Data, b, c.y.Data, c.Scratch, c.Threads)
-	if training {
-		c.x = x
-	} else {
-		c.x = nil
-	}
-	return c.y
+	c.engine.forward(&g, x.Data, c.Weight.Data, b, y.Data, c.Scratch, c.Threads)
+	return y
 }
 
 // Backward takes dL/dy for the last training Forward, adds dL/dW and dL/db
@@ -171,20 +184,31 @@ func (c *ConvTranspose3d) Params() []*Param { return []*Param{c.Weight, c.Bias} 
 
 // Forward upsamples x. In training mode it keeps a reference to x.
 func (c *ConvTranspose3d) Forward(x *Tensor, training bool) *Tensor {
+	c.y = c.forwardInto(x, c.y)
+	c.x = nil
+	if training {
+		c.x = x
+	}
+	return c.y
+}
+
+// Infer is Forward without training into y (reshaped to the output, or
+// allocated when nil) instead of the layer's own buffer, as Conv3d.Infer.
+func (c *ConvTranspose3d) Infer(x, y *Tensor) *Tensor {
+	c.x = nil
+	return c.forwardInto(x, y)
+}
+
+func (c *ConvTranspose3d) forwardInto(x, y *Tensor) *Tensor {
 	if x.Shape[1] != c.In {
 		panic(fmt.Sprintf("nn.ConvTranspose3d: input %v has %d channels, want %d", x.Shape, x.Shape[1], c.In))
 	}
 	if c.gen != nil {
-		return c.forwardGen(x, training)
+		return c.forwardGen(x, y)
 	}
-	c.y = Ensure(c.y, c.OutShape(x.Shape))
-	c.engine.forward(x, c.Weight.Data, c.Bias.Data, c.y, c.Scratch, c.Threads)
-	if training {
-		c.x = x
-	} else {
-		c.x = nil
-	}
-	return c.y
+	y = Ensure(y, c.OutShape(x.Shape))
+	c.engine.forward(x, c.Weight.Data, c.Bias.Data, y, c.Scratch, c.Threads)
+	return y
 }
 
 // Backward takes dL/dy for the last training Forward, adds dL/dW and dL/db

@@ -146,20 +146,20 @@ func (g *genConv) col2im(dx, col []float32, cin int, in, out [5]int, od int) {
 	}
 }
 
-func (c *Conv3d) forwardGen(x *Tensor, training bool) *Tensor {
+func (c *Conv3d) forwardGen(x, y *Tensor) *Tensor {
 	g := c.gen
 	o := g.outShape(x.Shape, c.Out)
 	if o[2] <= 0 || o[3] <= 0 || o[4] <= 0 {
 		panic(fmt.Sprintf("nn.Conv3d: input %v too small for kernel %v stride %v", x.Shape, g.k, g.s))
 	}
-	c.y = Ensure(c.y, o)
+	y = Ensure(y, o)
 	taps := c.In * g.k[0] * g.k[1] * g.k[2]
 	ohw, ospat, ispat := o[3]*o[4], o[2]*o[3]*o[4], x.Spatial()
 	g.col = growSlice(g.col, taps*ohw)
 	w := blas32.General{Rows: c.Out, Cols: taps, Stride: taps, Data: c.Weight.Data}
 	for n := range x.Shape[0] {
 		xn := x.Data[n*c.In*ispat : (n+1)*c.In*ispat]
-		yn := c.y.Data[n*c.Out*ospat : (n+1)*c.Out*ospat]
+		yn := y.Data[n*c.Out*ospat : (n+1)*c.Out*ospat]
 		for od := range o[2] {
 			g.im2col(g.col, xn, c.In, x.Shape, o, od)
 			dst := blas32.General{Rows: c.Out, Cols: ohw, Stride: ospat, Data: yn[od*ohw:]}
@@ -176,12 +176,7 @@ func (c *Conv3d) forwardGen(x *Tensor, training bool) *Tensor {
 			blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, w, blas32.General{Rows: taps, Cols: ohw, Stride: ohw, Data: g.col}, beta, dst)
 		}
 	}
-	if training {
-		c.x = x
-	} else {
-		c.x = nil
-	}
-	return c.y
+	return y
 }
 
 func (c *Conv3d) backwardGen(dy *Tensor) *Tensor {
@@ -304,16 +299,16 @@ func (g *genUp) shuffle(t, y []float32, in, out [5]int, cout int, toY bool) {
 	}
 }
 
-func (c *ConvTranspose3d) forwardGen(x *Tensor, training bool) *Tensor {
+func (c *ConvTranspose3d) forwardGen(x, y *Tensor) *Tensor {
 	g := c.gen
 	o := g.outShape(x.Shape, c.Out)
-	c.y = Ensure(c.y, o)
+	y = Ensure(y, o)
 	blk := g.s[0] * g.s[1] * g.s[2]
 	rows, spat, ospat := c.Out*blk, x.Spatial(), o[2]*o[3]*o[4]
 	g.tmp = growSlice(g.tmp, rows*spat)
 	w := blas32.General{Rows: c.In, Cols: rows, Stride: rows, Data: c.Weight.Data}
 	for n := range x.Shape[0] {
-		yn := c.y.Data[n*c.Out*ospat : (n+1)*c.Out*ospat]
+		yn := y.Data[n*c.Out*ospat : (n+1)*c.Out*ospat]
 		for co := range c.Out {
 			row := yn[co*ospat : (co+1)*ospat]
 			for i := range row {
@@ -324,12 +319,7 @@ func (c *ConvTranspose3d) forwardGen(x *Tensor, training bool) *Tensor {
 		blas32.Gemm(blas.Trans, blas.NoTrans, 1, w, xn, 0, blas32.General{Rows: rows, Cols: spat, Stride: spat, Data: g.tmp})
 		g.shuffle(g.tmp, yn, x.Shape, o, c.Out, true)
 	}
-	if training {
-		c.x = x
-	} else {
-		c.x = nil
-	}
-	return c.y
+	return y
 }
 
 func (c *ConvTranspose3d) backwardGen(dy *Tensor) *Tensor {

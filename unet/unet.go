@@ -235,6 +235,7 @@ type UNet struct {
 	outs     []*nn.Tensor
 	trained  bool
 	skipGrad []*nn.Tensor
+	pool     bufPool // inference activations (infer)
 }
 
 // New builds a network with zero weights (call Init, or load weights).
@@ -355,6 +356,9 @@ func (u *UNet) CheckInput(x *nn.Tensor) error {
 func (u *UNet) Forward(x *nn.Tensor, training bool) []*nn.Tensor {
 	if err := u.CheckInput(x); err != nil {
 		panic(err)
+	}
+	if !training && x.Shape[0] == 1 {
+		return u.infer(x)
 	}
 	n := len(u.enc)
 	h := x
