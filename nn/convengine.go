@@ -112,7 +112,19 @@ func (e *convEngine) setup(g *convGeom) {
 	if g.K > 1 && g.S == 1 && !e.rowsOnly && e.fwdP.rowEff() < 0.9 {
 		e.setupShift(g)
 	}
+	// The backward-data plans wait for the first backward pass
+	// (setupBackward): an inference-only network never builds them, and
+	// their segment lists are as large as the forward's.
 	e.bwdP, e.bwdTaps, e.bwdDims = nil, nil, nil
+}
+
+// setupBackward builds the backward-data plans for the geometry setup last
+// saw, once.
+func (e *convEngine) setupBackward(g *convGeom) {
+	if e.bwdP != nil {
+		return
+	}
+	T := g.K * g.K * g.K
 	switch {
 	case g.K == 1:
 		e.bwdP = []dcPlan{{cs: g.outSpatial(), taps: []int64{0}, segs: flatSegs(nil, g.outSpatial())}}
@@ -272,6 +284,7 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 	}
 	k := e.kernels()
 	e.setup(g)
+	e.setupBackward(g)
 	sc = e.scratch(sc)
 	T := g.K * g.K * g.K
 	in, out := g.inSpatial(), g.outSpatial()

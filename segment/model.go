@@ -67,6 +67,8 @@ func LoadModelFS(fsys fs.FS) (*Model, error) {
 	if m.Locator, m.LocatorMeta, err = loadNet(fsys, LocatorFile, p.Locator.Network); err != nil {
 		return nil, err
 	}
+	// Segmentation runs the localiser, then the segmenter.
+	m.Locator.ShareWorkspace(m.Seg)
 	return m, nil
 }
 

@@ -16,7 +16,7 @@ import "github.com/otoseg/otoseg/nn"
 // touches (on a virtual machine several times the pass itself), and the
 // pool, kept between calls, makes the following passes allocate nothing.
 func (u *UNet) infer(x *nn.Tensor) []*nn.Tensor {
-	p := &u.pool
+	p := u.pool
 	p.reclaim() // the last pass's outputs
 	n := len(u.enc)
 	cats := make([]*nn.Tensor, n-1) // decoder stage s's concatenation

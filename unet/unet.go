@@ -235,7 +235,8 @@ type UNet struct {
 	outs     []*nn.Tensor
 	trained  bool
 	skipGrad []*nn.Tensor
-	pool     bufPool // inference activations (infer)
+	scratch  *nn.ConvScratch // every convolution's working memory
+	pool     *bufPool        // inference activations (infer)
 }
 
 // New builds a network with zero weights (call Init, or load weights).
@@ -269,15 +270,8 @@ func New(c Config) (*UNet, error) {
 	u.cat = make([]nn.Concat, n-1)
 	// The layers run one at a time, so they share one convolution scratch:
 	// the network holds the largest layer's working memory, not the sum.
-	sc := &nn.ConvScratch{}
-	for _, st := range append(append([]stage{}, u.enc...), u.dec...) {
-		for _, b := range st {
-			b.conv.Scratch = sc
-		}
-	}
-	for s := range u.up {
-		u.up[s].Scratch, u.heads[s].Scratch = sc, sc
-	}
+	u.useScratch(&nn.ConvScratch{})
+	u.pool = &bufPool{}
 	// Parameter order follows PyTorch's module registration order.
 	for _, st := range u.enc {
 		u.params = append(u.params, st.params()...)
@@ -294,6 +288,30 @@ func New(c Config) (*UNet, error) {
 	u.skips = make([]*nn.Tensor, n)
 	u.skipGrad = make([]*nn.Tensor, n)
 	return u, nil
+}
+
+func (u *UNet) useScratch(sc *nn.ConvScratch) {
+	u.scratch = sc
+	for _, st := range append(append([]stage{}, u.enc...), u.dec...) {
+		for _, b := range st {
+			b.conv.Scratch = sc
+		}
+	}
+	for s := range u.up {
+		u.up[s].Scratch, u.heads[s].Scratch = sc, sc
+	}
+}
+
+// ShareWorkspace has u work in v's convolution scratch and inference
+// buffers from now on. It is for networks that never run at the same time,
+// such as a model's localiser and segmenter: the pair then touches the
+// larger network's working memory rather than both (on a virtual machine,
+// backing fresh memory costs more than the localiser's whole pass). The
+// outputs of an inference pass of either network are overwritten by the
+// next pass of either.
+func (u *UNet) ShareWorkspace(v *UNet) {
+	u.useScratch(v.scratch)
+	u.pool = v.pool
 }
 
 // Config returns the network's configuration.
