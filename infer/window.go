@@ -8,9 +8,8 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 
+	"github.com/otoseg/otoseg/internal/parallel"
 	"github.com/otoseg/otoseg/nn"
 )
 
@@ -76,7 +75,7 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 					}
 				}
 				inv := 1 / float32(len(mirrors))
-				slabs(pz, func(zlo, zhi int) {
+				planes(pz, func(zlo, zhi int) {
 					for z := zlo; z < zhi; z++ {
 						for y := 0; y < py; y++ {
 							row := x0 + dims[0]*((y0+y)+dims[1]*(z0+z))
@@ -94,8 +93,9 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 			}
 		}
 	}
-	slabs(len(weight), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
+	plane := dims[0] * dims[1]
+	planes(dims[2], func(zlo, zhi int) {
+		for i := zlo * plane; i < zhi*plane; i++ {
 			if wt := weight[i]; wt > 0 {
 				for c := 0; c < classes; c++ {
 					prob[c*n+i] /= wt
@@ -205,11 +205,11 @@ func copyPatch(dst, img []float32, dims, start, patch [3]int, m [3]bool) {
 
 // addSoftmax adds softmax(logits) into acc, undoing the mirroring m.
 func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool) {
-	slabs(patch[2], func(zlo, zhi int) { addSoftmaxSlab(acc, logits, classes, ps, patch, m, zlo, zhi) })
+	planes(patch[2], func(zlo, zhi int) { addSoftmaxSlab(acc, logits, classes, ps, patch, m, zlo, zhi) })
 }
 
 // addSoftmaxSlab is addSoftmax on the patch's planes z in [zlo, zhi); each
-// voxel's classes are its own, so slabs run concurrently and the sums do
+// voxel's classes are its own, so planes run concurrently and the sums do
 // not depend on how the planes are split.
 func addSoftmaxSlab(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool, zlo, zhi int) {
 	px, py, pz := patch[0], patch[1], patch[2]
@@ -253,23 +253,13 @@ func addSoftmaxSlab(acc, logits []float32, classes, ps int, patch [3]int, m [3]b
 	}
 }
 
-// slabs splits [0, n) into one contiguous range per processor and runs fn
-// on each concurrently: the per-voxel passes around the network (softmax,
-// Gaussian accumulation), which had left one of two cores idle between
-// patches. Every element is written by exactly one range, so the result is
-// the same for any split.
-func slabs(n int, fn func(lo, hi int)) {
-	k := min(runtime.GOMAXPROCS(0), n)
-	if k <= 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := 1; i < k; i++ {
-		wg.Go(func() { fn(i*n/k, (i+1)*n/k) })
-	}
-	fn(0, n/k)
-	wg.Wait()
+// planes runs fn(z, z+1) for every plane z < n on every core: the
+// per-voxel passes around the network (softmax, Gaussian accumulation,
+// normalisation), which had left one of two cores idle between patches.
+// Every voxel is written by one call, so the result is the same on any
+// number of cores.
+func planes(n int, fn func(lo, hi int)) {
+	parallel.For(n, func() struct{} { return struct{}{} }, func(z int, _ struct{}) { fn(z, z+1) })
 }
 
 // OnePatch returns the per-class probabilities (C planes of the patch, x

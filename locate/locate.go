@@ -100,19 +100,29 @@ func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
 	out := volume.New(g, volume.Float32)
 	nx, ny := v.Dims[0], v.Dims[1]
 	inv := 1 / float32(f[0]*f[1]*f[2])
-	parallel.For(g.Dims[2], func() struct{} { return struct{}{} }, func(k int, _ struct{}) {
+	// Each output row sums its f[1] x f[2] input rows into a row of
+	// partial sums, reading every input row front to back (per voxel in
+	// the same order as summing one block at a time, which strided across
+	// six rows and waited on memory).
+	parallel.For(g.Dims[2], func() []float32 { return make([]float32, g.Dims[0]) }, func(k int, sum []float32) {
 		for j := 0; j < g.Dims[1]; j++ {
-			for i := 0; i < g.Dims[0]; i++ {
-				var s float32
-				for dz := 0; dz < f[2]; dz++ {
-					for dy := 0; dy < f[1]; dy++ {
-						row := v.Data[nx*((j*f[1]+dy)+ny*(k*f[2]+dz)):]
-						for dx := 0; dx < f[0]; dx++ {
-							s += row[i*f[0]+dx]
+			clear(sum)
+			for dz := 0; dz < f[2]; dz++ {
+				for dy := 0; dy < f[1]; dy++ {
+					row := v.Data[nx*((j*f[1]+dy)+ny*(k*f[2]+dz)):]
+					for i := range sum {
+						b := row[i*f[0] : i*f[0]+f[0]]
+						s := sum[i]
+						for _, x := range b {
+							s += x
 						}
+						sum[i] = s
 					}
 				}
-				out.Data[g.Index(i, j, k)] = s * inv
+			}
+			o := out.Data[g.Index(0, j, k):][:len(sum)]
+			for i, s := range sum {
+				o[i] = s * inv
 			}
 		}
 	})

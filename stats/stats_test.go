@@ -3,10 +3,13 @@ package stats
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -468,5 +471,39 @@ func TestCorrelationEdges(t *testing.T) {
 	}
 	if c, err := Pearson([]float64{1, 2, 3, 4}, []float64{2, 4, 6, 8}); err != nil || c.R != 1 || c.PValue != 0 {
 		t.Errorf("perfect: %+v %v", c, err)
+	}
+}
+
+// TestPercentilesInPlaceMatchSort checks selection against Percentile on
+// the sorted slice, bit for bit, on ties, runs, sizes 1-3 and random data.
+func TestPercentilesInPlaceMatchSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	ps := []float64{0, 0.5, 25, 50, 99.9, 100}
+	cases := map[string][]float64{
+		"one":       {4},
+		"two":       {9, -3},
+		"three":     {2, 2, 1},
+		"ties":      {5, 5, 5, 5, 5, 5, 5},
+		"ascending": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+		"hu-like":   {-1024, -1024, -1000, 40, 40, 41, 700, 1500, -1024, 3000, 40},
+	}
+	for _, n := range []int{17, 1000, 100_001} {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = math.Round(rng.NormFloat64() * 300) // many ties, as in HU
+		}
+		cases[fmt.Sprint("random ", n)] = x
+	}
+	for name, x := range cases {
+		sorted := slices.Sorted(slices.Values(x))
+		got := PercentilesInPlace(slices.Clone(x), ps...)
+		for i, p := range ps {
+			if want := Percentile(sorted, p); got[i] != want {
+				t.Errorf("%s: percentile %g = %v, sorting gives %v", name, p, got[i], want)
+			}
+		}
+	}
+	if got := PercentilesInPlace(nil, 50); !math.IsNaN(got[0]) {
+		t.Errorf("empty: %v, want NaN", got[0])
 	}
 }
