@@ -223,7 +223,7 @@ func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, sc *ConvScratch,
 	in, out := g.inSpatial(), g.outSpatial()
 	if e.shift {
 		e.a = packAOff(e.a, w, g.Cout, g.Cin*g.K, g.Cin*T, 0, e.fwdChan, e.fwdTapS, threads)
-		sc.src = growSlice(sc.src, g.Cin*g.K*e.sg.chanLen())
+		sc.src = growF32(sc.src, g.Cin*g.K*e.sg.chanLen())
 		for n := 0; n < g.N; n++ {
 			e.sg.prep(sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
 			dcRun(k, &e.sh, e.a, g.Cout, g.Cin*g.K, sc.src, y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
@@ -237,7 +237,7 @@ func (e *convEngine) forward(g *convGeom, x, w, b, y []float32, sc *ConvScratch,
 		}
 		return
 	}
-	sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
+	sc.src = growF32(sc.src, g.Cin*e.fwd.chanLen())
 	for n := 0; n < g.N; n++ {
 		dcPrep(k, &e.fwd, sc.src, x[n*g.Cin*in:(n+1)*g.Cin*in], g.Cin, threads)
 		dcRun(k, &e.fwdP, e.a, g.Cout, g.Cin, sc.src, y[n*g.Cout*out:], out, e.bias, &sc.col, threads)
@@ -266,11 +266,11 @@ func (e *convEngine) backwardWeight(g *convGeom, x, dy, dw, db []float32, sc *Co
 		case g.K == 1:
 			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, xn, dw, sc.part, nil, &sc.col, threads)
 		case e.shift:
-			sc.src = growSlice(sc.src, g.Cin*g.K*e.sg.chanLen())
+			sc.src = growF32(sc.src, g.Cin*g.K*e.sg.chanLen())
 			e.sg.prep(sc.src, xn, g.Cin, threads)
 			sc.part = wgRun(k, &e.sh, g.Cout, g.Cin*g.K, dyn, out, sc.src, dw, sc.part, e.outCol, &sc.col, threads)
 		default:
-			sc.src = growSlice(sc.src, g.Cin*e.fwd.chanLen())
+			sc.src = growF32(sc.src, g.Cin*e.fwd.chanLen())
 			dcPrep(k, &e.fwd, sc.src, xn, g.Cin, threads)
 			sc.part = wgRun(k, &e.fwdP, g.Cout, g.Cin, dyn, out, sc.src, dw, sc.part, nil, &sc.col, threads)
 		}
@@ -298,14 +298,14 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 	}
 	if e.shift {
 		e.ab = packAOff(e.ab, w, g.Cin, g.Cout*g.K, T, 0, e.bwdChan, e.bwdTapS, threads)
-		sc.dy = growSlice(sc.dy, g.Cout*g.K*e.sg.chanLen())
+		sc.dy = growF32(sc.dy, g.Cout*g.K*e.sg.chanLen())
 		for n := 0; n < g.N; n++ {
 			e.sg.prep(sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
 			dcRun(k, &e.sh, e.ab, g.Cin, g.Cout*g.K, sc.dy, dx[n*g.Cin*in:], in, e.zeros, &sc.col, threads)
 		}
 		return
 	}
-	sc.dy = growSlice(sc.dy, g.Cout*e.bwd.chanLen())
+	sc.dy = growF32(sc.dy, g.Cout*e.bwd.chanLen())
 	if g.S == 1 {
 		e.ab = packA(e.ab, w, g.Cin, g.Cout, T, g.Cin*T, e.bwdTaps[0], threads)
 		for n := 0; n < g.N; n++ {
@@ -315,7 +315,7 @@ func (e *convEngine) backwardData(g *convGeom, dy, w, dx []float32, sc *ConvScra
 		return
 	}
 	// Stride 2: one pass per parity class into sc.tmp, then interleave.
-	sc.tmp = growSlice(sc.tmp, g.Cin*in)
+	sc.tmp = growF32(sc.tmp, g.Cin*in)
 	for n := 0; n < g.N; n++ {
 		dcPrep(k, &e.bwd, sc.dy, dy[n*g.Cout*out:(n+1)*g.Cout*out], g.Cout, threads)
 		off := 0
@@ -406,7 +406,7 @@ func (e *upEngine) forward(x *Tensor, w, b []float32, y *Tensor, sc *ConvScratch
 	e.setup(in)
 	e.a = packA(e.a, w, 8*Cout, Cin, 1, 8*Cout, []int{0}, threads)
 	e.bias = padBias(e.bias, b, 8*Cout, 8)
-	sc.tmp = growSlice(sc.tmp, 8*Cout*in)
+	sc.tmp = growF32(sc.tmp, 8*Cout*in)
 	for n := 0; n < N; n++ {
 		dcRun(k, &e.plan, e.a, 8*Cout, Cin, x.Data[n*Cin*in:(n+1)*Cin*in], sc.tmp, in, e.bias, &sc.col, threads)
 		upShuffle(k, x.Shape, Cout, sc.tmp, y.Data[n*Cout*8*in:(n+1)*Cout*8*in], false, threads)
@@ -423,7 +423,7 @@ func (e *upEngine) backward(x, dy *Tensor, w, dw, db []float32, dx *Tensor, sc *
 	e.setup(in)
 	e.ab = packA(e.ab, w, Cin, 8*Cout, 8*Cout, 1, []int{0}, threads)
 	e.zeros = padBias(e.zeros, nil, Cin, 1)
-	sc.dy = growSlice(sc.dy, 8*Cout*in)
+	sc.dy = growF32(sc.dy, 8*Cout*in)
 	for n := 0; n < N; n++ {
 		dyn := dy.Data[n*Cout*8*in : (n+1)*Cout*8*in]
 		sumRows(db, dyn, Cout, 8*in, threads)

@@ -155,7 +155,7 @@ func (c *Conv3d) forwardGen(x, y *Tensor) *Tensor {
 	y = Ensure(y, o)
 	taps := c.In * g.k[0] * g.k[1] * g.k[2]
 	ohw, ospat, ispat := o[3]*o[4], o[2]*o[3]*o[4], x.Spatial()
-	g.col = growSlice(g.col, taps*ohw)
+	g.col = growF32(g.col, taps*ohw)
 	w := blas32.General{Rows: c.Out, Cols: taps, Stride: taps, Data: c.Weight.Data}
 	for n := range x.Shape[0] {
 		xn := x.Data[n*c.In*ispat : (n+1)*c.In*ispat]
@@ -188,9 +188,9 @@ func (c *Conv3d) backwardGen(dy *Tensor) *Tensor {
 	}
 	taps := c.In * g.k[0] * g.k[1] * g.k[2]
 	ohw, ospat, ispat := o[3]*o[4], o[2]*o[3]*o[4], x.Spatial()
-	g.col = growSlice(g.col, taps*ohw)
+	g.col = growF32(g.col, taps*ohw)
 	if !c.NoInputGrad {
-		g.dcol = growSlice(g.dcol, taps*ohw)
+		g.dcol = growF32(g.dcol, taps*ohw)
 		c.dx = Ensure(c.dx, x.Shape)
 		clear(c.dx.Data)
 	}
@@ -305,7 +305,7 @@ func (c *ConvTranspose3d) forwardGen(x, y *Tensor) *Tensor {
 	y = Ensure(y, o)
 	blk := g.s[0] * g.s[1] * g.s[2]
 	rows, spat, ospat := c.Out*blk, x.Spatial(), o[2]*o[3]*o[4]
-	g.tmp = growSlice(g.tmp, rows*spat)
+	g.tmp = growF32(g.tmp, rows*spat)
 	w := blas32.General{Rows: c.In, Cols: rows, Stride: rows, Data: c.Weight.Data}
 	for n := range x.Shape[0] {
 		yn := y.Data[n*c.Out*ospat : (n+1)*c.Out*ospat]
@@ -331,7 +331,7 @@ func (c *ConvTranspose3d) backwardGen(dy *Tensor) *Tensor {
 	}
 	blk := g.s[0] * g.s[1] * g.s[2]
 	rows, spat, ospat := c.Out*blk, x.Spatial(), o[2]*o[3]*o[4]
-	g.tmp = growSlice(g.tmp, rows*spat)
+	g.tmp = growF32(g.tmp, rows*spat)
 	c.dx = Ensure(c.dx, x.Shape)
 	w := blas32.General{Rows: c.In, Cols: rows, Stride: rows, Data: c.Weight.Data}
 	dw := blas32.General{Rows: c.In, Cols: rows, Stride: rows, Data: c.Weight.Grad}

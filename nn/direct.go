@@ -61,7 +61,7 @@ func (p *dcPlan) useCol(nchan int) {
 // im2col writes the copy useCol describes into col (grown as needed).
 func im2col(p *dcPlan, src []float32, nchan int, col []float32, threads int) []float32 {
 	T, n := len(p.taps), p.col.cs
-	col = growSlice(col, nchan*T*n)
+	col = growF32(col, nchan*T*n)
 	parallelFor(threads, nchan*T, func(_, lo, hi int) {
 		for ct := lo; ct < hi; ct++ {
 			c, t := ct/T, ct%T
@@ -458,7 +458,7 @@ func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src [
 	T := len(p.taps)
 	ncols := nchan * T
 	nrb, ncb := (nrows+wgRows-1)/wgRows, (ncols+wgCols-1)/wgCols
-	part = growSlice(part, nrb*ncb*wgOut)
+	part = growF32(part, nrb*ncb*wgOut)
 	clear(part)
 	dp, sp := unsafe.Pointer(unsafe.SliceData(dy)), unsafe.Pointer(unsafe.SliceData(src))
 	parallelFor(threads, nrb*ncb, func(_, lo, hi int) {

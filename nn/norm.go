@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/otoseg/otoseg/internal/prefault"
 )
 
 // InstanceNorm3d is PyTorch's nn.InstanceNorm3d(c, eps, affine=True): each
@@ -141,11 +143,14 @@ func (n *InstanceNorm3d) Backward(dy *Tensor) *Tensor {
 	return n.dx
 }
 
+// growF32 returns s resized to n, reusing its storage when it is big
+// enough; new large buffers come backed (prefault.Make), since a network's
+// first pass otherwise pays a page fault per 4 KiB of scratch.
 func growF32(s []float32, n int) []float32 {
 	if cap(s) >= n {
 		return s[:n]
 	}
-	return make([]float32, n)
+	return prefault.Make(n)
 }
 
 func growF64(s []float64, n int) []float64 {

@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/otoseg/otoseg/internal/prefault"
+)
 
 // Tensor is a dense float32 array of shape (N, C, D, H, W), stored
 // contiguously in that order (PyTorch's NCDHW), W fastest.
@@ -12,7 +16,7 @@ type Tensor struct {
 
 // NewTensor returns a zeroed tensor of the given shape.
 func NewTensor(n, c, d, h, w int) *Tensor {
-	return &Tensor{Shape: [5]int{n, c, d, h, w}, Data: make([]float32, n*c*d*h*w)}
+	return &Tensor{Shape: [5]int{n, c, d, h, w}, Data: prefault.Make(n * c * d * h * w)}
 }
 
 // Len is the number of elements.
@@ -34,7 +38,7 @@ func (t *Tensor) Reshape(s [5]int) {
 	if cap(t.Data) >= n {
 		t.Data = t.Data[:n]
 	} else {
-		t.Data = make([]float32, n)
+		t.Data = prefault.Make(n)
 	}
 	t.Shape = s
 }

@@ -1,6 +1,9 @@
 package unet
 
-import "github.com/otoseg/otoseg/nn"
+import (
+	"github.com/otoseg/otoseg/internal/prefault"
+	"github.com/otoseg/otoseg/nn"
+)
 
 // infer is Forward without training for one sample. Training keeps every
 // activation for the backward pass, so each layer owns its output; an
@@ -103,7 +106,7 @@ func (p *bufPool) get(s [5]int) *nn.Tensor {
 		}
 	}
 	if best < 0 {
-		return &nn.Tensor{Shape: s, Data: make([]float32, n)}
+		return &nn.Tensor{Shape: s, Data: prefault.Make(n)}
 	}
 	b := p.free[best]
 	p.free[best] = p.free[len(p.free)-1]

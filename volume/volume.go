@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/otoseg/otoseg/internal/prefault"
 )
 
 // DType names a voxel datatype as stored in a file.
@@ -237,17 +239,8 @@ type Volume struct {
 
 // New returns a zero-filled volume on geometry g.
 func New(g Geometry, dt DType) *Volume {
-	data := make([]float32, g.Len())
-	if len(data) >= prefaultVoxels {
-		_ = prefault(data) // a hint: without it the pages fault in one by one
-	}
-	return &Volume{Geometry: g, Data: data, DType: dt}
+	return &Volume{Geometry: g, Data: prefault.Make(g.Len()), DType: dt}
 }
-
-// prefaultVoxels is the size from which New has the memory backed in one
-// call (prefault) rather than page by page: 16 MiB, a few thousand pages,
-// where the saving starts to matter (a whole head CT is 200 MiB).
-const prefaultVoxels = 4 << 20
 
 // Check reports a volume whose data does not fit its geometry.
 func (v *Volume) Check() error {
