@@ -27,6 +27,13 @@ const (
 	oBias, oAccum, oNrows          = 120, 128, 136
 )
 
+// wgPrefetch is how far ahead (bytes, about four segments) the
+// weight-gradient kernel prefetches each of its ten rows and columns: ten
+// streams per tile, across channels and taps, are more than the hardware
+// prefetchers follow. Measured on Zen 5 (ConvParts wgrad, alternating
+// builds): 4-6% faster than none, 128 and 512 no better.
+const wgPrefetch = 256
+
 // wgArgs field offsets.
 const (
 	wDy, wRows, wSrc, wCols, wSegs, wNseg, wOut = 0, 8, 16, 24, 32, 40, 48
@@ -129,6 +136,13 @@ func dcAVX512() {
 				p("VMOVUPS (%s)(R8*1), Z%d", src[v], 24+v)
 			}
 		}
+		// The source two segment triples ahead: the rows of many channels
+		// and taps are more streams than the hardware prefetchers follow
+		// (ConvParts fwd on Zen 5: 4-7% faster; 192 bytes ahead about as
+		// good).
+		for v := 0; v < 3; v++ {
+			p("PREFETCHT0 384(%s)(R8*1)", src[v])
+		}
 		for m := 0; m < 8; m++ {
 			t := fmt.Sprintf("Z%d", 27+m%5)
 			p("VBROADCASTSS %d(AX), %s", 4*m, t)
@@ -224,10 +238,16 @@ func wgAVX512() {
 		}
 		for m, r := range rows {
 			ld(fmt.Sprintf("(%s)(R9*1)", r), 24+m)
+			if !masked {
+				p("PREFETCHT0 %d(%s)(R9*1)", wgPrefetch, r)
+			}
 		}
 		for j, c := range cols {
 			t := 28 + j%2
 			ld(fmt.Sprintf("(%s)(R8*1)", c), t)
+			if !masked {
+				p("PREFETCHT0 %d(%s)(R8*1)", wgPrefetch, c)
+			}
 			for m := range rows {
 				p("VFMADD231PS Z%d, Z%d, Z%d", t, 24+m, 6*m+j)
 			}
