@@ -17,7 +17,7 @@ import (
 // On a 64^3 patch of the 16-128 network this holds about half the memory of
 // the layer-owned buffers. A network's first pass costs what it first
 // touches (on a virtual machine several times the pass itself), and the
-// pool, kept between calls, makes the following passes allocate nothing.
+// pool, kept between calls, makes the following passes allocate no buffers.
 func (u *UNet) infer(x *nn.Tensor) []*nn.Tensor {
 	p := u.pool
 	p.reclaim() // the last pass's outputs
