@@ -28,6 +28,11 @@ type dcPlan struct {
 	// col, when set, is the plan to run instead on the im2col copy of the
 	// source (see useCol).
 	col *dcPlan
+	// wg caches wgRun's offset tables (wgOffsets).
+	wg struct {
+		nrows, ldy, nchan int
+		rows, cols        []int64
+	}
 }
 
 // colMaxBytes caps the im2col copy; beyond it the plan runs directly with
@@ -460,11 +465,10 @@ func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src [
 	nrb, ncb := (nrows+wgRows-1)/wgRows, (ncols+wgCols-1)/wgCols
 	part = growF32(part, nrb*ncb*wgOut)
 	clear(part)
+	rowOff, colOff := p.wgOffsets(nrows, ldy, nchan)
 	dp, sp := unsafe.Pointer(unsafe.SliceData(dy)), unsafe.Pointer(unsafe.SliceData(src))
 	parallelFor(threads, nrb*ncb, func(_, lo, hi int) {
-		var rows [wgRows]int64
-		var cols [wgCols]int64
-		args := wgArgs{dy: dp, rows: &rows, src: sp, cols: &cols}
+		args := wgArgs{dy: dp, src: sp}
 		// Chunks of equal size: a short last chunk pays the per-tile
 		// setup and reduction for little work (256 segments were 192 +
 		// 64).
@@ -476,20 +480,8 @@ func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src [
 			args.nseg = int64(len(segs))
 			for ti := lo; ti < hi; ti++ {
 				rb, cb := ti/ncb, ti%ncb
-				for m := range rows {
-					r := rb*wgRows + m
-					if r >= nrows {
-						r = rb * wgRows
-					}
-					rows[m] = 4 * int64(r*ldy)
-				}
-				for j := range cols {
-					q := cb*wgCols + j
-					if q >= ncols {
-						q = cb * wgCols
-					}
-					cols[j] = 4*int64(q/T*p.cs) + p.taps[q%T]
-				}
+				args.rows = (*[wgRows]int64)(rowOff[rb*wgRows:])
+				args.cols = (*[wgCols]int64)(colOff[cb*wgCols:])
 				args.out = (*[wgOut]float32)(part[ti*wgOut:])
 				k.wg(&args)
 			}
@@ -510,6 +502,39 @@ func wgRun(k *kernels, p *dcPlan, nrows, nchan int, dy []float32, ldy int, src [
 		}
 	})
 	return part
+}
+
+// wgOffsets returns the byte offsets of every row of dy and every column
+// (channel, tap) of the source for wgRun, laid out tile by tile (a partial
+// tile repeats its first entry, whose sums are then ignored), so a kernel
+// call only points at its tile's entries: the per-call setup had been a
+// division per column, for every tile and chunk. They are kept in the plan
+// for the next call with the same rows.
+func (p *dcPlan) wgOffsets(nrows, ldy, nchan int) (rows, cols []int64) {
+	w := &p.wg
+	if w.nrows == nrows && w.ldy == ldy && w.nchan == nchan && w.cols != nil {
+		return w.rows, w.cols
+	}
+	T := len(p.taps)
+	ncols := nchan * T
+	w.rows = growSlice(w.rows, (nrows+wgRows-1)/wgRows*wgRows)
+	for i := range w.rows {
+		r := i
+		if r >= nrows {
+			r = i / wgRows * wgRows
+		}
+		w.rows[i] = 4 * int64(r*ldy)
+	}
+	w.cols = growSlice(w.cols, (ncols+wgCols-1)/wgCols*wgCols)
+	for i := range w.cols {
+		q := i
+		if q >= ncols {
+			q = i / wgCols * wgCols
+		}
+		w.cols[i] = 4*int64(q/T*p.cs) + p.taps[q%T]
+	}
+	w.nrows, w.ldy, w.nchan = nrows, ldy, nchan
+	return w.rows, w.cols
 }
 
 // sumRows adds the sum of each of the nrows rows of x (length n each) to
