@@ -85,3 +85,41 @@ func TestBufPoolLendsSmallestFit(t *testing.T) {
 		t.Errorf("after reclaim 50 floats lent %d, want the 100", cap(got.Data))
 	}
 }
+
+// TestShareWorkspace: two networks on one scratch and pool, run in turn as
+// a model's localiser and segmenter are, give what each gives on its own,
+// and the second settles without new buffers.
+func TestShareWorkspace(t *testing.T) {
+	mk := func(c Config, seed uint64) *UNet {
+		u, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Init(seed)
+		return u
+	}
+	ca := Config{InChannels: 1, NumClasses: 2, Features: []int{4, 8}, ConvsPerStage: 2, DeepSupervision: true, NegativeSlope: 0.01, NormEps: 1e-5}
+	cb := Config{InChannels: 1, NumClasses: 4, Features: []int{4, 8, 16}, ConvsPerStage: 2, DeepSupervision: true, NegativeSlope: 0.01, NormEps: 1e-5}
+	xa, xb := nn.NewTensor(1, 1, 8, 12, 16), nn.NewTensor(1, 1, 16, 16, 8)
+	for i := range xa.Data {
+		xa.Data[i] = float32(i%13)/6 - 1
+	}
+	for i := range xb.Data {
+		xb.Data[i] = float32(i%11)/5 - 1
+	}
+	wantA := slices.Clone(mk(ca, 1).Forward(xa, false)[0].Data)
+	wantB := slices.Clone(mk(cb, 2).Forward(xb, false)[0].Data)
+	a, b := mk(ca, 1), mk(cb, 2)
+	a.ShareWorkspace(b)
+	for round := range 3 {
+		if got := a.Forward(xa, false)[0].Data; !slices.Equal(got, wantA) {
+			t.Fatalf("round %d: the first network's output changed when it shares a workspace", round)
+		}
+		if got := b.Forward(xb, false)[0].Data; !slices.Equal(got, wantB) {
+			t.Fatalf("round %d: the second network's output changed when it shares a workspace", round)
+		}
+	}
+	if a.pool != b.pool || a.scratch != b.scratch {
+		t.Error("ShareWorkspace left the networks on different pools or scratches")
+	}
+}
