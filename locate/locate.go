@@ -43,24 +43,29 @@ func Prepare(img *volume.Volume, l plan.Locator) (*volume.Volume, error) {
 // isotropic voxels of size sp (box filter, then linear, so thin bone, or a
 // thin canal in a mask, does not alias away). Outside the input is fill.
 func Coarse(img *volume.Volume, sp float64, fill float32) (*volume.Volume, error) {
-	// A scan already stored in LPS order needs no reoriented copy (a whole
-	// head is 200 MB of float32).
-	o, err := img.OrientationTo("LPS")
+	// The box filter reads the scan in LPS order where it lies, without a
+	// reoriented copy: a whole head stored in another order (RAS, as
+	// nibabel and dcm2niix write NIfTI) is 200 MB of float32, and copying
+	// it had doubled the localiser's time.
+	lay, err := img.ReorientedLayout("LPS")
 	if err != nil {
 		return nil, err
 	}
-	v := img
-	if o != (volume.Orientation{Perm: [3]int{0, 1, 2}}) {
+	var f [3]int
+	for a := 0; a < 3; a++ {
+		f[a] = max(1, int(math.Floor(sp/lay.Geometry.Spacing[a]+1e-6)))
+	}
+	var v *volume.Volume
+	switch {
+	case f != [3]int{1, 1, 1}:
+		v = boxDownsample(img.Data, lay, f)
+	case lay.Stride == [3]int{1, img.Dims[0], img.Dims[0] * img.Dims[1]}:
+		v = img // already LPS: no copy
+	default:
+		// Voxels as coarse as the grid: the scan is small, a copy cheap.
 		if v, err = volume.Reorient(img, "LPS"); err != nil {
 			return nil, err
 		}
-	}
-	var f [3]int
-	for a := 0; a < 3; a++ {
-		f[a] = max(1, int(math.Floor(sp/v.Spacing[a]+1e-6)))
-	}
-	if f != [3]int{1, 1, 1} {
-		v = boxDownsample(v, f)
 	}
 	return volume.ResampleToFill(v, coarseGrid(v.Geometry, sp), volume.Linear, fill)
 }
@@ -85,36 +90,44 @@ func coarseGrid(g volume.Geometry, sp float64) volume.Geometry {
 	return c
 }
 
-// boxDownsample averages f[0] x f[1] x f[2] blocks. The result's voxel
-// centres are the blocks' centres. Output slices are independent and
-// computed in parallel (each sum in the same order as on one core, so the
-// localiser's input, in training too, does not depend on the core count).
-func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
-	g := v.Geometry
+// boxDownsample averages f[0] x f[1] x f[2] blocks of the volume that
+// lay places on data (in lay's orientation). The result's voxel centres
+// are the blocks' centres. Output slices are independent and computed in
+// parallel, each sum in the same order as on one core and as on a copy
+// reoriented first, so the localiser's input, in training too, depends
+// neither on the core count nor on the order the scan was stored in.
+func boxDownsample(data []float32, lay volume.Layout, f [3]int) *volume.Volume {
+	v := lay.Geometry
+	g := v
 	for a := 0; a < 3; a++ {
 		g.Dims[a] = max(1, v.Dims[a]/f[a])
 		g.Spacing[a] = v.Spacing[a] * float64(f[a])
 	}
-	first := v.World(float64(f[0]-1)/2, float64(f[1]-1)/2, float64(f[2]-1)/2)
-	g.Origin = first
+	g.Origin = v.World(float64(f[0]-1)/2, float64(f[1]-1)/2, float64(f[2]-1)/2)
 	out := volume.New(g, volume.Float32)
-	nx, ny := v.Dims[0], v.Dims[1]
+	sx, sy, sz := lay.Stride[0], lay.Stride[1], lay.Stride[2]
 	inv := 1 / float32(f[0]*f[1]*f[2])
 	// Each output row sums its f[1] x f[2] input rows into a row of
-	// partial sums, reading every input row front to back (per voxel in
-	// the same order as summing one block at a time, which strided across
-	// six rows and waited on memory).
+	// partial sums, reading every input row in order (per voxel in the
+	// same order as summing one block at a time, which strided across six
+	// rows and waited on memory).
 	parallel.For(g.Dims[2], func() []float32 { return make([]float32, g.Dims[0]) }, func(k int, sum []float32) {
+		n := len(sum) * f[0] // the input row's voxels that blocks cover
 		for j := 0; j < g.Dims[1]; j++ {
 			clear(sum)
 			for dz := 0; dz < f[2]; dz++ {
 				for dy := 0; dy < f[1]; dy++ {
-					row := v.Data[nx*((j*f[1]+dy)+ny*(k*f[2]+dz)):]
+					base := lay.Base + (j*f[1]+dy)*sy + (k*f[2]+dz)*sz
+					if sx == 1 {
+						addBlocks(sum, data[base:base+n], f[0])
+						continue
+					}
 					for i := range sum {
-						b := row[i*f[0] : i*f[0]+f[0]]
 						s := sum[i]
-						for _, x := range b {
-							s += x
+						at := base + i*f[0]*sx
+						for range f[0] {
+							s += data[at]
+							at += sx
 						}
 						sum[i] = s
 					}
@@ -127,6 +140,18 @@ func boxDownsample(v *volume.Volume, f [3]int) *volume.Volume {
 		}
 	})
 	return out
+}
+
+// addBlocks adds the consecutive blocks of fx values of row into sum.
+func addBlocks(sum, row []float32, fx int) {
+	for i := range sum {
+		b := row[i*fx : i*fx+fx]
+		s := sum[i]
+		for _, x := range b {
+			s += x
+		}
+		sum[i] = s
+	}
 }
 
 // PadTo grows v symmetrically with fill until every axis is at least min.

@@ -2,6 +2,7 @@ package locate
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/otoseg/otoseg/ear"
@@ -169,8 +170,11 @@ func boxDownsampleRef(v *volume.Volume, f [3]int) []float32 {
 	return out
 }
 
+// TestBoxDownsampleMatchesReference: the box filter, read through a
+// layout in any orientation, matches the reference on a reoriented copy
+// bit for bit, geometry included.
 func TestBoxDownsampleMatchesReference(t *testing.T) {
-	g := volume.NewGeometry([3]int{47, 31, 23}, [3]float64{0.45, 0.45, 0.6})
+	g := volume.NewGeometry([3]int{47, 31, 23}, [3]float64{0.45, 0.5, 0.6})
 	v := volume.New(g, volume.Float32)
 	seed := uint32(7)
 	for i := range v.Data {
@@ -178,16 +182,57 @@ func TestBoxDownsampleMatchesReference(t *testing.T) {
 		v.Data[i] = float32(int32(seed)>>16) / 7 // fractions, negatives, rounding in every sum
 	}
 	v.Data[5] = float32(math.Copysign(0, -1))
-	for _, f := range [][3]int{{3, 3, 2}, {1, 1, 1}, {2, 1, 3}, {5, 4, 1}} {
-		got := boxDownsample(v, f)
-		want := boxDownsampleRef(v, f)
-		if len(got.Data) != len(want) {
-			t.Fatalf("f %v: %d voxels, want %d", f, len(got.Data), len(want))
+	for _, code := range []string{"LPS", "RAS", "LAI", "PSL", "SRA"} {
+		lay, err := v.ReorientedLayout(code)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i := range want {
-			if math.Float32bits(got.Data[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("f %v voxel %d: %v, want %v bit for bit", f, i, got.Data[i], want[i])
+		r, err := volume.Reorient(v, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range [][3]int{{3, 3, 2}, {1, 1, 1}, {2, 1, 3}, {5, 4, 1}} {
+			got := boxDownsample(v.Data, lay, f)
+			want := boxDownsampleRef(r, f)
+			if len(got.Data) != len(want) {
+				t.Fatalf("%s f %v: %d voxels, want %d", code, f, len(got.Data), len(want))
 			}
+			for i := range want {
+				if math.Float32bits(got.Data[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s f %v voxel %d: %v, want %v bit for bit", code, f, i, got.Data[i], want[i])
+				}
+			}
+			ref := boxDownsample(r.Data, volume.Layout{Geometry: r.Geometry, Stride: [3]int{1, r.Dims[0], r.Dims[0] * r.Dims[1]}}, f)
+			if got.Geometry != ref.Geometry {
+				t.Errorf("%s f %v: geometry %+v, on the reoriented copy %+v", code, f, got.Geometry, ref.Geometry)
+			}
+		}
+	}
+}
+
+// TestCoarseIgnoresStorageOrder: the localiser's input is the same, bit
+// for bit, whatever order the scan's voxels were stored in.
+func TestCoarseIgnoresStorageOrder(t *testing.T) {
+	g := volume.NewGeometry([3]int{60, 50, 40}, [3]float64{0.45, 0.45, 0.6})
+	v := volume.New(g, volume.Float32)
+	for i := range v.Data {
+		v.Data[i] = float32((i*7919)%2000) - 1000
+	}
+	want, err := Coarse(v, 1.5, AirHU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"RAS", "LAI", "PSL"} {
+		r, err := volume.Reorient(v, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Coarse(r, 1.5, AirHU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Dims != want.Dims || !slices.EqualFunc(got.Data, want.Data, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+			t.Errorf("stored as %s: the coarse volume differs from the LPS-stored scan's", code)
 		}
 	}
 }
