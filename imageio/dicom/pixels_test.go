@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"encoding/binary"
+	"math"
 	"strings"
 	"testing"
 )
@@ -32,7 +33,7 @@ func TestDecodeNative(t *testing.T) {
 				sl.slope = 1
 			}
 			dst := make([]float32, 2)
-			err := decodePixels(&sl, pixelPayload{native: tc.raw}, dst)
+			err := decodePixels(&sl, pixelPayload{native: tc.raw}, dst, &rescaleTable{})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -127,5 +128,38 @@ func TestJPEGLosslessErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDecodeTableMatchesRescale: a whole 16-bit slice decoded through the
+// per-series table gives what rescale gives voxel by voxel, bit for bit,
+// for each layout, and a slice with other rescaling rebuilds the table.
+func TestDecodeTableMatchesRescale(t *testing.T) {
+	const rows, cols = 128, 160
+	raw := make([]byte, 2*rows*cols)
+	seed := uint32(1)
+	for i := range raw {
+		seed = seed*1664525 + 1013904223
+		raw[i] = byte(seed >> 24)
+	}
+	var tab rescaleTable // shared across the cases, as in one worker
+	for _, sl := range []slice{
+		{bitsAllocated: 16, bitsStored: 16, signed: true, slope: 1, intercept: -1024, ts: tsExplicitLE},
+		{bitsAllocated: 16, bitsStored: 12, slope: 1, ts: tsExplicitLE},
+		{bitsAllocated: 16, bitsStored: 16, signed: true, slope: 0.5, intercept: 3.25, ts: tsExplicitBE},
+		{bitsAllocated: 16, bitsStored: 16, signed: true, slope: 1, intercept: -1024, ts: tsExplicitLE},
+	} {
+		sl.rows, sl.cols = rows, cols
+		dst := make([]float32, rows*cols)
+		if err := decodePixels(&sl, pixelPayload{native: raw}, dst, &tab); err != nil {
+			t.Fatal(err)
+		}
+		ts, _ := lookupTS(sl.ts)
+		for i, got := range dst {
+			want := rescale(&sl, uint32(ts.byteOrder.Uint16(raw[2*i:])))
+			if math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("%+v voxel %d: %v, rescale gives %v", sl, i, got, want)
+			}
+		}
 	}
 }

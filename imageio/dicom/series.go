@@ -166,11 +166,12 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var tab rescaleTable
 			for k := range next {
 				if failed.Load() {
 					continue
 				}
-				if errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n]); errs[k] != nil {
+				if errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n], &tab); errs[k] != nil {
 					failed.Store(true)
 				}
 			}
@@ -192,7 +193,7 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 
 // readSlice reads the pixels of the slice first found by the header pass
 // into dst, checking the file still says what it said then.
-func readSlice(src source, first *slice, dst []float32) error {
+func readSlice(src source, first *slice, dst []float32, tab *rescaleTable) error {
 	data, err := src.read(first.name)
 	if err != nil {
 		return fmt.Errorf("%s: %w", first.name, err)
@@ -204,7 +205,7 @@ func readSlice(src source, first *slice, dst []float32) error {
 	if sl.seriesUID != first.seriesUID || sl.rows != first.rows || sl.cols != first.cols || sl.ts != first.ts || sl.ipp != first.ipp {
 		return fmt.Errorf("%s: file changed while being read", first.name)
 	}
-	if err := decodePixels(&sl, payload, dst); err != nil {
+	if err := decodePixels(&sl, payload, dst, tab); err != nil {
 		return fmt.Errorf("%s: %w", first.name, err)
 	}
 	return nil
