@@ -22,7 +22,7 @@ func readDICOM(path string, opt Options) (*volume.Volume, *dicom.Choice, error) 
 		v, _, err := dicomseg.Read(path)
 		return v, nil, err
 	}
-	v, c, err := dicom.ReadChosen(path, dicom.Options{Series: opt.Series, MaxBytes: opt.limit()})
+	v, c, err := dicom.ReadChosen(path, dicom.Options{Series: opt.Series, MaxBytes: opt.limit(), Check: opt.Check})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -61,6 +61,12 @@ type Options struct {
 	// many volumes it holds.
 	PickVolume bool
 	Volume     int
+	// Check, when set, is called with the image's geometry once its header
+	// is read and before any voxel is; a read it refuses stops with its
+	// error. A caller whose memory grows with the image (segmentation)
+	// checks there rather than probing the file first, which for a DICOM
+	// folder is a second pass over every file.
+	Check func(volume.Geometry) error
 }
 
 // suffixes maps every file name ending otoseg reads to its format, longest
@@ -140,6 +146,13 @@ func ReadChosen(path string, opt Options) (*volume.Volume, *dicom.Choice, error)
 		h, err := Probe(path, opt)
 		if err != nil {
 			return nil, nil, err
+		}
+		// The caller's check first: it sizes the whole job, the read only
+		// itself.
+		if opt.Check != nil {
+			if err := opt.Check(h.Geometry); err != nil {
+				return nil, nil, err
+			}
 		}
 		d := h.Geometry.Dims
 		if err := CheckMemory(path, fmt.Sprintf("reading %dx%dx%d voxels", d[0], d[1], d[2]), h.ReadBytes(), opt); err != nil {

@@ -139,14 +139,11 @@ func segmentFile(ctx context.Context, model func() (*Model, error), in, out stri
 	t0 := time.Now()
 	o.stage("reading")
 	ro := imageio.Options{Series: o.Series, PickVolume: o.PickVolume, Volume: o.Volume, MaxBytes: o.MaxBytes}
-	h, err := imageio.Probe(in, ro)
-	if err != nil {
-		return rep, err
-	}
-	rep.Series = h.Series
-	d := h.Geometry.Dims
-	if err := imageio.CheckMemory(in, fmt.Sprintf("segmenting %dx%dx%d voxels", d[0], d[1], d[2]), EstimateBytes(h.Geometry), ro); err != nil {
-		return rep, err
+	// The memory segmentation needs is checked from the header, inside the
+	// read: probing first had read a DICOM folder's every file twice.
+	ro.Check = func(g volume.Geometry) error {
+		d := g.Dims
+		return imageio.CheckMemory(in, fmt.Sprintf("segmenting %dx%dx%d voxels", d[0], d[1], d[2]), EstimateBytes(g), ro)
 	}
 	img, series, err := imageio.ReadChosen(in, ro)
 	if err != nil {

@@ -25,6 +25,10 @@ type Options struct {
 	// would take more memory than this (float32 voxels); 0 or less is no
 	// limit beyond volume.MaxVoxels. The error wraps ErrTooLarge.
 	MaxBytes int64
+	// Check, when set, is called with the chosen series' geometry before
+	// any pixel is read; a series it refuses is not read (its error is
+	// returned as it is).
+	Check func(volume.Geometry) error
 }
 
 // ErrTooLarge reports an image whose voxels would take more memory than
@@ -134,13 +138,6 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 		return nil, choice, err
 	}
 	slices = dropLocalizers(slices)
-	if opt.MaxBytes > 0 {
-		s := slices[0]
-		if need := 4 * int64(s.rows) * int64(s.cols) * int64(len(slices)); need > opt.MaxBytes {
-			return nil, choice, fmt.Errorf("%s: series %s: %w: reading %dx%dx%d voxels needs about %s, more than the limit of %s (raise it with the MaxBytes option, --max-memory on the command line)",
-				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), voxio.FormatBytes(need), voxio.FormatBytes(opt.MaxBytes))
-		}
-	}
 	for _, sl := range slices {
 		if sl.unsupported != nil {
 			return nil, choice, fmt.Errorf("%s: %w", sl.name, sl.unsupported)
@@ -152,6 +149,18 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 	}
 	if err := g.Validate(); err != nil {
 		return nil, choice, fmt.Errorf("%s: series %s: %w", path, slices[0].seriesUID, err)
+	}
+	if opt.Check != nil {
+		if err := opt.Check(g); err != nil {
+			return nil, choice, err
+		}
+	}
+	if opt.MaxBytes > 0 {
+		s := slices[0]
+		if need := 4 * int64(s.rows) * int64(s.cols) * int64(len(slices)); need > opt.MaxBytes {
+			return nil, choice, fmt.Errorf("%s: series %s: %w: reading %dx%dx%d voxels needs about %s, more than the limit of %s (raise it with the MaxBytes option, --max-memory on the command line)",
+				path, s.seriesUID, ErrTooLarge, s.cols, s.rows, len(slices), voxio.FormatBytes(need), voxio.FormatBytes(opt.MaxBytes))
+		}
 	}
 	v := volume.New(g, volume.Float32)
 	n := g.Dims[0] * g.Dims[1]
