@@ -337,8 +337,8 @@ func (m memSource) each(fn func(string, []byte) error) error {
 	return nil
 }
 
-func (m memSource) read(name string) ([]byte, error) { return m[name], nil }
-func (m memSource) close() error                     { return nil }
+func (m memSource) read(name string, _ []byte) ([]byte, error) { return m[name], nil }
+func (m memSource) close() error                               { return nil }
 
 // corruptSeeds are the fixture files the corruption test and fuzzers start from:
 // one per transfer syntax and pixel layout.

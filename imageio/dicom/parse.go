@@ -101,7 +101,11 @@ func parseSlice(name string, b []byte, px parsePixels) (sl slice, payload pixelP
 	}
 	data := res.clean
 	opts := []sdicom.ParseOption{sdicom.SkipProcessingPixelDataValue()}
-	if px == headerOnly && sl.hasPixels {
+	// Native pixel data is taken straight from the element scanFile
+	// checked, so the library parses the header only: its parse of a
+	// slice's pixel data copied every value (a sixth of a DICOM read).
+	native := px == withPixels && sl.hasPixels && sl.unsupported == nil && !res.encapsulated
+	if (px == headerOnly || native) && sl.hasPixels {
 		data = data[:res.pixelStart]
 	}
 	ds, err := parseGuarded(data, opts)
@@ -118,6 +122,14 @@ func parseSlice(name string, b []byte, px parsePixels) (sl slice, payload pixelP
 		if err := plausibleSize(&sl, ts.codec, res.pixelEnd-res.pixelStart); err != nil {
 			return sl, payload, err
 		}
+	}
+	if native {
+		v, err := elementValue(res.clean[res.pixelStart:res.pixelEnd], ts)
+		if err != nil {
+			return sl, payload, fmt.Errorf("pixel data: %w", err)
+		}
+		payload.native = v
+		return sl, payload, nil
 	}
 	if px == withPixels && sl.hasPixels {
 		e, err := ds.FindElementByTag(tag.PixelData)
@@ -140,6 +152,31 @@ func parseSlice(name string, b []byte, px parsePixels) (sl slice, payload pixelP
 		}
 	}
 	return sl, payload, nil
+}
+
+// elementValue returns the value of the one element e holds, of defined
+// length, header included, in the transfer syntax ts.
+func elementValue(e []byte, ts transferSyntax) ([]byte, error) {
+	hdr := 8 // tag, then a 4-byte length (implicit VR) or VR and a 2-byte length
+	if !ts.implicit && len(e) >= 6 {
+		switch string(e[4:6]) {
+		case "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT":
+			hdr = 12 // VR, 2 reserved bytes, a 4-byte length
+		}
+	}
+	if len(e) < hdr {
+		return nil, fmt.Errorf("element of %d bytes has no room for its header", len(e))
+	}
+	var n uint64
+	if hdr == 12 || ts.implicit {
+		n = uint64(ts.byteOrder.Uint32(e[hdr-4:]))
+	} else {
+		n = uint64(ts.byteOrder.Uint16(e[6:]))
+	}
+	if n != uint64(len(e)-hdr) {
+		return nil, fmt.Errorf("element length %d, but %d bytes follow its header", n, len(e)-hdr)
+	}
+	return e[hdr:], nil
 }
 
 // parseGuarded runs the library's parser, turning any panic it still has

@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"strings"
@@ -161,5 +162,43 @@ func TestDecodeTableMatchesRescale(t *testing.T) {
 				t.Fatalf("%+v voxel %d: %v, rescale gives %v", sl, i, got, want)
 			}
 		}
+	}
+}
+
+// TestElementValue: the pixel bytes are cut from a PixelData element in
+// each encoding, and a length that disagrees with the bytes is refused.
+func TestElementValue(t *testing.T) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	val := []byte{1, 2, 3, 4}
+	explicitLE := append([]byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0}, le.AppendUint32(nil, 4)...)
+	explicitBE := append([]byte{0x7F, 0xE0, 0x00, 0x10, 'O', 'B', 0, 0}, be.AppendUint32(nil, 4)...)
+	implicit := append([]byte{0xE0, 0x7F, 0x10, 0x00}, le.AppendUint32(nil, 4)...)
+	shortVR := append([]byte{0xE0, 0x7F, 0x10, 0x00, 'U', 'S'}, le.AppendUint16(nil, 4)...)
+	for _, tc := range []struct {
+		name    string
+		e       []byte
+		ts      string
+		wantErr string
+	}{
+		{"explicit LE OW", append(explicitLE, val...), tsExplicitLE, ""},
+		{"explicit BE OB", append(explicitBE, val...), tsExplicitBE, ""},
+		{"implicit LE", append(implicit, val...), tsImplicitLE, ""},
+		{"2-byte length VR", append(shortVR, val...), tsExplicitLE, ""},
+		{"length past the bytes", append(explicitLE, val[:3]...), tsExplicitLE, "3 bytes follow"},
+		{"no header", []byte{0xE0, 0x7F}, tsImplicitLE, "no room"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := lookupTS(tc.ts)
+			got, err := elementValue(tc.e, ts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, val) {
+				t.Fatalf("got %v, %v; want %v", got, err, val)
+			}
+		})
 	}
 }

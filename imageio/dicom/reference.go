@@ -82,7 +82,7 @@ func ReadReference(path string, opt Options) (*Reference, error) {
 // readHeader parses the header (everything before the pixel data) of one
 // file of src, through the same structural checks as Read.
 func readHeader(src source, name string) (sdicom.Dataset, error) {
-	data, err := src.read(name)
+	data, err := src.read(name, nil) // the dataset outlives the call: a buffer of its own
 	if err != nil {
 		return sdicom.Dataset{}, fmt.Errorf("%s: %w", name, err)
 	}

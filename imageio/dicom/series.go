@@ -176,11 +176,12 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 		go func() {
 			defer wg.Done()
 			var tab rescaleTable
+			var buf []byte // one file's bytes at a time, reused
 			for k := range next {
 				if failed.Load() {
 					continue
 				}
-				if errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n], &tab); errs[k] != nil {
+				if buf, errs[k] = readSlice(src, &slices[k], v.Data[k*n:(k+1)*n], &tab, buf); errs[k] != nil {
 					failed.Store(true)
 				}
 			}
@@ -202,22 +203,24 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 
 // readSlice reads the pixels of the slice first found by the header pass
 // into dst, checking the file still says what it said then.
-func readSlice(src source, first *slice, dst []float32, tab *rescaleTable) error {
-	data, err := src.read(first.name)
+// readSlice decodes first's file into dst, reading it into buf's storage
+// when it is large enough, and returns the buffer for the next file.
+func readSlice(src source, first *slice, dst []float32, tab *rescaleTable, buf []byte) ([]byte, error) {
+	data, err := src.read(first.name, buf)
 	if err != nil {
-		return fmt.Errorf("%s: %w", first.name, err)
+		return buf, fmt.Errorf("%s: %w", first.name, err)
 	}
 	sl, payload, err := parseSlice(first.name, data, withPixels)
 	if err != nil {
-		return fmt.Errorf("%s: %w", first.name, err)
+		return data, fmt.Errorf("%s: %w", first.name, err)
 	}
 	if sl.seriesUID != first.seriesUID || sl.rows != first.rows || sl.cols != first.cols || sl.ts != first.ts || sl.ipp != first.ipp {
-		return fmt.Errorf("%s: file changed while being read", first.name)
+		return data, fmt.Errorf("%s: file changed while being read", first.name)
 	}
 	if err := decodePixels(&sl, payload, dst, tab); err != nil {
-		return fmt.Errorf("%s: %w", first.name, err)
+		return data, fmt.Errorf("%s: %w", first.name, err)
 	}
-	return nil
+	return data, nil
 }
 
 // dropLocalizers removes scout images from a series that also holds other

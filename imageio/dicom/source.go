@@ -32,10 +32,13 @@ var defaultLimits = limits{fileBytes: 256 << 20, files: 200000, totalBytes: 64 <
 type source interface {
 	// each calls fn with every file that starts like a DICOM file (DICM
 	// magic at byte 128, or a headless dataset: see looksDICOM); others are
-	// skipped.
+	// skipped. data is valid only until fn returns: one buffer serves every
+	// file, since a series is hundreds of files of half a megabyte, and a
+	// buffer each had been 100 MB of garbage per pass over a head CT.
 	each(fn func(name string, data []byte) error) error
-	// read returns the file each named name.
-	read(name string) ([]byte, error)
+	// read returns the file each named name, in buf's storage when it is
+	// large enough (buf may be nil).
+	read(name string, buf []byte) ([]byte, error)
 	close() error
 }
 
@@ -65,16 +68,19 @@ func openSource(path string, lim limits) (source, error) {
 }
 
 // readCapped returns head followed by the rest of r, refusing files of
-// more than max bytes in all. size, when positive, is what the file says
+// more than max bytes in all, in into's storage when it is large enough. size, when positive, is what the file says
 // it holds: the buffer starts that large, where growing it by doubling had
 // copied a 512 KB slice four times over and left the copies as garbage (a
 // quarter of a head CT's read).
-func readCapped(r io.Reader, head []byte, max, size int64) ([]byte, error) {
+func readCapped(r io.Reader, head []byte, max, size int64, into []byte) ([]byte, error) {
 	c := int64(64 << 10)
 	if size > 0 {
 		c = min(size, max) + bytes.MinRead // room to see the end without growing
 	}
-	buf := bytes.NewBuffer(append(make([]byte, 0, c), head...))
+	if int64(cap(into)) < c {
+		into = make([]byte, 0, c)
+	}
+	buf := bytes.NewBuffer(append(into[:0], head...))
 	n, err := io.Copy(buf, io.LimitReader(r, max-int64(len(head))+1))
 	if err != nil {
 		return nil, err
@@ -125,18 +131,20 @@ type dirSource struct {
 func (s *dirSource) each(fn func(string, []byte) error) error {
 	var files int
 	var total int64
+	var buf []byte
 	visit := func(path string) error {
 		files++
 		if files > s.lim.files {
 			return fmt.Errorf("%s: more than %d files", s.root, s.lim.files)
 		}
-		data, ok, err := s.readFile(path)
+		data, ok, err := s.readFile(path, buf)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		if !ok {
 			return nil
 		}
+		buf = data
 		total += int64(len(data))
 		if total > s.lim.totalBytes {
 			return fmt.Errorf("%s: more than %d GiB of DICOM files", s.root, s.lim.totalBytes>>30)
@@ -162,7 +170,7 @@ func (s *dirSource) each(fn func(string, []byte) error) error {
 
 // readFile returns the file's bytes when it is DICOM (ok), reading only its
 // first 132 bytes otherwise.
-func (s *dirSource) readFile(path string) ([]byte, bool, error) {
+func (s *dirSource) readFile(path string, buf []byte) ([]byte, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, false, err
@@ -182,15 +190,15 @@ func (s *dirSource) readFile(path string) ([]byte, bool, error) {
 		}
 		return nil, false, nil
 	}
-	data, err := readCapped(f, head, s.lim.fileBytes, st.Size())
+	data, err := readCapped(f, head, s.lim.fileBytes, st.Size(), buf)
 	if err != nil {
 		return nil, false, err
 	}
 	return data, true, nil
 }
 
-func (s *dirSource) read(name string) ([]byte, error) {
-	data, ok, err := s.readFile(name)
+func (s *dirSource) read(name string, buf []byte) ([]byte, error) {
+	data, ok, err := s.readFile(name, buf)
 	if err == nil && !ok {
 		err = errNotDICOM
 	}
@@ -226,11 +234,15 @@ func newZipSource(path string, zr *zip.ReadCloser, lim limits) *zipSource {
 
 func (s *zipSource) each(fn func(string, []byte) error) error {
 	var total int64
+	var buf []byte
 	for i, f := range s.zr.File {
 		if f.FileInfo().IsDir() || isDICOMDIR(f.Name) {
 			continue
 		}
-		data, ok, err := s.readEntry(f)
+		data, ok, err := s.readEntry(f, buf)
+		if data != nil {
+			buf = data
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.labels[i], err)
 		}
@@ -247,7 +259,7 @@ func (s *zipSource) each(fn func(string, []byte) error) error {
 	return nil
 }
 
-func (s *zipSource) readEntry(f *zip.File) ([]byte, bool, error) {
+func (s *zipSource) readEntry(f *zip.File, buf []byte) ([]byte, bool, error) {
 	if f.UncompressedSize64 > uint64(s.lim.fileBytes) {
 		return nil, false, fmt.Errorf("entry of %d bytes is larger than the %d bytes allowed for one DICOM file", f.UncompressedSize64, s.lim.fileBytes)
 	}
@@ -262,19 +274,19 @@ func (s *zipSource) readEntry(f *zip.File) ([]byte, bool, error) {
 	}
 	// The archive's own size is a claim, not a fact: a hint of at most
 	// 16 MiB, beyond which the buffer grows as the bytes really come.
-	data, err := readCapped(r, head, s.lim.fileBytes, int64(min(f.UncompressedSize64, 16<<20)))
+	data, err := readCapped(r, head, s.lim.fileBytes, int64(min(f.UncompressedSize64, 16<<20)), buf)
 	if err != nil {
 		return nil, false, err
 	}
 	return data, true, nil
 }
 
-func (s *zipSource) read(name string) ([]byte, error) {
+func (s *zipSource) read(name string, buf []byte) ([]byte, error) {
 	i, found := s.byName[name]
 	if !found {
 		return nil, errors.New("entry vanished from the archive")
 	}
-	data, ok, err := s.readEntry(s.zr.File[i])
+	data, ok, err := s.readEntry(s.zr.File[i], buf)
 	if err == nil && !ok {
 		err = errNotDICOM
 	}
