@@ -75,17 +75,15 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 					}
 				}
 				inv := 1 / float32(len(mirrors))
-				planes(pz, func(zlo, zhi int) {
-					for z := zlo; z < zhi; z++ {
-						for y := 0; y < py; y++ {
-							row := x0 + dims[0]*((y0+y)+dims[1]*(z0+z))
-							pr := px * (y + py*z)
-							for x := 0; x < px; x++ {
-								g := w.gauss[pr+x]
-								weight[row+x] += g
-								for c := 0; c < classes; c++ {
-									prob[c*n+row+x] += g * inv * acc[c*ps+pr+x]
-								}
+				planes(pz, func(z int) {
+					for y := 0; y < py; y++ {
+						row := x0 + dims[0]*((y0+y)+dims[1]*(z0+z))
+						pr := px * (y + py*z)
+						for x := 0; x < px; x++ {
+							g := w.gauss[pr+x]
+							weight[row+x] += g
+							for c := 0; c < classes; c++ {
+								prob[c*n+row+x] += g * inv * acc[c*ps+pr+x]
 							}
 						}
 					}
@@ -94,8 +92,8 @@ func (w *SlidingWindow) Probabilities(ctx context.Context, net Net, img []float3
 		}
 	}
 	plane := dims[0] * dims[1]
-	planes(dims[2], func(zlo, zhi int) {
-		for i := zlo * plane; i < zhi*plane; i++ {
+	planes(dims[2], func(z int) {
+		for i := z * plane; i < (z+1)*plane; i++ {
 			if wt := weight[i]; wt > 0 {
 				for c := 0; c < classes; c++ {
 					prob[c*n+i] /= wt
@@ -205,13 +203,13 @@ func copyPatch(dst, img []float32, dims, start, patch [3]int, m [3]bool) {
 
 // addSoftmax adds softmax(logits) into acc, undoing the mirroring m.
 func addSoftmax(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool) {
-	planes(patch[2], func(zlo, zhi int) { addSoftmaxSlab(acc, logits, classes, ps, patch, m, zlo, zhi) })
+	planes(patch[2], func(z int) { addSoftmaxPlane(acc, logits, classes, ps, patch, m, z) })
 }
 
-// addSoftmaxSlab is addSoftmax on the patch's planes z in [zlo, zhi); each
-// voxel's classes are its own, so planes run concurrently and the sums do
-// not depend on how the planes are split.
-func addSoftmaxSlab(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool, zlo, zhi int) {
+// addSoftmaxPlane is addSoftmax on the patch's plane z; each voxel's
+// classes are its own, so planes run concurrently and the sums do not
+// depend on how they are shared out.
+func addSoftmaxPlane(acc, logits []float32, classes, ps int, patch [3]int, m [3]bool, z int) {
 	px, py, pz := patch[0], patch[1], patch[2]
 	var buf [16]float32
 	e := buf[:0]
@@ -219,47 +217,45 @@ func addSoftmaxSlab(acc, logits []float32, classes, ps int, patch [3]int, m [3]b
 		e = make([]float32, 0, classes)
 	}
 	e = e[:classes]
-	for z := zlo; z < zhi; z++ {
-		dz := z
-		if m[2] {
-			dz = pz - 1 - z
+	dz := z
+	if m[2] {
+		dz = pz - 1 - z
+	}
+	for y := 0; y < py; y++ {
+		dy := y
+		if m[1] {
+			dy = py - 1 - y
 		}
-		for y := 0; y < py; y++ {
-			dy := y
-			if m[1] {
-				dy = py - 1 - y
+		for x := 0; x < px; x++ {
+			dx := x
+			if m[0] {
+				dx = px - 1 - x
 			}
-			for x := 0; x < px; x++ {
-				dx := x
-				if m[0] {
-					dx = px - 1 - x
-				}
-				src := x + px*(y+py*z)
-				dst := dx + px*(dy+py*dz)
-				mx := logits[src]
-				for c := 1; c < classes; c++ {
-					mx = max(mx, logits[c*ps+src])
-				}
-				var sum float32
-				for c := 0; c < classes; c++ {
-					e[c] = float32(math.Exp(float64(logits[c*ps+src] - mx)))
-					sum += e[c]
-				}
-				for c := 0; c < classes; c++ {
-					acc[c*ps+dst] += e[c] / sum
-				}
+			src := x + px*(y+py*z)
+			dst := dx + px*(dy+py*dz)
+			mx := logits[src]
+			for c := 1; c < classes; c++ {
+				mx = max(mx, logits[c*ps+src])
+			}
+			var sum float32
+			for c := 0; c < classes; c++ {
+				e[c] = float32(math.Exp(float64(logits[c*ps+src] - mx)))
+				sum += e[c]
+			}
+			for c := 0; c < classes; c++ {
+				acc[c*ps+dst] += e[c] / sum
 			}
 		}
 	}
 }
 
-// planes runs fn(z, z+1) for every plane z < n on every core: the
-// per-voxel passes around the network (softmax, Gaussian accumulation,
+// planes runs fn(z) for every plane z < n on every core: the per-voxel
+// passes around the network (softmax, Gaussian accumulation,
 // normalisation), which had left one of two cores idle between patches.
 // Every voxel is written by one call, so the result is the same on any
 // number of cores.
-func planes(n int, fn func(lo, hi int)) {
-	parallel.For(n, func() struct{} { return struct{}{} }, func(z int, _ struct{}) { fn(z, z+1) })
+func planes(n int, fn func(z int)) {
+	parallel.For(n, func() struct{} { return struct{}{} }, func(z int, _ struct{}) { fn(z) })
 }
 
 // OnePatch returns the per-class probabilities (C planes of the patch, x

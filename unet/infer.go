@@ -90,7 +90,7 @@ func channels(t *nn.Tensor, lo, hi int) *nn.Tensor {
 // lent again to the next request it can hold (the smallest such), and a
 // buffer lent with lend stays out until reclaim, at the start of the next
 // pass. Inference on one patch size settles after the first pass, and
-// allocates nothing from then on.
+// allocates no buffers from then on.
 type bufPool struct {
 	free [][]float32
 	out  [][]float32

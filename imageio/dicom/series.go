@@ -202,9 +202,9 @@ func readFrom(src source, path string, opt Options) (*volume.Volume, Choice, err
 }
 
 // readSlice reads the pixels of the slice first found by the header pass
-// into dst, checking the file still says what it said then.
-// readSlice decodes first's file into dst, reading it into buf's storage
-// when it is large enough, and returns the buffer for the next file.
+// into dst, checking the file still says what it said then. It reads the
+// file into buf's storage when that is large enough, and returns the
+// buffer for the next file.
 func readSlice(src source, first *slice, dst []float32, tab *rescaleTable, buf []byte) ([]byte, error) {
 	data, err := src.read(first.name, buf)
 	if err != nil {

@@ -68,10 +68,11 @@ func openSource(path string, lim limits) (source, error) {
 }
 
 // readCapped returns head followed by the rest of r, refusing files of
-// more than max bytes in all, in into's storage when it is large enough. size, when positive, is what the file says
-// it holds: the buffer starts that large, where growing it by doubling had
-// copied a 512 KB slice four times over and left the copies as garbage (a
-// quarter of a head CT's read).
+// more than max bytes in all, in into's storage when it is large enough.
+// size, when positive, is what the file says it holds: the buffer starts
+// that large, where growing it by doubling had copied a 512 KB slice four
+// times over and left the copies as garbage (a quarter of a head CT's
+// read).
 func readCapped(r io.Reader, head []byte, max, size int64, into []byte) ([]byte, error) {
 	c := int64(64 << 10)
 	if size > 0 {
