@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/otoseg/otoseg/internal/timing"
+	"github.com/otoseg/otoseg/nn"
 )
 
 // Peak is the machine's own single-precision FMA peak, measured in the
@@ -31,10 +32,11 @@ type Peak struct {
 const peakIters = 20_000_000
 
 // MeasurePeak times an assembly loop of independent FMAs (enough
-// accumulators to fill two full-width pipes) on one thread and on threads
-// threads, each locked to its OS thread, median of reps.
+// accumulators to fill two full-width pipes), of the vector width the
+// engine's kernels use, on one thread and on threads threads, each locked to
+// its OS thread: the best of reps, since other processes can only lower it.
 func MeasurePeak(ctx context.Context, threads, reps int) (Peak, error) {
-	loop, simd, perIter := fmaLoop()
+	loop, simd, perIter := fmaLoop(nn.KernelPath())
 	p := Peak{CPU: CPUName(), SIMD: simd, Threads: threads}
 	if loop == nil {
 		return p, nil

@@ -1,7 +1,11 @@
 package nn
 
 import (
+	"fmt"
 	"math/bits"
+	"os"
+	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -126,8 +130,48 @@ func dilvGo(a, b, src []float32) {
 	}
 }
 
+// KernelsEnv names the environment variable that forces a kernel path
+// ("avx512", "avx2" or "go") in place of the fastest this CPU runs, as
+// OPENBLAS_CORETYPE does for OpenBLAS: to measure the AVX2 kernels on an
+// AVX-512 machine (OTOSEG_KERNELS=avx2 otoseg bench engine), or to rule
+// the vector kernels out when chasing a difference. A path this CPU cannot
+// run is an error (CheckKernels); the layers then use the fastest.
+const KernelsEnv = "OTOSEG_KERNELS"
+
+// chosenKernels reads KernelsEnv once: the path must not change under a
+// network between passes.
+var chosenKernels = sync.OnceValues(func() (*kernels, error) {
+	return pickKernels(os.Getenv(KernelsEnv), availableKernels())
+})
+
+// pickKernels returns the path named (the first of avail when name is
+// empty), or the first with an error when avail lacks it.
+func pickKernels(name string, avail []*kernels) (*kernels, error) {
+	if name == "" {
+		return avail[0], nil
+	}
+	var names []string
+	for _, k := range avail {
+		if k.name == name {
+			return k, nil
+		}
+		names = append(names, k.name)
+	}
+	return avail[0], fmt.Errorf("%s=%s: this CPU runs the kernel paths %s", KernelsEnv, name, strings.Join(names, ", "))
+}
+
 // bestKernels is the path layers use unless told otherwise.
-func bestKernels() *kernels { return availableKernels()[0] }
+func bestKernels() *kernels {
+	k, _ := chosenKernels()
+	return k
+}
+
+// CheckKernels reports a KernelsEnv value naming a path this CPU cannot
+// run, so that a command can refuse it rather than measure another path.
+func CheckKernels() error {
+	_, err := chosenKernels()
+	return err
+}
 
 func f32at(p unsafe.Pointer, off int64) *float32 { return (*float32)(unsafe.Add(p, off)) }
 
@@ -241,5 +285,6 @@ func wgGo(a *wgArgs) {
 }
 
 // KernelPath names the microkernels layers use on this CPU ("avx512",
-// "avx2" or "go"), for reports.
+// "avx2" or "go": the fastest it runs, or KernelsEnv's choice), for
+// reports.
 func KernelPath() string { return bestKernels().name }

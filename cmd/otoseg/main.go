@@ -14,6 +14,8 @@ import (
 	"os/signal"
 
 	"github.com/spf13/cobra"
+
+	"github.com/otoseg/otoseg/nn"
 )
 
 func newRootCmd() *cobra.Command {
@@ -37,6 +39,10 @@ segmented in them) or 130 (interrupted).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       versionString(),
+		// A kernel path forced through the environment that this CPU
+		// cannot run is refused before any work, rather than measured or
+		// trained on another path than the one asked for.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nn.CheckKernels() },
 	}
 	root.AddCommand(
 		// one line per subcommand; each newXxxCmd lives in xxx.go
