@@ -29,7 +29,7 @@ func (r *run) card() string {
 		recipe["epochs"], recipe["steps_per_epoch"], recipe["batch"], recipe["optimizer"], recipe["lr"], recipe["seed"], recipe["init"],
 		recipe["train_seconds"], runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "## Metrics\n\n")
-	if n := len(r.curves); n > 0 {
+	if n := len(r.curves); n > 0 && r.curves[n-1].Validated {
 		last := r.curves[n-1]
 		fmt.Fprintf(&b, "- final validation Dice (%s, labyrinth as one structure): %.4f; per class %s\n", last.Network, last.ValDice, fmtDice(last.ValDiceClass))
 	}

@@ -41,7 +41,11 @@ func fit(ctx context.Context, log io.Writer, name string, net *unet.UNet, sample
 		first = false
 		*curves = append(*curves, CurveRow{name, l})
 		_ = bar.Clear()
-		fmt.Fprintf(log, "%s epoch %3d  lr %.5f  loss %.4f  val Dice %.4f %v  %.0fs\n", name, l.Epoch, l.LR, l.TrainLoss, l.ValDice, fmtDice(l.ValDiceClass), l.Seconds)
+		val := "not validated"
+		if l.Validated {
+			val = fmt.Sprintf("%.4f %v", l.ValDice, fmtDice(l.ValDiceClass))
+		}
+		fmt.Fprintf(log, "%s epoch %3d  lr %.5f  loss %.4f  val Dice %s  %.0fs\n", name, l.Epoch, l.LR, l.TrainLoss, val, l.Seconds)
 		return nil
 	})
 	_ = bar.Finish()
@@ -70,9 +74,13 @@ func writeCurves(dir string, rows []CurveRow) error {
 		w := csv.NewWriter(f)
 		_ = w.Write([]string{"network", "epoch", "lr", "train_loss", "val_dice", "val_dice_per_class", "seconds"})
 		for _, r := range rows {
+			// An epoch without validation leaves its Dice cells empty.
+			dice, perClass := "", ""
+			if r.Validated {
+				dice, perClass = strconv.FormatFloat(r.ValDice, 'f', 5, 64), strings.Trim(fmtDice(r.ValDiceClass), "[]")
+			}
 			_ = w.Write([]string{r.Network, strconv.Itoa(r.Epoch), strconv.FormatFloat(r.LR, 'g', 6, 64),
-				strconv.FormatFloat(r.TrainLoss, 'f', 5, 64), strconv.FormatFloat(r.ValDice, 'f', 5, 64),
-				strings.Trim(fmtDice(r.ValDiceClass), "[]"), strconv.FormatFloat(r.Seconds, 'f', 1, 64)})
+				strconv.FormatFloat(r.TrainLoss, 'f', 5, 64), dice, perClass, strconv.FormatFloat(r.Seconds, 'f', 1, 64)})
 		}
 		w.Flush()
 		return w.Error()
@@ -101,7 +109,9 @@ func curvePlot(rows []CurveRow) *plot.Plot {
 			names = append(names, r.Network)
 		}
 		s[0] = append(s[0], plotter.XY{X: float64(r.Epoch), Y: r.TrainLoss})
-		s[1] = append(s[1], plotter.XY{X: float64(r.Epoch), Y: r.ValDice})
+		if r.Validated {
+			s[1] = append(s[1], plotter.XY{X: float64(r.Epoch), Y: r.ValDice})
+		}
 		series[r.Network] = s
 	}
 	for i, n := range names {

@@ -33,7 +33,10 @@ type Options struct {
 	// localiser's training (abdomen and limb phantoms, blank volumes), so
 	// that it learns to say "none".
 	Negatives int
-	Resume    bool
+	// ValEvery validates both networks after every ValEvery-th epoch and
+	// after their last (0 or 1: every epoch); see FitOptions.ValEvery.
+	ValEvery int
+	Resume   bool
 	// Spacing, when non-zero, overrides the planned target spacing (the
 	// patch is re-derived for it); ClipLow < ClipHigh overrides the
 	// planned CT intensity clip, keeping the z-score.
@@ -85,6 +88,8 @@ func (o Options) Check() error {
 		return fmt.Errorf("train: --lr %g: want 0 (the optimiser's default) or a positive rate below 10", o.LR)
 	case o.Negatives < 0:
 		return fmt.Errorf("train: --negatives %d: want >= 0", o.Negatives)
+	case o.ValEvery < 0:
+		return fmt.Errorf("train: --val-every %d: want >= 0 (0 or 1 validates after every epoch)", o.ValEvery)
 	case !(a.BlurLo > 0 && a.BlurHi >= a.BlurLo && a.BlurHi <= 8):
 		return fmt.Errorf("train: --blur %g,%g: want LO,HI voxels with 0 < LO <= HI <= 8", a.BlurLo, a.BlurHi)
 	case !(a.PBlur >= 0 && a.PBlur <= 1):

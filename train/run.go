@@ -177,6 +177,7 @@ func (r *run) trainLocator(ctx context.Context) error {
 	fo.Epochs, fo.StepsPerEpoch, fo.Batch, fo.Seed = o.LocatorEpochs, o.LocatorSteps, o.Batch, o.Seed+1
 	fo.Optimizer, fo.LR = o.Optimizer, o.lr()
 	fo.Patcher.Patch = p.Locator.PatchSize
+	fo.ValEvery = o.ValEvery
 	// The ears fill a thousandth of a head: show them in half the patches.
 	fo.Patcher.ForegroundFraction = 0.5
 	if fo.CheckpointDir, err = r.checkpointDir("checkpoint-locator"); err != nil {
@@ -208,6 +209,7 @@ func (r *run) trainSegmenter(ctx context.Context) error {
 	fo.Epochs, fo.StepsPerEpoch, fo.Batch, fo.Seed = o.Epochs, o.Steps, o.Batch, o.Seed
 	fo.Optimizer, fo.LR = o.Optimizer, o.lr()
 	fo.Patcher.Patch = p.PatchSize
+	fo.ValEvery = o.ValEvery
 	fo.Patcher.Aug = o.Augment
 	fo.Patcher.Aug.CalibMean, fo.Patcher.Aug.CalibStd = p.Intensity.Mean, p.Intensity.Std
 	if fo.CheckpointDir, err = r.checkpointDir("checkpoint-segmenter"); err != nil {
@@ -278,7 +280,7 @@ func (r *run) recipeMeta() map[string]string {
 		rec["augment_elastic_mag_mm"] = f(a.ElasticMagMM)
 		rec["augment_elastic_grid_mm"] = f(a.ElasticGridMM)
 	}
-	if n := len(r.curves); n > 0 {
+	if n := len(r.curves); n > 0 && r.curves[n-1].Validated {
 		rec["final_validation_dice"] = strconv.FormatFloat(r.curves[n-1].ValDice, 'f', 4, 64)
 	}
 	if r.calibrationSummary != "" {

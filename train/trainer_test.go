@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/otoseg/otoseg/unet"
@@ -111,5 +112,55 @@ func TestResumeIsExact(t *testing.T) {
 				t.Fatalf("%s[%d]: resumed %v, straight %v", p.Name, j, q.Data[j], p.Data[j])
 			}
 		}
+	}
+}
+
+// Validation only measures: validating after every epoch, after every
+// second, or never gives the same weights bit for bit, and ValEvery picks
+// which epochs carry a validation (always the last).
+func TestValEveryKeepsWeights(t *testing.T) {
+	samples, val := blobSamples(16, 2, 3), blobSamples(16, 1, 9)
+	for _, tc := range []struct {
+		every int
+		val   []*Sample
+		want  []bool // Validated per epoch
+	}{
+		{0, val, []bool{true, true, true}},
+		{1, val, []bool{true, true, true}},
+		{2, val, []bool{false, true, true}},
+		{5, val, []bool{false, false, true}},
+		{2, nil, []bool{false, false, false}},
+	} {
+		o := DefaultFitOptions()
+		o.Epochs, o.StepsPerEpoch, o.ValEvery = 3, 2, tc.every
+		o.Patcher.Patch = [3]int{16, 16, 16}
+		ref, net := tinyNet(t), tinyNet(t)
+		if err := Fit(context.Background(), ref, samples, nil, o, nil); err != nil {
+			t.Fatal(err)
+		}
+		var got []bool
+		err := Fit(context.Background(), net, samples, tc.val, o, func(l EpochLog) error {
+			got = append(got, l.Validated)
+			if !l.Validated && (l.ValDice != 0 || l.ValDiceClass != nil) {
+				t.Errorf("every %d: epoch %d carries a Dice without validation", tc.every, l.Epoch)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("every %d, %d validation samples: validated %v, want %v", tc.every, len(tc.val), got, tc.want)
+		}
+		for i, p := range ref.Params() {
+			if !slices.Equal(p.Data, net.Params()[i].Data) {
+				t.Fatalf("every %d: %s differs from a run without validation", tc.every, p.Name)
+			}
+		}
+	}
+	o := DefaultFitOptions()
+	o.ValEvery = -1
+	if err := Fit(context.Background(), tinyNet(t), samples, val, o, nil); err == nil {
+		t.Error("ValEvery -1 accepted")
 	}
 }

@@ -11,7 +11,7 @@ import (
 // the refusals of values that cannot train, each naming its flag.
 func TestTrainFlags(t *testing.T) {
 	cmd := newTrainCmd()
-	for flag, want := range map[string]string{"elastic": "0", "elastic-mag": "1", "elastic-grid": "6", "blur": "0.5,1", "blur-p": "0.2", "lowres-min": "0.5", "epochs": "40", "optimizer": "adamw"} {
+	for flag, want := range map[string]string{"elastic": "0", "elastic-mag": "1", "elastic-grid": "6", "blur": "0.5,1", "blur-p": "0.2", "lowres-min": "0.5", "epochs": "40", "optimizer": "adamw", "val-every": "1"} {
 		if got := cmd.Flag(flag).DefValue; got != want {
 			t.Errorf("--%s default %s, want %s", flag, got, want)
 		}
@@ -68,6 +68,8 @@ func TestTrainFlags(t *testing.T) {
 		{"spacing", func(f *trainFlags, _ *train.Options) { f.spacing = "0.3" }, "", func(o train.Options) bool { return o.Spacing == [3]float64{0.3, 0.3, 0.3} }},
 		{"spacing zero", func(f *trainFlags, _ *train.Options) { f.spacing = "0" }, "--spacing", nil},
 		{"optimizer", func(_ *trainFlags, o *train.Options) { o.Optimizer = "adam" }, "--optimizer", nil},
+		{"validation every 4 epochs", func(_ *trainFlags, o *train.Options) { o.ValEvery = 4 }, "", func(o train.Options) bool { return o.ValEvery == 4 }},
+		{"validation every -1 epochs", func(_ *trainFlags, o *train.Options) { o.ValEvery = -1 }, "--val-every", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
