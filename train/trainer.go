@@ -47,8 +47,9 @@ type FitOptions struct {
 	Resume bool
 	// ValEvery validates after every ValEvery-th epoch and after the last;
 	// 0 or 1 validates after every epoch. Validation only measures, so the
-	// trained weights are the same bits whatever it is: on the baseline
-	// recipe's 24-40 validation ears it was 11-17% of every epoch.
+	// trained weights are the same bits whatever it is. On 21 validation
+	// ears it took about 10 s, against 86-97 s for an epoch of 110 steps
+	// at 64^3 (2 Zen 5 cores).
 	ValEvery int
 	// OnStep is called after every step (for progress bars); may be nil.
 	OnStep func(epoch, step int, loss float64)
