@@ -3,12 +3,12 @@
 # phantom training cohorts (four training centres, 40% pathological), then
 # train the localiser and the segmenter with the recipe recorded in
 # models/baseline/MODEL_CARD.md (4 h 40 min on 2 cores when the baseline was
-# trained; projected about 3 h 20 min on 2 Zen 5 cores with the engine and
-# --val-every of session 9). Writes to ${OUT:-baseline-run}; copy the model
-# files into models/baseline/ to ship them. Every stage validates after every
-# 4th epoch and its last (--val-every 4): validation only measures, so the
-# weights are those of validating every epoch, and it had cost about 10 s
-# (21 ears) against 86-97 s for an epoch's 110 steps.
+# trained; projected about 2 h 50 min on 2 Zen 5 cores with the engine,
+# training loop and --val-every of session 9). Writes to ${OUT:-baseline-run};
+# copy the model files into models/baseline/ to ship them. Every stage
+# validates after every 4th epoch and its last (--val-every 4): validation
+# only measures, so the weights are those of validating every epoch, and it
+# had cost 18-20 s (21 ears) against 73-74 s for an epoch's 110 steps.
 set -euo pipefail
 BIN=${1:-bin/otoseg}
 OUT=${OUT:-baseline-run}

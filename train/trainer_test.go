@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -162,5 +163,29 @@ func TestValEveryKeepsWeights(t *testing.T) {
 	o.ValEvery = -1
 	if err := Fit(context.Background(), tinyNet(t), samples, val, o, nil); err == nil {
 		t.Error("ValEvery -1 accepted")
+	}
+}
+
+// A batch split between replicas of the network, one sample per core,
+// trains the same weights as the whole batch on one core (GOMAXPROCS 2
+// splits it on any machine).
+func TestSplitBatchKeepsWeights(t *testing.T) {
+	samples := blobSamples(16, 2, 3)
+	o := DefaultFitOptions()
+	o.Epochs, o.StepsPerEpoch, o.Optimizer = 2, 3, "adamw"
+	o.Patcher.Patch = [3]int{16, 16, 16}
+	fit := func(procs int) *unet.UNet {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		net := tinyNet(t)
+		if err := Fit(context.Background(), net, samples, nil, o, nil); err != nil {
+			t.Fatal(err)
+		}
+		return net
+	}
+	whole, split := fit(1), fit(2)
+	for i, p := range whole.Params() {
+		if !slices.Equal(p.Data, split.Params()[i].Data) {
+			t.Fatalf("%s: a split batch trained other weights than the whole batch", p.Name)
+		}
 	}
 }

@@ -314,6 +314,22 @@ func (u *UNet) ShareWorkspace(v *UNet) {
 	u.pool = v.pool
 }
 
+// Replica returns a network that computes what u computes, on u's weights
+// (shared, not copied), with gradients and working memory of its own, so
+// that the two can run passes at the same time: training splits a batch
+// between replicas, one sample per core, and adds the replicas' gradients
+// into u's. A change to u's weights is the replica's too.
+func (u *UNet) Replica() (*UNet, error) {
+	r, err := New(u.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	for i, p := range r.params {
+		p.Data = u.params[i].Data
+	}
+	return r, nil
+}
+
 // Config returns the network's configuration.
 func (u *UNet) Config() Config {
 	c := u.cfg
