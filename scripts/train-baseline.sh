@@ -3,7 +3,7 @@
 # phantom training cohorts (four training centres, 40% pathological), then
 # train the localiser and the segmenter with the recipe recorded in
 # models/baseline/MODEL_CARD.md (4 h 40 min on 2 cores when the baseline was
-# trained; projected about 2 h 50 min on 2 Zen 5 cores with the engine,
+# trained; projected about 2 h 55 min on 2 Zen 5 cores with the engine,
 # training loop and --val-every of session 9). Writes to ${OUT:-baseline-run};
 # copy the model files into models/baseline/ to ship them. Every stage
 # validates after every 4th epoch and its last (--val-every 4): validation
