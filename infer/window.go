@@ -179,15 +179,9 @@ func gaussianMap(p [3]int) []float32 {
 func copyPatch(dst, img []float32, dims, start, patch [3]int, m [3]bool) {
 	px, py, pz := patch[0], patch[1], patch[2]
 	for z := 0; z < pz; z++ {
-		sz := z
-		if m[2] {
-			sz = pz - 1 - z
-		}
+		sz := mirror(z, pz, m[2])
 		for y := 0; y < py; y++ {
-			sy := y
-			if m[1] {
-				sy = py - 1 - y
-			}
+			sy := mirror(y, py, m[1])
 			src := img[start[0]+dims[0]*((start[1]+sy)+dims[1]*(start[2]+sz)):]
 			d := dst[px*(y+py*z):]
 			if m[0] {
@@ -199,6 +193,15 @@ func copyPatch(dst, img []float32, dims, start, patch [3]int, m [3]bool) {
 			}
 		}
 	}
+}
+
+// mirror is index i of an axis of n voxels, counted from the far end when
+// flip is set: the mirroring copyPatch applies and addSoftmaxPlane undoes.
+func mirror(i, n int, flip bool) int {
+	if flip {
+		return n - 1 - i
+	}
+	return i
 }
 
 // addSoftmax adds softmax(logits) into acc, undoing the mirroring m.
@@ -217,20 +220,11 @@ func addSoftmaxPlane(acc, logits []float32, classes, ps int, patch [3]int, m [3]
 		e = make([]float32, 0, classes)
 	}
 	e = e[:classes]
-	dz := z
-	if m[2] {
-		dz = pz - 1 - z
-	}
+	dz := mirror(z, pz, m[2])
 	for y := 0; y < py; y++ {
-		dy := y
-		if m[1] {
-			dy = py - 1 - y
-		}
+		dy := mirror(y, py, m[1])
 		for x := 0; x < px; x++ {
-			dx := x
-			if m[0] {
-				dx = px - 1 - x
-			}
+			dx := mirror(x, px, m[0])
 			src := x + px*(y+py*z)
 			dst := dx + px*(dy+py*dz)
 			mx := logits[src]
